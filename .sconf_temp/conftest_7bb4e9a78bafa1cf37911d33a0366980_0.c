@@ -1,0 +1,9 @@
+
+
+#include "criterion/criterion.h"
+
+int
+main() {
+  
+return 0;
+}

@@ -1,0 +1,9 @@
+
+
+#include "sigsegv.h"
+
+int
+main() {
+  
+return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * Installing the handler, once, from whichever thread gets there first. Other threads wait for the
+ * winner; so a signal handler that interrupts the installing thread and calls safecopy would wait
+ * forever, which is why the header asks for safecopy_init() before safecopy is used in handlers.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+
+#include "safecopy.h"
+#include "safecopy/chain.h"
+#include "safecopy/handler.h"
+
+enum { INIT_IDLE, INIT_RUNNING, INIT_DONE };
+
+int sc_ready;
+static int init_state = INIT_IDLE;
+
+static int install(int sig)
+{
+	struct sigaction previous, ours = {
+		.sa_sigaction = sc_signal_handler,
+		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
+	};
+	sigemptyset(&ours.sa_mask);
+	/* Remember the old action before ours is visible: a foreign fault in another thread may come at once. */
+	if (sigaction(sig, NULL, &previous) != 0)
+		return -errno;
+	sc_chain_remember(sig, &previous);
+	if (sigaction(sig, &ours, NULL) != 0)
+		return -errno;
+	return 0;
+}
+
+int safecopy_init(void)
+{
+	int expected = INIT_IDLE;
+	if (!__atomic_compare_exchange_n(&init_state, &expected, INIT_RUNNING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_RUNNING)
+			sched_yield();
+		if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE)
+			return 0;
+		return safecopy_init(); /* the other attempt failed: try again */
+	}
+	int err = install(SIGSEGV);
+	if (!err)
+		err = install(SIGBUS);
+	if (err) {
+		__atomic_store_n(&init_state, INIT_IDLE, __ATOMIC_RELEASE);
+		return err;
+	}
+	__atomic_store_n(&sc_ready, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void sc_init_slow(void)
+{
+	(void)safecopy_init();
+}

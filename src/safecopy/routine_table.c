@@ -1,0 +1,50 @@
+/*
+ * Where the assembly routines are. The handler consults this on every SIGSEGV/SIGBUS, so the lookup
+ * is one range check against the hull of all routines (rejecting foreign faults at once), then a
+ * short scan. Filled once from the asm address stubs at load time, before the handler can run. It
+ * also records which copy loop the CPU supports.
+ */
+#include "safecopy/routines.h"
+
+#define SC_ROUTINES(X)                                                                                \
+	X(sc_copy) X(sc_copy_avx2) X(sc_memset) X(sc_memset_avx2) X(sc_load32) X(sc_store32)        \
+	X(sc_swap32) X(sc_cas32) X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32)               \
+	X(sc_fetch_xor32) X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) X(sc_fetch_add64)     \
+	X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64)
+
+#define SC_DECLARE_STUB(name) SC_HIDDEN void sc_range_##name(struct sc_routine_range *out);
+SC_ROUTINES(SC_DECLARE_STUB)
+
+#define SC_STUB_ENTRY(name) sc_range_##name,
+static void (*const range_stubs[])(struct sc_routine_range *) = {SC_ROUTINES(SC_STUB_ENTRY)};
+
+#define SC_ROUTINE_COUNT (sizeof(range_stubs) / sizeof(range_stubs[0]))
+
+static struct sc_routine_range routine_table[SC_ROUTINE_COUNT];
+static uintptr_t hull_begin = UINTPTR_MAX, hull_end;
+
+unsigned char sc_cpu_has_avx2;
+
+/* Runs at load time, so safecopy_handle_signal() works even for programs that never call an init. */
+__attribute__((constructor)) void sc_routine_table_init(void)
+{
+	__builtin_cpu_init();
+	sc_cpu_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	for (size_t i = 0; i < SC_ROUTINE_COUNT; i++) {
+		range_stubs[i](&routine_table[i]);
+		if (routine_table[i].begin < hull_begin)
+			hull_begin = routine_table[i].begin;
+		if (routine_table[i].end > hull_end)
+			hull_end = routine_table[i].end;
+	}
+}
+
+uintptr_t sc_routine_landing(uintptr_t pc)
+{
+	if (pc < hull_begin || pc >= hull_end)
+		return 0;
+	for (size_t i = 0; i < SC_ROUTINE_COUNT; i++)
+		if (pc >= routine_table[i].begin && pc < routine_table[i].end)
+			return routine_table[i].landing;
+	return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * The assembly routines (asm/) and the protocol between them, the signal handler and the C wrappers.
+ * Internal to libsafecopy.
+ */
+#ifndef SAFECOPY_ROUTINES_H
+#define SAFECOPY_ROUTINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_HIDDEN __attribute__((visibility("hidden")))
+
+/*
+ * What every routine returns in RAX:RDX (a 16-byte struct of two INTEGER members).
+ * Normal completion: word == 0, value = the routine's result.
+ * Fault: value = si_addr, word = a fault word (never 0), written by the handler.
+ */
+struct sc_ret {
+	uint64_t value;
+	uint64_t word;
+};
+
+/* Fault word layout. */
+#define SC_WORD_SIGNO(w) ((int)((w)&0xff))
+#define SC_WORD_CODE(w) ((int)(int16_t)(((w) >> 8) & 0xffff))
+#define SC_WORD_WRITE ((uint64_t)1 << 24)      /* page fault caused by a write */
+#define SC_WORD_ADDR_KNOWN ((uint64_t)1 << 25) /* page fault: value is the faulting address */
+
+static inline uint64_t sc_word_make(int signo, int code, bool page_fault, bool write)
+{
+	return (uint64_t)(signo & 0xff) | ((uint64_t)(uint16_t)code << 8) |
+	       (page_fault ? SC_WORD_ADDR_KNOWN : 0) | (page_fault && write ? SC_WORD_WRITE : 0);
+}
+
+/* The copy and memset routines access memory in ascending order, at most this many bytes at once. */
+#define SC_COPY_SPAN 64
+
+SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
+
+SC_HIDDEN struct sc_ret sc_copy(void *dst, const void *src, size_t n);
+SC_HIDDEN struct sc_ret sc_memset(void *dst, int c, size_t n);
+
+#define SC_DECLARE_ATOMICS(W)                                                                \
+	SC_HIDDEN struct sc_ret sc_load##W(const void *p);                                   \
+	SC_HIDDEN struct sc_ret sc_store##W(void *p, uint##W##_t v);                         \
+	SC_HIDDEN struct sc_ret sc_swap##W(void *p, uint##W##_t v);                          \
+	SC_HIDDEN struct sc_ret sc_cas##W(void *p, uint##W##_t expected, uint##W##_t desired); \
+	SC_HIDDEN struct sc_ret sc_fetch_add##W(void *p, uint##W##_t v);                     \
+	SC_HIDDEN struct sc_ret sc_fetch_and##W(void *p, uint##W##_t v);                     \
+	SC_HIDDEN struct sc_ret sc_fetch_or##W(void *p, uint##W##_t v);                      \
+	SC_HIDDEN struct sc_ret sc_fetch_xor##W(void *p, uint##W##_t v);
+SC_DECLARE_ATOMICS(32)
+SC_DECLARE_ATOMICS(64)
+
+/* Code range of one routine, filled by its asm address stub sc_range_<routine>(). */
+struct sc_routine_range {
+	uintptr_t begin;
+	uintptr_t end;
+	uintptr_t landing;
+};
+
+/* Fills the routine table from the address stubs and detects the CPU's features; runs at load time. */
+SC_HIDDEN void sc_routine_table_init(void);
+
+/* The landing of the routine whose code contains pc, or 0 if pc is in none. Async-signal-safe. */
+SC_HIDDEN uintptr_t sc_routine_landing(uintptr_t pc);
+
+/* Installs the handler on first use; cheap once done. */
+SC_HIDDEN extern int sc_ready;
+SC_HIDDEN void sc_init_slow(void);
+static inline void sc_ensure_init(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&sc_ready, __ATOMIC_ACQUIRE), 0))
+		sc_init_slow();
+}
+
+#endif
