@@ -1,0 +1,98 @@
+/*
+ * The row API: what a row file (copy_rows.c, fault_rows.c, ...) uses to declare and run its rows.
+ *
+ * A row file defines one `const struct bench_suite` and registry.c lists it: adding rows is adding one
+ * file and one line. A suite builds groups; a group is the set of methods that do the same operation
+ * (say, copying 64 bytes), one of them the baseline every ratio in the group is relative to. Each
+ * method is a row named "<group>/<method>", e.g. "copy/64B/safecopy"; --filter picks rows by substring.
+ */
+#ifndef BENCH_BENCH_H
+#define BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Keeps a value alive without a memory access: the compiler cannot drop the computation. */
+#define BENCH_SINK(v) __asm__ volatile("" : : "r"(v))
+/* Compiler barrier: memory is assumed read and written here. */
+#define BENCH_BARRIER() __asm__ volatile("" : : : "memory")
+
+struct bench_session;
+
+enum bench_goal_kind {
+	GOAL_NONE,
+	GOAL_AT_MOST,    /* time(row) / time(ref) <= limit: "at most 1.5x memcpy's time" */
+	GOAL_REF_FASTER, /* time(row) / time(ref) >= limit: "ref is at least 50x faster than this row" */
+	GOAL_THROUGHPUT, /* time(ref) / time(row) >= limit: "at least 0.95x ref's throughput" */
+};
+
+/* A goal from the issue, evaluated on the row that carries it against another row of its group. */
+struct bench_goal {
+	enum bench_goal_kind kind;
+	const char *ref; /* method name in the same group */
+	double limit;
+};
+
+/* One method of a group. Only method and run are required. */
+struct bench_case {
+	const char *method;
+	void (*run)(void *ctx, uint64_t iters); /* the operation, iters times */
+	void *ctx;
+	void (*enter)(void *ctx); /* before each batch, untimed: install this method's signal handler */
+	void (*leave)(void *ctx); /* after each batch, untimed: restore what enter replaced */
+	/* Once before timing (between enter and leave): NULL if the operation gives the right result,
+	 * else a short description of what is wrong. A failed check drops the row and fails the run. */
+	const char *(*check)(void *ctx);
+	struct bench_goal goal;
+};
+
+#define BENCH_MAX_CASES 12
+
+struct bench_group {
+	char name[48];    /* "copy/64B" */
+	size_t bytes;     /* bytes per operation, for GB/s; 0 when throughput means nothing */
+	const char *base; /* method name of the baseline */
+	struct bench_case cases[BENCH_MAX_CASES];
+	int ncases;
+};
+
+/* A row file's entry point. */
+struct bench_suite {
+	const char *name;
+	void (*run)(struct bench_session *s);
+};
+
+/* NULL-terminated list of every suite, in table order (registry.c). */
+extern const struct bench_suite *const bench_suites[];
+
+/* Starts an empty group. name is copied. */
+void bench_group_init(struct bench_group *g, const char *name, size_t bytes, const char *base);
+
+/* Adds a method to g and returns it, so that the caller can set enter/leave/check/goal. */
+struct bench_case *bench_group_add(struct bench_group *g, const char *method, void (*run)(void *, uint64_t),
+				   void *ctx);
+
+/* True if --filter selects at least one row of g: a suite checks this before allocating buffers. */
+bool bench_group_selected(const struct bench_session *s, const struct bench_group *g);
+
+/*
+ * Checks, measures and records the selected rows of g, plus the baseline and goal references they
+ * need, and prints them. Exits with a message if safecopy's handler is no longer installed afterwards
+ * (a method's leave() did not restore it).
+ */
+void bench_group_run(struct bench_session *s, struct bench_group *g);
+
+/* True for --quick: suites may use fewer sizes of slow set-up, never different methods. */
+bool bench_is_quick(const struct bench_session *s);
+
+/* Adds a line to the notes printed after the table (and stored in the JSON). printf-style. */
+void bench_note(struct bench_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Anonymous private mapping of n bytes, every page touched (no first-touch faults while timing). Exits on failure. */
+void *bench_alloc(size_t n);
+
+/* Unmaps what bench_alloc returned. */
+void bench_free(void *p, size_t n);
+
+#endif

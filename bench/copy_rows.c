@@ -1,0 +1,142 @@
+/*
+ * Copy rows: safecopy_memcpy against glibc memcpy (the limit) and the ways a program can copy from
+ * memory that may not be there without safecopy. All methods of a size share the same buffers
+ * (page-aligned, touched), so no method gets a different alignment or cache state.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "baselines.h"
+#include "bench.h"
+#include "safecopy.h"
+
+struct copy_ctx {
+	void *dst;
+	const void *src;
+	size_t n;
+};
+
+/* Through a volatile pointer: the compiler can neither inline memcpy nor drop the copy. */
+static void *(*volatile memcpy_fn)(void *, const void *, size_t) = memcpy;
+
+static void run_safecopy(void *p, uint64_t iters)
+{
+	const struct copy_ctx *c = p;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(safecopy_memcpy(c->dst, c->src, c->n, NULL));
+}
+
+static void run_memcpy(void *p, uint64_t iters)
+{
+	const struct copy_ctx *c = p;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(memcpy_fn(c->dst, c->src, c->n));
+}
+
+#define COPY_RUNNER(name, fn)                                         \
+	static void name(void *p, uint64_t iters)                     \
+	{                                                             \
+		const struct copy_ctx *c = p;                         \
+		for (uint64_t i = 0; i < iters; i++)                  \
+			BENCH_SINK(fn(c->dst, c->src, c->n));         \
+	}
+COPY_RUNNER(run_pvr, bl_pvr_copy)
+COPY_RUNNER(run_procmem, bl_procmem_copy)
+COPY_RUNNER(run_sigsetjmp, bl_sigsetjmp_copy)
+COPY_RUNNER(run_libsigsegv, bl_libsigsegv_copy)
+COPY_RUNNER(run_pipe, bl_pipe_copy)
+
+/* Runs one copy of the method and compares: catches a wrong count or wrong bytes. */
+static const char *check_with(const struct copy_ctx *c, void (*run)(void *, uint64_t))
+{
+	unsigned char *src = (unsigned char *)c->src;
+	for (size_t i = 0; i < c->n; i++)
+		src[i] = (unsigned char)(i * 7 + 1);
+	memset(c->dst, 0, c->n);
+	run((void *)c, 1);
+	return memcmp(c->dst, c->src, c->n) ? "destination differs from the source after one copy" : NULL;
+}
+
+static const char *check_safecopy(void *p)
+{
+	const struct copy_ctx *c = p;
+	struct safecopy_fault f;
+	memset(c->dst, 0, c->n);
+	size_t got = safecopy_memcpy(c->dst, c->src, c->n, &f);
+	if (got != c->n || f.status != SAFECOPY_OK) {
+		static char msg[96];
+		snprintf(msg, sizeof msg, "safecopy_memcpy returned %zu (status %s) for %zu readable bytes", got,
+			 safecopy_status_name(f.status), c->n);
+		return msg;
+	}
+	return check_with(c, run_safecopy);
+}
+
+#define COPY_CHECK(name, run) \
+	static const char *name(void *p) { return check_with(p, run); }
+COPY_CHECK(check_memcpy, run_memcpy)
+COPY_CHECK(check_pvr, run_pvr)
+COPY_CHECK(check_procmem, run_procmem)
+COPY_CHECK(check_sigsetjmp, run_sigsetjmp)
+COPY_CHECK(check_libsigsegv, run_libsigsegv)
+COPY_CHECK(check_pipe, run_pipe)
+
+static const struct {
+	const char *label;
+	size_t n;
+} sizes[] = {
+	{"8B", 8}, {"64B", 64}, {"512B", 512}, {"4KiB", 4096}, {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
+};
+
+static void copy_suite_run(struct bench_session *s)
+{
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t n = sizes[k].n;
+		struct copy_ctx ctx = {.n = n};
+		struct bench_group g;
+		char name[32];
+		snprintf(name, sizeof name, "copy/%s", sizes[k].label);
+		bench_group_init(&g, name, n, "memcpy");
+
+		struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
+		sc->check = check_safecopy;
+		bench_group_add(&g, "memcpy", run_memcpy, &ctx)->check = check_memcpy;
+		struct bench_case *pvr = bench_group_add(&g, "process_vm_readv", run_pvr, &ctx);
+		pvr->check = check_pvr;
+		bench_group_add(&g, "proc_self_mem", run_procmem, &ctx)->check = check_procmem;
+		struct bench_case *sj = bench_group_add(&g, "sigsetjmp", run_sigsetjmp, &ctx);
+		sj->check = check_sigsetjmp;
+		sj->enter = bl_sigsetjmp_enter;
+		sj->leave = bl_leave;
+		struct bench_case *ss = bench_group_add(&g, "libsigsegv", run_libsigsegv, &ctx);
+		ss->check = check_libsigsegv;
+		ss->enter = bl_libsigsegv_enter;
+		ss->leave = bl_libsigsegv_leave;
+		if (n <= bl_pipe_capacity())
+			bench_group_add(&g, "pipe", run_pipe, &ctx)->check = check_pipe;
+
+		/* The goals of the issue: small copies near memcpy and far ahead of the alternatives; big
+		 * copies at glibc's throughput. */
+		if (n <= 64) {
+			sc->goal = (struct bench_goal){GOAL_AT_MOST, "memcpy", 1.5};
+			pvr->goal = (struct bench_goal){GOAL_REF_FASTER, "safecopy", 50};
+			sj->goal = (struct bench_goal){GOAL_REF_FASTER, "safecopy", 15};
+		} else if (n >= 4096) {
+			sc->goal = (struct bench_goal){GOAL_THROUGHPUT, "memcpy", 0.95};
+		}
+
+		if (!bench_group_selected(s, &g))
+			continue;
+		size_t len = n < 4096 ? 4096 : n;
+		ctx.dst = bench_alloc(len);
+		ctx.src = bench_alloc(len);
+		bench_group_run(s, &g);
+		bench_free(ctx.dst, len);
+		bench_free((void *)ctx.src, len);
+	}
+	if (bl_pipe_capacity() < (64u << 20))
+		bench_note(s, "copy/*/pipe: only sizes up to the pipe's capacity (%zu KiB) are measured",
+			   bl_pipe_capacity() >> 10);
+}
+
+const struct bench_suite copy_suite = {"copy", copy_suite_run};

@@ -1,0 +1,113 @@
+/*
+ * The fault path: one failed 8-byte read of a PROT_NONE page per operation. The base row is the bare
+ * round trip (fault, a handler that only moves RIP past the load, sigreturn): no signal-based method
+ * can be faster, so it is the physical limit safecopy's goal is measured against.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "baselines.h"
+#include "bench.h"
+#include "safecopy.h"
+
+struct fault_ctx {
+	void *dst;
+	const void *bad; /* first byte of a PROT_NONE page */
+};
+
+static void run_safecopy(void *p, uint64_t iters)
+{
+	const struct fault_ctx *c = p;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(safecopy_memcpy(c->dst, c->bad, 8, NULL));
+}
+
+static void run_bare(void *p, uint64_t iters)
+{
+	const struct fault_ctx *c = p;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(bl_probe_load(c->bad));
+}
+
+#define FAULT_RUNNER(name, fn)                                \
+	static void name(void *p, uint64_t iters)             \
+	{                                                     \
+		const struct fault_ctx *c = p;                \
+		for (uint64_t i = 0; i < iters; i++)          \
+			BENCH_SINK(fn(c->dst, c->bad, 8));    \
+	}
+FAULT_RUNNER(run_sigsetjmp, bl_sigsetjmp_copy)
+FAULT_RUNNER(run_libsigsegv, bl_libsigsegv_copy)
+FAULT_RUNNER(run_pvr, bl_pvr_copy)
+FAULT_RUNNER(run_procmem, bl_procmem_copy)
+FAULT_RUNNER(run_pipe, bl_pipe_copy)
+
+static const char *check_safecopy(void *p)
+{
+	const struct fault_ctx *c = p;
+	struct safecopy_fault f;
+	size_t got = safecopy_memcpy(c->dst, c->bad, 8, &f);
+	if (got != 0 || f.status != SAFECOPY_SEGV || f.addr != c->bad || f.signo != SIGSEGV) {
+		static char msg[128];
+		snprintf(msg, sizeof msg, "safecopy_memcpy from PROT_NONE returned %zu, status %s, addr %p (want 0, segv, %p)",
+			 got, safecopy_status_name(f.status), f.addr, c->bad);
+		return msg;
+	}
+	return NULL;
+}
+
+static const char *check_bare(void *p)
+{
+	unsigned long before = bl_bare_resumed();
+	run_bare(p, 1);
+	return bl_bare_resumed() == before + 1 ? NULL : "the bare handler did not run";
+}
+
+/* The method reports the fault as 0 bytes copied. */
+#define FAULT_CHECK(name, fn)                                                              \
+	static const char *name(void *p)                                                   \
+	{                                                                                  \
+		const struct fault_ctx *c = p;                                             \
+		return fn(c->dst, c->bad, 8) == 0 ? NULL : "copied from a PROT_NONE page"; \
+	}
+FAULT_CHECK(check_sigsetjmp, bl_sigsetjmp_copy)
+FAULT_CHECK(check_libsigsegv, bl_libsigsegv_copy)
+FAULT_CHECK(check_pvr, bl_pvr_copy)
+FAULT_CHECK(check_procmem, bl_procmem_copy)
+FAULT_CHECK(check_pipe, bl_pipe_copy)
+
+static void fault_suite_run(struct bench_session *s)
+{
+	struct fault_ctx ctx;
+	struct bench_group g;
+	bench_group_init(&g, "fault/8B", 0, "bare_signal");
+	struct bench_case *c = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
+	c->check = check_safecopy;
+	c->goal = (struct bench_goal){GOAL_AT_MOST, "bare_signal", 1.15};
+	c = bench_group_add(&g, "bare_signal", run_bare, &ctx);
+	c->enter = bl_bare_enter;
+	c->leave = bl_leave;
+	c->check = check_bare;
+	c = bench_group_add(&g, "sigsetjmp", run_sigsetjmp, &ctx);
+	c->enter = bl_sigsetjmp_enter;
+	c->leave = bl_leave;
+	c->check = check_sigsetjmp;
+	c = bench_group_add(&g, "libsigsegv", run_libsigsegv, &ctx);
+	c->enter = bl_libsigsegv_enter;
+	c->leave = bl_libsigsegv_leave;
+	c->check = check_libsigsegv;
+	bench_group_add(&g, "process_vm_readv", run_pvr, &ctx)->check = check_pvr;
+	bench_group_add(&g, "proc_self_mem", run_procmem, &ctx)->check = check_procmem;
+	bench_group_add(&g, "pipe", run_pipe, &ctx)->check = check_pipe;
+	if (!bench_group_selected(s, &g))
+		return;
+	char *pages = bench_alloc(2 * 4096);
+	mprotect(pages + 4096, 4096, PROT_NONE);
+	ctx.dst = pages;
+	ctx.bad = pages + 4096;
+	bench_group_run(s, &g);
+	bench_free(pages, 2 * 4096);
+}
+
+const struct bench_suite fault_suite = {"fault", fault_suite_run};

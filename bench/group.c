@@ -1,0 +1,235 @@
+/* Groups: filtering, correctness checks, measurement, ratios and goals; and small services for row files. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "output.h"
+#include "safecopy.h"
+#include "session.h"
+
+void bench_group_init(struct bench_group *g, const char *name, size_t bytes, const char *base)
+{
+	memset(g, 0, sizeof *g);
+	snprintf(g->name, sizeof g->name, "%s", name);
+	g->bytes = bytes;
+	g->base = base;
+}
+
+struct bench_case *bench_group_add(struct bench_group *g, const char *method, void (*run)(void *, uint64_t),
+				   void *ctx)
+{
+	if (g->ncases == BENCH_MAX_CASES) {
+		fprintf(stderr, "bench: group %s has more than %d methods\n", g->name, BENCH_MAX_CASES);
+		exit(2);
+	}
+	struct bench_case *c = &g->cases[g->ncases++];
+	memset(c, 0, sizeof *c);
+	c->method = method;
+	c->run = run;
+	c->ctx = ctx;
+	return c;
+}
+
+static bool row_selected(const struct bench_session *s, const char *group, const char *method)
+{
+	if (s->nfilters == 0)
+		return true;
+	char name[96];
+	snprintf(name, sizeof name, "%s/%s", group, method);
+	for (int i = 0; i < s->nfilters; i++)
+		if (strstr(name, s->filters[i]))
+			return true;
+	return false;
+}
+
+bool bench_group_selected(const struct bench_session *s, const struct bench_group *g)
+{
+	for (int i = 0; i < g->ncases; i++)
+		if (row_selected(s, g->name, g->cases[i].method))
+			return true;
+	return false;
+}
+
+static int find_case(const struct bench_group *g, const char *method)
+{
+	for (int i = 0; method && i < g->ncases; i++)
+		if (strcmp(g->cases[i].method, method) == 0)
+			return i;
+	return -1;
+}
+
+static void ratio_text(char *buf, size_t n, double v)
+{
+	if (v < 9.995)
+		snprintf(buf, n, "%.2fx", v);
+	else if (v < 99.95)
+		snprintf(buf, n, "%.1fx", v);
+	else
+		snprintf(buf, n, "%.0fx", v);
+}
+
+/* Fills the goal columns of r; ref is the measured reference row, or NULL if it was not measured. */
+static void eval_goal(struct bench_row *r, const struct bench_row *ref)
+{
+	const struct bench_goal *g = &r->goal;
+	if (g->kind == GOAL_NONE) {
+		r->goal_state = GOAL_STATE_NONE;
+		return;
+	}
+	char v[16];
+	if (!ref) {
+		r->goal_state = GOAL_STATE_NA;
+		snprintf(r->goal_text, sizeof r->goal_text, "%s not measured", g->ref);
+		return;
+	}
+	bool met = false;
+	switch (g->kind) {
+	case GOAL_AT_MOST:
+		r->goal_value = r->st.median_ns / ref->st.median_ns;
+		met = r->goal_value <= g->limit;
+		ratio_text(v, sizeof v, r->goal_value);
+		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's time (goal <= %gx)", v, g->ref, g->limit);
+		break;
+	case GOAL_REF_FASTER:
+		r->goal_value = r->st.median_ns / ref->st.median_ns;
+		met = r->goal_value >= g->limit;
+		ratio_text(v, sizeof v, r->goal_value);
+		snprintf(r->goal_text, sizeof r->goal_text, "%s %s faster (goal >= %gx)", g->ref, v, g->limit);
+		break;
+	case GOAL_THROUGHPUT:
+		r->goal_value = ref->st.median_ns / r->st.median_ns;
+		met = r->goal_value >= g->limit;
+		ratio_text(v, sizeof v, r->goal_value);
+		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's GB/s (goal >= %gx)", v, g->ref, g->limit);
+		break;
+	case GOAL_NONE:
+		break;
+	}
+	r->goal_state = met ? GOAL_STATE_MET : GOAL_STATE_MISSED;
+}
+
+static struct bench_row *new_row(struct bench_session *s)
+{
+	if (s->nrows == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 128;
+		s->rows = realloc(s->rows, (size_t)s->cap * sizeof *s->rows);
+		if (!s->rows)
+			abort();
+	}
+	struct bench_row *r = &s->rows[s->nrows++];
+	memset(r, 0, sizeof *r);
+	return r;
+}
+
+void bench_group_run(struct bench_session *s, struct bench_group *g)
+{
+	bool need[BENCH_MAX_CASES] = {false};
+	bool any = false;
+	int base = find_case(g, g->base);
+	for (int i = 0; i < g->ncases; i++) {
+		if (!row_selected(s, g->name, g->cases[i].method))
+			continue;
+		any = need[i] = true;
+		/* A selected row brings the rows its ratio and goal are computed against. */
+		if (base >= 0)
+			need[base] = true;
+		int ref = find_case(g, g->cases[i].goal.ref);
+		if (ref >= 0)
+			need[ref] = true;
+	}
+	if (!any)
+		return;
+
+	struct measure_item items[BENCH_MAX_CASES];
+	int idx[BENCH_MAX_CASES], n = 0;
+	for (int i = 0; i < g->ncases; i++) {
+		struct bench_case *c = &g->cases[i];
+		if (!need[i])
+			continue;
+		if (c->check) {
+			if (c->enter)
+				c->enter(c->ctx);
+			const char *err = c->check(c->ctx);
+			if (c->leave)
+				c->leave(c->ctx);
+			if (err) {
+				printf("%s/%s: CHECK FAILED: %s (row dropped)\n", g->name, c->method, err);
+				bench_note(s, "CHECK FAILED %s/%s: %s", g->name, c->method, err);
+				s->failures++;
+				continue;
+			}
+		}
+		items[n] = (struct measure_item){.run = c->run, .ctx = c->ctx, .enter = c->enter, .leave = c->leave};
+		idx[n++] = i;
+	}
+	fflush(stdout);
+	measure_items(&s->cfg, items, n);
+	if (!safecopy_handler_active()) {
+		fprintf(stderr, "bench: safecopy's signal handler is no longer installed after group %s (bench bug)\n",
+			g->name);
+		exit(2);
+	}
+
+	int first = s->nrows, base_row = -1;
+	for (int k = 0; k < n; k++) {
+		const struct bench_case *c = &g->cases[idx[k]];
+		struct bench_row *r = new_row(s);
+		snprintf(r->name, sizeof r->name, "%s/%s", g->name, c->method);
+		snprintf(r->group, sizeof r->group, "%s", g->name);
+		snprintf(r->method, sizeof r->method, "%s", c->method);
+		snprintf(r->base, sizeof r->base, "%s", g->base ? g->base : "");
+		r->is_base = idx[k] == base;
+		r->bytes = g->bytes;
+		r->st = items[k].stats;
+		r->gbps = g->bytes ? (double)g->bytes / r->st.median_ns : 0;
+		r->goal = c->goal;
+		if (r->is_base)
+			base_row = s->nrows - 1;
+	}
+	for (int k = first; k < s->nrows; k++) {
+		struct bench_row *r = &s->rows[k];
+		r->ratio = base_row >= 0 ? r->st.median_ns / s->rows[base_row].st.median_ns : 0;
+		const struct bench_row *ref = NULL;
+		for (int j = first; r->goal.kind != GOAL_NONE && j < s->nrows; j++)
+			if (strcmp(s->rows[j].method, r->goal.ref) == 0)
+				ref = &s->rows[j];
+		eval_goal(r, ref);
+	}
+	for (int k = first; k < s->nrows; k++)
+		output_table_row(stdout, &s->rows[k]);
+	putchar('\n');
+	fflush(stdout);
+}
+
+bool bench_is_quick(const struct bench_session *s)
+{
+	return s->quick;
+}
+
+void bench_note(struct bench_session *s, const char *fmt, ...)
+{
+	if (s->nnotes == (int)(sizeof s->notes / sizeof s->notes[0]))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->notes[s->nnotes++], sizeof s->notes[0], fmt, ap);
+	va_end(ap);
+}
+
+void *bench_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("bench: mmap");
+		exit(2);
+	}
+	memset(p, 0x5a, n);
+	return p;
+}
+
+void bench_free(void *p, size_t n)
+{
+	munmap(p, n);
+}

@@ -1,0 +1,49 @@
+/*
+ * Timing: calibrated batches, warm-up, round-robin over the methods of one group, median/min/max.
+ * Times come from clock_gettime(CLOCK_MONOTONIC) (vDSO, ~20 ns), read once per batch of >= ~1 ms,
+ * so the clock adds well under 0.01 % to any figure.
+ */
+#ifndef BENCH_MEASURE_H
+#define BENCH_MEASURE_H
+
+#include <stdint.h>
+
+#define MEASURE_MAX_BATCHES 64
+
+/* How long and how often to time. */
+struct measure_cfg {
+	uint64_t batch_ns; /* a batch runs at least this long: its iteration count is calibrated to it */
+	int batches;       /* timed batches per method */
+	int slow_batches;  /* timed batches when one operation alone takes a whole batch (64 MiB copies) */
+	int warmup;        /* untimed batches per method after calibration */
+};
+
+/* Per-operation figures of one method. */
+struct measure_stats {
+	double median_ns;
+	double min_ns;
+	double max_ns;
+	uint64_t iters; /* operations per batch */
+	int batches;    /* timed batches */
+};
+
+/* One method to time. run(ctx, iters) performs the operation iters times. */
+struct measure_item {
+	void (*run)(void *ctx, uint64_t iters);
+	void *ctx;
+	void (*enter)(void *ctx); /* before every batch, untimed (e.g. install this method's signal handler) */
+	void (*leave)(void *ctx); /* after every batch, untimed (restore what enter replaced) */
+	struct measure_stats stats; /* result */
+};
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t measure_now_ns(void);
+
+/*
+ * Times n items: calibrates each one's batch length, warms all up, then runs batch b of every item
+ * before batch b+1 of any, so that a change in machine load (other processes on the 2 CPUs) hits all
+ * methods of a group alike and their ratios stay meaningful. Fills items[i].stats.
+ */
+void measure_items(const struct measure_cfg *cfg, struct measure_item *items, int n);
+
+#endif

@@ -1,0 +1,74 @@
+/* memset rows: safecopy_memset against glibc memset, same sizes and buffers as the copy rows. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "safecopy.h"
+
+struct set_ctx {
+	void *dst;
+	size_t n;
+};
+
+/* Through a volatile pointer: the compiler can neither inline memset nor drop it. */
+static void *(*volatile memset_fn)(void *, int, size_t) = memset;
+
+static void run_safecopy(void *p, uint64_t iters)
+{
+	const struct set_ctx *c = p;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(safecopy_memset(c->dst, (int)(i & 0xff), c->n, NULL));
+}
+
+static void run_memset(void *p, uint64_t iters)
+{
+	const struct set_ctx *c = p;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(memset_fn(c->dst, (int)(i & 0xff), c->n));
+}
+
+static const char *check_safecopy(void *p)
+{
+	const struct set_ctx *c = p;
+	unsigned char *d = c->dst;
+	memset(d, 0, c->n);
+	size_t got = safecopy_memset(d, 0xa5, c->n, NULL);
+	if (got != c->n)
+		return "safecopy_memset returned a short count on writable memory";
+	for (size_t i = 0; i < c->n; i++)
+		if (d[i] != 0xa5)
+			return "safecopy_memset left a byte unset";
+	return NULL;
+}
+
+static const struct {
+	const char *label;
+	size_t n;
+} sizes[] = {
+	{"8B", 8}, {"64B", 64}, {"512B", 512}, {"4KiB", 4096}, {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
+};
+
+static void memset_suite_run(struct bench_session *s)
+{
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t n = sizes[k].n;
+		struct set_ctx ctx = {.n = n};
+		struct bench_group g;
+		char name[32];
+		snprintf(name, sizeof name, "memset/%s", sizes[k].label);
+		bench_group_init(&g, name, n, "memset");
+		struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
+		sc->check = check_safecopy;
+		bench_group_add(&g, "memset", run_memset, &ctx);
+		if (n >= 4096)
+			sc->goal = (struct bench_goal){GOAL_THROUGHPUT, "memset", 0.95};
+		if (!bench_group_selected(s, &g))
+			continue;
+		size_t len = n < 4096 ? 4096 : n;
+		ctx.dst = bench_alloc(len);
+		bench_group_run(s, &g);
+		bench_free(ctx.dst, len);
+	}
+}
+
+const struct bench_suite memset_suite = {"memset", memset_suite_run};

@@ -1,0 +1,238 @@
+/* Table, JSON and CSV writers; see output.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "output.h"
+
+#define NAME_W 30
+
+/* A time with a unit a human reads at a glance: 2.41 ns, 310 ns, 1.02 us, 6.01 ms. */
+static void fmt_time(char *buf, size_t n, double ns)
+{
+	if (ns < 9.995)
+		snprintf(buf, n, "%.2f ns", ns);
+	else if (ns < 999.5)
+		snprintf(buf, n, "%.1f ns", ns);
+	else if (ns < 999.5e3)
+		snprintf(buf, n, "%.2f us", ns / 1e3);
+	else if (ns < 999.5e6)
+		snprintf(buf, n, "%.2f ms", ns / 1e6);
+	else
+		snprintf(buf, n, "%.2f s", ns / 1e9);
+}
+
+static void fmt_ratio(char *buf, size_t n, double v)
+{
+	if (v < 9.995)
+		snprintf(buf, n, "%.2fx", v);
+	else if (v < 99.95)
+		snprintf(buf, n, "%.1fx", v);
+	else
+		snprintf(buf, n, "%.0fx", v);
+}
+
+static const char *goal_word(enum goal_state g)
+{
+	switch (g) {
+	case GOAL_STATE_MET:
+		return "yes";
+	case GOAL_STATE_MISSED:
+		return "NO";
+	case GOAL_STATE_NA:
+		return "n/a";
+	case GOAL_STATE_NONE:
+		break;
+	}
+	return "";
+}
+
+void output_info(FILE *f, const struct bench_session *s)
+{
+	const struct bench_info *i = &s->info;
+	fprintf(f, "safecopy bench, %s\n", i->date);
+	fprintf(f, "cpu:       %s (%d online CPUs)\n", i->cpu, i->ncpu);
+	fprintf(f, "kernel:    %s\n", i->kernel);
+	fprintf(f, "glibc:     %s\n", i->glibc);
+	fprintf(f, "compiler:  %s\n", i->compiler);
+	fprintf(f, "load avg:  %s (1, 5, 15 min, at start)\n", i->load_start);
+	fprintf(f, "method:    every figure from this run; per row: calibrated batches of >= %.2g ms, %d warm-up\n"
+		   "           batch(es), then the median (min, max) of %d timed batches (%d when one op fills a\n"
+		   "           batch), the methods of a group taking turns batch by batch. ratio = time / time of\n"
+		   "           the group's base row. GB/s = 1e9 bytes/s.%s\n",
+		(double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
+		s->quick ? " --quick: short batches, expect more noise." : "");
+	fprintf(f, "\n");
+}
+
+void output_table_head(FILE *f)
+{
+	fprintf(f, "%-*s %10s %10s %10s %8s %7s  %s\n", NAME_W, "row", "time/op", "min", "max", "GB/s", "ratio",
+		"goal");
+}
+
+void output_table_row(FILE *f, const struct bench_row *r)
+{
+	char med[24], lo[24], hi[24], gb[24], ra[24];
+	fmt_time(med, sizeof med, r->st.median_ns);
+	fmt_time(lo, sizeof lo, r->st.min_ns);
+	fmt_time(hi, sizeof hi, r->st.max_ns);
+	if (r->bytes)
+		snprintf(gb, sizeof gb, r->gbps < 0.1 ? "%.4f" : "%.2f", r->gbps);
+	else
+		snprintf(gb, sizeof gb, "-");
+	if (r->is_base)
+		snprintf(ra, sizeof ra, "base");
+	else if (r->ratio > 0)
+		fmt_ratio(ra, sizeof ra, r->ratio);
+	else
+		snprintf(ra, sizeof ra, "-");
+	fprintf(f, "%-*s %10s %10s %10s %8s %7s", NAME_W, r->name, med, lo, hi, gb, ra);
+	if (r->goal_state != GOAL_STATE_NONE)
+		fprintf(f, "  %-3s %s", goal_word(r->goal_state), r->goal_text);
+	fputc('\n', f);
+}
+
+void output_summary(FILE *f, const struct bench_session *s)
+{
+	int met = 0, missed = 0, na = 0;
+	for (int i = 0; i < s->nrows; i++) {
+		met += s->rows[i].goal_state == GOAL_STATE_MET;
+		missed += s->rows[i].goal_state == GOAL_STATE_MISSED;
+		na += s->rows[i].goal_state == GOAL_STATE_NA;
+	}
+	for (int i = 0; i < s->nnotes; i++)
+		fprintf(f, "note: %s\n", s->notes[i]);
+	fprintf(f, "load avg:  %s at start, %s at end\n", s->info.load_start, s->info.load_end);
+	fprintf(f, "goals:     %d met, %d missed%s", met, missed, missed ? ":" : "");
+	if (na)
+		fprintf(f, " (%d not measured)", na);
+	fputc('\n', f);
+	for (int i = 0; i < s->nrows; i++)
+		if (s->rows[i].goal_state == GOAL_STATE_MISSED)
+			fprintf(f, "           %s: %s\n", s->rows[i].name, s->rows[i].goal_text);
+	if (s->failures)
+		fprintf(f, "checks:    %d FAILED (see CHECK FAILED lines): the figures of those rows are missing\n",
+			s->failures);
+}
+
+static void json_str(FILE *f, const char *str)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static const char *goal_kind_name(enum bench_goal_kind k)
+{
+	switch (k) {
+	case GOAL_AT_MOST:
+		return "time_at_most";
+	case GOAL_REF_FASTER:
+		return "ref_faster_by_at_least";
+	case GOAL_THROUGHPUT:
+		return "throughput_at_least";
+	case GOAL_NONE:
+		break;
+	}
+	return "none";
+}
+
+static int finish(FILE *f)
+{
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		if (!errno)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int output_json(const char *path, const struct bench_session *s)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	const struct bench_info *i = &s->info;
+	fprintf(f, "{\n  \"date\": ");
+	json_str(f, i->date);
+	fprintf(f, ",\n  \"cpu\": ");
+	json_str(f, i->cpu);
+	fprintf(f, ",\n  \"ncpu\": %d,\n  \"kernel\": ", i->ncpu);
+	json_str(f, i->kernel);
+	fprintf(f, ",\n  \"glibc\": ");
+	json_str(f, i->glibc);
+	fprintf(f, ",\n  \"compiler\": ");
+	json_str(f, i->compiler);
+	fprintf(f, ",\n  \"load_start\": ");
+	json_str(f, i->load_start);
+	fprintf(f, ",\n  \"load_end\": ");
+	json_str(f, i->load_end);
+	fprintf(f, ",\n  \"quick\": %s,\n  \"batch_ns\": %llu,\n  \"check_failures\": %d,\n  \"notes\": [",
+		s->quick ? "true" : "false", (unsigned long long)s->cfg.batch_ns, s->failures);
+	for (int k = 0; k < s->nnotes; k++) {
+		fprintf(f, k ? ", " : "");
+		json_str(f, s->notes[k]);
+	}
+	fprintf(f, "],\n  \"rows\": [\n");
+	for (int k = 0; k < s->nrows; k++) {
+		const struct bench_row *r = &s->rows[k];
+		fprintf(f, "    {\"name\": ");
+		json_str(f, r->name);
+		fprintf(f, ", \"group\": ");
+		json_str(f, r->group);
+		fprintf(f, ", \"method\": ");
+		json_str(f, r->method);
+		fprintf(f, ", \"base\": ");
+		json_str(f, r->base);
+		fprintf(f, ", \"bytes\": %zu, \"median_ns\": %.4f, \"min_ns\": %.4f, \"max_ns\": %.4f, "
+			   "\"gbps\": %.4f, \"ratio\": %.4f, \"iters_per_batch\": %llu, \"batches\": %d",
+			r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
+			(unsigned long long)r->st.iters, r->st.batches);
+		if (r->goal_state != GOAL_STATE_NONE) {
+			fprintf(f, ", \"goal\": {\"kind\": \"%s\", \"ref\": ", goal_kind_name(r->goal.kind));
+			json_str(f, r->goal.ref);
+			fprintf(f, ", \"limit\": %g, \"value\": %.4f, \"met\": %s, \"text\": ", r->goal.limit,
+				r->goal_value,
+				r->goal_state == GOAL_STATE_MET      ? "true"
+				: r->goal_state == GOAL_STATE_MISSED ? "false"
+								     : "null");
+			json_str(f, r->goal_text);
+			fprintf(f, "}");
+		}
+		fprintf(f, "}%s\n", k + 1 < s->nrows ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	return finish(f);
+}
+
+int output_csv(const char *path, const struct bench_session *s)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "name,group,method,base,bytes,median_ns,min_ns,max_ns,gbps,ratio,iters_per_batch,batches,"
+		   "goal_kind,goal_ref,goal_limit,goal_value,goal_met\n");
+	for (int k = 0; k < s->nrows; k++) {
+		const struct bench_row *r = &s->rows[k];
+		fprintf(f, "%s,%s,%s,%s,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%llu,%d,", r->name, r->group, r->method, r->base,
+			r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
+			(unsigned long long)r->st.iters, r->st.batches);
+		if (r->goal_state == GOAL_STATE_NONE)
+			fprintf(f, ",,,,\n");
+		else
+			fprintf(f, "%s,%s,%g,%.4f,%s\n", goal_kind_name(r->goal.kind), r->goal.ref, r->goal.limit,
+				r->goal_value,
+				r->goal_state == GOAL_STATE_MET      ? "yes"
+				: r->goal_state == GOAL_STATE_MISSED ? "no"
+								     : "n/a");
+	}
+	return finish(f);
+}

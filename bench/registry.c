@@ -1,0 +1,16 @@
+/*
+ * Every suite of rows, in table order. Adding rows = adding a row file that defines one
+ * `const struct bench_suite` and one line here (bench/SConscript builds every .c file in bench/).
+ */
+#include "bench.h"
+
+extern const struct bench_suite copy_suite, memset_suite, atomic_suite, fault_suite, mixed_suite;
+
+const struct bench_suite *const bench_suites[] = {
+	&copy_suite,
+	&memset_suite,
+	&atomic_suite,
+	&fault_suite,
+	&mixed_suite,
+	NULL,
+};

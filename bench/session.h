@@ -1,0 +1,55 @@
+/* The state of one harness run, shared by main.c, group.c, output.c and plot.c (not by row files). */
+#ifndef BENCH_SESSION_H
+#define BENCH_SESSION_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bench.h"
+#include "measure.h"
+
+enum goal_state { GOAL_STATE_NONE, GOAL_STATE_MET, GOAL_STATE_MISSED, GOAL_STATE_NA };
+
+/* One measured row, as printed and exported. */
+struct bench_row {
+	char name[96];  /* "<group>/<method>" */
+	char group[48];
+	char method[40];
+	char base[40];  /* the group's baseline method */
+	bool is_base;
+	size_t bytes;   /* per operation; 0: no GB/s */
+	struct measure_stats st;
+	double gbps;    /* bytes / median ns, 0 if bytes is 0 */
+	double ratio;   /* median / baseline median */
+	struct bench_goal goal;
+	enum goal_state goal_state;
+	double goal_value;
+	char goal_text[96];
+};
+
+/* The machine and build the figures come from. */
+struct bench_info {
+	char date[40];
+	char cpu[128];
+	int ncpu;
+	char kernel[400];
+	char glibc[32];
+	char compiler[128];
+	char load_start[64];
+	char load_end[64];
+};
+
+struct bench_session {
+	struct measure_cfg cfg;
+	bool quick;
+	const char *filters[32];
+	int nfilters;
+	struct bench_row *rows;
+	int nrows, cap;
+	char notes[32][200];
+	int nnotes;
+	int failures; /* failed correctness checks */
+	struct bench_info info;
+};
+
+#endif
