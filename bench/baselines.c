@@ -251,3 +251,58 @@ unsigned long bl_bare_resumed(void)
 {
 	return bare_resumed;
 }
+
+/* ---- the same round trip without rt_sigreturn ---- */
+
+/*
+ * Continues the interrupted context (gregs, fpregs of a ucontext) at its RIP without rt_sigreturn:
+ * restores RSP, the callee-saved registers, MXCSR and the x87 control word (callee-saved control
+ * bits the kernel reset for the handler), then jumps. Valid here because the interrupted code is a
+ * leaf whose scratch registers are dead at the resume point, and because the handler runs with the
+ * interrupted signal mask (SA_NODEFER, empty sa_mask) on the same stack: nothing else to undo.
+ * Offsets: glibc's REG_R12..REG_R15 = 4..7, REG_RBP 10, REG_RBX 11, REG_RSP 15, REG_RIP 16;
+ * struct _libc_fpstate: cwd at 0, mxcsr at 24.
+ */
+__asm__(".pushsection .text\n"
+	".globl bl_resume_context\n"
+	".hidden bl_resume_context\n"
+	".type bl_resume_context, @function\n"
+	"bl_resume_context:\n"
+	"	ldmxcsr 24(%rsi)\n"
+	"	fldcw 0(%rsi)\n"
+	"	movq 32(%rdi), %r12\n"
+	"	movq 40(%rdi), %r13\n"
+	"	movq 48(%rdi), %r14\n"
+	"	movq 56(%rdi), %r15\n"
+	"	movq 80(%rdi), %rbp\n"
+	"	movq 88(%rdi), %rbx\n"
+	"	movq 128(%rdi), %rax\n"
+	"	movq 120(%rdi), %rsp\n"
+	"	jmp *%rax\n"
+	".size bl_resume_context, . - bl_resume_context\n"
+	".popsection\n");
+_Noreturn void bl_resume_context(const greg_t *gregs, const struct _libc_fpstate *fpregs);
+
+_Static_assert(REG_R12 == 4 && REG_R15 == 7 && REG_RBP == 10 && REG_RBX == 11 && REG_RSP == 15 && REG_RIP == 16,
+	       "bl_resume_context's register offsets");
+_Static_assert(__builtin_offsetof(struct _libc_fpstate, mxcsr) == 24, "bl_resume_context's mxcsr offset");
+
+static void nosigreturn_handler(int sig, siginfo_t *info, void *ucv)
+{
+	(void)info;
+	ucontext_t *uc = ucv;
+	if (uc->uc_mcontext.gregs[REG_RIP] != (greg_t)(uintptr_t)bl_probe_load) {
+		die_default(sig);
+		return;
+	}
+	bare_resumed++;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)bl_probe_resume;
+	bl_resume_context(uc->uc_mcontext.gregs, uc->uc_mcontext.fpregs);
+}
+
+void bl_bare_nosigreturn_enter(void *ctx)
+{
+	(void)ctx;
+	save_actions();
+	install(nosigreturn_handler, SA_ONSTACK | SA_NODEFER | SA_RESTART);
+}

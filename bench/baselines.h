@@ -45,6 +45,9 @@ unsigned long bl_bare_resumed(void);
 /* Handler installers for bench_case.enter (ctx unused); bl_leave restores what they replaced. */
 void bl_sigsetjmp_enter(void *ctx);
 void bl_bare_enter(void *ctx);
+/* Like bl_bare_enter, but the handler jumps back to the resume point itself instead of returning
+ * through rt_sigreturn: shows what sigreturn costs (a leaf-only trick; see baselines.c). */
+void bl_bare_nosigreturn_enter(void *ctx);
 void bl_leave(void *ctx);
 /* libsigsegv installs with plain sigaction and resets SIGSEGV to SIG_DFL on deinstall: its own leave. */
 void bl_libsigsegv_enter(void *ctx);

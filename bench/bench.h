@@ -73,7 +73,8 @@ void bench_group_init(struct bench_group *g, const char *name, size_t bytes, con
 struct bench_case *bench_group_add(struct bench_group *g, const char *method, void (*run)(void *, uint64_t),
 				   void *ctx);
 
-/* True if --filter selects at least one row of g: a suite checks this before allocating buffers. */
+/* True if --filter selects at least one row of g: a suite checks this before allocating buffers.
+ * Under --list it prints the selected row names and returns false. */
 bool bench_group_selected(const struct bench_session *s, const struct bench_group *g);
 
 /*

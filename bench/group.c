@@ -1,4 +1,5 @@
 /* Groups: filtering, correctness checks, measurement, ratios and goals; and small services for row files. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,10 +47,16 @@ static bool row_selected(const struct bench_session *s, const char *group, const
 
 bool bench_group_selected(const struct bench_session *s, const struct bench_group *g)
 {
-	for (int i = 0; i < g->ncases; i++)
-		if (row_selected(s, g->name, g->cases[i].method))
-			return true;
-	return false;
+	bool any = false;
+	for (int i = 0; i < g->ncases; i++) {
+		if (!row_selected(s, g->name, g->cases[i].method))
+			continue;
+		any = true;
+		if (s->list_only)
+			printf("%s/%s\n", g->name, g->cases[i].method);
+	}
+	/* --list: the suite then skips its set-up and the measurement. */
+	return any && !s->list_only;
 }
 
 static int find_case(const struct bench_group *g, const char *method)
@@ -60,14 +67,18 @@ static int find_case(const struct bench_group *g, const char *method)
 	return -1;
 }
 
-static void ratio_text(char *buf, size_t n, double v)
+/* Two decimals, or as many more (up to 4) as it takes for a value just past its limit not to print
+ * as equal to it. */
+static void ratio_text(char *buf, size_t n, double v, double limit)
 {
-	if (v < 9.995)
-		snprintf(buf, n, "%.2fx", v);
-	else if (v < 99.95)
-		snprintf(buf, n, "%.1fx", v);
-	else
-		snprintf(buf, n, "%.0fx", v);
+	if (v >= 9.995) {
+		snprintf(buf, n, v < 99.95 ? "%.1fx" : "%.0fx", v);
+		return;
+	}
+	int digits = 2;
+	while (digits < 4 && v != limit && fabs(round(v * pow(10, digits)) / pow(10, digits) - limit) < 1e-9)
+		digits++;
+	snprintf(buf, n, "%.*fx", digits, v);
 }
 
 /* Fills the goal columns of r; ref is the measured reference row, or NULL if it was not measured. */
@@ -89,19 +100,19 @@ static void eval_goal(struct bench_row *r, const struct bench_row *ref)
 	case GOAL_AT_MOST:
 		r->goal_value = r->st.median_ns / ref->st.median_ns;
 		met = r->goal_value <= g->limit;
-		ratio_text(v, sizeof v, r->goal_value);
+		ratio_text(v, sizeof v, r->goal_value, g->limit);
 		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's time (goal <= %gx)", v, g->ref, g->limit);
 		break;
 	case GOAL_REF_FASTER:
 		r->goal_value = r->st.median_ns / ref->st.median_ns;
 		met = r->goal_value >= g->limit;
-		ratio_text(v, sizeof v, r->goal_value);
+		ratio_text(v, sizeof v, r->goal_value, g->limit);
 		snprintf(r->goal_text, sizeof r->goal_text, "%s %s faster (goal >= %gx)", g->ref, v, g->limit);
 		break;
 	case GOAL_THROUGHPUT:
 		r->goal_value = ref->st.median_ns / r->st.median_ns;
 		met = r->goal_value >= g->limit;
-		ratio_text(v, sizeof v, r->goal_value);
+		ratio_text(v, sizeof v, r->goal_value, g->limit);
 		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's GB/s (goal >= %gx)", v, g->ref, g->limit);
 		break;
 	case GOAL_NONE:
@@ -125,6 +136,10 @@ static struct bench_row *new_row(struct bench_session *s)
 
 void bench_group_run(struct bench_session *s, struct bench_group *g)
 {
+	if (s->list_only) {
+		(void)bench_group_selected(s, g); /* prints the names */
+		return;
+	}
 	bool need[BENCH_MAX_CASES] = {false};
 	bool any = false;
 	int base = find_case(g, g->base);

@@ -23,16 +23,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: safecopy-bench [options]\n"
 		"Measures safecopy against glibc and the alternatives; prints one table (under 2 minutes).\n"
-		"  --quick          short run (about 10 s), fewer and shorter batches: noisier figures\n"
+		"  --quick          short run (a few seconds): fewer, shorter batches, noisier figures\n"
 		"  --filter SUBSTR  only rows whose name contains SUBSTR (repeatable: any may match);\n"
 		"                   rows are named group/method, e.g. copy/64B/safecopy, atomic/cas64/builtin,\n"
 		"                   fault/8B/sigsetjmp, mixed/8-64B/safecopy. A selected row brings its\n"
-		"                   group's base row and goal reference along.\n"
+		"                   group's base row and goal reference along. Note that 'copy' also matches\n"
+		"                   every safecopy row: use 'copy/' for the copy groups.\n"
 		"  --json FILE      also write every row as JSON\n"
 		"  --csv FILE       also write every row as CSV\n"
 		"  --plot-dir DIR   where copy.svg/copy.png go (default build/bench)\n"
 		"  --no-plot        do not run gnuplot\n"
-		"  --list           print the suites and exit\n"
+		"  --list           print the names of the (selected) rows, measure nothing\n"
 		"  --help           this text\n");
 }
 
@@ -57,6 +58,32 @@ static void read_load(char *buf, size_t n)
 		snprintf(buf, n, "%.2f %.2f %.2f", a, b, c);
 	else
 		snprintf(buf, n, "unknown");
+}
+
+/* Machine-wide busy and steal time from /proc/stat's "cpu" line, in seconds. */
+static bool read_cpu_busy(double *busy, double *steal)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return false;
+	unsigned long long v[8] = {0};
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		       &v[6], &v[7]);
+	fclose(f);
+	if (n < 8)
+		return false;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	/* user nice system idle iowait irq softirq steal: everything but idle and iowait is busy. */
+	*busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+	*steal = (double)v[7] / hz;
+	return true;
+}
+
+static double process_cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void collect_info(struct bench_info *i)
@@ -90,16 +117,19 @@ static void collect_info(struct bench_info *i)
 		snprintf(i->kernel, sizeof i->kernel, "%s %s %s (%s)", u.sysname, u.release, u.machine, u.version);
 	snprintf(i->glibc, sizeof i->glibc, "%s", gnu_get_libc_version());
 #if defined(__clang__)
-	snprintf(i->compiler, sizeof i->compiler, "clang %s%s", __clang_version__,
+	snprintf(i->compiler, sizeof i->compiler, "clang %s", __clang_version__);
 #else
-	snprintf(i->compiler, sizeof i->compiler, "gcc %s%s", __VERSION__,
+	snprintf(i->compiler, sizeof i->compiler, "gcc %s", __VERSION__);
 #endif
+	/* __clang_version__ ends in a space. */
+	size_t len = strlen(i->compiler);
+	while (len && i->compiler[len - 1] == ' ')
+		i->compiler[--len] = '\0';
 #if defined(__OPTIMIZE__)
-		 ", optimized (release build)"
+	snprintf(i->compiler + len, sizeof i->compiler - len, ", optimized (release build)");
 #else
-		 ", NOT optimized"
+	snprintf(i->compiler + len, sizeof i->compiler - len, ", NOT optimized: figures are meaningless");
 #endif
-	);
 	read_load(i->load_start, sizeof i->load_start);
 }
 
@@ -145,9 +175,8 @@ int main(int argc, char **argv)
 			plot = false;
 			break;
 		case OPT_LIST:
-			for (int k = 0; bench_suites[k]; k++)
-				printf("%s\n", bench_suites[k]->name);
-			return 0;
+			s.list_only = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -162,12 +191,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* Default: ~1 minute on 2 vCPUs; --quick: ~10 s. The median of many short batches is steadier
+	/* Default: ~25 s on 2 idle vCPUs; --quick: ~3 s (both well under their budgets of 2 min and 10 s). The median of many short batches is steadier
 	 * on a shared machine than a few long ones. */
 	if (s.quick)
-		s.cfg = (struct measure_cfg){.batch_ns = 300000, .batches = 7, .slow_batches = 3, .warmup = 1};
+		s.cfg = (struct measure_cfg){.batch_ns = 1500000, .batches = 13, .slow_batches = 5, .warmup = 1};
 	else
-		s.cfg = (struct measure_cfg){.batch_ns = 2000000, .batches = 21, .slow_batches = 7, .warmup = 2};
+		s.cfg = (struct measure_cfg){.batch_ns = 5000000, .batches = 31, .slow_batches = 11, .warmup = 2};
 
 	/* safecopy first: the baselines swap their handlers in and out around safecopy's. */
 	int err = safecopy_init();
@@ -180,22 +209,40 @@ int main(int argc, char **argv)
 		fprintf(stderr, "safecopy-bench: setting up the baselines: %s\n", strerror(-err));
 		return 1;
 	}
+	if (s.list_only) {
+		for (int k = 0; bench_suites[k]; k++)
+			bench_suites[k]->run(&s);
+		return 0;
+	}
 	collect_info(&s.info);
 	output_info(stdout, &s);
 	output_table_head(stdout);
+	/* How much CPU everything else took while we measured: the honest noise indicator on a shared
+	 * machine (the load average counts this process too). */
+	double busy0, steal0, busy1, steal1, own0 = process_cpu_seconds();
+	bool stat_ok = read_cpu_busy(&busy0, &steal0);
 	uint64_t t0 = measure_now_ns();
 	for (int k = 0; bench_suites[k]; k++)
 		bench_suites[k]->run(&s);
-	read_load(s.info.load_end, sizeof s.info.load_end);
 	double secs = (double)(measure_now_ns() - t0) / 1e9;
+	double own = process_cpu_seconds() - own0;
+	stat_ok = stat_ok && read_cpu_busy(&busy1, &steal1);
+	read_load(s.info.load_end, sizeof s.info.load_end);
+	s.info.seconds = secs;
+	s.info.others_cpus = stat_ok && secs > 0 ? (busy1 - busy0 - own) / secs : -1;
+	s.info.steal_cpus = stat_ok && secs > 0 ? (steal1 - steal0) / secs : -1;
+	if (s.info.others_cpus < 0 && stat_ok)
+		s.info.others_cpus = 0; /* tick granularity */
 
 	if (s.nrows == 0)
 		printf("no row matches the filter (see --help for row names)\n");
 	output_summary(stdout, &s);
-	double load_start = atof(s.info.load_start), load_end = atof(s.info.load_end);
-	if (load_start > 0.5 || load_end > 0.5)
-		printf("warning:   the load average was high: other processes shared the CPUs, so figures are noisier\n"
-		       "           than on an idle machine (ratios less so: methods of a group take turns)\n");
+	if (s.info.others_cpus >= 0)
+		printf("machine:   other processes used %.2f of the %d CPUs on average while this ran (steal %.2f)\n",
+		       s.info.others_cpus, s.info.ncpu, s.info.steal_cpus);
+	if (s.info.others_cpus > 0.2 || s.info.steal_cpus > 0.05)
+		printf("warning:   the machine was shared: figures are noisier than on an idle machine (ratios less\n"
+		       "           so: the methods of a group take turns batch by batch)\n");
 	printf("run time:  %.1f s\n", secs);
 	int rc = s.failures ? 1 : 0;
 	if (json && output_json(json, &s) != 0) {

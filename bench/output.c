@@ -4,7 +4,7 @@
 
 #include "output.h"
 
-#define NAME_W 30
+#define NAME_W 32
 
 /* A time with a unit a human reads at a glance: 2.41 ns, 310 ns, 1.02 us, 6.01 ms. */
 static void fmt_time(char *buf, size_t n, double ns)
@@ -175,6 +175,8 @@ int output_json(const char *path, const struct bench_session *s)
 	json_str(f, i->load_start);
 	fprintf(f, ",\n  \"load_end\": ");
 	json_str(f, i->load_end);
+	fprintf(f, ",\n  \"others_cpus\": %.3f,\n  \"steal_cpus\": %.3f,\n  \"seconds\": %.2f", i->others_cpus,
+		i->steal_cpus, i->seconds);
 	fprintf(f, ",\n  \"quick\": %s,\n  \"batch_ns\": %llu,\n  \"check_failures\": %d,\n  \"notes\": [",
 		s->quick ? "true" : "false", (unsigned long long)s->cfg.batch_ns, s->failures);
 	for (int k = 0; k < s->nnotes; k++) {

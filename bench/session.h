@@ -37,11 +37,17 @@ struct bench_info {
 	char compiler[128];
 	char load_start[64];
 	char load_end[64];
+	/* During the measurements: CPU time of every other process (and steal by the hypervisor), in
+	 * CPUs on average (1.0 = one CPU busy all the time); negative if /proc/stat could not be read. */
+	double others_cpus;
+	double steal_cpus;
+	double seconds; /* wall time of the measurements */
 };
 
 struct bench_session {
 	struct measure_cfg cfg;
 	bool quick;
+	bool list_only; /* --list: print the selected row names, measure nothing */
 	const char *filters[32];
 	int nfilters;
 	struct bench_row *rows;
