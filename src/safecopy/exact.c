@@ -53,7 +53,7 @@ static uintptr_t unlocated_addr(const struct span_op *op, size_t i)
  * known to stop the operation at limit, if any.
  */
 static size_t bytewise(const struct span_op *op, size_t from, size_t limit, const struct sc_ret *bound,
-		       struct safecopy_fault *fault)
+                       struct safecopy_fault *fault)
 {
 	for (size_t i = from; i < limit; i++) {
 		struct sc_ret r = attempt(op, i, 1);
@@ -71,7 +71,8 @@ static size_t bytewise(const struct span_op *op, size_t from, size_t limit, cons
 }
 
 /* After the first attempt over [0, n) faulted with r. */
-static size_t finish_after_fault(const struct span_op *op, size_t n, struct sc_ret r, struct safecopy_fault *fault)
+static size_t finish_after_fault(const struct span_op *op, size_t n, struct sc_ret r,
+                                 struct safecopy_fault *fault)
 {
 	size_t from = 0, limit = n;
 	struct sc_ret bound = {0, 0};

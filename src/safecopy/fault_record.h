@@ -8,7 +8,7 @@
 #include "safecopy/routines.h"
 
 static inline enum safecopy_status sc_record(struct safecopy_fault *fault, enum safecopy_status status,
-					     uintptr_t addr, int signo, int code)
+                                             uintptr_t addr, int signo, int code)
 {
 	if (fault) {
 		fault->status = status;
@@ -28,7 +28,8 @@ static inline enum safecopy_status sc_record_ok(struct safecopy_fault *fault)
 static inline enum safecopy_status sc_record_word(struct safecopy_fault *fault, uint64_t word, uintptr_t addr)
 {
 	int signo = SC_WORD_SIGNO(word);
-	return sc_record(fault, signo == SIGBUS ? SAFECOPY_BUS : SAFECOPY_SEGV, addr, signo, SC_WORD_CODE(word));
+	return sc_record(fault, signo == SIGBUS ? SAFECOPY_BUS : SAFECOPY_SEGV, addr, signo,
+	                 SC_WORD_CODE(word));
 }
 
 #endif

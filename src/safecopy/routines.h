@@ -22,9 +22,9 @@ struct sc_ret {
 };
 
 /* Fault word layout. */
-#define SC_WORD_SIGNO(w) ((int)((w)&0xff))
-#define SC_WORD_CODE(w) ((int)(int16_t)(((w) >> 8) & 0xffff))
-#define SC_WORD_WRITE ((uint64_t)1 << 24)      /* page fault caused by a write */
+#define SC_WORD_SIGNO(w)   ((int)((w)&0xff))
+#define SC_WORD_CODE(w)    ((int)(int16_t)(((w) >> 8) & 0xffff))
+#define SC_WORD_WRITE      ((uint64_t)1 << 24) /* page fault caused by a write */
 #define SC_WORD_ADDR_KNOWN ((uint64_t)1 << 25) /* page fault: value is the faulting address */
 
 static inline uint64_t sc_word_make(int signo, int code, bool page_fault, bool write)
@@ -41,14 +41,14 @@ SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
 SC_HIDDEN struct sc_ret sc_copy(void *dst, const void *src, size_t n);
 SC_HIDDEN struct sc_ret sc_memset(void *dst, int c, size_t n);
 
-#define SC_DECLARE_ATOMICS(W)                                                                \
-	SC_HIDDEN struct sc_ret sc_load##W(const void *p);                                   \
-	SC_HIDDEN struct sc_ret sc_store##W(void *p, uint##W##_t v);                         \
-	SC_HIDDEN struct sc_ret sc_swap##W(void *p, uint##W##_t v);                          \
+#define SC_DECLARE_ATOMICS(W)                                                                  \
+	SC_HIDDEN struct sc_ret sc_load##W(const void *p);                                     \
+	SC_HIDDEN struct sc_ret sc_store##W(void *p, uint##W##_t v);                           \
+	SC_HIDDEN struct sc_ret sc_swap##W(void *p, uint##W##_t v);                            \
 	SC_HIDDEN struct sc_ret sc_cas##W(void *p, uint##W##_t expected, uint##W##_t desired); \
-	SC_HIDDEN struct sc_ret sc_fetch_add##W(void *p, uint##W##_t v);                     \
-	SC_HIDDEN struct sc_ret sc_fetch_and##W(void *p, uint##W##_t v);                     \
-	SC_HIDDEN struct sc_ret sc_fetch_or##W(void *p, uint##W##_t v);                      \
+	SC_HIDDEN struct sc_ret sc_fetch_add##W(void *p, uint##W##_t v);                       \
+	SC_HIDDEN struct sc_ret sc_fetch_and##W(void *p, uint##W##_t v);                       \
+	SC_HIDDEN struct sc_ret sc_fetch_or##W(void *p, uint##W##_t v);                        \
 	SC_HIDDEN struct sc_ret sc_fetch_xor##W(void *p, uint##W##_t v);
 SC_DECLARE_ATOMICS(32)
 SC_DECLARE_ATOMICS(64)
