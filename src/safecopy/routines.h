@@ -9,12 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct safecopy_fault;
+
 #define SC_HIDDEN __attribute__((visibility("hidden")))
 
 /*
- * What every routine returns in RAX:RDX (a 16-byte struct of two INTEGER members).
+ * What the atomic routines return in RAX:RDX (a 16-byte struct of two INTEGER members).
  * Normal completion: word == 0, value = the routine's result.
  * Fault: value = si_addr, word = a fault word (never 0), written by the handler.
+ * The copy and memset routines go further: see sc_copy below.
  */
 struct sc_ret {
 	uint64_t value;
@@ -38,8 +41,18 @@ static inline uint64_t sc_word_make(int signo, int code, bool page_fault, bool w
 
 SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
 
-SC_HIDDEN struct sc_ret sc_copy(void *dst, const void *src, size_t n);
-SC_HIDDEN struct sc_ret sc_memset(void *dst, int c, size_t n);
+/*
+ * The complete fast paths of safecopy_memcpy/safecopy_memset once the arguments are checked: on
+ * success they clear *fault (if not NULL) and return n; on a fault their landing tail-calls the
+ * matching *_after_fault function with the same first four arguments plus the fault's addr and word,
+ * and its result is returned.
+ */
+SC_HIDDEN size_t sc_copy(void *dst, const void *src, size_t n, struct safecopy_fault *fault);
+SC_HIDDEN size_t sc_memset(void *dst, int c, size_t n, struct safecopy_fault *fault);
+SC_HIDDEN size_t sc_copy_after_fault(void *dst, const void *src, size_t n, struct safecopy_fault *fault,
+                                     uint64_t addr, uint64_t word);
+SC_HIDDEN size_t sc_memset_after_fault(void *dst, int c, size_t n, struct safecopy_fault *fault,
+                                       uint64_t addr, uint64_t word);
 
 #define SC_DECLARE_ATOMICS(W)                                                                  \
 	SC_HIDDEN struct sc_ret sc_load##W(const void *p);                                     \
