@@ -3,9 +3,15 @@
 #define SAFECOPY_FAULT_RECORD_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include "safecopy.h"
 #include "safecopy/routines.h"
+
+/* The asm done stubs clear a record with three 8-byte stores: keep the layout they assume. */
+_Static_assert(sizeof(struct safecopy_fault) == 24 && offsetof(struct safecopy_fault, addr) == 8 &&
+                   offsetof(struct safecopy_fault, code) == 20 && SAFECOPY_OK == 0,
+               "asm/*.asm clear struct safecopy_fault as three zero quadwords");
 
 static inline enum safecopy_status sc_record(struct safecopy_fault *fault, enum safecopy_status status,
                                              uintptr_t addr, int signo, int code)

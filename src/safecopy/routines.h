@@ -9,15 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct safecopy_fault;
+#include "safecopy.h"
 
 #define SC_HIDDEN __attribute__((visibility("hidden")))
 
 /*
- * What the atomic routines return in RAX:RDX (a 16-byte struct of two INTEGER members).
+ * What the routines return in RAX:RDX (a 16-byte struct of two INTEGER members).
  * Normal completion: word == 0, value = the routine's result.
  * Fault: value = si_addr, word = a fault word (never 0), written by the handler.
- * The copy and memset routines go further: see sc_copy below.
+ * Used inside the library; the routines behind the public functions go further (see below).
  */
 struct sc_ret {
 	uint64_t value;
@@ -54,17 +54,26 @@ SC_HIDDEN size_t sc_copy_after_fault(void *dst, const void *src, size_t n, struc
 SC_HIDDEN size_t sc_memset_after_fault(void *dst, int c, size_t n, struct safecopy_fault *fault,
                                        uint64_t addr, uint64_t word);
 
-#define SC_DECLARE_ATOMICS(W)                                                                  \
-	SC_HIDDEN struct sc_ret sc_load##W(const void *p);                                     \
-	SC_HIDDEN struct sc_ret sc_store##W(void *p, uint##W##_t v);                           \
-	SC_HIDDEN struct sc_ret sc_swap##W(void *p, uint##W##_t v);                            \
-	SC_HIDDEN struct sc_ret sc_cas##W(void *p, uint##W##_t expected, uint##W##_t desired); \
-	SC_HIDDEN struct sc_ret sc_fetch_add##W(void *p, uint##W##_t v);                       \
-	SC_HIDDEN struct sc_ret sc_fetch_and##W(void *p, uint##W##_t v);                       \
-	SC_HIDDEN struct sc_ret sc_fetch_or##W(void *p, uint##W##_t v);                        \
-	SC_HIDDEN struct sc_ret sc_fetch_xor##W(void *p, uint##W##_t v);
+/*
+ * The atomic routines take the arguments of their public functions and are their whole fast paths
+ * (see asm/atomic.asm); a fault ends in sc_atomic_fault(fault, p, word), whose result they return.
+ */
+#define SC_DECLARE_ATOMICS(W)                                                                                \
+	SC_HIDDEN enum safecopy_status sc_load##W(const uint##W##_t *p, uint##W##_t *out,                    \
+	                                          struct safecopy_fault *f);                                 \
+	SC_HIDDEN enum safecopy_status sc_store##W(uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f); \
+	SC_HIDDEN enum safecopy_status sc_swap##W(uint##W##_t *p, uint##W##_t v, uint##W##_t *old,           \
+	                                          struct safecopy_fault *f);                                 \
+	SC_HIDDEN enum safecopy_status sc_cas##W(uint##W##_t *p, uint##W##_t expected, uint##W##_t desired,  \
+	                                         uint##W##_t *actual, struct safecopy_fault *f);             \
+	SC_DECLARE_FETCH_OP(W, add)                                                                          \
+	SC_DECLARE_FETCH_OP(W, and) SC_DECLARE_FETCH_OP(W, or) SC_DECLARE_FETCH_OP(W, xor)
+#define SC_DECLARE_FETCH_OP(W, op)                                                                       \
+	SC_HIDDEN enum safecopy_status sc_fetch_##op##W(uint##W##_t *p, uint##W##_t v, uint##W##_t *old, \
+	                                                struct safecopy_fault *f);
 SC_DECLARE_ATOMICS(32)
 SC_DECLARE_ATOMICS(64)
+SC_HIDDEN enum safecopy_status sc_atomic_fault(struct safecopy_fault *fault, uintptr_t p, uint64_t word);
 
 /* Code range of one routine, filled by its asm address stub sc_range_<routine>(). */
 struct sc_routine_range {
