@@ -14,31 +14,30 @@
 
 extern sc_atomic_fault
 
-; Done stubs, outside every routine's range: a bad output or fault pointer is the caller's bug and
-; must crash like any other. struct safecopy_fault is 24 bytes, all zero when status is SAFECOPY_OK
-; (fault_record.h asserts that layout).
-section .text
-sc_atomic_done32:
-	mov [r10], eax
-	jmp sc_atomic_done
-sc_atomic_done64:
-	mov [r10], rax
-sc_atomic_done:
+; The range of each routine ends right after its memory access; the exit that follows (store the
+; result through the output pointer R10, clear *fault in R11, return SAFECOPY_OK) is outside it, so a
+; bad output or fault pointer crashes as the caller's bug instead of being reported as a fault of p.
+; Inline rather than shared: these are the hottest paths of the library.
+
+; SC_ATOMIC_EXIT name, value register or `none`
+%macro SC_ATOMIC_EXIT 2
+%1_end:
+%ifnidn %2, none
+	mov [r10], %2
+%endif
 	xor eax, eax
 	test r11, r11
-	jz .no_record
+	jz %%no_record
 	mov [r11], rax
 	mov [r11+8], rax
 	mov [r11+16], rax
-.no_record:
+%%no_record:
 	ret
-
-%macro SC_ATOMIC_LANDING 1
 SC_LANDING %1
 	mov rsi, rdi
 	mov rdi, r11
 	jmp sc_atomic_fault
-SC_END %1
+SC_STUB %1
 %endmacro
 
 ; SC_ATOMICS width, a (accumulator), v (operand), t (temporary), d (desired)
@@ -48,15 +47,13 @@ SC_ROUTINE sc_load%1
 	mov r10, rsi
 	mov r11, rdx
 	mov %2, [rdi]
-	jmp sc_atomic_done%1
-SC_ATOMIC_LANDING sc_load%1
+SC_ATOMIC_EXIT sc_load%1, %2
 
 ; (p, v, fault)
 SC_ROUTINE sc_store%1
 	mov r11, rdx
 	xchg [rdi], %3
-	jmp sc_atomic_done
-SC_ATOMIC_LANDING sc_store%1
+SC_ATOMIC_EXIT sc_store%1, none
 
 ; (p, v, old, fault)
 SC_ROUTINE sc_swap%1
@@ -64,8 +61,7 @@ SC_ROUTINE sc_swap%1
 	mov r11, rcx
 	xchg [rdi], %3
 	mov %2, %3
-	jmp sc_atomic_done%1
-SC_ATOMIC_LANDING sc_swap%1
+SC_ATOMIC_EXIT sc_swap%1, %2
 
 ; (p, expected, desired, actual, fault)
 SC_ROUTINE sc_cas%1
@@ -73,8 +69,7 @@ SC_ROUTINE sc_cas%1
 	mov r11, r8
 	mov %2, %3
 	lock cmpxchg [rdi], %5
-	jmp sc_atomic_done%1
-SC_ATOMIC_LANDING sc_cas%1
+SC_ATOMIC_EXIT sc_cas%1, %2
 
 ; (p, v, old, fault)
 SC_ROUTINE sc_fetch_add%1
@@ -82,8 +77,7 @@ SC_ROUTINE sc_fetch_add%1
 	mov r11, rcx
 	lock xadd [rdi], %3
 	mov %2, %3
-	jmp sc_atomic_done%1
-SC_ATOMIC_LANDING sc_fetch_add%1
+SC_ATOMIC_EXIT sc_fetch_add%1, %2
 
 SC_FETCH_OP %1, and, %2, %3, %4
 SC_FETCH_OP %1, or, %2, %3, %4
@@ -102,8 +96,7 @@ SC_ROUTINE sc_fetch_%2%1
 	%2 %5, %4
 	lock cmpxchg [rdi], %5
 	jne .retry
-	jmp sc_atomic_done%1
-SC_ATOMIC_LANDING sc_fetch_%2%1
+SC_ATOMIC_EXIT sc_fetch_%2%1, %3
 %endmacro
 
 SC_ATOMICS 32, eax, esi, ecx, edx

@@ -1,11 +1,11 @@
 ; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
 ;
-; On success the routine leaves its range and returns through sc_copy_done, which clears *fault.
+; On success the routine leaves its range through sc_copy_done and sc_done, which clears *fault.
 ; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
 ; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
 ; Registers kept for the landing: RDI = dst, RSI = src (except during rep movsb: R10/R8 keep them),
-; R11 = n, R9 = fault.
+; R9 = n, R11 = fault.
 ;
 ; Precision contract (what sc_copy_after_fault relies on): accesses are made in ascending order of
 ; their start and each is at most SC_COPY_SPAN (64) bytes wide, each load stored before the next load.
@@ -24,32 +24,24 @@
 extern sc_cpu_has_avx2
 extern sc_copy_after_fault
 
-; Clears *fault (R9, may be NULL) and returns n. Outside every routine's range: a bad `fault` pointer
-; is the caller's bug and must crash like any other, not be reported as a copy fault.
+extern sc_done
+
 section .text
 sc_copy_done:
-	test r9, r9
-	jz .no_record
-	xor eax, eax
-	mov [r9], rax
-	mov [r9+8], rax
-	mov [r9+16], rax
-.no_record:
-	mov rax, r11
-	ret
+	mov rax, r9
+	jmp sc_done
 
-; Landing tail: (RAX = addr, RDX = word) -> sc_copy_after_fault(RDI, RSI, R11, R9, addr, word).
+; Landing tail: (RAX = addr, RDX = word) -> sc_copy_after_fault(RDI, RSI, R9, R11, addr, word).
 %macro SC_COPY_TO_C 0
-	mov rcx, r9
-	mov r9, rdx
-	mov rdx, r11
+	mov rcx, r11
 	mov r8, rax
+	xchg rdx, r9
 	jmp sc_copy_after_fault
 %endmacro
 
 SC_ROUTINE sc_copy
-	mov r9, rcx
-	mov r11, rdx
+	mov r11, rcx
+	mov r9, rdx
 	cmp rdx, 16
 	jb .below16
 	cmp rdx, 32

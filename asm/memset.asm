@@ -1,9 +1,9 @@
 ; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path.
 ;
-; Same shape as sc_copy (see copy.asm): success leaves through sc_memset_done, which clears *fault;
+; Same shape as sc_copy (see copy.asm): success leaves through sc_memset_done and sc_done;
 ; a fault lands in the routine's landing, which tail-jumps to
 ; sc_memset_after_fault(dst, c, n, fault, addr, word). Kept for the landing: RDI = dst (R10 during
-; rep stosb), RSI = c, R11 = n, R9 = fault.
+; rep stosb), RSI = c, R9 = n, R11 = fault.
 ;
 ; Precision contract: stores in ascending order of their start, each at most 64 bytes wide, so a
 ; fault at offset k means every byte before k - 64 is set and nothing at or after the faulting store
@@ -16,29 +16,23 @@
 extern sc_cpu_has_avx2
 extern sc_memset_after_fault
 
+extern sc_done
+
 section .text
 sc_memset_done:
-	test r9, r9
-	jz .no_record
-	xor eax, eax
-	mov [r9], rax
-	mov [r9+8], rax
-	mov [r9+16], rax
-.no_record:
-	mov rax, r11
-	ret
+	mov rax, r9
+	jmp sc_done
 
 %macro SC_MEMSET_TO_C 0
-	mov rcx, r9
-	mov r9, rdx
-	mov rdx, r11
+	mov rcx, r11
 	mov r8, rax
+	xchg rdx, r9
 	jmp sc_memset_after_fault
 %endmacro
 
 SC_ROUTINE sc_memset
-	mov r9, rcx
-	mov r11, rdx
+	mov r11, rcx
+	mov r9, rdx
 	movzx eax, sil
 	mov r8, 0x0101010101010101
 	imul rax, r8			; the byte in all eight lanes

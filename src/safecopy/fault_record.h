@@ -8,10 +8,10 @@
 #include "safecopy.h"
 #include "safecopy/routines.h"
 
-/* The asm done stubs clear a record with three 8-byte stores: keep the layout they assume. */
+/* asm/done.asm clears a record with three 8-byte stores: keep the layout it assumes. */
 _Static_assert(sizeof(struct safecopy_fault) == 24 && offsetof(struct safecopy_fault, addr) == 8 &&
                    offsetof(struct safecopy_fault, code) == 20 && SAFECOPY_OK == 0,
-               "asm/*.asm clear struct safecopy_fault as three zero quadwords");
+               "asm/done.asm clears struct safecopy_fault as three zero quadwords");
 
 static inline enum safecopy_status sc_record(struct safecopy_fault *fault, enum safecopy_status status,
                                              uintptr_t addr, int signo, int code)
