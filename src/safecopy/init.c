@@ -19,11 +19,12 @@ static int init_state = INIT_IDLE;
 static int install(int sig)
 {
 	struct sigaction previous, ours = {
-		.sa_sigaction = sc_signal_handler,
-		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
-	};
+	                               .sa_sigaction = sc_signal_handler,
+	                               .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
+	                           };
 	sigemptyset(&ours.sa_mask);
-	/* Remember the old action before ours is visible: a foreign fault in another thread may come at once. */
+	/* Remember the old action before ours is visible: a foreign fault in another thread may come at once.
+	 */
 	if (sigaction(sig, NULL, &previous) != 0)
 		return -errno;
 	sc_chain_remember(sig, &previous);
@@ -36,7 +37,7 @@ int safecopy_init(void)
 {
 	int expected = INIT_IDLE;
 	if (!__atomic_compare_exchange_n(&init_state, &expected, INIT_RUNNING, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
+	                                 __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_RUNNING)
 			sched_yield();
 		if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE)

@@ -6,11 +6,15 @@
  */
 #include "safecopy/routines.h"
 
-#define SC_ROUTINES(X)                                                                                \
-	X(sc_copy) X(sc_copy_avx2) X(sc_memset) X(sc_memset_avx2) X(sc_load32) X(sc_store32)        \
-	X(sc_swap32) X(sc_cas32) X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32)               \
-	X(sc_fetch_xor32) X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) X(sc_fetch_add64)     \
-	X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64)
+/* clang-format off */
+#define SC_ROUTINES(X) \
+	X(sc_copy) X(sc_copy_rep) X(sc_copy_avx2) \
+	X(sc_memset) X(sc_memset_rep) X(sc_memset_avx2) \
+	X(sc_load32) X(sc_store32) X(sc_swap32) X(sc_cas32) \
+	X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32) X(sc_fetch_xor32) \
+	X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) \
+	X(sc_fetch_add64) X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64)
+/* clang-format on */
 
 #define SC_DECLARE_STUB(name) SC_HIDDEN void sc_range_##name(struct sc_routine_range *out);
 SC_ROUTINES(SC_DECLARE_STUB)
