@@ -92,7 +92,7 @@ static const struct {
 
 static void copy_suite_run(struct bench_session *s)
 {
-	bool pipe_cut = false;
+	bool pipe_cut = false, any = false;
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		size_t n = sizes[k].n;
 		struct copy_ctx ctx = {.n = n};
@@ -131,6 +131,7 @@ static void copy_suite_run(struct bench_session *s)
 		if (!bench_group_selected(s, &g))
 			continue;
 		pipe_cut |= n > bl_pipe_capacity();
+		any = true;
 		size_t len = n < 4096 ? 4096 : n;
 		ctx.dst = bench_alloc(len);
 		ctx.src = bench_alloc(len);
@@ -138,6 +139,9 @@ static void copy_suite_run(struct bench_session *s)
 		bench_free(ctx.dst, len);
 		bench_free((void *)ctx.src, len);
 	}
+	if (any)
+		bench_note(s, "copy/*: every method copies between the same page-aligned buffers, again and again:"
+			      " cache-hot up to 1 MiB, 64 MiB is beyond the caches");
 	if (pipe_cut)
 		bench_note(s, "copy/*/pipe: only sizes up to the pipe's capacity (%zu KiB) are measured",
 			   bl_pipe_capacity() >> 10);

@@ -131,6 +131,10 @@ static void fault_suite_run(struct bench_session *s)
 		bench_note(s, "pread(/proc/self/mem) reads PROT_NONE pages (forced access, as a debugger's):"
 			      " it cannot detect them; fault/8B/proc_self_mem_unmapped reads an unmapped page");
 	bench_group_run(s, &g);
+	bench_note(s, "fault/8B: one failed 8-byte read of a PROT_NONE page per op. bare_signal returns from its handler"
+		      " through rt_sigreturn, which restores the whole register state (%s on this CPU); sigsetjmp,"
+		      " libsigsegv and bare_no_sigreturn jump out of the handler and skip that",
+		   __builtin_cpu_supports("avx512f") ? "with AVX-512" : __builtin_cpu_supports("avx") ? "with AVX" : "SSE");
 	bench_free(pages, 3 * 4096);
 }
 

@@ -8,6 +8,7 @@
 struct set_ctx {
 	void *dst;
 	size_t n;
+	unsigned calls; /* the byte value: each call writes a value different from the last one */
 };
 
 /* Through a volatile pointer: the compiler can neither inline memset nor drop it. safecopy is called
@@ -17,16 +18,16 @@ static size_t (*volatile safecopy_memset_fn)(void *, int, size_t, struct safecop
 
 static void run_safecopy(void *p, uint64_t iters)
 {
-	const struct set_ctx *c = p;
+	struct set_ctx *c = p;
 	for (uint64_t i = 0; i < iters; i++)
-		BENCH_SINK(safecopy_memset_fn(c->dst, (int)(i & 0xff), c->n, NULL));
+		BENCH_SINK(safecopy_memset_fn(c->dst, (int)(++c->calls & 0xff), c->n, NULL));
 }
 
 static void run_memset(void *p, uint64_t iters)
 {
-	const struct set_ctx *c = p;
+	struct set_ctx *c = p;
 	for (uint64_t i = 0; i < iters; i++)
-		BENCH_SINK(memset_fn(c->dst, (int)(i & 0xff), c->n));
+		BENCH_SINK(memset_fn(c->dst, (int)(++c->calls & 0xff), c->n));
 }
 
 static const char *check_safecopy(void *p)

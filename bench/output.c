@@ -92,6 +92,27 @@ void output_table_row(FILE *f, const struct bench_row *r)
 	fputc('\n', f);
 }
 
+/* prefix, then text wrapped at word boundaries to 100 columns, continuation lines indented. */
+static void print_wrapped(FILE *f, const char *prefix, const char *text)
+{
+	const int width = 100, indent = (int)strlen(prefix);
+	int col = fprintf(f, "%s", prefix);
+	while (*text) {
+		size_t word = strcspn(text, " ");
+		if (col > indent && col + 1 + (int)word > width) {
+			col = fprintf(f, "\n%*s", indent, "") - 1;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", (int)word, text);
+		text += word;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', f);
+}
+
 void output_summary(FILE *f, const struct bench_session *s)
 {
 	int met = 0, missed = 0, na = 0;
@@ -101,7 +122,7 @@ void output_summary(FILE *f, const struct bench_session *s)
 		na += s->rows[i].goal_state == GOAL_STATE_NA;
 	}
 	for (int i = 0; i < s->nnotes; i++)
-		fprintf(f, "note: %s\n", s->notes[i]);
+		print_wrapped(f, "note:      ", s->notes[i]);
 	fprintf(f, "load avg:  %s at start, %s at end\n", s->info.load_start, s->info.load_end);
 	fprintf(f, "goals:     %d met, %d missed%s", met, missed, missed ? ":" : "");
 	if (na)

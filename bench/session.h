@@ -52,7 +52,7 @@ struct bench_session {
 	int nfilters;
 	struct bench_row *rows;
 	int nrows, cap;
-	char notes[32][200];
+	char notes[32][400];
 	int nnotes;
 	int failures; /* failed correctness checks */
 	struct bench_info info;
