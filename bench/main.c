@@ -116,19 +116,22 @@ static void collect_info(struct bench_info *i)
 	if (uname(&u) == 0)
 		snprintf(i->kernel, sizeof i->kernel, "%s %s %s (%s)", u.sysname, u.release, u.machine, u.version);
 	snprintf(i->glibc, sizeof i->glibc, "%s", gnu_get_libc_version());
+	/* __VERSION__ names clang ("Debian Clang 14.0.6") but not gcc ("12.2.0"). */
 #if defined(__clang__)
-	snprintf(i->compiler, sizeof i->compiler, "clang %s", __clang_version__);
+	snprintf(i->compiler, sizeof i->compiler, "%s", __VERSION__);
 #else
 	snprintf(i->compiler, sizeof i->compiler, "gcc %s", __VERSION__);
 #endif
-	/* __clang_version__ ends in a space. */
 	size_t len = strlen(i->compiler);
-	while (len && i->compiler[len - 1] == ' ')
-		i->compiler[--len] = '\0';
-#if defined(__OPTIMIZE__)
-	snprintf(i->compiler + len, sizeof i->compiler - len, ", optimized (release build)");
+#if defined(BENCH_CFLAGS) /* the optimization flags of the build, from bench/SConscript */
+	snprintf(i->compiler + len, sizeof i->compiler - len, " %s%s", BENCH_CFLAGS,
 #else
-	snprintf(i->compiler + len, sizeof i->compiler - len, ", NOT optimized: figures are meaningless");
+	snprintf(i->compiler + len, sizeof i->compiler - len, "%s",
+#endif
+#if defined(__OPTIMIZE__)
+		 ", optimized (release build)");
+#else
+		 ", NOT optimized: figures are meaningless");
 #endif
 	read_load(i->load_start, sizeof i->load_start);
 }
