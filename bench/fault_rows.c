@@ -56,9 +56,17 @@ static const char *check_safecopy(void *p)
 	struct safecopy_fault f;
 	size_t got = safecopy_memcpy(c->dst, c->bad, 8, &f);
 	if (got != 0 || f.status != SAFECOPY_SEGV || f.addr != c->bad || f.signo != SIGSEGV) {
-		static char msg[128];
+		static char msg[192];
 		snprintf(msg, sizeof msg, "safecopy_memcpy from PROT_NONE returned %zu, status %s, addr %p (want 0, segv, %p)",
 			 got, safecopy_status_name(f.status), f.addr, c->bad);
+		return msg;
+	}
+	/* And the exact count of a copy that runs into the bad page: the bytes before it. */
+	got = safecopy_memcpy(c->dst, (const char *)c->bad - 24, 64, &f);
+	if (got != 24 || f.status != SAFECOPY_SEGV || f.addr != c->bad) {
+		static char msg[192];
+		snprintf(msg, sizeof msg, "safecopy_memcpy of 64 bytes, 24 before a PROT_NONE page, returned %zu, status %s,"
+			 " addr %p (want 24, segv, %p)", got, safecopy_status_name(f.status), f.addr, c->bad);
 		return msg;
 	}
 	return NULL;

@@ -180,6 +180,8 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 		idx[n++] = i;
 	}
 	fflush(stdout);
+	if (n == 0)
+		return;
 	measure_items(&s->cfg, items, n);
 	if (!safecopy_handler_active()) {
 		fprintf(stderr, "bench: safecopy's signal handler is no longer installed after group %s (bench bug)\n",
