@@ -10,6 +10,14 @@
 #include "bench.h"
 #include "safecopy.h"
 
+/*
+ * dst starts half a page after a page boundary, src at one: with equal page offsets every load of
+ * the next copy would alias (bits 0-11) with a store of the previous one, a case the CPU's memory
+ * disambiguation handles badly and at random (64-byte memcpy: 1.6 or 3.7 ns from run to run).
+ * Cache-line aligned both, as any decent allocator gives.
+ */
+#define DST_SHIFT 2048
+
 struct copy_ctx {
 	void *dst;
 	const void *src;
@@ -132,11 +140,12 @@ static void copy_suite_run(struct bench_session *s)
 			continue;
 		pipe_cut |= n > bl_pipe_capacity();
 		any = true;
-		size_t len = n < 4096 ? 4096 : n;
-		ctx.dst = bench_alloc(len);
+		size_t len = (n < 4096 ? 4096 : n) + DST_SHIFT;
+		char *dst = bench_alloc(len);
+		ctx.dst = dst + DST_SHIFT;
 		ctx.src = bench_alloc(len);
 		bench_group_run(s, &g);
-		bench_free(ctx.dst, len);
+		bench_free(dst, len);
 		bench_free((void *)ctx.src, len);
 	}
 	if (any)

@@ -58,7 +58,7 @@ void output_info(FILE *f, const struct bench_session *s)
 	fprintf(f, "method:    every figure from this run; per row: calibrated batches of >= %.2g ms, %d warm-up\n"
 		   "           batch(es), then the median (min, max) of %d timed batches (%d when one op fills a\n"
 		   "           batch), the methods of a group taking turns batch by batch. ratio = time / time of\n"
-		   "           the group's base row. GB/s = 1e9 bytes/s.%s\n",
+		   "           the group's base row. GB/s = 1e9 bytes copied or set per second.%s\n",
 		(double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
 		s->quick ? " --quick: short batches, expect more noise." : "");
 	fprintf(f, "\n");
