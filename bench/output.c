@@ -46,6 +46,27 @@ static const char *goal_word(enum goal_state g)
 	return "";
 }
 
+/* prefix, then text wrapped at word boundaries to 100 columns, continuation lines indented. */
+static void print_wrapped(FILE *f, const char *prefix, const char *text)
+{
+	const int width = 100, indent = (int)strlen(prefix);
+	int col = fprintf(f, "%s", prefix);
+	while (*text) {
+		size_t word = strcspn(text, " ");
+		if (col > indent && col + 1 + (int)word > width) {
+			col = fprintf(f, "\n%*s", indent, "") - 1;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", (int)word, text);
+		text += word;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', f);
+}
+
 void output_info(FILE *f, const struct bench_session *s)
 {
 	const struct bench_info *i = &s->info;
@@ -55,12 +76,15 @@ void output_info(FILE *f, const struct bench_session *s)
 	fprintf(f, "glibc:     %s\n", i->glibc);
 	fprintf(f, "compiler:  %s\n", i->compiler);
 	fprintf(f, "load avg:  %s (1, 5, 15 min, at start)\n", i->load_start);
-	fprintf(f, "method:    every figure from this run; per row: calibrated batches of >= %.2g ms, %d warm-up\n"
-		   "           batch(es), then the median (min, max) of %d timed batches (%d when one op fills a\n"
-		   "           batch), the methods of a group taking turns batch by batch. ratio = time / time of\n"
-		   "           the group's base row. GB/s = 1e9 bytes copied or set per second.%s\n",
-		(double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
-		s->quick ? " --quick: short batches, expect more noise." : "");
+	char method[600];
+	snprintf(method, sizeof method,
+		 "every figure from this run. Per row: batches calibrated to >= %.2g ms, %d warm-up batch(es), then"
+		 " the median (min, max) of %d timed batches (%d when one operation fills a batch); the methods of a"
+		 " group take turns batch by batch. ratio = time / time of the group's base row. GB/s = 1e9 bytes"
+		 " copied or set per second.%s",
+		 (double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
+		 s->quick ? " --quick: fewer batches, expect more noise." : "");
+	print_wrapped(f, "method:    ", method);
 	fprintf(f, "\n");
 }
 
@@ -89,27 +113,6 @@ void output_table_row(FILE *f, const struct bench_row *r)
 	fprintf(f, "%-*s %10s %10s %10s %8s %7s", NAME_W, r->name, med, lo, hi, gb, ra);
 	if (r->goal_state != GOAL_STATE_NONE)
 		fprintf(f, "  %-3s %s", goal_word(r->goal_state), r->goal_text);
-	fputc('\n', f);
-}
-
-/* prefix, then text wrapped at word boundaries to 100 columns, continuation lines indented. */
-static void print_wrapped(FILE *f, const char *prefix, const char *text)
-{
-	const int width = 100, indent = (int)strlen(prefix);
-	int col = fprintf(f, "%s", prefix);
-	while (*text) {
-		size_t word = strcspn(text, " ");
-		if (col > indent && col + 1 + (int)word > width) {
-			col = fprintf(f, "\n%*s", indent, "") - 1;
-		} else if (col > indent) {
-			fputc(' ', f);
-			col++;
-		}
-		col += fprintf(f, "%.*s", (int)word, text);
-		text += word;
-		while (*text == ' ')
-			text++;
-	}
 	fputc('\n', f);
 }
 
