@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Many short batches: on a shared machine a time slice taken by another process spoils only
-	 * the batch it lands in, and the median passes over those. Default: ~12 s on 2 idle vCPUs;
+	 * the batch it lands in, and the median passes over those. Default: ~10 s on 2 idle vCPUs;
 	 * --quick: ~4 s (budgets: 2 min and 10 s). */
 	if (s.quick)
 		s.cfg = (struct measure_cfg){.batch_ns = 1000000, .batches = 15, .slow_batches = 5, .warmup = 1};
