@@ -82,7 +82,7 @@ struct sc_routine_range {
 	uintptr_t landing;
 };
 
-/* Fills the routine table from the address stubs and detects the CPU's features; runs at load time. */
+/* Fills the routine table from the address stubs and detects the CPU's features, once. */
 SC_HIDDEN void sc_routine_table_init(void);
 
 /* The landing of the routine whose code contains pc, or 0 if pc is in none. Async-signal-safe. */
