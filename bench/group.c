@@ -156,6 +156,14 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 	}
 	if (!any)
 		return;
+	/* On a very busy machine the full run would take many minutes: keep to the budget instead. */
+	if (!s->over_budget && s->budget_ns && measure_now_ns() - s->start_ns > s->budget_ns) {
+		s->over_budget = true;
+		s->cfg = s->quick_cfg;
+		bench_note(s, "the run passed its time budget (%.0f s; the machine is busy) at %s: that group and"
+			      " the ones after it were measured with --quick's settings", (double)s->budget_ns / 1e9,
+			   g->name);
+	}
 
 	struct measure_item items[BENCH_MAX_CASES];
 	int idx[BENCH_MAX_CASES], n = 0;

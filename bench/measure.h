@@ -6,9 +6,10 @@
 #ifndef BENCH_MEASURE_H
 #define BENCH_MEASURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#define MEASURE_MAX_BATCHES 64
+#define MEASURE_MAX_BATCHES 1000 /* cap of cfg->batches and cfg->slow_batches */
 
 /* How long and how often to time. */
 struct measure_cfg {
@@ -24,7 +25,9 @@ struct measure_stats {
 	double min_ns;
 	double max_ns;
 	uint64_t iters; /* operations per batch */
-	int batches;    /* timed batches */
+	int batches;    /* timed batches the figures come from */
+	int preempted;  /* timed batches during which the thread was preempted */
+	bool with_preempted; /* too few clean batches: the figures include the preempted ones */
 };
 
 /* One method to time. run(ctx, iters) performs the operation iters times. */
@@ -42,7 +45,10 @@ uint64_t measure_now_ns(void);
 /*
  * Times n items: calibrates each one's batch length, warms all up, then runs batch b of every item
  * before batch b+1 of any, so that a change in machine load (other processes on the 2 CPUs) hits all
- * methods of a group alike and their ratios stay meaningful. Fills items[i].stats.
+ * methods of a group alike and their ratios stay meaningful. A batch during which the thread was
+ * preempted (involuntary context switch) measured the other process too: it is dropped and run again,
+ * up to 4 times as many batches in all; if fewer than half the batches come out clean, the figures
+ * use every batch. Fills items[i].stats.
  */
 void measure_items(const struct measure_cfg *cfg, struct measure_item *items, int n);
 

@@ -80,7 +80,7 @@ void output_info(FILE *f, const struct bench_session *s)
 	snprintf(method, sizeof method,
 		 "every figure from this run. Per row: batches calibrated to >= %.2g ms, %d warm-up batch(es), then"
 		 " the median (min, max) of %d timed batches (%d when one operation fills a batch); the methods of a"
-		 " group take turns batch by batch. ratio = time / time of the group's base row. GB/s = 1e9 bytes"
+		 " group take turns batch by batch, and a batch during which another task took the CPU is run again. ratio = time / time of the group's base row. GB/s = 1e9 bytes"
 		 " copied or set per second.%s",
 		 (double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
 		 s->quick ? " --quick: fewer batches, expect more noise." : "");
@@ -126,6 +126,27 @@ void output_summary(FILE *f, const struct bench_session *s)
 	}
 	for (int i = 0; i < s->nnotes; i++)
 		print_wrapped(f, "note:      ", s->notes[i]);
+	long timed = 0, preempted = 0;
+	char dirty[2000] = "";
+	size_t dl = 0;
+	for (int i = 0; i < s->nrows; i++) {
+		const struct bench_row *r = &s->rows[i];
+		preempted += r->st.preempted;
+		timed += r->st.preempted + (r->st.with_preempted ? 0 : r->st.batches);
+		if (r->st.with_preempted && dl < sizeof dirty)
+			dl += (size_t)snprintf(dirty + dl, sizeof dirty - dl, "%s%s", dl ? ", " : "", r->name);
+	}
+	if (timed) {
+		char line[200];
+		snprintf(line, sizeof line, "%ld of %ld timed batches (%.1f%%) were preempted by other tasks and run again",
+			 preempted, timed, 100.0 * (double)preempted / (double)timed);
+		print_wrapped(f, "preempted: ", line);
+	}
+	if (dl) {
+		char line[2200];
+		snprintf(line, sizeof line, "too few clean batches, so these figures include preempted ones: %s", dirty);
+		print_wrapped(f, "noisy:     ", line);
+	}
 	fprintf(f, "load avg:  %s at start, %s at end\n", s->info.load_start, s->info.load_end);
 	fprintf(f, "goals:     %d met, %d missed%s", met, missed, missed ? ":" : "");
 	if (na)
@@ -219,9 +240,11 @@ int output_json(const char *path, const struct bench_session *s)
 		fprintf(f, ", \"base\": ");
 		json_str(f, r->base);
 		fprintf(f, ", \"bytes\": %zu, \"median_ns\": %.4f, \"min_ns\": %.4f, \"max_ns\": %.4f, "
-			   "\"gbps\": %.4f, \"ratio\": %.4f, \"iters_per_batch\": %llu, \"batches\": %d",
+			   "\"gbps\": %.4f, \"ratio\": %.4f, \"iters_per_batch\": %llu, \"batches\": %d, "
+			   "\"preempted_batches\": %d, \"includes_preempted\": %s",
 			r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
-			(unsigned long long)r->st.iters, r->st.batches);
+			(unsigned long long)r->st.iters, r->st.batches, r->st.preempted,
+			r->st.with_preempted ? "true" : "false");
 		if (r->goal_state != GOAL_STATE_NONE) {
 			fprintf(f, ", \"goal\": {\"kind\": \"%s\", \"ref\": ", goal_kind_name(r->goal.kind));
 			json_str(f, r->goal.ref);

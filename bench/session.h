@@ -46,6 +46,10 @@ struct bench_info {
 
 struct bench_session {
 	struct measure_cfg cfg;
+	struct measure_cfg quick_cfg; /* what --quick uses; the run falls back to it past the budget */
+	uint64_t start_ns;            /* of the measurements */
+	uint64_t budget_ns;           /* past this, the remaining groups use quick_cfg (busy machine) */
+	bool over_budget;
 	bool quick;
 	bool list_only; /* --list: print the selected row names, measure nothing */
 	const char *filters[32];
