@@ -201,9 +201,33 @@ static inline struct safecopy_fault fault_garbage(void)
 
 /* ---- children ---------------------------------------------------------------------------------- */
 
+/*
+ * A word shared with fork()ed children: a child records how far it got (child_step(n)) so that the
+ * parent can tell "died at the intended fault" from "died earlier".
+ */
+static volatile int *child_progress_word;
+
+static inline void child_step(int n)
+{
+	if (child_progress_word)
+		*child_progress_word = n;
+}
+
+/* The last step the most recent child reached. */
+static inline int child_progress(void)
+{
+	return child_progress_word ? *child_progress_word : -1;
+}
+
 /* Runs fn(arg) in a fork()ed child that exits with its return value; returns the wait status. */
 static inline int run_in_child(int (*fn)(void *), void *arg, unsigned timeout_s)
 {
+	if (!child_progress_word) {
+		void *m = mmap(NULL, pgsz(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		cr_assert(m != MAP_FAILED);
+		child_progress_word = m;
+	}
+	*child_progress_word = 0;
 	fflush(NULL);
 	pid_t pid = fork();
 	cr_assert(pid >= 0, "fork: %s", strerror(errno));
@@ -238,15 +262,18 @@ static inline void expect_exit(int status, int code)
 {
 	char d[128];
 	describe_status(status, d, sizeof d);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == code, "child %s, expected exit %d", d, code);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == code, "child %s (at step %d), expected exit %d", d,
+		  child_progress(), code);
 }
 
-static inline void expect_signal(int status, int sig)
+/* Death by sig, after the child reached step `step`. */
+static inline void expect_signal(int status, int sig, int step)
 {
 	char d[128];
 	describe_status(status, d, sizeof d);
-	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig, "child %s, expected death by signal %d (%s)", d, sig,
-		  strsignal(sig));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig && child_progress() == step,
+		  "child %s at step %d, expected death by signal %d (%s) at step %d", d, child_progress(), sig,
+		  strsignal(sig), step);
 }
 
 /* Sets a signal's action in a child; returns nonzero on failure. */
