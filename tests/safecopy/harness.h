@@ -171,6 +171,13 @@ static inline void zone_check_bad_page_untouched(struct zone *z)
 
 static inline void zone_free(struct zone *z)
 {
+	/*
+	 * An unmapped page is a hole any later mmap() may fill (the kernel places one-page mappings in the
+	 * highest hole that fits): make sure the test really ran against a hole.
+	 */
+	if (z->kind == BAD_UNMAPPED)
+		cr_assert(msync(z->bad, pgsz(), MS_ASYNC) != 0 && errno == ENOMEM,
+			  "test set-up broken: the unmapped page got mapped meanwhile");
 	munmap(z->base, z->len);
 	if (z->fd >= 0)
 		close(z->fd);
