@@ -9,7 +9,7 @@
 
 /* Results recorded by handlers (async-signal-safe: plain stores only). */
 static struct zone g_src, g_dst; /* g_src: pattern, PROT_NONE page; g_dst: canary, unmapped page */
-static volatile size_t h_count, h_count2;
+static volatile size_t h_count;
 static struct safecopy_fault h_fault, h_fault2;
 static volatile sig_atomic_t h_calls, h_errors;
 static volatile enum safecopy_status h_st;
