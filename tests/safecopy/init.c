@@ -1,0 +1,167 @@
+/*
+ * Installation: safecopy_init() when sigaction() fails (forced with a seccomp filter), and calls made
+ * with SIGSEGV/SIGBUS blocked (documented as fatal).
+ */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+
+#include "harness.h"
+
+/* Makes rt_sigaction(sig, act != NULL, ...) fail with EPERM in this process; queries still work. */
+static int deny_setting_action(int sig)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigaction, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)sig, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* act == NULL (both halves zero): a query, allowed. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+	};
+	struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+}
+
+static char *fix_page;
+static volatile sig_atomic_t prev_calls;
+
+static void prev_fix(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	prev_calls++;
+	if (info->si_addr == fix_page)
+		mprotect(fix_page, pgsz(), PROT_READ | PROT_WRITE);
+}
+
+static bool action_is(int sig, void (*h)(int, siginfo_t *, void *))
+{
+	struct sigaction cur;
+	return sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == h;
+}
+
+/*
+ * The header: "Returns 0, or -errno if sigaction failed (nothing is then installed)". Installing for
+ * SIGBUS fails here, so SIGSEGV must keep its previous action; a second attempt must not remember
+ * safecopy's own handler as "the previous one" (a foreign fault would then chain to itself forever).
+ */
+static int child_init_fails_for_sigbus(void *arg)
+{
+	bool check_action = arg == NULL;
+	fix_page = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fix_page == MAP_FAILED || set_action(SIGSEGV, prev_fix, NULL, SA_SIGINFO))
+		return 1;
+	if (deny_setting_action(SIGBUS) != 0)
+		return 2;
+	child_step(1);
+	int r = safecopy_init();
+	if (r != -EPERM)
+		return 3;
+	if (safecopy_handler_active())
+		return 4;
+	child_step(2);
+	if (check_action && !action_is(SIGSEGV, prev_fix))
+		return 5; /* "nothing is then installed" */
+	child_step(3);
+	if (safecopy_init() != -EPERM)
+		return 6;
+	child_step(4);
+	*(volatile char *)fix_page = 1; /* must reach prev_fix */
+	if (prev_calls != 1)
+		return 7;
+	return 0;
+}
+
+Test(init, failed_init_installs_nothing)
+{
+	expect_exit(run_in_child(child_init_fails_for_sigbus, NULL, 10), 0);
+}
+
+/* Whatever a failed init leaves behind, retrying it must not make foreign faults chain to safecopy. */
+Test(init, retried_failed_init_still_chains_foreign_faults)
+{
+	expect_exit(run_in_child(child_init_fails_for_sigbus, (void *)1, 10), 0);
+}
+
+/* The same with SIGSEGV refused: the first sigaction fails, nothing at all may change. */
+static int child_init_fails_for_sigsegv(void *arg)
+{
+	(void)arg;
+	fix_page = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fix_page == MAP_FAILED || set_action(SIGSEGV, prev_fix, NULL, SA_SIGINFO) ||
+	    set_action(SIGBUS, prev_fix, NULL, SA_SIGINFO))
+		return 1;
+	if (deny_setting_action(SIGSEGV) != 0)
+		return 2;
+	if (safecopy_init() != -EPERM)
+		return 3;
+	if (!action_is(SIGSEGV, prev_fix) || !action_is(SIGBUS, prev_fix))
+		return 4;
+	if (safecopy_handler_active())
+		return 5;
+	*(volatile char *)fix_page = 1;
+	if (prev_calls != 1)
+		return 6;
+	return 0;
+}
+
+Test(init, failed_init_for_sigsegv_installs_nothing)
+{
+	expect_exit(run_in_child(child_init_fails_for_sigsegv, NULL, 10), 0);
+}
+
+/* ---- signals blocked: a fault cannot be caught and the kernel kills (documented) ---------------- */
+
+static int child_blocked(void *arg)
+{
+	int sig = (int)(intptr_t)arg;
+	if (safecopy_init() != 0)
+		return 1;
+	char *p;
+	int fd = -1;
+	if (sig == SIGBUS) {
+		fd = memfd_create("blocked", MFD_CLOEXEC);
+		p = mmap(NULL, pgsz(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0); /* file size 0: SIGBUS */
+	} else {
+		p = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	}
+	if (p == MAP_FAILED)
+		return 2;
+	/* Unblocked: converted. */
+	char buf[16];
+	struct safecopy_fault f;
+	if (safecopy_memcpy(buf, p, sizeof buf, &f) != 0 || f.signo != sig)
+		return 3;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	child_step(1);
+	safecopy_memcpy(buf, p, sizeof buf, &f);
+	child_step(2);
+	return 0;
+}
+
+Test(init, fault_with_sigsegv_blocked_kills)
+{
+	expect_signal(run_in_child(child_blocked, (void *)(intptr_t)SIGSEGV, 10), SIGSEGV, 1);
+}
+
+Test(init, fault_with_sigbus_blocked_kills)
+{
+	expect_signal(run_in_child(child_blocked, (void *)(intptr_t)SIGBUS, 10), SIGBUS, 1);
+}
