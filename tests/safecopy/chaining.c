@@ -710,3 +710,126 @@ Test(chaining, handle_signal_declines_foreign)
 	cr_assert(memcmp(&before.uc_mcontext.gregs, &uc.uc_mcontext.gregs, sizeof uc.uc_mcontext.gregs) == 0,
 		  "the context was changed");
 }
+
+/* ---- the previous handler gets the real ucontext: its changes take effect ----------------------- */
+
+static volatile sig_atomic_t skip_calls;
+
+/* Emulates the faulting 2-byte `mov eax, [rdi]` (8b 07): result 0x5a5a, RIP past it. */
+static void prev_skip_insn(int sig, siginfo_t *info, void *ucv)
+{
+	(void)sig;
+	(void)info;
+	ucontext_t *uc = ucv;
+	const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
+	if (ip[0] == 0x8b && ip[1] == 0x07) {
+		skip_calls++;
+		uc->uc_mcontext.gregs[REG_RIP] += 2;
+		uc->uc_mcontext.gregs[REG_RAX] = 0x5a5a;
+	}
+}
+
+static int load_via_rdi(const void *p)
+{
+	int v;
+	__asm__ volatile("mov $0x1111, %%eax\n\tmovl (%%rdi), %%eax" : "=&a"(v) : "D"(p) : "memory");
+	return v;
+}
+
+static int child_prev_edits_context(void *arg)
+{
+	(void)arg;
+	char *p = map_prot_none_page();
+	if (!p || set_action(SIGSEGV, prev_skip_insn, NULL, SA_SIGINFO) || safecopy_init() != 0)
+		return 1;
+	child_step(1);
+	int v = load_via_rdi(p);
+	if (skip_calls != 1)
+		return 2;
+	if (v != 0x5a5a)
+		return 3;
+	int r = safecopy_still_converts();
+	if (r)
+		return r;
+	return 0;
+}
+
+Test(chaining, previous_handler_can_edit_the_context)
+{
+	expect_exit(run_in_child(child_prev_edits_context, NULL, 10), 0);
+}
+
+/* ---- a stack overflow reaches the previous handler on the alternate stack ----------------------- */
+
+#include <setjmp.h>
+
+static sigjmp_buf overflow_env;
+static volatile sig_atomic_t overflow_calls;
+static char *overflow_alt_lo, *overflow_alt_hi;
+static volatile sig_atomic_t overflow_on_alt;
+
+static void prev_overflow(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)info;
+	(void)uc;
+	char here;
+	overflow_calls++;
+	overflow_on_alt = &here >= overflow_alt_lo && &here < overflow_alt_hi;
+	siglongjmp(overflow_env, 1);
+}
+
+static volatile int recurse_limit = 1 << 30;
+
+__attribute__((noinline)) static int recurse(volatile char *prev, int depth)
+{
+	volatile char frame[512];
+	frame[0] = (char)depth;
+	frame[511] = prev ? prev[0] : 0;
+	if (depth >= recurse_limit)
+		return 0;
+	return recurse(frame, depth + 1) + frame[7];
+}
+
+static int child_stack_overflow(void *arg)
+{
+	bool dfl = arg != NULL;
+	size_t size = 256 * 1024;
+	char *alt = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (alt == MAP_FAILED)
+		return 1;
+	overflow_alt_lo = alt;
+	overflow_alt_hi = alt + size;
+	stack_t ss = {.ss_sp = alt, .ss_size = size};
+	if (sigaltstack(&ss, NULL))
+		return 2;
+	/* Keep the overflow quick: a 1 MiB stack. */
+	struct rlimit rl = {1 << 20, 1 << 20};
+	setrlimit(RLIMIT_STACK, &rl);
+	if (dfl ? set_action(SIGSEGV, NULL, SIG_DFL, 0) : set_action(SIGSEGV, prev_overflow, NULL, SA_SIGINFO | SA_ONSTACK))
+		return 3;
+	if (safecopy_init() != 0)
+		return 4;
+	child_step(1);
+	if (sigsetjmp(overflow_env, 1) == 0) {
+		recurse(NULL, 0);
+		return 5;
+	}
+	child_step(2);
+	if (overflow_calls != 1 || !overflow_on_alt)
+		return 6;
+	int r = safecopy_still_converts();
+	if (r)
+		return r;
+	return 0;
+}
+
+Test(chaining, stack_overflow_reaches_previous_handler)
+{
+	expect_exit(run_in_child(child_stack_overflow, NULL, 20), 0);
+}
+
+Test(chaining, stack_overflow_with_sig_dfl_dies_by_sigsegv)
+{
+	expect_signal(run_in_child(child_stack_overflow, (void *)1, 20), SIGSEGV, 1);
+}
