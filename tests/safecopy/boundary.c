@@ -397,3 +397,23 @@ Test(boundary, memset_value_is_truncated_to_a_byte)
 	zone_check_bad_page_untouched(&d);
 	zone_free(&d);
 }
+
+/*
+ * The SSE2 loops (CPUs without AVX2) are chosen by a hidden flag of the library. Only the static
+ * binary can reach it (hidden symbols link within one executable); the shared binaries skip.
+ */
+extern unsigned char sc_cpu_has_avx2 __attribute__((weak));
+
+static void force_sse2(void)
+{
+	if (&sc_cpu_has_avx2 == NULL)
+		cr_skip_test("the SSE2 path is only reachable from the static binary");
+	sc_cpu_has_avx2 = 0;
+}
+
+Test(boundary, sse2_copy_src_prot_none) { force_sse2(); src_matrix(BAD_PROT_NONE); }
+Test(boundary, sse2_copy_dst_sigbus) { force_sse2(); dst_matrix(BAD_SIGBUS, true); }
+Test(boundary, sse2_memset_readonly) { force_sse2(); dst_matrix(BAD_READONLY, false); }
+Test(boundary, sse2_copy_both) { force_sse2(); both_matrix(BAD_UNMAPPED, BAD_READONLY); }
+Test(boundary, sse2_big_copy_src) { force_sse2(); big_src(BAD_UNMAPPED); }
+Test(boundary, sse2_big_memset) { force_sse2(); big_dst(BAD_PROT_NONE, false); }
