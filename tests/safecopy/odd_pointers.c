@@ -453,3 +453,26 @@ Test(odd_pointers, status_names)
 	cr_assert_str_eq(safecopy_status_name((enum safecopy_status)-1), "unknown");
 	cr_assert_eq(SAFECOPY_OK, 0);
 }
+
+/* ---- an execute-only page: with protection keys the kernel backs it with an execute-only key ---- */
+
+Test(odd_pointers, execute_only_page)
+{
+	size_t pg = pgsz();
+	char *p = map_anon(pg, PROT_READ | PROT_WRITE);
+	memset(p, 0xc3, pg);
+	cr_assert_eq(mprotect(p, pg, PROT_EXEC), 0);
+	int key = pkey_alloc(0, 0);
+	int want_code = key >= 0 ? SEGV_PKUERR : SEGV_ACCERR; /* x86 has no execute-only pages without pkeys */
+	if (key >= 0)
+		pkey_free(key);
+	char buf[64];
+	struct safecopy_fault f = fault_garbage();
+	cr_assert_eq(safecopy_memcpy(buf, p + 8, sizeof buf, &f), 0);
+	check_fault(&f, SAFECOPY_SEGV, p + 8, SIGSEGV, want_code, "read of an execute-only page");
+	f = fault_garbage();
+	cr_assert_eq(safecopy_memset(p, 0, 100, &f), 0);
+	cr_assert_eq(f.status, SAFECOPY_SEGV);
+	cr_assert_eq(f.addr, p);
+	munmap(p, pg);
+}
