@@ -165,3 +165,46 @@ Test(init, fault_with_sigbus_blocked_kills)
 {
 	expect_signal(run_in_child(child_blocked, (void *)(intptr_t)SIGBUS, 10), SIGBUS, 1);
 }
+
+/*
+ * Use from a constructor. A program (or another library, e.g. a tracer patching code at load time)
+ * may call safecopy before main(). In a static link the program's constructors run before those of
+ * libsafecopy.a's objects, so the first calls can come before the library's own load-time set-up.
+ * The test re-executes this binary with SAFECOPY_TEST_CTOR=1; the constructor below then makes
+ * faulting calls and exits before Criterion's main() runs: 0 if every result was exact.
+ */
+__attribute__((constructor)) static void early_user(void)
+{
+	if (!getenv("SAFECOPY_TEST_CTOR"))
+		return;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mprotect(m + pg, pg, PROT_NONE))
+		_exit(1);
+	char buf[100];
+	struct safecopy_fault f;
+	size_t got = safecopy_memcpy(buf, m + pg - 30, sizeof buf, &f);
+	if (got != 30 || f.status != SAFECOPY_SEGV || f.addr != m + pg)
+		_exit(2);
+	uint64_t v = 5;
+	if (safecopy_load64((uint64_t *)(m + pg), &v, &f) != SAFECOPY_SEGV || v != 5)
+		_exit(3);
+	_exit(0);
+}
+
+Test(init, safecopy_works_from_a_constructor)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		struct rlimit no_core = {0, 0};
+		setrlimit(RLIMIT_CORE, &no_core);
+		setenv("SAFECOPY_TEST_CTOR", "1", 1);
+		execl("/proc/self/exe", "/proc/self/exe", "--filter", "none/none", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	expect_exit(st, 0);
+}
