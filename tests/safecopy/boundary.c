@@ -417,3 +417,56 @@ Test(boundary, sse2_memset_readonly) { force_sse2(); dst_matrix(BAD_READONLY, fa
 Test(boundary, sse2_copy_both) { force_sse2(); both_matrix(BAD_UNMAPPED, BAD_READONLY); }
 Test(boundary, sse2_big_copy_src) { force_sse2(); big_src(BAD_UNMAPPED); }
 Test(boundary, sse2_big_memset) { force_sse2(); big_dst(BAD_PROT_NONE, false); }
+
+/*
+ * DESIGN: "one signal per faulting call" when only one side is bad (the short re-run before the
+ * fault cannot fault). Counted through a handler that owns SIGSEGV/SIGBUS and forwards with
+ * safecopy_handle_signal().
+ */
+static volatile sig_atomic_t own_signals;
+
+static void counting_owner(int sig, siginfo_t *info, void *uc)
+{
+	if (safecopy_handle_signal(sig, info, uc))
+		own_signals++;
+	else
+		abort();
+}
+
+static void one_signal(enum bad_kind kind, bool src_side, bool is_copy)
+{
+	size_t pg = pgsz();
+	struct zone s, d;
+	zone_make(&s, 2 * pg, src_side ? kind : BAD_NONE, true);
+	zone_make(&d, 2 * pg, src_side ? BAD_NONE : kind, false);
+	cr_assert_eq(safecopy_init(), 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = counting_owner;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
+	static const size_t sizes[] = {1, 2, 5, 8, 13, 16, 31, 32, 33, 64, 65, 100, 128, 200, 1000, 2047, 2048, 5000};
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+		size_t n = sizes[si];
+		for (size_t k = 0; k < n && k <= 2 * pg; k += 1 + k / 3) {
+			const char *src = src_side ? s.bad - k : s.base + 64;
+			char *dst = src_side ? d.base + 64 : d.bad - k;
+			own_signals = 0;
+			size_t got = is_copy ? safecopy_memcpy(dst, src, n, NULL) : safecopy_memset(dst, 1, n, NULL);
+			CHECK(got == k, "n=%zu k=%zu: count %zu", n, k, got);
+			CHECK(own_signals == 1, "n=%zu k=%zu (%s, %s side, %s): %d signals for one faulting call", n, k,
+			      kind_name(kind), src_side ? "src" : "dst", is_copy ? "copy" : "memset", (int)own_signals);
+			for (size_t i = 0; i < got; i++)
+				dst[i] = (char)zone_fill_byte(&d, dst + i);
+		}
+	}
+	zone_free(&s);
+	zone_free(&d);
+}
+
+Test(boundary, one_signal_per_fault_copy_src) { one_signal(BAD_PROT_NONE, true, true); }
+Test(boundary, one_signal_per_fault_copy_dst) { one_signal(BAD_READONLY, false, true); }
+Test(boundary, one_signal_per_fault_copy_sigbus) { one_signal(BAD_SIGBUS, true, true); }
+Test(boundary, one_signal_per_fault_memset) { one_signal(BAD_UNMAPPED, false, false); }
