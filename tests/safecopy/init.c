@@ -88,13 +88,13 @@ static int child_init_fails_for_sigbus(void *arg)
 
 Test(init, failed_init_installs_nothing)
 {
-	expect_exit(run_in_child(child_init_fails_for_sigbus, NULL, 10), 0);
+	expect_exit(run_in_child(child_init_fails_for_sigbus, NULL, 3), 0);
 }
 
 /* Whatever a failed init leaves behind, retrying it must not make foreign faults chain to safecopy. */
 Test(init, retried_failed_init_still_chains_foreign_faults)
 {
-	expect_exit(run_in_child(child_init_fails_for_sigbus, (void *)1, 10), 0);
+	expect_exit(run_in_child(child_init_fails_for_sigbus, (void *)1, 3), 0);
 }
 
 /* The same with SIGSEGV refused: the first sigaction fails, nothing at all may change. */
