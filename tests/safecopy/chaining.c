@@ -396,9 +396,11 @@ static void *long_copier(void *arg)
 	return NULL;
 }
 
+enum sent_mode { SENT_TO_HANDLER, SENT_DFL, SENT_IGN };
+
 static int child_sent_during_copy(void *arg)
 {
-	bool dfl = arg != NULL;
+	enum sent_mode mode = (enum sent_mode)(intptr_t)arg;
 	char *bufs[2];
 	bufs[0] = mmap(NULL, LONG_COPY, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	bufs[1] = mmap(NULL, LONG_COPY, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -406,7 +408,9 @@ static int child_sent_during_copy(void *arg)
 		return 1;
 	for (size_t i = 0; i < LONG_COPY; i += 64)
 		bufs[0][i] = (char)pat(i / 64);
-	if (dfl ? set_action(SIGSEGV, NULL, SIG_DFL, 0) : set_action(SIGSEGV, prev_count_sent, NULL, SA_SIGINFO))
+	if (mode == SENT_DFL ? set_action(SIGSEGV, NULL, SIG_DFL, 0)
+	    : mode == SENT_IGN ? set_action(SIGSEGV, NULL, SIG_IGN, 0)
+			       : set_action(SIGSEGV, prev_count_sent, NULL, SA_SIGINFO))
 		return 2;
 	if (safecopy_init() != 0)
 		return 3;
@@ -420,7 +424,7 @@ static int child_sent_during_copy(void *arg)
 	for (int i = 0; i < 100; i++) {
 		usleep(300);
 		syscall(SYS_tgkill, getpid(), copier_tid, SIGSEGV);
-		while (sent_seen != i + 1)
+		while (mode == SENT_TO_HANDLER && sent_seen != i + 1)
 			sched_yield();
 	}
 	child_step(2);
@@ -428,6 +432,10 @@ static int child_sent_during_copy(void *arg)
 	pthread_join(t, NULL);
 	if (copier_failures)
 		return 10;
+	if (copier_rounds == 0)
+		return 13;
+	if (mode == SENT_IGN)
+		return 0;
 	if (real_seen)
 		return 11;
 	if (sent_in_rep_movsb == 0)
@@ -437,13 +445,19 @@ static int child_sent_during_copy(void *arg)
 
 Test(chaining, sent_sigsegv_during_copy_is_chained_not_converted)
 {
-	expect_exit(run_in_child(child_sent_during_copy, NULL, 30), 0);
+	expect_exit(run_in_child(child_sent_during_copy, (void *)(intptr_t)SENT_TO_HANDLER, 30), 0);
 	cr_assert_eq(child_progress(), 2);
 }
 
 Test(chaining, sent_sigsegv_during_copy_with_sig_dfl_kills)
 {
-	expect_signal(run_in_child(child_sent_during_copy, (void *)1, 30), SIGSEGV, 1);
+	expect_signal(run_in_child(child_sent_during_copy, (void *)(intptr_t)SENT_DFL, 30), SIGSEGV, 1);
+}
+
+Test(chaining, sent_sigsegv_during_copy_with_sig_ign_is_ignored)
+{
+	expect_exit(run_in_child(child_sent_during_copy, (void *)(intptr_t)SENT_IGN, 30), 0);
+	cr_assert_eq(child_progress(), 2);
 }
 
 /* ---- the previous handler's flags and mask ------------------------------------------------------ */
