@@ -45,7 +45,7 @@ struct race {
 struct copier_stats {
 	struct race *r;
 	int id;
-	long copies, full, partial_src, partial_dst, late_bytes_events;
+	long copies, full, partial_src, partial_dst, late_bytes_events, mid_page_stops;
 	char msg[256];
 	int failed;
 };
@@ -100,7 +100,7 @@ static void *toggler(void *arg)
 		uint64_t x = rng_next(&s);
 		size_t i = x % NPAGES;
 		char *p = r->src + i * pg;
-		switch ((x >> 8) % 4) {
+		switch ((x >> 8) % (r->toggle_dst ? 5 : 4)) {
 		case 0:
 			mprotect(p, pg, PROT_NONE);
 			sched_yield();
@@ -120,9 +120,11 @@ static void *toggler(void *arg)
 			mprotect(p, pg, PROT_READ | PROT_WRITE);
 			break;
 		case 3:
+		case 4:
 			if (r->toggle_dst) {
+				/* The pages copies write (the first 6 of each destination). */
 				int c = (int)((x >> 16) % COPIERS);
-				char *d = r->dst_race[c] + ((x >> 24) % NPAGES) * pg;
+				char *d = r->dst_race[c] + ((x >> 24) % 6) * pg;
 				mprotect(d, pg, PROT_READ);
 				sched_yield();
 				mprotect(d, pg, PROT_READ | PROT_WRITE);
@@ -180,9 +182,14 @@ static void *copier(void *arg)
 				FAIL(st, "n=%zu count %zu but fault at %p (src+count %p, dst+count %p)", n, got, f.addr,
 				     (void *)(r->src + soff + got), (void *)(dr + doff + got));
 			}
-			/* The first bad byte is the start of the range or the start of a page. */
+			/*
+			 * Not asserted here: that the stop is at a page boundary. With pages changing underneath,
+			 * the short re-run before a fault may find its own first byte gone (its page went bad
+			 * after the first attempt had copied it), and then stops there: a correct prefix, at an
+			 * address that really was inaccessible, but not at a page start. Counted for the log.
+			 */
 			if (got != 0 && (uintptr_t)f.addr % pg != 0)
-				FAIL(st, "n=%zu count %zu: fault at %p is not at a page boundary", n, got, f.addr);
+				st->mid_page_stops++;
 		}
 		for (size_t i = 0; i < got; i++)
 			if ((uint8_t)dv[doff + i] != pat(soff + i))
@@ -200,6 +207,12 @@ static void *copier(void *arg)
 			if (b != pat(soff + i))
 				FAIL(st, "n=%zu count %zu: dst[%zu] after the count = %#x (neither canary nor source)", n,
 				     got, i, b);
+			/*
+			 * And only close to the count: the first attempt got at most one access (32 bytes) past
+			 * the fault, and the re-run lowers the count by at most SC_COPY_SPAN (64) below it.
+			 */
+			if (i >= got + 96)
+				FAIL(st, "n=%zu count %zu: source byte written at dst[%zu], far after the count", n, got, i);
 			late = true;
 		}
 		st->late_bytes_events += late;
@@ -241,7 +254,7 @@ static void run_race(bool toggle_dst)
 	}
 	r.stop = 1;
 	pthread_join(tt, NULL);
-	long copies = 0, full = 0, partial = 0, partial_dst = 0, late = 0;
+	long copies = 0, full = 0, partial = 0, partial_dst = 0, late = 0, mid = 0;
 	for (int c = 0; c < COPIERS; c++) {
 		pthread_join(ct[c], NULL);
 		cr_assert_not(st[c].failed, "copier %d: %s", c, st[c].msg);
@@ -250,10 +263,12 @@ static void run_race(bool toggle_dst)
 		partial += st[c].partial_src + st[c].partial_dst;
 		partial_dst += st[c].partial_dst;
 		late += st[c].late_bytes_events;
+		mid += st[c].mid_page_stops;
 	}
 	cr_assert_eq(r.infra_error, 0, "test set-up broken: re-mapping a page failed (%d)", r.infra_error);
-	cr_log_info("%ld copies: %ld full, %ld partial (%ld on the dst side), %ld with source bytes after the count",
-		    copies, full, partial, partial_dst, late);
+	cr_log_info("%ld copies: %ld full, %ld partial (%ld on the dst side, %ld stopped mid-page), %ld with source "
+		    "bytes after the count",
+		    copies, full, partial, partial_dst, mid, late);
 	/* Sanity of the test itself: both outcomes happened. */
 	cr_assert_gt(full, 0, "no full copy in %ld copies", copies);
 	cr_assert_gt(partial, 0, "no partial copy in %ld copies", copies);
