@@ -476,3 +476,56 @@ Test(odd_pointers, execute_only_page)
 	cr_assert_eq(f.addr, p);
 	munmap(p, pg);
 }
+
+/*
+ * Every mapping of this process (a debugger's or dumper's job): the first and last MiB of each is
+ * copied. Some readable mappings still fault ([vvar] pages the clock does not use give SIGBUS, file
+ * mappings past the end of their file too), so the check is consistency: a short count names the
+ * first byte not read (src + count) with a SIGSEGV/SIGBUS record, and an unreadable mapping (---p)
+ * gives count 0.
+ */
+Test(odd_pointers, every_mapping_of_the_process)
+{
+	static char maps[1 << 20];
+	int fd = open("/proc/self/maps", O_RDONLY);
+	cr_assert(fd >= 0);
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fd, maps + len, sizeof maps - 1 - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	maps[len] = '\0';
+	const size_t chunk = 1 << 20;
+	char *buf = map_anon(chunk, PROT_READ | PROT_WRITE);
+	int mappings = 0, short_reads = 0;
+	for (char *line = maps; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+			continue;
+		if (lo == (unsigned long)(uintptr_t)buf)
+			continue;
+		mappings++;
+		uintptr_t starts[2] = {lo, hi - lo > chunk ? hi - chunk : lo};
+		for (int i = 0; i < (starts[1] != starts[0] ? 2 : 1); i++) {
+			size_t n = hi - starts[i] < chunk ? hi - starts[i] : chunk;
+			struct safecopy_fault f = fault_garbage();
+			size_t got = safecopy_memcpy(buf, (const void *)starts[i], n, &f);
+			CHECK(got <= n, "%.60s: count %zu > %zu", line, got, n);
+			if (got == n) {
+				check_fault_ok(&f, line);
+				CHECK(perms[0] == 'r', "%.60s: unreadable mapping copied in full", line);
+				continue;
+			}
+			short_reads++;
+			CHECK(f.addr == (void *)(starts[i] + got), "%.60s: count %zu but fault at %p", line, got, f.addr);
+			CHECK((f.status == SAFECOPY_SEGV && f.signo == SIGSEGV) || (f.status == SAFECOPY_BUS && f.signo == SIGBUS),
+			      "%.60s: record {%d %p %d %d}", line, f.status, f.addr, f.signo, f.code);
+			if (perms[0] != 'r')
+				CHECK(got == 0, "%.60s: %zu bytes read from an unreadable mapping", line, got);
+		}
+	}
+	cr_assert_gt(mappings, 5);
+	cr_log_info("%d mappings, %d short reads", mappings, short_reads);
+	munmap(buf, chunk);
+}
