@@ -9,7 +9,8 @@
 
 #define NPAGES 16
 #define COPIERS 3
-#define RUN_NS 300000000L /* each racing test runs 0.3 s */
+#define RUN_NS 300000000L      /* each racing test runs 0.3 s, */
+#define MAX_RUN_NS 10000000000L /* or up to 10 s on a loaded machine until it has seen every outcome */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -45,12 +46,13 @@ struct race {
 struct copier_stats {
 	struct race *r;
 	int id;
-	long copies, full, partial_src, partial_dst, late_bytes_events, mid_page_stops;
+	long copies, sets, full, partial_src, partial_dst, late_bytes_events, mid_page_stops;
 	char msg[256];
 	int failed;
 };
 
 #define DST_LEN (NPAGES * 4096 + 256)
+#define MEMSET_C 0x3c /* high bit clear: never a canary byte */
 
 static void race_make(struct race *r, bool toggle_dst)
 {
@@ -140,7 +142,7 @@ static void *toggler(void *arg)
 #define FAIL(st, ...)                                              \
 	do {                                                       \
 		snprintf((st)->msg, sizeof(st)->msg, __VA_ARGS__); \
-		(st)->failed = 1;                                  \
+		__atomic_store_n(&(st)->failed, 1, __ATOMIC_RELAXED); \
 		return NULL;                                       \
 	} while (0)
 
@@ -160,24 +162,28 @@ static void *copier(void *arg)
 		size_t doff = 64 + (x >> 40) % 64;
 		if (doff + n + 64 > DST_LEN)
 			n = DST_LEN - 64 - doff;
+		/* When destinations change too, one call in four is a memset (value MEMSET_C). */
+		bool is_set = r->toggle_dst && (x >> 50) % 4 == 0;
 		struct safecopy_fault f;
-		size_t got = safecopy_memcpy(dr + doff, r->src + soff, n, &f);
+		size_t got = is_set ? safecopy_memset(dr + doff, MEMSET_C, n, &f)
+				    : safecopy_memcpy(dr + doff, r->src + soff, n, &f);
 		st->copies++;
+		st->sets += is_set;
 		if (got > n)
 			FAIL(st, "count %zu > n %zu", got, n);
 		if (got == n) {
 			if (f.status != SAFECOPY_OK || f.addr || f.signo || f.code)
 				FAIL(st, "full copy with record {%d %p %d %d}", f.status, f.addr, f.signo, f.code);
-			st->full++;
+			__atomic_fetch_add(&st->full, 1, __ATOMIC_RELAXED);
 		} else {
 			if (f.status != SAFECOPY_SEGV || f.signo != SIGSEGV ||
 			    (f.code != SEGV_MAPERR && f.code != SEGV_ACCERR))
 				FAIL(st, "partial copy with record {%d %p %d %d}", f.status, f.addr, f.signo, f.code);
 			/* Only whole pages ever go bad, so the stop is at a page boundary of its side. */
-			if (f.addr == r->src + soff + got) {
-				st->partial_src++;
+			if (!is_set && f.addr == r->src + soff + got) {
+				__atomic_fetch_add(&st->partial_src, 1, __ATOMIC_RELAXED);
 			} else if (f.addr == dr + doff + got && f.code == SEGV_ACCERR) {
-				st->partial_dst++;
+				__atomic_fetch_add(&st->partial_dst, 1, __ATOMIC_RELAXED);
 			} else {
 				FAIL(st, "n=%zu count %zu but fault at %p (src+count %p, dst+count %p)", n, got, f.addr,
 				     (void *)(r->src + soff + got), (void *)(dr + doff + got));
@@ -192,9 +198,9 @@ static void *copier(void *arg)
 				st->mid_page_stops++;
 		}
 		for (size_t i = 0; i < got; i++)
-			if ((uint8_t)dv[doff + i] != pat(soff + i))
-				FAIL(st, "n=%zu count %zu: dst[%zu] = %#x, want %#x", n, got, i, (uint8_t)dv[doff + i],
-				     pat(soff + i));
+			if ((uint8_t)dv[doff + i] != (is_set ? MEMSET_C : pat(soff + i)))
+				FAIL(st, "%s n=%zu count %zu: dst[%zu] = %#x", is_set ? "memset" : "copy", n, got, i,
+				     (uint8_t)dv[doff + i]);
 		bool late = false;
 		for (size_t i = got; i < n; i++) {
 			uint8_t b = (uint8_t)dv[doff + i];
@@ -204,7 +210,7 @@ static void *copier(void *arg)
 			 * A byte after the count may hold the source byte only if memory changed while the call
 			 * ran (the first attempt copied it, then an earlier page went bad). Anything else is a bug.
 			 */
-			if (b != pat(soff + i))
+			if (b != (is_set ? MEMSET_C : pat(soff + i)))
 				FAIL(st, "n=%zu count %zu: dst[%zu] after the count = %#x (neither canary nor source)", n,
 				     got, i, b);
 			/* And only close to the count: the header allows up to 64 bytes after it. */
@@ -241,21 +247,33 @@ static void run_race(bool toggle_dst)
 	cr_assert_eq(pthread_create(&tt, NULL, toggler, &r), 0);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (elapsed_ns(&t0) < RUN_NS && !r.infra_error) {
-		bool any_failed = false;
-		for (int c = 0; c < COPIERS; c++)
-			any_failed |= st[c].failed;
-		if (any_failed)
+	/*
+	 * Run RUN_NS, and on a loaded machine longer (at most MAX_RUN_NS) until every outcome the test is
+	 * about has happened at least once: full calls, partial ones, and dst-side partial ones.
+	 */
+	for (;;) {
+		bool any_failed = false, seen_all = true;
+		long full = 0, partial = 0, partial_dst = 0;
+		for (int c = 0; c < COPIERS; c++) {
+			any_failed |= __atomic_load_n(&st[c].failed, __ATOMIC_RELAXED) != 0;
+			full += __atomic_load_n(&st[c].full, __ATOMIC_RELAXED);
+			partial += __atomic_load_n(&st[c].partial_src, __ATOMIC_RELAXED);
+			partial_dst += __atomic_load_n(&st[c].partial_dst, __ATOMIC_RELAXED);
+		}
+		seen_all = full > 0 && partial + partial_dst > 0 && (!toggle_dst || partial_dst > 0);
+		long t = elapsed_ns(&t0);
+		if (any_failed || r.infra_error || t >= MAX_RUN_NS || (t >= RUN_NS && seen_all))
 			break;
 		usleep(10000);
 	}
 	r.stop = 1;
 	pthread_join(tt, NULL);
-	long copies = 0, full = 0, partial = 0, partial_dst = 0, late = 0, mid = 0;
+	long copies = 0, sets = 0, full = 0, partial = 0, partial_dst = 0, late = 0, mid = 0;
 	for (int c = 0; c < COPIERS; c++) {
 		pthread_join(ct[c], NULL);
 		cr_assert_not(st[c].failed, "copier %d: %s", c, st[c].msg);
 		copies += st[c].copies;
+		sets += st[c].sets;
 		full += st[c].full;
 		partial += st[c].partial_src + st[c].partial_dst;
 		partial_dst += st[c].partial_dst;
@@ -263,9 +281,9 @@ static void run_race(bool toggle_dst)
 		mid += st[c].mid_page_stops;
 	}
 	cr_assert_eq(r.infra_error, 0, "test set-up broken: re-mapping a page failed (%d)", r.infra_error);
-	cr_log_info("%ld copies: %ld full, %ld partial (%ld on the dst side, %ld stopped mid-page), %ld with source "
-		    "bytes after the count",
-		    copies, full, partial, partial_dst, mid, late);
+	cr_log_info("%ld calls (%ld memsets): %ld full, %ld partial (%ld on the dst side, %ld stopped mid-page), %ld "
+		    "with source bytes after the count",
+		    copies, sets, full, partial, partial_dst, mid, late);
 	/* Sanity of the test itself: both outcomes happened. */
 	cr_assert_gt(full, 0, "no full copy in %ld copies", copies);
 	cr_assert_gt(partial, 0, "no partial copy in %ld copies", copies);
@@ -275,7 +293,7 @@ static void run_race(bool toggle_dst)
 }
 
 Test(threads, copies_racing_with_mprotect_and_munmap_of_src) { run_race(false); }
-Test(threads, copies_racing_with_src_and_dst_changes) { run_race(true); }
+Test(threads, copies_and_memsets_racing_with_src_and_dst_changes) { run_race(true); }
 
 /* Many threads faulting at once, with nothing changing underneath: strict checks. */
 struct fault_many_arg {
