@@ -847,3 +847,58 @@ Test(chaining, stack_overflow_with_sig_dfl_dies_by_sigsegv)
 {
 	expect_signal(run_in_child(child_stack_overflow, (void *)1, 20), SIGSEGV, 1);
 }
+
+/* ---- libsigsegv's stack-overflow handler, installed before safecopy, still works --------------- */
+
+static sigjmp_buf lss_overflow_env;
+static volatile sig_atomic_t lss_overflow_calls;
+
+static void lss_overflow_continue(void *a, void *b, void *c)
+{
+	(void)a;
+	(void)b;
+	(void)c;
+	siglongjmp(lss_overflow_env, 1);
+}
+
+static void lss_overflow_handler(int emergency, stackoverflow_context_t scp)
+{
+	(void)emergency;
+	(void)scp;
+	lss_overflow_calls++;
+	sigsegv_leave_handler(lss_overflow_continue, NULL, NULL, NULL);
+}
+
+static int child_libsigsegv_stack_overflow(void *arg)
+{
+	(void)arg;
+	static char extra_stack[256 * 1024];
+	struct rlimit rl = {1 << 20, 1 << 20};
+	setrlimit(RLIMIT_STACK, &rl);
+	if (stackoverflow_install_handler(lss_overflow_handler, extra_stack, sizeof extra_stack) != 0)
+		return 1;
+	if (safecopy_init() != 0 || !safecopy_handler_active())
+		return 2;
+	int r = safecopy_still_converts();
+	if (r)
+		return r;
+	child_step(1);
+	if (sigsetjmp(lss_overflow_env, 1) == 0) {
+		recurse(NULL, 0);
+		return 3;
+	}
+	child_step(2);
+	if (lss_overflow_calls != 1)
+		return 4;
+	/* Both still work afterwards. */
+	r = safecopy_still_converts();
+	if (r)
+		return r;
+	return 0;
+}
+
+Test(chaining, libsigsegv_stack_overflow_handler_before_safecopy)
+{
+	expect_exit(run_in_child(child_libsigsegv_stack_overflow, NULL, 20), 0);
+	cr_assert_eq(child_progress(), 2);
+}
