@@ -497,3 +497,76 @@ Test(threads, per_thread_sigaltstacks)
 	}
 	zone_free(&z);
 }
+
+/* ---- foreign faults in one thread while others take safecopy faults: no cross-talk ------------ */
+
+static char *foreign_pages;
+static volatile sig_atomic_t foreign_seen;
+static volatile int foreign_wrong;
+
+static void foreign_prev(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	char *a = info->si_addr;
+	if (sig != SIGSEGV || info->si_code != SEGV_ACCERR || a < foreign_pages || a >= foreign_pages + 4 * pgsz()) {
+		foreign_wrong++;
+		return;
+	}
+	__atomic_fetch_add(&foreign_seen, 1, __ATOMIC_RELAXED);
+	mprotect((void *)((uintptr_t)a & ~(pgsz() - 1)), pgsz(), PROT_READ | PROT_WRITE);
+}
+
+static volatile int foreign_stop;
+
+static void *foreign_faulter(void *arg)
+{
+	long *done = arg;
+	size_t pg = pgsz();
+	for (long i = 0; i < 3000; i++) {
+		char *p = foreign_pages + (size_t)(i % 4) * pg;
+		mprotect(p, pg, PROT_NONE);
+		*(volatile char *)(p + (i % 64)) = (char)i; /* the previous handler re-opens the page */
+		if (p[i % 64] != (char)i)
+			foreign_wrong++;
+		(*done)++;
+	}
+	foreign_stop = 1;
+	return NULL;
+}
+
+Test(threads, foreign_faults_and_safecopy_faults_in_parallel)
+{
+	size_t pg = pgsz();
+	foreign_pages = map_anon(4 * pg, PROT_READ | PROT_WRITE);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = foreign_prev;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(safecopy_init(), 0);
+	struct zone s, d;
+	zone_make(&s, 2 * pg, BAD_PROT_NONE, true);
+	zone_make(&d, 2 * pg, BAD_NONE, false);
+	long foreign_done = 0;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, foreign_faulter, &foreign_done), 0);
+	long own = 0;
+	while (!foreign_stop) {
+		size_t k = (size_t)own % 200, n = 200 + (size_t)own % 3000;
+		struct safecopy_fault f;
+		size_t got = safecopy_memcpy(d.base + 64, s.bad - k, n, &f);
+		CHECK(got == k, "own fault %ld: count %zu, want %zu", own, got, k);
+		CHECK(f.status == SAFECOPY_SEGV && f.addr == s.bad && f.code == SEGV_ACCERR, "own fault %ld: record", own);
+		CHECK(memcmp(d.base + 64, s.bad - k, k) == 0, "own fault %ld: data", own);
+		own++;
+	}
+	pthread_join(t, NULL);
+	cr_assert_eq(foreign_wrong, 0, "the previous handler saw %d wrong signals", (int)foreign_wrong);
+	cr_assert_eq(foreign_seen, 3000, "foreign faults reaching the previous handler: %d", (int)foreign_seen);
+	cr_assert_eq(foreign_done, 3000);
+	cr_assert_gt(own, 0);
+	zone_free(&s);
+	zone_free(&d);
+	munmap(foreign_pages, 4 * pg);
+}
