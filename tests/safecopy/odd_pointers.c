@@ -529,3 +529,20 @@ Test(odd_pointers, every_mapping_of_the_process)
 	cr_log_info("%d mappings, %d short reads", mappings, short_reads);
 	munmap(buf, chunk);
 }
+
+/*
+ * The vsyscall page (0xffffffffff600000): execute-only on current kernels (vsyscall=xonly), absent
+ * with vsyscall=none; either way a read is a kernel-space SEGV_MAPERR fault at the address.
+ */
+Test(odd_pointers, vsyscall_page)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	cr_assert_not_null(m);
+	char line[512];
+	while (fgets(line, sizeof line, m))
+		if (strstr(line, "[vsyscall]") && strstr(line, " r"))
+			cr_skip_test("the vsyscall page is readable here (vsyscall=emulate)");
+	fclose(m);
+	expect_nothing_done((uintptr_t)0xffffffffff600000ull, SEGV_MAPERR, "vsyscall page");
+	expect_nothing_done((uintptr_t)0xffffffffff600ff8ull, SEGV_MAPERR, "end of the vsyscall page");
+}
