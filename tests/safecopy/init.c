@@ -208,3 +208,118 @@ Test(init, safecopy_works_from_a_constructor)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	expect_exit(st, 0);
 }
+
+/* ---- fork() while another thread is inside safecopy_init() -------------------------------------- */
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+
+/* Holds rt_sigaction(SIGBUS, act != NULL) of any thread until the listener lets it continue. */
+static int hold_sigbus_sigaction(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigaction, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SIGBUS, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	};
+	struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+}
+
+/* Lets one held syscall continue; returns 0 if there was one within timeout_ms. */
+static int release_one(int listener, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = listener, .events = POLLIN};
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	struct seccomp_notif req;
+	memset(&req, 0, sizeof req);
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0)
+		return -1;
+	struct seccomp_notif_resp resp = {.id = req.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+	return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0 ? 0 : -1;
+}
+
+static void *initializer(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)safecopy_init();
+}
+
+/* The grandchild: a process forked while its parent's other thread was installing the handler. */
+static int use_after_fork(void)
+{
+	alarm(3);
+	char *p = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char buf[32];
+	struct safecopy_fault f;
+	if (safecopy_memcpy(buf, p, sizeof buf, &f) != 0 || f.status != SAFECOPY_SEGV || f.addr != p)
+		return 1;
+	return 0;
+}
+
+static int child_fork_during_init(void *arg)
+{
+	(void)arg;
+	int listener = hold_sigbus_sigaction();
+	if (listener < 0)
+		return 100; /* no seccomp user notification here */
+	pthread_t t;
+	if (pthread_create(&t, NULL, initializer, NULL))
+		return 2;
+	/* Wait until the initializer is held inside safecopy_init(), then fork. */
+	struct pollfd pfd = {.fd = listener, .events = POLLIN};
+	if (poll(&pfd, 1, 5000) != 1)
+		return 3;
+	pid_t g = fork();
+	if (g == 0)
+		_exit(use_after_fork());
+	child_step(1);
+	/* Let the initializer (and anything the grandchild holds) go on. */
+	int st = 0;
+	for (;;) {
+		release_one(listener, 50);
+		pid_t w = waitpid(g, &st, WNOHANG);
+		if (w == g)
+			break;
+		if (w < 0)
+			return 4;
+	}
+	void *r;
+	pthread_join(t, &r);
+	if (r != NULL)
+		return 5;
+	child_step(2);
+	if (WIFSIGNALED(st))
+		return WTERMSIG(st) == SIGALRM ? 20 : 21; /* 20: safecopy hung in the forked process */
+	return WEXITSTATUS(st) == 0 ? 0 : 22;
+}
+
+/*
+ * A process forked while another thread is inside safecopy_init() (lazy init from a worker thread
+ * while the main thread forks, say) must still be able to use safecopy: pthread_once is fork-safe in
+ * glibc for the same reason. Exit 20 means the forked process waited forever for an init that no
+ * thread of it will ever finish.
+ */
+Test(init, fork_while_another_thread_initializes)
+{
+	int st = run_in_child(child_fork_during_init, NULL, 15);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 100)
+		cr_skip_test("seccomp user notification is not available");
+	expect_exit(st, 0);
+}
