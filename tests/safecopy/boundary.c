@@ -459,3 +459,63 @@ Test(boundary, one_signal_per_fault_copy_src) { one_signal(BAD_PROT_NONE, true, 
 Test(boundary, one_signal_per_fault_copy_dst) { one_signal(BAD_READONLY, false, true); }
 Test(boundary, one_signal_per_fault_copy_sigbus) { one_signal(BAD_SIGBUS, true, true); }
 Test(boundary, one_signal_per_fault_memset) { one_signal(BAD_UNMAPPED, false, false); }
+
+/*
+ * Random cases between the exhaustive small matrix and the large sizes: n up to 5000 (every copy and
+ * memset path), the bad byte of src and/or dst at any distance, every kind, any alignment.
+ * Deterministic (fixed seed), so a failure reproduces.
+ */
+static uint64_t fuzz_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+Test(boundary, random_sizes_and_distances)
+{
+	size_t pg = pgsz();
+	const size_t before = 3 * pg;
+	static const enum bad_kind kinds[] = {BAD_NONE, BAD_UNMAPPED, BAD_PROT_NONE, BAD_READONLY, BAD_SIGBUS};
+	struct zone s[5], d[5];
+	for (int i = 0; i < 5; i++) {
+		zone_make(&s[i], before, kinds[i], true);
+		zone_make(&d[i], before, kinds[i], false);
+	}
+	uint64_t seed = 0x243f6a8885a308d3ull;
+	for (int iter = 0; iter < 30000; iter++) {
+		uint64_t x = fuzz_next(&seed), y = fuzz_next(&seed);
+		size_t n = 1 + x % 5000;
+		int sk = (int)((x >> 20) % 5), dk = (int)((x >> 24) % 5);
+		bool is_copy = (x >> 28) % 4 != 0;
+		/* Distance from the start to the zone's bad page, up to a little past n. */
+		size_t a = (y % (n + 65)), b = ((y >> 16) % (n + 65));
+		if (a > before - 64)
+			a = before - 64;
+		if (b > before - 64)
+			b = before - 64;
+		bool src_bad = kinds[sk] != BAD_NONE && kinds[sk] != BAD_READONLY; /* a readable src is never bad */
+		bool dst_bad = kinds[dk] != BAD_NONE;
+		const char *src = is_copy ? s[sk].bad - a : NULL;
+		char *dst = d[dk].bad - b;
+		size_t sa = is_copy && src_bad ? a : SIZE_MAX, db = dst_bad ? b : SIZE_MAX;
+		struct expect e;
+		size_t stop = sa < db ? sa : db;
+		if (stop >= n)
+			expect_full(&e, n);
+		else if (sa <= db) /* a tie is reported on the src side */
+			expect_stop(&e, sa, s[sk].bad, kinds[sk]);
+		else
+			expect_stop(&e, db, d[dk].bad, kinds[dk]);
+		char what[96];
+		snprintf(what, sizeof what, "random case %d (%s src=%s, dst=%s)", iter, is_copy ? "copy" : "memset",
+			 kind_name(kinds[sk]), kind_name(kinds[dk]));
+		run_case(&d[dk], dst, src, 0x2d, n, &e, what);
+	}
+	for (int i = 0; i < 5; i++) {
+		zone_check_bad_page_untouched(&d[i]);
+		zone_free(&s[i]);
+		zone_free(&d[i]);
+	}
+}
