@@ -564,3 +564,37 @@ Test(odd_pointers, vsyscall_page)
 	expect_nothing_done((uintptr_t)0xffffffffff600000ull, SEGV_MAPERR, "vsyscall page");
 	expect_nothing_done((uintptr_t)0xffffffffff600ff8ull, SEGV_MAPERR, "end of the vsyscall page");
 }
+
+/* A lightweight guard region (MADV_GUARD_INSTALL, Linux 6.13+) inside a mapping: SEGV_MAPERR there. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+Test(odd_pointers, guard_region_inside_a_mapping)
+{
+	size_t pg = pgsz();
+	struct zone z;
+	zone_make(&z, 2 * pg, BAD_NONE, true);
+	if (madvise(z.bad, pg, MADV_GUARD_INSTALL) != 0)
+		cr_skip_test("no guard regions on this kernel: %s", strerror(errno));
+	char buf[300];
+	for (size_t k = 0; k < 200; k += 7) {
+		struct safecopy_fault f = fault_garbage();
+		cr_assert_eq(safecopy_memcpy(buf, z.bad - k, sizeof buf, &f), k);
+		check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_MAPERR, "copy from before a guard region");
+		cr_assert(memcmp(buf, z.bad - k, k) == 0);
+		f = fault_garbage();
+		cr_assert_eq(safecopy_memset(z.bad - k, 0x11, 5000, &f), k);
+		check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_MAPERR, "memset into a guard region");
+		for (size_t i = 0; i < k; i++)
+			z.bad[(ptrdiff_t)i - (ptrdiff_t)k] = (char)zone_fill_byte(&z, z.bad - k + i);
+		uint64_t v = 9;
+		f = fault_garbage();
+		cr_assert_eq(safecopy_fetch_or64((uint64_t *)z.bad, 1, &v, &f), SAFECOPY_SEGV);
+		check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_MAPERR, "atomic in a guard region");
+		cr_assert_eq(v, 9);
+	}
+	/* Past the guard region the mapping is fine. */
+	cr_assert_eq(safecopy_memcpy(buf, z.bad + pg, sizeof buf, NULL), sizeof buf);
+	zone_free(&z);
+}
