@@ -122,3 +122,32 @@ Test(exports, dlopened_copy_coexists_with_the_linked_one)
 	/* Not dlclose()d: the kernel may still deliver to its handler. */
 	zone_free(&z);
 }
+
+/* The same with the dlopen()ed copy installed first and the linked copy on top of it. */
+Test(exports, dlopened_copy_installed_first)
+{
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_SIGBUS, true);
+	void *h = dlopen(SAFECOPY_SO_PATH, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(h, "dlopen: %s", dlerror());
+	int (*dl_init)(void) = (int (*)(void))dlsym(h, "safecopy_init");
+	enum safecopy_status (*dl_load64)(const uint64_t *, uint64_t *, struct safecopy_fault *) =
+		(enum safecopy_status(*)(const uint64_t *, uint64_t *, struct safecopy_fault *))dlsym(h, "safecopy_load64");
+	cr_assert_not_null(dl_init);
+	cr_assert_not_null(dl_load64);
+	cr_assert_eq(dl_init(), 0);
+	cr_assert_eq(safecopy_init(), 0);
+	cr_assert(safecopy_handler_active());
+	for (int round = 0; round < 2; round++) {
+		uint64_t v = 5;
+		struct safecopy_fault f = fault_garbage();
+		cr_assert_eq(dl_load64((const uint64_t *)(z.bad + 8), &v, &f), SAFECOPY_BUS, "dlopened copy");
+		check_fault(&f, SAFECOPY_BUS, z.bad + 8, SIGBUS, BUS_ADRERR, "dlopened copy");
+		cr_assert_eq(v, 5);
+		f = fault_garbage();
+		char buf[100];
+		cr_assert_eq(safecopy_memcpy(buf, z.bad - 9, sizeof buf, &f), 9, "linked copy");
+		check_fault(&f, SAFECOPY_BUS, z.bad, SIGBUS, BUS_ADRERR, "linked copy");
+	}
+	zone_free(&z);
+}
