@@ -362,7 +362,7 @@ Test(chaining, libsigsegv_after_safecopy_is_detected)
 
 #define LONG_COPY (32u << 20)
 
-static volatile sig_atomic_t sent_seen, sent_in_rep_movsb, real_seen;
+static volatile sig_atomic_t sent_seen, sent_in_rep_movsb, sent_in_rep_stosb, real_seen;
 static volatile int copier_tid;
 static volatile int copier_stop, copier_failures, copier_rounds;
 
@@ -375,10 +375,12 @@ static void prev_count_sent(int sig, siginfo_t *info, void *uc)
 	}
 	if (info->si_code == SI_TKILL)
 		sent_seen++;
-	/* Was it delivered in the middle of `rep movsb` (f3 a4)? The copy is then resumed, not failed. */
+	/* Delivered in the middle of `rep movsb` (f3 a4) or `rep stosb` (f3 aa)? It is then resumed. */
 	const unsigned char *ip = (const unsigned char *)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
 	if (ip[0] == 0xf3 && ip[1] == 0xa4)
 		sent_in_rep_movsb++;
+	if (ip[0] == 0xf3 && ip[1] == 0xaa)
+		sent_in_rep_stosb++;
 }
 
 static void *long_copier(void *arg)
@@ -389,6 +391,12 @@ static void *long_copier(void *arg)
 		struct safecopy_fault f;
 		size_t got = safecopy_memcpy(bufs[1], bufs[0], LONG_COPY, &f);
 		if (got != LONG_COPY || f.status != SAFECOPY_OK || memcmp(bufs[1], bufs[0], LONG_COPY) != 0)
+			copier_failures++;
+		/* And a long memset (rep stosb) over bufs[2]. */
+		char c = (char)(0x20 + copier_rounds % 64);
+		got = safecopy_memset(bufs[2], c, LONG_COPY, &f);
+		if (got != LONG_COPY || f.status != SAFECOPY_OK || bufs[2][0] != c || bufs[2][LONG_COPY - 1] != c ||
+		    bufs[2][copier_rounds * 4099 % LONG_COPY] != c)
 			copier_failures++;
 		bufs[1][copier_rounds % LONG_COPY] ^= 1; /* the next round must really copy again */
 		copier_rounds++;
@@ -401,11 +409,12 @@ enum sent_mode { SENT_TO_HANDLER, SENT_DFL, SENT_IGN };
 static int child_sent_during_copy(void *arg)
 {
 	enum sent_mode mode = (enum sent_mode)(intptr_t)arg;
-	char *bufs[2];
-	bufs[0] = mmap(NULL, LONG_COPY, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	bufs[1] = mmap(NULL, LONG_COPY, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (bufs[0] == MAP_FAILED || bufs[1] == MAP_FAILED)
-		return 1;
+	char *bufs[3];
+	for (int i = 0; i < 3; i++) {
+		bufs[i] = mmap(NULL, LONG_COPY, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (bufs[i] == MAP_FAILED)
+			return 1;
+	}
 	for (size_t i = 0; i < LONG_COPY; i += 64)
 		bufs[0][i] = (char)pat(i / 64);
 	if (mode == SENT_DFL ? set_action(SIGSEGV, NULL, SIG_DFL, 0)
@@ -438,8 +447,8 @@ static int child_sent_during_copy(void *arg)
 		return 0;
 	if (real_seen)
 		return 11;
-	if (sent_in_rep_movsb == 0)
-		return 12; /* never interrupted a copy in progress: the test proved nothing */
+	if (sent_in_rep_movsb == 0 || sent_in_rep_stosb == 0)
+		return 12; /* never interrupted a copy or memset in progress: the test proved nothing */
 	return 0;
 }
 
