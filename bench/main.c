@@ -262,8 +262,8 @@ int main(int argc, char **argv)
 		printf("machine:   other processes used %.2f of the %d CPUs on average while this ran (steal %.2f)\n",
 		       s.info.others_cpus, s.info.ncpu, s.info.steal_cpus);
 	if (s.info.others_cpus > 0.2 || s.info.steal_cpus > 0.05)
-		printf("warning:   the machine was shared: figures are noisier than on an idle machine (ratios less\n"
-		       "           so: the methods of a group take turns batch by batch)\n");
+		printf("warning:   the machine was shared: figures are noisier than on an idle machine (less so than\n"
+		       "           it sounds: preempted batches were run again, and the methods of a group take turns)\n");
 	printf("run time:  %.1f s\n", secs);
 	int rc = s.failures ? 1 : 0;
 	if (json && output_json(json, &s) != 0) {
