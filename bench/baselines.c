@@ -13,6 +13,7 @@
 
 #include "baselines.h"
 #include "bench.h"
+#include "safecopy.h"
 
 static int mem_fd = -1;
 static int pipe_fd[2] = {-1, -1};
@@ -250,6 +251,21 @@ void bl_bare_enter(void *ctx)
 unsigned long bl_bare_resumed(void)
 {
 	return bare_resumed;
+}
+
+/* ---- safecopy embedded in a program's own handler ---- */
+
+static void embedding_handler(int sig, siginfo_t *info, void *uc)
+{
+	if (!safecopy_handle_signal(sig, info, uc))
+		die_default(sig);
+}
+
+void bl_embedded_enter(void *ctx)
+{
+	(void)ctx;
+	save_actions();
+	install(embedding_handler, SA_ONSTACK | SA_NODEFER | SA_RESTART);
 }
 
 /* ---- the same round trip without rt_sigreturn ---- */

@@ -49,6 +49,9 @@ void bl_bare_enter(void *ctx);
  * through rt_sigreturn: shows what sigreturn costs (a leaf-only trick; see baselines.c). */
 void bl_bare_nosigreturn_enter(void *ctx);
 void bl_leave(void *ctx);
+/* A program's own SA_SIGINFO handler that hands faults to safecopy_handle_signal() (the embedding
+ * API for runtimes that own the handler), so safecopy's rows can be timed through it. */
+void bl_embedded_enter(void *ctx);
 /* libsigsegv installs with plain sigaction and resets SIGSEGV to SIG_DFL on deinstall: its own leave. */
 void bl_libsigsegv_enter(void *ctx);
 void bl_libsigsegv_leave(void *ctx);

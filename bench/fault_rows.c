@@ -107,6 +107,11 @@ static void fault_suite_run(struct bench_session *s)
 	struct bench_case *c = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
 	c->check = check_safecopy;
 	c->goal = (struct bench_goal){GOAL_AT_MOST, "bare_signal", 1.15};
+	/* The same call with the program's own handler passing faults to safecopy_handle_signal(). */
+	c = bench_group_add(&g, "safecopy_embedded", run_safecopy, &ctx);
+	c->enter = bl_embedded_enter;
+	c->leave = bl_leave;
+	c->check = check_safecopy;
 	c = bench_group_add(&g, "bare_signal", run_bare, &ctx);
 	c->enter = bl_bare_enter;
 	c->leave = bl_leave;
@@ -143,7 +148,8 @@ static void fault_suite_run(struct bench_session *s)
 	bench_group_run(s, &g);
 	bench_note(s, "fault/8B: one failed 8-byte read of a PROT_NONE page per op. bare_signal returns from its handler"
 		      " through rt_sigreturn, which restores the whole register state (%s on this CPU); sigsetjmp,"
-		      " libsigsegv and bare_no_sigreturn jump out of the handler and skip that",
+		      " libsigsegv and bare_no_sigreturn jump out of the handler and skip that. safecopy_embedded: the"
+		      " program's own handler passes the fault to safecopy_handle_signal()",
 		   __builtin_cpu_supports("avx512f") ? "with AVX-512" : __builtin_cpu_supports("avx") ? "with AVX" : "SSE");
 	bench_free(pages, 3 * 4096);
 }
