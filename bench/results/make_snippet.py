@@ -73,10 +73,11 @@ def main():
         w('| %s | %s | %s %s | |' % (op, t(med(g + '/safecopy')), 'call' if base == 'noinline' else '__atomic',
                                      t(med(g + '/' + base))))
     g = 'fault/8B'
-    w('| fault (8 B from PROT_NONE) | %s | bare signal round trip %s (%s) | sigsetjmp %s, libsigsegv %s, '
-      'process_vm_readv EFAULT %s |' % (t(med(g + '/safecopy')), t(med(g + '/bare_signal')),
-                                        x(r[g + '/safecopy']['ratio']), t(med(g + '/sigsetjmp')),
-                                        t(med(g + '/libsigsegv')), t(med(g + '/process_vm_readv'))))
+    w('| fault (8 B from PROT_NONE) | %s (%s through the program\'s own handler and safecopy_handle_signal) | '
+      'bare signal round trip %s (%s) | sigsetjmp %s, libsigsegv %s, process_vm_readv EFAULT %s |'
+      % (t(med(g + '/safecopy')), t(med(g + '/safecopy_embedded')), t(med(g + '/bare_signal')),
+         x(r[g + '/safecopy']['ratio']), t(med(g + '/sigsetjmp')), t(med(g + '/libsigsegv')),
+         t(med(g + '/process_vm_readv'))))
     g = 'mixed/8-64B'
     w('| emulator-like mix, 1 bad pointer in 1000 | %s per copy | sigsetjmp per copy %s (%s slower) | '
       'libsigsegv %s, plain memcpy that knows the bad ones %s |'
