@@ -100,6 +100,12 @@ def main():
     if big:
         w('- At %s safecopy_memcpy (`rep movsb`) is faster than glibc\'s memcpy on this CPU (%s).'
           % (' and '.join(big), ', '.join('%.2fx the time' % r['copy/%s/safecopy' % s_]['ratio'] for s_ in big)))
+    if r['copy/512B/safecopy']['ratio'] > 1.3:
+        w('- Between the small and the large sizes safecopy is further from memcpy: %s at 512 B (no goal there;'
+          % x(r['copy/512B/safecopy']['ratio']))
+        w('  glibc picks its AVX-512 memcpy on this CPU, 64-byte vectors, safecopy\'s loop uses 32-byte AVX2).')
+    w('- Rows of 1-2 ns move by up to ~20% from one run to the next (code and data placement, the')
+    w('  CPU\'s memory-dependence prediction); compare their ratios over a few runs, not one.')
     f = 'fault/8B/'
     w('- On the fault path safecopy takes %s the bare `rt_sigreturn` round trip.' % x(r[f + 'safecopy']['ratio']))
     if min(med(f + 'sigsetjmp'), med(f + 'libsigsegv')) < med(f + 'bare_signal'):
