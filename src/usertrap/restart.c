@@ -1,0 +1,88 @@
+/*
+ * SIGILL: a thread that ran the old `mov $nr,%eax` of a site and then met the 0x06 guard byte (an
+ * invalid opcode) is restarted at the site, found in the registry (never by re-reading bytes that may be
+ * mid-change). If RAX holds restart_syscall (219), the thread was resuming an interrupted call (the
+ * kernel backs RIP up to the syscall instruction): that call is finished here with restart_syscall
+ * itself (rt_sigreturn would cancel the kernel's restart block), and the thread continues after the
+ * site. While a site is being restored, the guard also sits at +0 for a while: a thread that meets it
+ * there runs +0 again. Every other SIGILL is passed on.
+ *
+ * SIGSEGV: a thread that executes a page while the patcher has it read-write (not executable) faults
+ * on the instruction fetch; it waits for the window to close, then runs the page again. Anything else
+ * goes to the previous handler (normally libsafecopy's).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "arch/x86_64.h"
+#include "usertrap/internal.h"
+
+#define UT_NR_RESTART_SYSCALL 219
+
+static void on_sigill(int sig, siginfo_t *info, void *uc)
+{
+	int saved_errno = errno;
+	if (info->si_code > 0 && info->si_code == ILL_ILLOPN) {
+		uintptr_t pc = arch_pc(uc);
+		if (ut_registry_find(pc, UT_SLOT_PATCH)) {
+			/* The guard at +0 while a site is being restored: run it again until it is done. */
+			UT_COUNT(sigill_restarts);
+			errno = saved_errno;
+			return;
+		}
+		int slot = ut_registry_find(pc - 5, UT_SLOT_PATCH);
+		if (slot) {
+			uintptr_t site = pc - 5;
+			UT_COUNT(sigill_restarts);
+			if (arch_reg_rax(uc) == UT_NR_RESTART_SYSCALL) {
+				UT_COUNT(restart_syscalls);
+				arch_set_rax(uc, (uint64_t)UT_SYS0(UT_NR_RESTART_SYSCALL));
+				arch_set_pc(uc, site + 7);
+			} else {
+				arch_set_pc(uc, site);
+			}
+			errno = saved_errno;
+			return;
+		}
+	}
+	ut_chain(sig, info, uc);
+	errno = saved_errno;
+}
+
+static __thread uint64_t excused_seq UT_TLS;
+
+static void on_sigsegv(int sig, siginfo_t *info, void *uc)
+{
+	int saved_errno = errno;
+	uintptr_t a = (uintptr_t)info->si_addr;
+	if (info->si_code == SEGV_ACCERR && arch_fault_is_page_fault(uc) && arch_fault_is_exec(uc) &&
+	    a >= ut_last_window_lo && a < ut_last_window_hi && !ut_lock_held_by_me()) {
+		uint64_t seq = __atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) { /* open: wait until it closes */
+			UT_COUNT(segv_waits);
+			while (__atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) == seq)
+				UT_SYS0(SYS_sched_yield);
+			errno = saved_errno;
+			return;
+		}
+		/* The window closed between the fault and this handler: run the page again, once per
+		 * window (a page that really is not executable then faults again and is passed on). */
+		if (excused_seq != seq) {
+			excused_seq = seq;
+			UT_COUNT(segv_waits);
+			errno = saved_errno;
+			return;
+		}
+	}
+	ut_chain(sig, info, uc);
+	errno = saved_errno;
+}
+
+int ut_restart_install(void)
+{
+	int r = ut_chain_install(SIGILL, on_sigill, SA_NODEFER | SA_RESTART | SA_ONSTACK);
+	if (r)
+		return r;
+	return ut_chain_install(SIGSEGV, on_sigsegv, SA_NODEFER | SA_RESTART | SA_ONSTACK);
+}
