@@ -160,18 +160,19 @@ USERTRAP_API int usertrap_patch(void *site, long nr, struct usertrap_error *err)
 USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
 
 /*
- * Lazy capture for the calling thread: on arms Syscall User Dispatch for it, off disarms it.
- * Requires usertrap_init() with USERTRAP_LAZY (else ERR_STATE). Returns 0 or ERR_SYS.
- * Async-signal-safe.
+ * Lazy capture for the calling thread: on arms Syscall User Dispatch for it, off disarms it. An armed
+ * thread is captured unless usertrap_capture_all(false) paused capture everywhere (it is not paused
+ * after usertrap_init). Requires usertrap_init() with USERTRAP_LAZY (else ERR_STATE). Returns 0 or
+ * ERR_SYS. Async-signal-safe.
  */
 USERTRAP_API int usertrap_capture_thread(bool on, struct usertrap_error *err);
 
 /*
  * Lazy capture for every thread. off pauses capture at once in all threads (one shared selector byte)
  * and stops arming new threads. on resumes it in every armed thread, arms the calling thread and every
- * other thread of the process (each is signalled and arms itself; returns after all answered or 1 s),
- * and makes threads created later by pthread_create come up armed. Returns 0, ERR_STATE or ERR_SYS.
- * Not async-signal-safe.
+ * other thread of the process that does not block SIGSYS (each is sent a SIGSYS and arms itself;
+ * returns after all answered or 1 s), and makes threads created later by pthread_create come up armed
+ * (from their start routine on). Returns 0, ERR_STATE or ERR_SYS. Not async-signal-safe.
  */
 USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -232,7 +233,24 @@ int usertrap_capture_thread(bool on, struct usertrap_error *err)
 	return r ? ut_fail(err, USERTRAP_ERR_SYS, -r) : ut_ok(err);
 }
 
-/* Asks every other thread to arm itself; waits for the answers (or 1 s: a thread blocking SIGSYS). */
+/* True if thread tid blocks SIGSYS now (it could not answer; it is left as it is). */
+static bool blocks_sigsys(long tid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	bool blocked = false;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "SigBlk:", 7) == 0)
+			blocked = (strtoull(line + 7, NULL, 16) >> (SIGSYS - 1)) & 1;
+	fclose(f);
+	return blocked;
+}
+
+/* Asks every other thread to arm itself (those that block SIGSYS cannot and are skipped); waits for the
+ * answers, or 1 s. */
 static int arm_others(void)
 {
 	long pid = UT_SYS0(SYS_getpid), self = UT_SYS0(SYS_gettid);
@@ -244,7 +262,7 @@ static int arm_others(void)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		long tid = strtol(e->d_name, NULL, 10);
-		if (tid <= 0 || tid == self)
+		if (tid <= 0 || tid == self || blocks_sigsys(tid))
 			continue;
 		siginfo_t si;
 		memset(&si, 0, sizeof si);

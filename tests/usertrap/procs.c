@@ -1,0 +1,210 @@
+/*
+ * Test 5: threads and processes under lazy capture: pthread_create, fork, vfork + exec, posix_spawn, a
+ * raw clone(CLONE_VM) on its own stack; EINTR and SA_RESTART on a blocking patched call; a signal
+ * handler that makes system calls while its thread is inside the hook.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "usertrap/util.h"
+
+extern char **environ;
+
+static uint64_t calls;
+static __thread uint64_t my_calls;
+
+static long counting(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+	my_calls++;
+	return usertrap_syscall(call);
+}
+
+static void init_all(void)
+{
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
+	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
+}
+
+/* getpid through `mov $39,%eax; nop; syscall; ret`: never patched, so always a SIGSYS when captured. */
+static long (*unmatched_getpid)(void);
+
+static void make_unmatched(void)
+{
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {0xb8, 39, 0, 0, 0, 0x90, 0x0f, 0x05, 0xc3};
+	memcpy(m, code, sizeof code);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	unmatched_getpid = (long (*)(void))(void *)m;
+}
+
+static void *thread_body(void *p)
+{
+	(void)p;
+	uint64_t before = my_calls;
+	long pid = unmatched_getpid();
+	return (void *)(uintptr_t)(pid == getpid() && my_calls > before);
+}
+
+Test(procs, new_threads_come_up_captured)
+{
+	make_unmatched();
+	init_all();
+	for (int i = 0; i < 4; i++) {
+		pthread_t t;
+		void *ok;
+		cr_assert_eq(pthread_create(&t, NULL, thread_body, NULL), 0);
+		cr_assert_eq(pthread_join(t, &ok), 0);
+		cr_assert_eq(ok, (void *)1, "thread %d's calls reached the hook", i);
+	}
+}
+
+Test(procs, fork_child_runs_and_is_captured)
+{
+	make_unmatched();
+	init_all();
+	pid_t parent = getpid();
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		uint64_t before = my_calls;
+		bool ok = getppid() == parent && unmatched_getpid() == getpid() && my_calls > before;
+		_exit(ok ? 21 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 21, "the child saw the right pids and its calls reached the hook");
+	cr_assert_eq(unmatched_getpid(), getpid(), "the parent is still captured");
+}
+
+Test(procs, vfork_exec)
+{
+	init_all();
+	pid_t c = vfork();
+	if (c == 0) {
+		execl("/bin/sh", "sh", "-c", "exit 5", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(c, 0);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 5);
+	struct usertrap_counters cnt;
+	usertrap_get_counters(&cnt);
+	cr_assert_geq(cnt.in_place_calls, 1, "vfork ran in place");
+	cr_assert_eq(cnt.capture_lost, 0);
+}
+
+Test(procs, posix_spawn)
+{
+	init_all();
+	pid_t c;
+	char *argv[] = {"sh", "-c", "exit 7", NULL};
+	cr_assert_eq(posix_spawn(&c, "/bin/sh", NULL, NULL, argv, environ), 0);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 7);
+}
+
+static volatile int clone_flag;
+
+static int clone_child(void *arg)
+{
+	clone_flag = (int)(intptr_t)arg;
+	return 42;
+}
+
+Test(procs, raw_clone_vm_own_stack)
+{
+	init_all();
+	size_t sz = 256 * 1024;
+	char *stack = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	cr_assert(stack != MAP_FAILED);
+	pid_t c = clone(clone_child, stack + sz, CLONE_VM | SIGCHLD, (void *)(intptr_t)1234);
+	cr_assert_gt(c, 0, "clone: %s", strerror(errno));
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 42);
+	cr_assert_eq(clone_flag, 1234, "the child wrote the shared memory");
+}
+
+/* ---- blocking patched call and signals ---- */
+
+static unsigned char *read_site;
+static int pipe_fd[2];
+static volatile long read_result;
+static volatile int handler_ok;
+static long (*patched_getppid)(long, long, long, long);
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	/* System calls from a handler that interrupted the hook (the thread is inside a patched read). */
+	int e = errno;
+	uint64_t before = my_calls;
+	handler_ok = patched_getppid(0, 0, 0, 0) == getppid() && my_calls > before;
+	errno = e;
+}
+
+static void *reader(void *p)
+{
+	(void)p;
+	char buf[8];
+	read_result = fn_at(read_site, 0)(pipe_fd[0], (long)buf, sizeof buf, 0);
+	return NULL;
+}
+
+static void blocking_read(bool restart)
+{
+	make_unmatched();
+	init_all();
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(pipe(pipe_fd), 0);
+	read_site = make_sites(2, SYS_read, false);
+	unsigned char *g = make_sites(1, SYS_getppid, false);
+	patched_getppid = fn_at(g, 0);
+	cr_assert_eq(usertrap_patch(site_at(read_site, 0), SYS_read, NULL), 0);
+	cr_assert_eq(usertrap_patch(site_at(g, 0), SYS_getppid, NULL), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, reader, NULL), 0);
+	struct timespec d = {0, 100 * 1000 * 1000};
+	nanosleep(&d, NULL);
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	nanosleep(&d, NULL);
+	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
+	if (restart)
+		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
+	else
+		cr_assert_eq(read_result, -EINTR);
+}
+
+Test(procs, eintr_on_blocking_patched_call)
+{
+	blocking_read(false);
+}
+
+Test(procs, sa_restart_on_blocking_patched_call)
+{
+	blocking_read(true);
+}
