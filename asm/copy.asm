@@ -1,13 +1,19 @@
-; sc_copy(dst = RDI, src = RSI, n = RDX): copies n bytes forward. Returns RDX = 0, or, through the
-; landing, RAX = fault address and RDX = fault word.
+; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
 ;
-; Precision contract (what the C wrapper relies on): accesses are made in ascending order of their
-; start and each is at most SC_COPY_SPAN (64) bytes wide, with every load stored before the next load.
+; On success the routine leaves its range through sc_copy_done and sc_done, which clears *fault.
+; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
+; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
+; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
+; Registers kept for the landing: RDI = dst, RSI = src (except during rep movsb: R10/R8 keep them),
+; R9 = n, R11 = fault.
+;
+; Precision contract (what sc_copy_after_fault relies on): accesses are made in ascending order of
+; their start and each is at most SC_COPY_SPAN (64) bytes wide, each load stored before the next load.
 ; Hence when an access faults at offset k, every byte before k - 64 has been copied, and nothing at or
 ; after the faulting access has been written. Overlapping tail accesses only rewrite bytes that were
 ; already copied. `rep movsb` is exact at byte granularity on a fault (RCX/RSI/RDI are restartable).
 ;
-; Paths: 0..32 bytes with general/SSE registers and no loop; 33..SC_REP_MIN-1 with a 32-byte AVX2
+; Paths: up to 64 bytes in general/SSE registers with no loop; 65..SC_REP_MIN-1 with a 32-byte AVX2
 ; loop (SSE2 if the CPU lacks AVX2); SC_REP_MIN and more with `rep movsb` (ERMS/FSRM make it the
 ; fastest large copy here, ahead of glibc's non-temporal loop).
 
@@ -16,8 +22,26 @@
 %define SC_REP_MIN 2048
 
 extern sc_cpu_has_avx2
+extern sc_copy_after_fault
+
+extern sc_done
+
+section .text
+sc_copy_done:
+	mov rax, r9
+	jmp sc_done
+
+; Landing tail: (RAX = addr, RDX = word) -> sc_copy_after_fault(RDI, RSI, R9, R11, addr, word).
+%macro SC_COPY_TO_C 0
+	mov rcx, r11
+	mov r8, rax
+	xchg rdx, r9
+	jmp sc_copy_after_fault
+%endmacro
 
 SC_ROUTINE sc_copy
+	mov r11, rcx
+	mov r9, rdx
 	cmp rdx, 16
 	jb .below16
 	cmp rdx, 32
@@ -26,8 +50,7 @@ SC_ROUTINE sc_copy
 	movdqu [rdi], xmm0
 	movdqu xmm0, [rsi+rdx-16]
 	movdqu [rdi+rdx-16], xmm0
-	xor edx, edx
-	ret
+	jmp sc_copy_done
 .below16:
 	cmp edx, 8
 	jb .below8
@@ -35,8 +58,7 @@ SC_ROUTINE sc_copy
 	mov [rdi], rcx
 	mov rcx, [rsi+rdx-8]
 	mov [rdi+rdx-8], rcx
-	xor edx, edx
-	ret
+	jmp sc_copy_done
 .below8:
 	cmp edx, 4
 	jb .below4
@@ -44,23 +66,32 @@ SC_ROUTINE sc_copy
 	mov [rdi], ecx
 	mov ecx, [rsi+rdx-4]
 	mov [rdi+rdx-4], ecx
-	xor edx, edx
-	ret
+	jmp sc_copy_done
 .below4:
 	test edx, edx
-	jz .done
+	jz sc_copy_done
 	movzx ecx, byte [rsi]
 	mov [rdi], cl
 	cmp edx, 2
-	jb .done
+	jb sc_copy_done
 	movzx ecx, word [rsi+rdx-2]
 	mov [rdi+rdx-2], cx
-.done:
-	xor edx, edx
-	ret
+	jmp sc_copy_done
 .above32:
+	cmp rdx, 64
+	ja .above64
+	movdqu xmm0, [rsi]
+	movdqu [rdi], xmm0
+	movdqu xmm0, [rsi+16]
+	movdqu [rdi+16], xmm0
+	movdqu xmm0, [rsi+rdx-32]
+	movdqu [rdi+rdx-32], xmm0
+	movdqu xmm0, [rsi+rdx-16]
+	movdqu [rdi+rdx-16], xmm0
+	jmp sc_copy_done
+.above64:
 	cmp rdx, SC_REP_MIN
-	jae .rep
+	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_copy_avx2_body
 	; SSE2: 16-byte blocks, then the last 16 bytes (overlapping what is already copied).
@@ -74,22 +105,43 @@ SC_ROUTINE sc_copy
 	jb .sse_loop
 	movdqu xmm0, [rsi+rcx]
 	movdqu [rdi+rcx], xmm0
-	xor edx, edx
-	ret
-.rep:
-	mov rcx, rdx
-	rep movsb
-	xor edx, edx
-	ret
+	jmp sc_copy_done
 SC_LANDING sc_copy
-	ret
+	SC_COPY_TO_C
 SC_END sc_copy
 
+; rep movsb moves RDI/RSI: a routine of its own whose landing puts them back.
+SC_ROUTINE sc_copy_rep
+sc_copy_rep_body:
+	mov r10, rdi
+	mov r8, rsi
+	mov rcx, rdx
+	rep movsb
+	jmp sc_copy_done
+SC_LANDING sc_copy_rep
+	mov rdi, r10
+	mov rsi, r8
+	SC_COPY_TO_C
+SC_END sc_copy_rep
+
 ; The AVX2 loop is a routine of its own so that its landing can clear the upper ymm state
-; (vzeroupper would be an invalid opcode on a CPU without AVX). Entered by jump from sc_copy.
+; (vzeroupper would be an invalid opcode on a CPU without AVX).
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
-	lea rcx, [rdx-32]
+	cmp rdx, 128
+	ja .above128
+	vmovdqu ymm0, [rsi]		; 65..128 bytes: four blocks, the last two ending at n
+	vmovdqu [rdi], ymm0
+	vmovdqu ymm0, [rsi+32]
+	vmovdqu [rdi+32], ymm0
+	vmovdqu ymm0, [rsi+rdx-64]
+	vmovdqu [rdi+rdx-64], ymm0
+	vmovdqu ymm0, [rsi+rdx-32]
+	vmovdqu [rdi+rdx-32], ymm0
+	vzeroupper
+	jmp sc_copy_done
+.above128:
+	lea rcx, [rdx-32]		; start of the final 32 bytes
 	xor eax, eax
 	cmp rcx, 128
 	jb .tail_loop
@@ -118,11 +170,10 @@ sc_copy_avx2_body:
 	vmovdqu ymm0, [rsi+rcx]
 	vmovdqu [rdi+rcx], ymm0
 	vzeroupper
-	xor edx, edx
-	ret
+	jmp sc_copy_done
 SC_LANDING sc_copy_avx2
 	vzeroupper
-	ret
+	SC_COPY_TO_C
 SC_END sc_copy_avx2
 
 SC_NOTE_GNU_STACK

@@ -1,61 +1,83 @@
-; sc_memset(dst = RDI, c = ESI, n = RDX): sets n bytes to (uint8_t)c. Returns RDX = 0, or, through the
-; landing, RAX = fault address and RDX = fault word.
+; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path.
 ;
-; Same precision contract as sc_copy: stores in ascending order of their start, each at most 64 bytes
-; wide, so a fault at offset k means every byte before k - 64 is set and nothing at or after the
-; faulting store was written. `rep stosb` is exact on a fault.
+; Same shape as sc_copy (see copy.asm): success leaves through sc_memset_done and sc_done;
+; a fault lands in the routine's landing, which tail-jumps to
+; sc_memset_after_fault(dst, c, n, fault, addr, word). Kept for the landing: RDI = dst (R10 during
+; rep stosb), RSI = c, R9 = n, R11 = fault.
+;
+; Precision contract: stores in ascending order of their start, each at most 64 bytes wide, so a
+; fault at offset k means every byte before k - 64 is set and nothing at or after the faulting store
+; was written. `rep stosb` is exact on a fault.
 
 %include "safecopy.inc"
 
 %define SC_REP_MIN 2048
 
 extern sc_cpu_has_avx2
+extern sc_memset_after_fault
+
+extern sc_done
+
+section .text
+sc_memset_done:
+	mov rax, r9
+	jmp sc_done
+
+%macro SC_MEMSET_TO_C 0
+	mov rcx, r11
+	mov r8, rax
+	xchg rdx, r9
+	jmp sc_memset_after_fault
+%endmacro
 
 SC_ROUTINE sc_memset
+	mov r11, rcx
+	mov r9, rdx
 	movzx eax, sil
 	mov r8, 0x0101010101010101
 	imul rax, r8			; the byte in all eight lanes
 	cmp rdx, 16
 	jb .below16
-	cmp rdx, 32
-	ja .above32
 	movq xmm0, rax
 	punpcklqdq xmm0, xmm0
+	cmp rdx, 32
+	ja .above32
 	movdqu [rdi], xmm0
 	movdqu [rdi+rdx-16], xmm0
-	xor edx, edx
-	ret
+	jmp sc_memset_done
 .below16:
 	cmp edx, 8
 	jb .below8
 	mov [rdi], rax
 	mov [rdi+rdx-8], rax
-	xor edx, edx
-	ret
+	jmp sc_memset_done
 .below8:
 	cmp edx, 4
 	jb .below4
 	mov [rdi], eax
 	mov [rdi+rdx-4], eax
-	xor edx, edx
-	ret
+	jmp sc_memset_done
 .below4:
 	test edx, edx
-	jz .done
+	jz sc_memset_done
 	mov [rdi], al
 	cmp edx, 2
-	jb .done
+	jb sc_memset_done
 	mov [rdi+rdx-2], ax
-.done:
-	xor edx, edx
-	ret
+	jmp sc_memset_done
 .above32:
+	cmp rdx, 64
+	ja .above64
+	movdqu [rdi], xmm0
+	movdqu [rdi+16], xmm0
+	movdqu [rdi+rdx-32], xmm0
+	movdqu [rdi+rdx-16], xmm0
+	jmp sc_memset_done
+.above64:
 	cmp rdx, SC_REP_MIN
-	jae .rep
+	jae sc_memset_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_memset_avx2_body
-	movq xmm0, rax
-	punpcklqdq xmm0, xmm0
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
@@ -64,22 +86,36 @@ SC_ROUTINE sc_memset
 	cmp rax, rcx
 	jb .sse_loop
 	movdqu [rdi+rcx], xmm0
-	xor edx, edx
-	ret
-.rep:
-	mov rcx, rdx			; AL already holds the byte
-	rep stosb
-	xor edx, edx
-	ret
+	jmp sc_memset_done
 SC_LANDING sc_memset
-	ret
+	SC_MEMSET_TO_C
 SC_END sc_memset
 
-; AVX2 loop, a routine of its own so its landing can vzeroupper. In: RAX = byte pattern.
+; rep stosb moves RDI: a routine of its own whose landing puts it back. In: AL = the byte.
+SC_ROUTINE sc_memset_rep
+sc_memset_rep_body:
+	mov r10, rdi
+	mov rcx, rdx
+	rep stosb
+	jmp sc_memset_done
+SC_LANDING sc_memset_rep
+	mov rdi, r10
+	SC_MEMSET_TO_C
+SC_END sc_memset_rep
+
+; AVX2 loop, a routine of its own so its landing can vzeroupper. In: XMM0 = the byte pattern.
 SC_ROUTINE sc_memset_avx2
 sc_memset_avx2_body:
-	movq xmm0, rax
 	vpbroadcastq ymm0, xmm0
+	cmp rdx, 128
+	ja .above128
+	vmovdqu [rdi], ymm0		; 65..128 bytes: four blocks, the last two ending at n
+	vmovdqu [rdi+32], ymm0
+	vmovdqu [rdi+rdx-64], ymm0
+	vmovdqu [rdi+rdx-32], ymm0
+	vzeroupper
+	jmp sc_memset_done
+.above128:
 	lea rcx, [rdx-32]
 	xor eax, eax
 	cmp rcx, 128
@@ -103,11 +139,10 @@ sc_memset_avx2_body:
 .last:
 	vmovdqu [rdi+rcx], ymm0
 	vzeroupper
-	xor edx, edx
-	ret
+	jmp sc_memset_done
 SC_LANDING sc_memset_avx2
 	vzeroupper
-	ret
+	SC_MEMSET_TO_C
 SC_END sc_memset_avx2
 
 SC_NOTE_GNU_STACK

@@ -42,7 +42,8 @@ struct safecopy_fault {
 	enum safecopy_status status;
 	void *addr; /* first address that could not be accessed (see each function) */
 	int signo;  /* SIGSEGV, SIGBUS, or 0 */
-	int code;   /* si_code as the kernel gave it (SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, SI_KERNEL...), or 0 */
+	int code; /* si_code as the kernel gave it (SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, SI_KERNEL...), or 0
+	           */
 };
 
 /*
@@ -58,6 +59,7 @@ SAFECOPY_API int safecopy_init(void);
  * whose source bytes are all readable and destination bytes all writable. No byte of dst after the
  * count is written, and nothing outside [dst, dst+n) is ever written.
  * On a short count, fault->addr is the first byte that could not be read (in src) or written (in dst);
+ * if both stop at the same offset it is the src byte (every block is read before it is written);
  * for a non-canonical address (#GP: SIGSEGV, SI_KERNEL, no address from the kernel) it is the first
  * byte not done, on the side whose address is non-canonical.
  * n == 0 touches nothing and returns 0 with SAFECOPY_OK, whatever the pointers. If [src, src+n) or
@@ -84,35 +86,47 @@ SAFECOPY_API size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_
  */
 
 /* *out = *p. */
-SAFECOPY_API enum safecopy_status safecopy_load32(const uint32_t *p, uint32_t *out, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_load64(const uint64_t *p, uint64_t *out, struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_load32(const uint32_t *p, uint32_t *out,
+                                                  struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_load64(const uint64_t *p, uint64_t *out,
+                                                  struct safecopy_fault *fault);
 
 /* *p = v. */
 SAFECOPY_API enum safecopy_status safecopy_store32(uint32_t *p, uint32_t v, struct safecopy_fault *fault);
 SAFECOPY_API enum safecopy_status safecopy_store64(uint64_t *p, uint64_t v, struct safecopy_fault *fault);
 
 /* *old = *p; *p = v; atomically. */
-SAFECOPY_API enum safecopy_status safecopy_swap32(uint32_t *p, uint32_t v, uint32_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_swap64(uint64_t *p, uint64_t v, uint64_t *old, struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_swap32(uint32_t *p, uint32_t v, uint32_t *old,
+                                                  struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_swap64(uint64_t *p, uint64_t v, uint64_t *old,
+                                                  struct safecopy_fault *fault);
 
 /*
  * Compare-and-swap: atomically, *actual = *p and, if it equals expected, *p = desired.
  * SAFECOPY_OK means the access happened; the swap happened exactly when *actual == expected.
  */
-SAFECOPY_API enum safecopy_status safecopy_cas32(uint32_t *p, uint32_t expected, uint32_t desired, uint32_t *actual,
-				    struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_cas64(uint64_t *p, uint64_t expected, uint64_t desired, uint64_t *actual,
-				    struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_cas32(uint32_t *p, uint32_t expected, uint32_t desired,
+                                                 uint32_t *actual, struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_cas64(uint64_t *p, uint64_t expected, uint64_t desired,
+                                                 uint64_t *actual, struct safecopy_fault *fault);
 
 /* Fetch-and-op: atomically, *old = *p; *p = *old OP v. */
-SAFECOPY_API enum safecopy_status safecopy_fetch_add32(uint32_t *p, uint32_t v, uint32_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_and32(uint32_t *p, uint32_t v, uint32_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_or32(uint32_t *p, uint32_t v, uint32_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_xor32(uint32_t *p, uint32_t v, uint32_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_add64(uint64_t *p, uint64_t v, uint64_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_and64(uint64_t *p, uint64_t v, uint64_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_or64(uint64_t *p, uint64_t v, uint64_t *old, struct safecopy_fault *fault);
-SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, uint64_t *old, struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_add32(uint32_t *p, uint32_t v, uint32_t *old,
+                                                       struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_and32(uint32_t *p, uint32_t v, uint32_t *old,
+                                                       struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_or32(uint32_t *p, uint32_t v, uint32_t *old,
+                                                      struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_xor32(uint32_t *p, uint32_t v, uint32_t *old,
+                                                       struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_add64(uint64_t *p, uint64_t v, uint64_t *old,
+                                                       struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_and64(uint64_t *p, uint64_t v, uint64_t *old,
+                                                       struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_or64(uint64_t *p, uint64_t v, uint64_t *old,
+                                                      struct safecopy_fault *fault);
+SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, uint64_t *old,
+                                                       struct safecopy_fault *fault);
 
 /*
  * For programs that own the SIGSEGV/SIGBUS handler (language runtimes, JIT-ing VMs) and call this first

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <ucontext.h>
 
-#define ARCH_TRAP_PAGE_FAULT 14 /* #PF: si_addr is meaningful */
-#define ARCH_PF_WRITE 0x2       /* page-fault error code: the access was a write */
+#define ARCH_TRAP_PAGE_FAULT 14  /* #PF: si_addr is meaningful */
+#define ARCH_PF_WRITE        0x2 /* page-fault error code: the access was a write */
 
 static inline uintptr_t arch_pc(const void *uc)
 {

@@ -1,13 +1,15 @@
 /*
- * safecopy_memcpy and safecopy_memset: the fast path is one routine call; after a fault, the exact
- * count is found with (usually) no second signal.
+ * safecopy_memcpy and safecopy_memset. The fast path is a tail call into the asm routine, which also
+ * clears *fault; only a fault comes back here, through the routine's landing, to find the exact count
+ * (usually with no second signal).
  *
  * The routines access memory in ascending order, at most SC_COPY_SPAN bytes at a time, so a fault that
  * locates the first bad byte at offset k proves that everything before k - SC_COPY_SPAN is done and
  * that no byte at or after the faulting access was written. Redoing just [k - SPAN, k) then either
- * succeeds, and the answer is exactly k, or faults earlier (on the other side of a copy), which
- * lowers the bound; the bound only ever decreases, so this ends. Only a fault without an address
- * (#GP from a non-canonical address) needs the byte-by-byte walk.
+ * succeeds, and the answer is exactly k, or faults earlier (on the other side of a copy) and, by the
+ * same reasoning one level down, gives the answer itself. Each level works on a strictly shorter
+ * range, so this ends. Only a fault without an address (#GP from a non-canonical address) needs the
+ * byte-by-byte walk.
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"
@@ -21,22 +23,23 @@ struct span_op {
 	int c;
 };
 
-static struct sc_ret attempt(const struct span_op *op, size_t from, size_t len)
+/* The operation on [from, from+len) of op, exact, with its own fault record. */
+static size_t redo(const struct span_op *op, size_t from, size_t len, struct safecopy_fault *fault)
 {
 	if (op->is_copy)
-		return sc_copy((void *)(op->dst + from), (const void *)(op->src + from), len);
-	return sc_memset((void *)(op->dst + from), op->c, len);
+		return sc_copy((void *)(op->dst + from), (const void *)(op->src + from), len, fault);
+	return sc_memset((void *)(op->dst + from), op->c, len, fault);
 }
 
-/* Offset of the first inaccessible byte a fault proves, if it lies in [from, limit) of its side. */
-static bool fault_offset(const struct span_op *op, size_t from, size_t limit, struct sc_ret r, size_t *k)
+/* Offset of the first inaccessible byte a fault proves, if it lies in [0, n) of its side. */
+static bool fault_offset(const struct span_op *op, size_t n, uint64_t addr, uint64_t word, size_t *k)
 {
-	if (!(r.word & SC_WORD_ADDR_KNOWN))
+	if (!(word & SC_WORD_ADDR_KNOWN))
 		return false;
-	uintptr_t base = (op->is_copy && !(r.word & SC_WORD_WRITE)) ? op->src : op->dst;
-	if (r.value < base + from || r.value >= base + limit)
+	uintptr_t base = (op->is_copy && !(word & SC_WORD_WRITE)) ? op->src : op->dst;
+	if (addr < base || addr - base >= n)
 		return false;
-	*k = r.value - base;
+	*k = addr - base;
 	return true;
 }
 
@@ -48,81 +51,95 @@ static uintptr_t unlocated_addr(const struct span_op *op, size_t i)
 	return op->dst + i;
 }
 
-/*
- * Byte by byte over [from, limit): the first byte that faults ends it. `bound` is the fault already
- * known to stop the operation at limit, if any.
- */
-static size_t bytewise(const struct span_op *op, size_t from, size_t limit, const struct sc_ret *bound,
-		       struct safecopy_fault *fault)
+static void copy_record(struct safecopy_fault *fault, const struct safecopy_fault *from)
 {
-	for (size_t i = from; i < limit; i++) {
-		struct sc_ret r = attempt(op, i, 1);
-		if (r.word) {
-			uintptr_t addr = (r.word & SC_WORD_ADDR_KNOWN) ? r.value : unlocated_addr(op, i);
-			sc_record_word(fault, r.word, addr);
+	if (fault)
+		*fault = *from;
+}
+
+/* A fault that does not say where: byte by byte, the first byte that fails ends it. */
+static size_t bytewise(const struct span_op *op, size_t n, uint64_t addr, uint64_t word,
+                       struct safecopy_fault *fault)
+{
+	if (n == 1) {
+		sc_record_word(fault, word, (word & SC_WORD_ADDR_KNOWN) ? addr : unlocated_addr(op, 0));
+		return 0;
+	}
+	struct safecopy_fault sub;
+	for (size_t i = 0; i < n; i++) {
+		if (redo(op, i, 1, &sub) == 0) {
+			copy_record(fault, &sub);
 			return i;
 		}
 	}
-	if (bound)
-		sc_record_word(fault, bound->word, bound->value);
-	else
-		sc_record_ok(fault);
-	return limit;
+	sc_record_ok(fault); /* memory changed underneath: everything worked this time */
+	return n;
 }
 
-/* After the first attempt over [0, n) faulted with r. */
-static size_t finish_after_fault(const struct span_op *op, size_t n, struct sc_ret r, struct safecopy_fault *fault)
+static size_t after_fault(const struct span_op *op, size_t n, uint64_t addr, uint64_t word,
+                          struct safecopy_fault *fault)
 {
-	size_t from = 0, limit = n;
-	struct sc_ret bound = {0, 0};
-	for (;;) {
-		size_t k;
-		if (!fault_offset(op, from, limit, r, &k))
-			return bytewise(op, from, limit, bound.word ? &bound : NULL, fault);
-		bound = r;
-		limit = k;
-		size_t lo = k - from > SC_COPY_SPAN ? k - SC_COPY_SPAN : from;
-		r = attempt(op, lo, k - lo);
-		if (!r.word) {
-			sc_record_word(fault, bound.word, bound.value);
-			return k;
-		}
-		from = lo;
+	size_t k;
+	if (!fault_offset(op, n, addr, word, &k))
+		return bytewise(op, n, addr, word, fault);
+	size_t lo = k > SC_COPY_SPAN ? k - SC_COPY_SPAN : 0;
+	struct safecopy_fault sub;
+	size_t done = redo(op, lo, k - lo, &sub);
+	if (done == k - lo) {
+		sc_record_word(fault, word, addr);
+		return k;
 	}
+	copy_record(fault, &sub);
+	return lo + done;
 }
 
-static bool wraps(uintptr_t p, size_t n)
+/* Entered from a routine's landing (see asm/copy.asm), never on the fast path. */
+size_t sc_copy_after_fault(void *dst, const void *src, size_t n, struct safecopy_fault *fault, uint64_t addr,
+                           uint64_t word)
+{
+	struct span_op op = {.dst = (uintptr_t)dst, .src = (uintptr_t)src, .is_copy = true};
+	return after_fault(&op, n, addr, word, fault);
+}
+
+size_t sc_memset_after_fault(void *dst, int c, size_t n, struct safecopy_fault *fault, uint64_t addr,
+                             uint64_t word)
+{
+	struct span_op op = {.dst = (uintptr_t)dst, .c = c};
+	return after_fault(&op, n, addr, word, fault);
+}
+
+static inline bool wraps(uintptr_t p, size_t n)
 {
 	return n - 1 > UINTPTR_MAX - p;
 }
 
-static size_t run(const struct span_op *op, size_t n, struct safecopy_fault *fault)
+/* The checks before any access. True if the call is already answered (n == 0, or a wrapping range). */
+static inline bool answered_without_access(uintptr_t dst, uintptr_t src, bool is_copy, size_t n,
+                                           struct safecopy_fault *fault)
 {
 	if (n == 0) {
 		sc_record_ok(fault);
-		return 0;
+		return true;
 	}
-	if (wraps(op->dst, n) || (op->is_copy && wraps(op->src, n))) {
-		sc_record(fault, SAFECOPY_RANGE, wraps(op->dst, n) ? op->dst : op->src, 0, 0);
-		return 0;
+	if (wraps(dst, n) || (is_copy && wraps(src, n))) {
+		sc_record(fault, SAFECOPY_RANGE, wraps(dst, n) ? dst : src, 0, 0);
+		return true;
 	}
 	sc_ensure_init();
-	struct sc_ret r = attempt(op, 0, n);
-	if (__builtin_expect(r.word == 0, 1)) {
-		sc_record_ok(fault);
-		return n;
-	}
-	return finish_after_fault(op, n, r, fault);
+	return false;
 }
 
+/* The fast paths are the asm routines themselves, reached by a tail call. */
 size_t safecopy_memcpy(void *dst, const void *src, size_t n, struct safecopy_fault *fault)
 {
-	struct span_op op = {.dst = (uintptr_t)dst, .src = (uintptr_t)src, .is_copy = true};
-	return run(&op, n, fault);
+	if (answered_without_access((uintptr_t)dst, (uintptr_t)src, true, n, fault))
+		return 0;
+	return sc_copy(dst, src, n, fault);
 }
 
 size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_fault *fault)
 {
-	struct span_op op = {.dst = (uintptr_t)dst, .c = c};
-	return run(&op, n, fault);
+	if (answered_without_access((uintptr_t)dst, 0, false, n, fault))
+		return 0;
+	return sc_memset(dst, c, n, fault);
 }

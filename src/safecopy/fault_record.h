@@ -3,12 +3,18 @@
 #define SAFECOPY_FAULT_RECORD_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include "safecopy.h"
 #include "safecopy/routines.h"
 
+/* asm/done.asm clears a record with three 8-byte stores: keep the layout it assumes. */
+_Static_assert(sizeof(struct safecopy_fault) == 24 && offsetof(struct safecopy_fault, addr) == 8 &&
+                   offsetof(struct safecopy_fault, code) == 20 && SAFECOPY_OK == 0,
+               "asm/done.asm clears struct safecopy_fault as three zero quadwords");
+
 static inline enum safecopy_status sc_record(struct safecopy_fault *fault, enum safecopy_status status,
-					     uintptr_t addr, int signo, int code)
+                                             uintptr_t addr, int signo, int code)
 {
 	if (fault) {
 		fault->status = status;
@@ -28,7 +34,8 @@ static inline enum safecopy_status sc_record_ok(struct safecopy_fault *fault)
 static inline enum safecopy_status sc_record_word(struct safecopy_fault *fault, uint64_t word, uintptr_t addr)
 {
 	int signo = SC_WORD_SIGNO(word);
-	return sc_record(fault, signo == SIGBUS ? SAFECOPY_BUS : SAFECOPY_SEGV, addr, signo, SC_WORD_CODE(word));
+	return sc_record(fault, signo == SIGBUS ? SAFECOPY_BUS : SAFECOPY_SEGV, addr, signo,
+	                 SC_WORD_CODE(word));
 }
 
 #endif

@@ -20,7 +20,7 @@ bool safecopy_handle_signal(int signo, siginfo_t *info, void *ucontext)
 	if (!landing)
 		return false;
 	uint64_t word = sc_word_make(signo, info->si_code, arch_fault_is_page_fault(ucontext),
-				     arch_fault_is_write(ucontext));
+	                             arch_fault_is_write(ucontext));
 	arch_set_return(ucontext, (uint64_t)(uintptr_t)info->si_addr, word);
 	arch_set_pc(ucontext, landing);
 	return true;

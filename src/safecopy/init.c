@@ -16,36 +16,58 @@ enum { INIT_IDLE, INIT_RUNNING, INIT_DONE };
 int sc_ready;
 static int init_state = INIT_IDLE;
 
-static int install(int sig)
+static bool is_ours(const struct sigaction *act)
 {
-	struct sigaction previous, ours = {
-		.sa_sigaction = sc_signal_handler,
-		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
+	return (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == sc_signal_handler;
+}
+
+/* Installs safecopy's action for sig; *previous receives the action it replaced. */
+static int install(int sig, struct sigaction *previous)
+{
+	struct sigaction ours = {
+	    .sa_sigaction = sc_signal_handler,
+	    .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
 	};
 	sigemptyset(&ours.sa_mask);
-	/* Remember the old action before ours is visible: a foreign fault in another thread may come at once. */
-	if (sigaction(sig, NULL, &previous) != 0)
+	/* Remember the old action before ours is visible: a foreign fault in another thread may come at once.
+	 */
+	if (sigaction(sig, NULL, previous) != 0)
 		return -errno;
-	sc_chain_remember(sig, &previous);
+	if (is_ours(previous))
+		return 0; /* never remember ourselves as the previous action: foreign faults would loop */
+	sc_chain_remember(sig, previous);
 	if (sigaction(sig, &ours, NULL) != 0)
 		return -errno;
 	return 0;
+}
+
+/* Both signals or neither: on failure the SIGSEGV action is put back as it was. */
+static int install_both(void)
+{
+	struct sigaction previous_segv, previous_bus;
+	int err = install(SIGSEGV, &previous_segv);
+	if (err)
+		return err;
+	err = install(SIGBUS, &previous_bus);
+	if (err && !is_ours(&previous_segv))
+		sigaction(SIGSEGV, &previous_segv, NULL);
+	return err;
 }
 
 int safecopy_init(void)
 {
 	int expected = INIT_IDLE;
 	if (!__atomic_compare_exchange_n(&init_state, &expected, INIT_RUNNING, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
+	                                 __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_RUNNING)
 			sched_yield();
 		if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE)
 			return 0;
 		return safecopy_init(); /* the other attempt failed: try again */
 	}
-	int err = install(SIGSEGV);
-	if (!err)
-		err = install(SIGBUS);
+	/* Also done at load time, but a static program's constructors may call safecopy before that. */
+	sc_routine_table_init();
+	int err = install_both();
 	if (err) {
 		__atomic_store_n(&init_state, INIT_IDLE, __ATOMIC_RELEASE);
 		return err;

@@ -6,11 +6,15 @@
  */
 #include "safecopy/routines.h"
 
-#define SC_ROUTINES(X)                                                                                \
-	X(sc_copy) X(sc_copy_avx2) X(sc_memset) X(sc_memset_avx2) X(sc_load32) X(sc_store32)        \
-	X(sc_swap32) X(sc_cas32) X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32)               \
-	X(sc_fetch_xor32) X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) X(sc_fetch_add64)     \
-	X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64)
+/* clang-format off */
+#define SC_ROUTINES(X) \
+	X(sc_copy) X(sc_copy_rep) X(sc_copy_avx2) \
+	X(sc_memset) X(sc_memset_rep) X(sc_memset_avx2) \
+	X(sc_load32) X(sc_store32) X(sc_swap32) X(sc_cas32) \
+	X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32) X(sc_fetch_xor32) \
+	X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) \
+	X(sc_fetch_add64) X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64)
+/* clang-format on */
 
 #define SC_DECLARE_STUB(name) SC_HIDDEN void sc_range_##name(struct sc_routine_range *out);
 SC_ROUTINES(SC_DECLARE_STUB)
@@ -21,22 +25,31 @@ static void (*const range_stubs[])(struct sc_routine_range *) = {SC_ROUTINES(SC_
 #define SC_ROUTINE_COUNT (sizeof(range_stubs) / sizeof(range_stubs[0]))
 
 static struct sc_routine_range routine_table[SC_ROUTINE_COUNT];
-static uintptr_t hull_begin = UINTPTR_MAX, hull_end;
+static uintptr_t hull_begin = UINTPTR_MAX, hull_end; /* hull_end != 0: table filled */
 
 unsigned char sc_cpu_has_avx2;
 
-/* Runs at load time, so safecopy_handle_signal() works even for programs that never call an init. */
+/*
+ * Runs at load time, so safecopy_handle_signal() works even for programs that never call an init, and
+ * again from safecopy_init(): a static program's own constructors may run before this one. Only the
+ * first call fills the table; it always runs before the handler is installed.
+ */
 __attribute__((constructor)) void sc_routine_table_init(void)
 {
+	if (hull_end != 0)
+		return;
 	__builtin_cpu_init();
 	sc_cpu_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	uintptr_t begin = UINTPTR_MAX, end = 0;
 	for (size_t i = 0; i < SC_ROUTINE_COUNT; i++) {
 		range_stubs[i](&routine_table[i]);
-		if (routine_table[i].begin < hull_begin)
-			hull_begin = routine_table[i].begin;
-		if (routine_table[i].end > hull_end)
-			hull_end = routine_table[i].end;
+		if (routine_table[i].begin < begin)
+			begin = routine_table[i].begin;
+		if (routine_table[i].end > end)
+			end = routine_table[i].end;
 	}
+	hull_begin = begin;
+	hull_end = end;
 }
 
 uintptr_t sc_routine_landing(uintptr_t pc)

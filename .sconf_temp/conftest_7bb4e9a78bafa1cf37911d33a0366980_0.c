@@ -1,9 +1,0 @@
-
-
-#include "criterion/criterion.h"
-
-int
-main() {
-  
-return 0;
-}

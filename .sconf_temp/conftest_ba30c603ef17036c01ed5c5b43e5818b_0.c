@@ -1,9 +1,0 @@
-
-
-#include "sigsegv.h"
-
-int
-main() {
-  
-return 0;
-}
