@@ -113,12 +113,20 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 #define USERTRAP_HOOK_NO_VECTOR 0x4u /* the hook promises not to change any vector/x87/MXCSR state: the
 					 trampoline then saves only general registers and flags */
 
-/* How the trampoline preserves vector state (struct usertrap_config.vector_save). */
+/*
+ * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
+ * EPYC, AVX-512, in a VM) for a patched getppid with a pass-through hook: native 50 ns; REGS 62 ns;
+ * XSAVEC/XSAVE 215 ns (XRSTOR costs 130-200 ns on this CPU whatever the component mask); NONE 60 ns.
+ */
 enum usertrap_vector_save {
-	USERTRAP_VECTOR_AUTO = 0, /* XSAVEC if the CPU has it, else XSAVE (NONE with USERTRAP_HOOK_NO_VECTOR) */
-	USERTRAP_VECTOR_XSAVEC,   /* compacted, skips components in their initial state */
-	USERTRAP_VECTOR_XSAVE,    /* standard format */
+	USERTRAP_VECTOR_AUTO = 0, /* REGS */
+	USERTRAP_VECTOR_XSAVEC,   /* XSAVEC/XRSTOR of every enabled component (incl. x87 registers, PKRU) */
+	USERTRAP_VECTOR_XSAVE,    /* XSAVE/XRSTOR, standard format, same components */
 	USERTRAP_VECTOR_NONE,     /* same as USERTRAP_HOOK_NO_VECTOR */
+	USERTRAP_VECTOR_REGS,     /* plain moves: zmm0-31 and k0-7 (AVX-512), else ymm0-15 (AVX), else
+				     xmm0-15; MXCSR and the x87 control word. Not the x87/MMX data registers:
+				     the ABI has the x87 stack empty at every call, so only a hand-written site
+				     with live x87 values whose hook uses long double would notice (use XSAVEC). */
 };
 
 struct usertrap_config {

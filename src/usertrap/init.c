@@ -30,7 +30,7 @@ int ut_ok(struct usertrap_error *err)
 int usertrap_init(const struct usertrap_config *config, struct usertrap_error *err)
 {
 	if (!config || !config->hook || (config->flags & ~UT_KNOWN_FLAGS) ||
-	    (unsigned)config->vector_save > USERTRAP_VECTOR_NONE)
+	    (unsigned)config->vector_save > USERTRAP_VECTOR_REGS)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
 	if (ut_state == 1)
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);

@@ -76,6 +76,9 @@ UT_HIDDEN long ut_sys(long nr, long a1, long a2, long a3, long a4, long a5, long
 UT_HIDDEN uintptr_t ut_addr_ut_tramp_novec(void);
 UT_HIDDEN uintptr_t ut_addr_ut_tramp_xsavec(void);
 UT_HIDDEN uintptr_t ut_addr_ut_tramp_xsave(void);
+UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs512(void);
+UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs256(void);
+UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs128(void);
 UT_HIDDEN extern const unsigned char ut_tpl_header[UT_SLOT_SIZE];
 UT_HIDDEN extern const unsigned char ut_tpl_slot[UT_SLOT_SIZE];
 

@@ -127,19 +127,31 @@ int ut_vector_setup(enum usertrap_vector_save mode, uint64_t *common)
 	}
 	unsigned a, b, c, d;
 	__cpuid(1, a, b, c, d);
-	bool osxsave = (c & (1u << 27)) != 0;
+	bool osxsave = (c & (1u << 27)) != 0, avx = (c & (1u << 28)) != 0;
+	uint64_t xcr0 = 3; /* x87 + SSE */
+	if (osxsave) {
+		unsigned lo, hi;
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		xcr0 = ((uint64_t)hi << 32) | lo;
+	}
+	if (mode == USERTRAP_VECTOR_AUTO || mode == USERTRAP_VECTOR_REGS) {
+		__cpuid_count(7, 0, a, b, c, d);
+		bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (xcr0 & 0xe6) == 0xe6; /* F, BW, OS state */
+		if (avx512)
+			*common = ut_addr_ut_tramp_regs512();
+		else if (avx && (xcr0 & 6) == 6)
+			*common = ut_addr_ut_tramp_regs256();
+		else
+			*common = ut_addr_ut_tramp_regs128();
+		return 0;
+	}
 	if (!osxsave)
 		return USERTRAP_ERR_CPU;
-	unsigned lo, hi;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	uint64_t xcr0 = ((uint64_t)hi << 32) | lo;
 	__cpuid_count(0xd, 1, a, b, c, d);
 	bool has_xsavec = (a & 2) != 0;
 	uint64_t size_compact = b;
 	__cpuid_count(0xd, 0, a, b, c, d);
 	uint64_t size = b > size_compact ? b : size_compact;
-	if (mode == USERTRAP_VECTOR_AUTO)
-		mode = has_xsavec ? USERTRAP_VECTOR_XSAVEC : USERTRAP_VECTOR_XSAVE;
 	if (mode == USERTRAP_VECTOR_XSAVEC && !has_xsavec)
 		return USERTRAP_ERR_CPU;
 	ut_xsave_mask = xcr0 & ~UT_XFEATURE_AMX;

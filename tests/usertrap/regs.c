@@ -337,6 +337,11 @@ Test(regs, preserved_with_xsave)
 	run(clobbering_hook, 0, USERTRAP_VECTOR_XSAVE);
 }
 
+Test(regs, preserved_with_plain_moves)
+{
+	run(clobbering_hook, 0, USERTRAP_VECTOR_REGS);
+}
+
 Test(regs, preserved_with_auto)
 {
 	run(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
