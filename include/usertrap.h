@@ -84,7 +84,8 @@ struct usertrap_error {
 
 /* How a call reached the hook (struct usertrap_call.flags). */
 #define USERTRAP_CALL_PATCHED 0x1u  /* through the jump of a patched site */
-#define USERTRAP_CALL_SIGSYS 0x2u   /* through Syscall User Dispatch (lazy capture) */
+#define USERTRAP_CALL_SIGSYS 0x2u   /* in a signal handler: Syscall User Dispatch (lazy capture), or a site
+				       left half-written by a failed patch (met in SIGILL) */
 #define USERTRAP_CALL_IN_PLACE 0x4u /* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
 
 struct usertrap_call {

@@ -88,6 +88,7 @@ UT_HIDDEN int ut_registry_bind(uintptr_t site, enum ut_slot_kind kind, long nr);
 UT_HIDDEN unsigned ut_registry_used(void);
 UT_HIDDEN extern unsigned char ut_site_orig[UT_SLOTS][8]; /* original bytes of patched sites */
 UT_HIDDEN extern unsigned char ut_site_patched[UT_SLOTS];
+UT_HIDDEN extern unsigned char ut_site_broken[UT_SLOTS]; /* left half-written: see restart.c */
 
 /* ---- lock.c: the patch lock, held across fork ---- */
 UT_HIDDEN void ut_lock(void);

@@ -277,6 +277,15 @@ static void step_pause(uintptr_t site, int step)
 		fn(site, step, ut_test_step_arg);
 }
 
+/* A write failed after the first one succeeded (the page was unmapped or its protection changed under
+ * us): the site is left with a guard byte. Threads reaching it are then served by the SIGILL handler,
+ * which runs the call itself, instead of being restarted into the guard forever. */
+static int broken(int slot, int r)
+{
+	__atomic_store_n(&ut_site_broken[slot], 1, __ATOMIC_RELEASE);
+	return r;
+}
+
 static bool is_in_place_nr(long nr)
 {
 	return nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork;
@@ -319,11 +328,12 @@ int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
 	unsigned char mid[6];
 	memcpy(mid, j + 1, 6); /* j[5] is 0x06: the guard stays */
 	if ((r = write_step(&w, site + 1, mid, 6, err)))
-		return r;
+		return broken(slot, r);
 	step_pause(site, 2);
 	if ((r = write_step(&w, site, j, 1, err)))
-		return r;
+		return broken(slot, r);
 	ut_site_patched[slot] = 1;
+	ut_site_broken[slot] = 0;
 	UT_COUNT(sites_patched);
 	return ut_ok(err);
 }
@@ -361,14 +371,15 @@ int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err)
 	memcpy(mid, orig + 1, 6);
 	mid[4] = 0x06;
 	if ((r = write_step(&w, site + 1, mid, 6, err)))
-		return r;
+		return broken(slot, r);
 	step_pause(site, 2);
 	if ((r = write_step(&w, site, orig, 1, err)))
-		return r;
+		return broken(slot, r);
 	step_pause(site, 3);
 	if ((r = write_step(&w, site + 5, orig + 5, 1, err)))
-		return r;
+		return broken(slot, r);
 	ut_site_patched[slot] = 0;
+	ut_site_broken[slot] = 0;
 	UT_UNCOUNT(sites_patched);
 	return ut_ok(err);
 }

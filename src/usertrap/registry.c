@@ -8,6 +8,7 @@
 
 unsigned char ut_site_orig[UT_SLOTS][8];
 unsigned char ut_site_patched[UT_SLOTS];
+unsigned char ut_site_broken[UT_SLOTS];
 
 unsigned ut_registry_used(void)
 {

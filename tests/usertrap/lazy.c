@@ -180,3 +180,29 @@ Test(lazy, shutdown_restores_sites)
 	cr_assert_eq(getppid(), ppid);
 	cr_assert_eq(by_nr[SYS_getppid], n, "no hook after shutdown");
 }
+
+static unsigned max_depth;
+static long nesting(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->depth > max_depth)
+		max_depth = call->depth;
+	if (call->nr == SYS_getppid && call->depth == 0)
+		return getpid() > 0 ? usertrap_syscall(call) : -1; /* a libc call from inside the hook */
+	return usertrap_syscall(call);
+}
+
+Test(lazy, hook_calls_from_inside_the_hook_nest)
+{
+	struct usertrap_config cfg = {.hook = nesting, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	pid_t ppid = (pid_t)syscall(SYS_getppid);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(getppid(), ppid); /* the first by SIGSYS, then patched; getpid nested inside */
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(max_depth, 1, "getpid made by the hook reached it again, one level down");
+}

@@ -208,3 +208,82 @@ Test(procs, sa_restart_on_blocking_patched_call)
 {
 	blocking_read(true);
 }
+
+Test(procs, fork_then_exec_without_usertrap)
+{
+	init_all();
+	pid_t c = fork();
+	if (c == 0) {
+		/* Capture was re-armed in this child; the new program must come up without it. */
+		execl("/bin/sh", "sh", "-c", "exit 9", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(c, 0);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st), "status %#x", st);
+	cr_assert_eq(WEXITSTATUS(st), 9);
+}
+
+/* The same blocking read, on the signal path (a site that is never patched): the read runs inside the
+ * SIGSYS handler; the signal's handler makes syscalls that are intercepted in turn (nested SIGSYS). */
+static long (*unmatched_read)(long, void *, long);
+
+static void *reader_sigsys(void *p)
+{
+	(void)p;
+	char buf[8];
+	read_result = unmatched_read(pipe_fd[0], buf, sizeof buf);
+	return NULL;
+}
+
+static void on_usr1_unmatched(int sig)
+{
+	(void)sig;
+	int e = errno;
+	uint64_t before = my_calls;
+	handler_ok = unmatched_getpid() == getpid() && my_calls > before;
+	errno = e;
+}
+
+static void blocking_read_sigsys(bool restart)
+{
+	make_unmatched();
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {0x31, 0xc0, 0x0f, 0x05, 0xc3}; /* xor %eax,%eax; syscall; ret */
+	memcpy(m, code, sizeof code);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	unmatched_read = (long (*)(long, void *, long))(void *)m;
+	init_all();
+	struct sigaction sa = {.sa_handler = on_usr1_unmatched, .sa_flags = restart ? SA_RESTART : 0};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(pipe(pipe_fd), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, reader_sigsys, NULL), 0);
+	struct timespec d = {0, 100 * 1000 * 1000};
+	nanosleep(&d, NULL);
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	nanosleep(&d, NULL);
+	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
+	if (restart)
+		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
+	else
+		cr_assert_eq(read_result, -EINTR);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(memcmp(m, code, sizeof code), 0, "never patched");
+}
+
+Test(procs, eintr_on_blocking_call_in_sigsys_handler)
+{
+	blocking_read_sigsys(false);
+}
+
+Test(procs, sa_restart_on_blocking_call_in_sigsys_handler)
+{
+	blocking_read_sigsys(true);
+}

@@ -221,3 +221,36 @@ Test(refuse, table_never_writable_and_executable)
 	fclose(f);
 	cr_assert_geq(seen, 2, "code and data mappings of the table");
 }
+
+/* A page sealed between the first and second write (mseal, Linux >= 6.10): the patch fails midway and
+ * leaves the guard byte in place; calls at the site are then made by the SIGILL handler, through the
+ * hook, rather than trapping forever. */
+static void seal(uintptr_t site, int step, void *arg)
+{
+	(void)arg;
+	if (step == 1)
+		*(long *)arg = syscall(462 /* mseal */, site & ~4095UL, 4096UL, 0UL);
+}
+
+Test(refuse, half_written_site_still_serves_calls)
+{
+	init();
+	unsigned char *m = make_sites(1, NR_FAKE, false);
+	long sealed = -1;
+	ut_test_step_hook = seal;
+	ut_test_step_arg = &sealed;
+	struct usertrap_error err;
+	int r = usertrap_patch(site_at(m, 0), NR_FAKE, &err);
+	ut_test_step_hook = NULL;
+	if (sealed != 0)
+		cr_skip_test("mseal not available: %ld", sealed);
+	cr_assert_eq(r, USERTRAP_ERR_NOT_PATCHABLE, "%s", usertrap_status_name(r));
+	cr_assert_eq(err.sys_errno, EPERM);
+	cr_assert_eq(((unsigned char *)site_at(m, 0))[5], 0x06, "the guard stayed");
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), 4242, "served through the hook");
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.sigill_restarts, 3);
+	cr_assert_eq(c.sites_patched, 0);
+}

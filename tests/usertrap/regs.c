@@ -1,9 +1,10 @@
 /*
  * Test 2: registers across a patched syscall. A routine (top-level asm: yasm 1.3 has no AVX-512) loads
- * every GPR but RSP, the flags with DF set, ymm0-15, zmm16-31 (on AVX-512 CPUs) and the 128-byte red
+ * every GPR but RSP, the flags with DF set, MXCSR, ymm0-15, zmm16-31 and k1-7 (on AVX-512 CPUs) and the 128-byte red
  * zone with known values, jumps (no call: nothing may be pushed into the red zone) to a patched site
  * that jumps back, and stores everything. The hook clobbers every caller-saved GPR and all vector
- * registers it can. Only RAX (result), RCX (= return address) and R11 (= RFLAGS) may differ.
+ * registers it can, the opmask registers and MXCSR (the test sets round-toward-zero). Only RAX (result),
+ * RCX (= return address) and R11 (= RFLAGS) may differ.
  */
 #include <cpuid.h>
 #include <stdio.h>
@@ -16,11 +17,13 @@ struct regs {
 	uint64_t redzone[16];
 	uint8_t ymm[16][32];
 	uint8_t zmm[16][64]; /* zmm16..31 */
+	uint64_t k[8];       /* k0..k7 (AVX-512) */
+	uint32_t mxcsr, pad;
 };
-_Static_assert(sizeof(struct regs) == 1800, "layout used by the asm");
+_Static_assert(sizeof(struct regs) == 1872, "layout used by the asm");
 
 __attribute__((aligned(64), used)) struct regs rt_in, rt_out;
-__attribute__((used)) uint64_t rt_site, rt_avx512, rt_saved_rsp;
+__attribute__((used)) uint64_t rt_scratch, rt_site, rt_avx512, rt_saved_rsp;
 void regs_roundtrip(void);
 extern char regs_resume[];
 
@@ -37,8 +40,16 @@ __asm__(".text\n"
 	"\tpush r14\n"
 	"\tpush r15\n"
 	"\tmov [rip + rt_saved_rsp], rsp\n"
+	"\tldmxcsr [rip + rt_in + 1864]\n"
 	"\tcmp qword ptr [rip + rt_avx512], 0\n"
 	"\tje 1f\n"
+	"\tkmovq k1, [rip + rt_in + 1808]\n"
+	"\tkmovq k2, [rip + rt_in + 1816]\n"
+	"\tkmovq k3, [rip + rt_in + 1824]\n"
+	"\tkmovq k4, [rip + rt_in + 1832]\n"
+	"\tkmovq k5, [rip + rt_in + 1840]\n"
+	"\tkmovq k6, [rip + rt_in + 1848]\n"
+	"\tkmovq k7, [rip + rt_in + 1856]\n"
 	"\tvmovdqu64 zmm16, [rip + rt_in + 776]\n"
 	"\tvmovdqu64 zmm17, [rip + rt_in + 840]\n"
 	"\tvmovdqu64 zmm18, [rip + rt_in + 904]\n"
@@ -191,8 +202,18 @@ __asm__(".text\n"
 	"\tvmovdqu [rip + rt_out + 680], ymm13\n"
 	"\tvmovdqu [rip + rt_out + 712], ymm14\n"
 	"\tvmovdqu [rip + rt_out + 744], ymm15\n"
+	"\tstmxcsr [rip + rt_out + 1864]\n"
+	"\tmov dword ptr [rip + rt_scratch], 0x1f80\n"
+	"\tldmxcsr [rip + rt_scratch]\n"
 	"\tcmp qword ptr [rip + rt_avx512], 0\n"
 	"\tje 2f\n"
+	"\tkmovq [rip + rt_out + 1808], k1\n"
+	"\tkmovq [rip + rt_out + 1816], k2\n"
+	"\tkmovq [rip + rt_out + 1824], k3\n"
+	"\tkmovq [rip + rt_out + 1832], k4\n"
+	"\tkmovq [rip + rt_out + 1840], k5\n"
+	"\tkmovq [rip + rt_out + 1848], k6\n"
+	"\tkmovq [rip + rt_out + 1856], k7\n"
 	"\tvmovdqu64 [rip + rt_out + 776], zmm16\n"
 	"\tvmovdqu64 [rip + rt_out + 840], zmm17\n"
 	"\tvmovdqu64 [rip + rt_out + 904], zmm18\n"
@@ -248,7 +269,10 @@ static long clobbering_hook(struct usertrap_call *call, void *arg)
 			 "xmm12", "xmm13", "xmm14", "xmm15");
 	if (rt_avx512)
 		__asm__ volatile(".irp r,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n\t"
-				 "vpternlogd $0xff, %%zmm\\r, %%zmm\\r, %%zmm\\r\n\t.endr" ::: "memory");
+				 "vpternlogd $0xff, %%zmm\\r, %%zmm\\r, %%zmm\\r\n\t.endr\n\t"
+				 ".irp r,1,2,3,4,5,6,7\n\tkxnorq %%k\\r, %%k\\r, %%k\\r\n\t.endr" ::: "memory");
+	unsigned dflt = 0x1f80;
+	__asm__ volatile("ldmxcsr %0" ::"m"(dflt)); /* back to round-to-nearest */
 	return RESULT;
 }
 
@@ -272,6 +296,9 @@ static void fill_input(void)
 	for (int i = 0; i < 16; i++)
 		for (int j = 0; j < 64; j++)
 			rt_in.zmm[i][j] = (uint8_t)(i * 64 + j + 91);
+	for (int i = 1; i < 8; i++)
+		rt_in.k[i] = 0x0123456789abcdefULL * (uint64_t)i;
+	rt_in.mxcsr = 0x1f80 | 0x6000; /* round toward zero */
 	memset(&rt_out, 0, sizeof rt_out);
 }
 
@@ -318,9 +345,13 @@ static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save
 		cr_expect_eq(rt_out.redzone[i], rt_in.redzone[i], "red zone qword %d", i);
 	for (int i = 0; i < 16; i++)
 		cr_expect_eq(memcmp(rt_out.ymm[i], rt_in.ymm[i], 32), 0, "ymm%d", i);
-	if (rt_avx512)
+	cr_expect_eq(rt_out.mxcsr, rt_in.mxcsr, "MXCSR %#x, want %#x", rt_out.mxcsr, rt_in.mxcsr);
+	if (rt_avx512) {
 		for (int i = 0; i < 16; i++)
 			cr_expect_eq(memcmp(rt_out.zmm[i], rt_in.zmm[i], 64), 0, "zmm%d", i + 16);
+		for (int i = 1; i < 8; i++)
+			cr_expect_eq(rt_out.k[i], rt_in.k[i], "k%d", i);
+	}
 }
 
 Test(regs, preserved_with_xsavec)
