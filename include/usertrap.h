@@ -10,7 +10,10 @@
  *   trampoline that saves the registers, calls the hook and returns to the instruction after the site
  *   with the result in RAX. The rewrite is made while other threads may run the same bytes: 0x06 is
  *   written at +5 first (an invalid opcode: a thread that already ran the old `mov` gets SIGILL and
- *   usertrap restarts it at the site), then bytes +1..+6, then 0xff at +0.
+ *   usertrap restarts it at the site), then 0x06 at +0 (threads arriving at the site wait there, in
+ *   SIGILL), then bytes +1..+6, then 0xff at +0. (The guard at +0 is a fourth write the usual three do
+ *   not have: without it a thread can run a `mov` whose immediate is the jump's bytes and, preempted,
+ *   later meet a restored syscall with that wrong number.)
  * - Lazy capture (Syscall User Dispatch, kernel >= 5.11). While capture is on for a thread, each of its
  *   system calls made from outside usertrap's own code raises SIGSYS; usertrap's handler gives the call
  *   to the hook and, if the site has the pattern above, patches it, so the next call there takes the
@@ -20,7 +23,7 @@
  * Every read and write of instruction bytes goes through libsafecopy: a site on an unmapped or
  * vanishing page is an error return, never a crash. No page is ever writable and executable at once:
  * the trap table's code is filled once and made read-execute before use; a site's page is made
- * read-write (not executable) only for each of the three writes and then gets its exact previous
+ * read-write (not executable) only for each of the ordered writes and then gets its exact previous
  * protection back. A thread that executes that page during such a write takes SIGSEGV, which usertrap
  * recognises and answers by waiting for the write to finish.
  *
@@ -154,7 +157,7 @@ USERTRAP_API int usertrap_init(const struct usertrap_config *config, struct user
  * site already patched returns 0. Errors (nothing changed unless said): ERR_STATE, ERR_INVAL,
  * ERR_PATTERN, ERR_NR, ERR_IN_PLACE (nr is rt_sigreturn, clone, clone3 or vfork), ERR_TABLE_FULL,
  * ERR_NOT_PATCHABLE (see the enum; err->sys_errno set when mprotect failed), ERR_FAULT (err->fault; if
- * the page vanished between two of the three writes, the bytes that are left are whatever the page now
+ * the page vanished between two of the ordered writes, the bytes that are left are whatever the page now
  * holds). Thread-safe; blocks while another thread patches. Not async-signal-safe.
  */
 USERTRAP_API int usertrap_patch(void *site, long nr, struct usertrap_error *err);

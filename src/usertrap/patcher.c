@@ -1,6 +1,6 @@
 /*
- * The patcher: checks a site, binds it to a trap-table slot and rewrites it in three ordered writes
- * (0x06 at +5; then +1..+6; then 0xff at +0), each one through libsafecopy, each inside a "write
+ * The patcher: checks a site, binds it to a trap-table slot and rewrites it in four ordered writes
+ * (0x06 at +5; 0x06 at +0; then +1..+6; then 0xff at +0), each one through libsafecopy, each inside a "write
  * window": the site's page(s) are made read-write (never executable at the same time) just for the
  * write and then get back their exact previous protection, read from /proc/self/maps. Async-signal-
  * safe (the SIGSYS path patches from its handler): raw syscalls through the gate, no malloc, no stdio.
@@ -321,15 +321,26 @@ int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
 	memcpy(ut_site_orig[slot], cur, 7);
 	unsigned char j[7];
 	jump_bytes(slot, j);
+	/*
+	 * Four ordered writes: the guard (0x06, an invalid opcode) at +5, the guard at +0, the jump's
+	 * bytes +1..+6 (its +5 byte is the guard), 0xff at +0. The DESIGN's three (+5, +1..+6, +0) leave a
+	 * moment where +0 is still b8 in front of the jump's bytes: a thread can run that `mov` with a wrong
+	 * immediate, be preempted before +5 and, if the site is restored meanwhile, resume at a real
+	 * syscall with the wrong number (seen in the hammer test). With the guard at +0 too, every `mov`
+	 * any thread can run loads the right number.
+	 */
 	const unsigned char guard = 0x06;
 	if ((r = write_step(&w, site + 5, &guard, 1, err)))
 		return r;
 	step_pause(site, 1);
+	if ((r = write_step(&w, site, &guard, 1, err)))
+		return broken(slot, r);
+	step_pause(site, 2);
 	unsigned char mid[6];
 	memcpy(mid, j + 1, 6); /* j[5] is 0x06: the guard stays */
 	if ((r = write_step(&w, site + 1, mid, 6, err)))
 		return broken(slot, r);
-	step_pause(site, 2);
+	step_pause(site, 3);
 	if ((r = write_step(&w, site, j, 1, err)))
 		return broken(slot, r);
 	ut_site_patched[slot] = 1;

@@ -1,9 +1,8 @@
 /*
- * Test 1: a site patched and restored hundreds of times, with pauses between the three writes, while
- * 8 threads call it as fast as they can (restoring takes four writes, see usertrap_unpatch). Every call
- * must return the right value and reach the hook
- * exactly once (before the patch the calls come through Syscall User Dispatch, after it through the
- * trampoline; a thread caught on the guard byte is restarted by SIGILL).
+ * Test 1: a site patched and restored hundreds of times, with pauses between the ordered writes (four
+ * each way), while 8 threads call it as fast as they can. Every call must return the right value and
+ * reach the hook exactly once (before the patch the calls come through Syscall User Dispatch, after it
+ * through the trampoline; a thread caught on a guard byte is restarted by SIGILL).
  */
 #include <pthread.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 /*
  * Test 3: patches that must be refused cleanly, with the right error and the site left as it was:
- * unmapped site, a page that vanishes between two of the three writes, pattern mismatch, imm32 that is
+ * unmapped site, a page that vanishes between two of the ordered writes, pattern mismatch, imm32 that is
  * not the syscall number, a MAP_SHARED executable mapping, a page that is not executable, a syscall
  * that must run in place, the table full (sites 256 and 257), the table range occupied, bad arguments.
  */
