@@ -38,6 +38,31 @@
  * rt_sigprocmask is filtered (those stay deliverable: an intercepted call while SIGSYS is blocked would
  * kill the process), and rt_sigaction on SIGSYS is virtualised (the application's action is kept and
  * receives every SIGSYS that is not usertrap's, e.g. from seccomp).
+ *
+ * Limits (known, by design or not yet done):
+ * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching
+ *   still works. usertrap is not a security boundary: code in the process can always get around it.
+ * - Never patched (they stay on the signal path, still correct): sites that do not match the pattern;
+ *   sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (they run while a page is
+ *   writable), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes span two mappings;
+ *   rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the SIGSYS handler resumes
+ *   the caller at a per-site gate in the trap table, so the call runs on the caller's own stack); each
+ *   distinct such site takes a slot, and without a free slot that thread's capture is switched off
+ *   (counted in capture_lost).
+ * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
+ *   reports them unblocked). rt_sigaction on SIGSYS is virtualised only for calls that reach the hook
+ *   and are passed through. An application that later installs its own SIGILL or SIGSEGV handler
+ *   replaces usertrap's (as with libsafecopy): guard-byte restarts and write-window waits then stop.
+ * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through
+ *   its `mov`) would, once the site is patched, be restarted at the site and make the site's call
+ *   instead (as in gVisor).
+ * - New threads are armed from their start routine on (pthread_create is wrapped); the few calls glibc
+ *   makes before it, and threads made with a raw clone, are not captured. Threads that exist before
+ *   usertrap_capture_all(true) and block SIGSYS are not armed.
+ * - usertrap keeps a little initial-exec TLS: dlopen() of libusertrap.so late in a program's life can
+ *   fail if the static TLS reserve is used up (LD_PRELOAD or linking it in is always fine).
+ * - A trap-table slot, once bound to a site, stays bound (a thread may still be in its trampoline): at
+ *   most USERTRAP_MAX_SITES distinct sites over the life of the process.
  */
 #ifndef USERTRAP_H
 #define USERTRAP_H

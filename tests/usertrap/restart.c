@@ -2,6 +2,7 @@
  * SIGILL: the restart_syscall special case, and SIGILLs that are not usertrap's being passed on.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,10 +27,13 @@ static unsigned char *sleep_sites;
 static long sleep_result = 1;
 static pthread_t sleeper;
 
+static volatile int sleeper_started;
+
 static void *sleep_thread(void *p)
 {
 	(void)p;
 	struct timespec ts = {0, 300 * 1000 * 1000};
+	sleeper_started = 1;
 	sleep_result = fn_at(sleep_sites, 0)((long)&ts, 0, 0, 0);
 	return NULL;
 }
@@ -60,7 +64,9 @@ Test(restart, restart_syscall_meets_guard_byte, .timeout = 20)
 	sleep_sites = make_sites(1, SYS_nanosleep, false);
 	double t0 = now();
 	cr_assert_eq(pthread_create(&sleeper, NULL, sleep_thread, NULL), 0);
-	struct timespec ts = {0, 50 * 1000 * 1000};
+	while (!sleeper_started)
+		sched_yield();
+	struct timespec ts = {0, 50 * 1000 * 1000}; /* it is inside nanosleep by then */
 	nanosleep(&ts, NULL);
 	pid_t parent = getpid();
 	pid_t child = fork();
