@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -163,10 +164,33 @@ static void on_usr1(int sig)
 	errno = e;
 }
 
+static volatile pid_t reader_tid;
+
+/* Until thread tid sleeps inside read(2) (signalling it earlier would not interrupt the read). */
+static void wait_blocked_in_read(void)
+{
+	while (!reader_tid)
+		sched_yield();
+	char path[64], line[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)reader_tid);
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(path, "r");
+		cr_assert(f);
+		bool in_read = fgets(line, sizeof line, f) && strncmp(line, "0 ", 2) == 0;
+		fclose(f);
+		if (in_read)
+			return;
+		struct timespec d = {0, 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+	cr_assert_fail("the reader never blocked in read");
+}
+
 static void *reader(void *p)
 {
 	(void)p;
 	char buf[8];
+	reader_tid = (pid_t)syscall(SYS_gettid);
 	read_result = fn_at(read_site, 0)(pipe_fd[0], (long)buf, sizeof buf, 0);
 	return NULL;
 }
@@ -186,8 +210,8 @@ static void blocking_read(bool restart)
 	cr_assert_eq(usertrap_patch(site_at(g, 0), SYS_getppid, NULL), 0);
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, reader, NULL), 0);
+	wait_blocked_in_read();
 	struct timespec d = {0, 100 * 1000 * 1000};
-	nanosleep(&d, NULL);
 	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
 	nanosleep(&d, NULL);
 	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
@@ -233,6 +257,7 @@ static void *reader_sigsys(void *p)
 {
 	(void)p;
 	char buf[8];
+	reader_tid = (pid_t)syscall(SYS_gettid);
 	read_result = unmatched_read(pipe_fd[0], buf, sizeof buf);
 	return NULL;
 }
@@ -262,8 +287,8 @@ static void blocking_read_sigsys(bool restart)
 	cr_assert_eq(pipe(pipe_fd), 0);
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, reader_sigsys, NULL), 0);
+	wait_blocked_in_read();
 	struct timespec d = {0, 100 * 1000 * 1000};
-	nanosleep(&d, NULL);
 	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
 	nanosleep(&d, NULL);
 	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
