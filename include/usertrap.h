@@ -50,7 +50,8 @@
  *   distinct such site takes a slot, and without a free slot that thread's capture is switched off
  *   (counted in capture_lost).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
- *   reports them unblocked). rt_sigaction on SIGSYS is virtualised only for calls that reach the hook
+ *   reports them unblocked; so do the temporary masks of rt_sigsuspend, ppoll, pselect6, epoll_pwait
+ *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for calls that reach the hook
  *   and are passed through. An application that later installs its own SIGILL or SIGSEGV handler
  *   replaces usertrap's (as with libsafecopy): guard-byte restarts and write-window waits then stop.
  * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through

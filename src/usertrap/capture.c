@@ -173,7 +173,10 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 	int saved_errno = errno;
 	if (info->si_code == SI_QUEUE && info->si_value.sival_int == UT_ARM_MAGIC &&
 	    info->si_pid == (pid_t)UT_SYS0(SYS_getpid)) {
-		ut_arm_self(true);
+		/* Not if the mask this thread returns to blocks SIGSYS (it was caught inside a call with a
+		 * temporary mask, e.g. epoll_pwait): its next call would be intercepted and kill it. */
+		if (!(*arch_uc_sigmask(uc) & (1ULL << (SIGSYS - 1))))
+			ut_arm_self(true);
 		__atomic_fetch_add(&arm_acks, 1, __ATOMIC_RELEASE);
 		errno = saved_errno;
 		return;
@@ -225,10 +228,19 @@ int ut_capture_uninstall(void)
 	return ut_chain_restore(SIGSYS);
 }
 
+/* An armed thread must never block SIGSYS: an intercepted call would then kill the process. */
+static void unblock_keep_set(void)
+{
+	uint64_t keep = (1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1));
+	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &keep, NULL, 8);
+}
+
 int usertrap_capture_thread(bool on, struct usertrap_error *err)
 {
 	if (ut_state != 1 || !ut_lazy)
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
+	if (on)
+		unblock_keep_set();
 	int r = ut_arm_self(on);
 	return r ? ut_fail(err, USERTRAP_ERR_SYS, -r) : ut_ok(err);
 }
@@ -297,6 +309,7 @@ int usertrap_capture_all(bool on, struct usertrap_error *err)
 	}
 	__atomic_store_n(&ut_selector, SYSCALL_DISPATCH_FILTER_BLOCK, __ATOMIC_SEQ_CST);
 	capture_new_threads = true;
+	unblock_keep_set();
 	int r = ut_arm_self(true);
 	if (r)
 		return ut_fail(err, USERTRAP_ERR_SYS, -r);
@@ -315,8 +328,10 @@ static void *start_armed(void *p)
 {
 	struct start s = *(struct start *)p;
 	free(p);
-	if (ut_state == 1 && ut_lazy)
+	if (ut_state == 1 && ut_lazy) {
+		unblock_keep_set();
 		ut_arm_self(true);
+	}
 	return s.fn(s.arg);
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "arch/x86_64.h"
@@ -110,12 +111,52 @@ static long sigaction_sigsys(const struct usertrap_call *call)
 	return 0;
 }
 
+/* Calls that sleep with a temporary signal mask: while it is in force, a signal handler may run and
+ * make intercepted calls, so it must not block SIGSYS (or the others) either. Runs the call with a
+ * filtered copy of the mask; a mask that cannot be read is left to the kernel to report. */
+static long with_filtered_mask(const struct usertrap_call *call, int mask_arg, int size_arg)
+{
+	long a[6];
+	memcpy(a, call->args, sizeof a);
+	const uint64_t *user = (const uint64_t *)a[mask_arg];
+	uint64_t copy;
+	if (user && a[size_arg] == 8 && safecopy_memcpy(&copy, user, 8, NULL) == 8) {
+		copy &= ~UT_KEEP_MASK;
+		a[mask_arg] = (long)&copy;
+	}
+	return ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* pselect6 passes its mask through a {const sigset_t *ss; size_t ss_len} in the sixth argument. */
+static long pselect6_call(const struct usertrap_call *call)
+{
+	long a[6];
+	memcpy(a, call->args, sizeof a);
+	uint64_t data[2], copy;
+	if (a[5] && safecopy_memcpy(data, (const void *)a[5], sizeof data, NULL) == sizeof data && data[0] &&
+	    data[1] == 8 && safecopy_memcpy(&copy, (const void *)data[0], 8, NULL) == 8) {
+		copy &= ~UT_KEEP_MASK;
+		data[0] = (uint64_t)(uintptr_t)&copy;
+		a[5] = (long)data;
+	}
+	return ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 long usertrap_syscall(const struct usertrap_call *call)
 {
 	const long *a = call->args;
 	if (call->flags & USERTRAP_CALL_IN_PLACE)
 		return USERTRAP_RESULT_IN_PLACE;
 	switch (call->nr) {
+	case SYS_rt_sigsuspend:
+		return with_filtered_mask(call, 0, 1);
+	case SYS_ppoll:
+		return with_filtered_mask(call, 3, 4);
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+		return with_filtered_mask(call, 4, 5);
+	case SYS_pselect6:
+		return pselect6_call(call);
 	case SYS_rt_sigprocmask:
 		return sigprocmask_call(call);
 	case SYS_rt_sigaction:

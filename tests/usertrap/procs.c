@@ -4,6 +4,7 @@
  * handler that makes system calls while its thread is inside the hook.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -311,4 +312,72 @@ Test(procs, eintr_on_blocking_call_in_sigsys_handler)
 Test(procs, sa_restart_on_blocking_call_in_sigsys_handler)
 {
 	blocking_read_sigsys(true);
+}
+
+/* A captured thread sleeps in sigsuspend/ppoll with a mask that blocks everything but SIGUSR1; the
+ * handler that SIGUSR1 runs makes intercepted calls. Were SIGSYS blocked by that temporary mask, the
+ * first of them would kill the process. */
+static volatile int waiter_done;
+
+static void *suspender(void *p)
+{
+	int which = (int)(intptr_t)p;
+	reader_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGUSR1);
+	if (which == 0) {
+		sigsuspend(&all);
+	} else {
+		struct timespec ts = {5, 0};
+		ppoll(NULL, 0, &ts, &all);
+	}
+	waiter_done = 1;
+	return NULL;
+}
+
+static void wait_blocked_in(long nr)
+{
+	while (!reader_tid)
+		sched_yield();
+	char path[64], line[64], want[16];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)reader_tid);
+	snprintf(want, sizeof want, "%ld ", nr);
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(path, "r");
+		cr_assert(f);
+		bool in = fgets(line, sizeof line, f) && strncmp(line, want, strlen(want)) == 0;
+		fclose(f);
+		if (in)
+			return;
+		struct timespec d = {0, 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+	cr_assert_fail("the thread never slept in syscall %ld", nr);
+}
+
+static void suspend_case(int which, long nr)
+{
+	make_unmatched();
+	init_all();
+	struct sigaction sa = {.sa_handler = on_usr1_unmatched};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, suspender, (void *)(intptr_t)which), 0);
+	wait_blocked_in(nr);
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(waiter_done);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
+}
+
+Test(procs, sigsuspend_mask_keeps_sigsys_deliverable)
+{
+	suspend_case(0, SYS_rt_sigsuspend);
+}
+
+Test(procs, ppoll_mask_keeps_sigsys_deliverable)
+{
+	suspend_case(1, SYS_ppoll);
 }
