@@ -101,6 +101,7 @@ UT_HIDDEN int ut_lock_setup(void);
 UT_HIDDEN int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err);
 UT_HIDDEN int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err);
 UT_HIDDEN int ut_exclusions_setup(void);
+UT_HIDDEN int ut_mapping_prot(uintptr_t addr);
 /* The pages of the latest write window; ut_window_seq is odd while a window is open. */
 UT_HIDDEN extern uintptr_t ut_last_window_lo, ut_last_window_hi;
 UT_HIDDEN extern uint64_t ut_window_seq;

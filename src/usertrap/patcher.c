@@ -157,6 +157,13 @@ static int find_mapping(uintptr_t addr, struct mapping *m)
 	return found ? 0 : -2; /* -ENOENT */
 }
 
+/* The protection of the page holding addr now, or -1 (no mapping, or maps unreadable). Async-signal-safe. */
+int ut_mapping_prot(uintptr_t addr)
+{
+	struct mapping m;
+	return find_mapping(addr, &m) == 0 ? m.prot : -1;
+}
+
 /* ---- the write window ---- */
 
 struct window {

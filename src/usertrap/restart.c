@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "arch/x86_64.h"
@@ -76,29 +77,51 @@ static void on_sigill(int sig, siginfo_t *info, void *uc)
 }
 
 static __thread uint64_t excused_seq UT_TLS;
+static __thread uintptr_t excused_addr UT_TLS;
+
+/*
+ * An instruction fetch that faulted on a page without execute permission. If a write window is open on
+ * that page, wait for it to close. If not, the window may have closed (and others opened elsewhere)
+ * between the fault and this handler, since a thread can be preempted there for any time: if the page
+ * is executable now, run it again, once per address and window generation (a page that really is not
+ * executable faults again and is passed on).
+ */
+static bool window_fault(uintptr_t a)
+{
+	for (int round = 0; round < 64; round++) {
+		uint64_t seq = __atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE);
+		uintptr_t lo = __atomic_load_n(&ut_last_window_lo, __ATOMIC_RELAXED);
+		uintptr_t hi = __atomic_load_n(&ut_last_window_hi, __ATOMIC_RELAXED);
+		if ((seq & 1) && a >= lo && a < hi) {
+			while (__atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) == seq)
+				UT_SYS0(SYS_sched_yield);
+			UT_COUNT(segv_waits);
+			return true;
+		}
+		if (excused_seq == seq && excused_addr == a)
+			return false;
+		int prot = ut_mapping_prot(a);
+		if (prot >= 0 && (prot & PROT_EXEC)) {
+			excused_seq = seq;
+			excused_addr = a;
+			UT_COUNT(segv_waits);
+			return true;
+		}
+		/* Not executable now: a fault of its own, unless a window opened meanwhile. */
+		if (__atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) == seq)
+			return false;
+	}
+	return false;
+}
 
 static void on_sigsegv(int sig, siginfo_t *info, void *uc)
 {
 	int saved_errno = errno;
 	uintptr_t a = (uintptr_t)info->si_addr;
 	if (info->si_code == SEGV_ACCERR && arch_fault_is_page_fault(uc) && arch_fault_is_exec(uc) &&
-	    a >= ut_last_window_lo && a < ut_last_window_hi && !ut_lock_held_by_me()) {
-		uint64_t seq = __atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) { /* open: wait until it closes */
-			UT_COUNT(segv_waits);
-			while (__atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) == seq)
-				UT_SYS0(SYS_sched_yield);
-			errno = saved_errno;
-			return;
-		}
-		/* The window closed between the fault and this handler: run the page again, once per
-		 * window (a page that really is not executable then faults again and is passed on). */
-		if (excused_seq != seq) {
-			excused_seq = seq;
-			UT_COUNT(segv_waits);
-			errno = saved_errno;
-			return;
-		}
+	    __atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) != 0 && !ut_lock_held_by_me() && window_fault(a)) {
+		errno = saved_errno;
+		return;
 	}
 	ut_chain(sig, info, uc);
 	errno = saved_errno;

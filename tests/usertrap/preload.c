@@ -80,14 +80,31 @@ static struct run run(char *const argv[], bool preload)
 	return r;
 }
 
+/* The first line where two outputs differ, for the failure message. */
+static void first_difference(const struct run *a, const struct run *b, char *out, size_t n)
+{
+	size_t i = 0, line = 0;
+	while (i < a->out_len && i < b->out_len && a->out[i] == b->out[i])
+		if (a->out[i++] == '\n')
+			line = i;
+	size_t ea = line, eb = line;
+	while (ea < a->out_len && a->out[ea] != '\n')
+		ea++;
+	while (eb < b->out_len && b->out[eb] != '\n')
+		eb++;
+	snprintf(out, n, "usertrap: %.*s\nplain:    %.*s", (int)(ea - line), a->out + line, (int)(eb - line),
+		 b->out + line);
+}
+
 static bool same(const struct run *a, const struct run *b)
 {
 	return a->status == b->status && a->out_len == b->out_len && a->err_len == b->err_len &&
 	       memcmp(a->out, b->out, a->out_len) == 0 && memcmp(a->err, b->err, a->err_len) == 0;
 }
 
-/* Plain, preloaded, plain: the preloaded run must equal a plain one. The two plain runs differing means
- * the machine changed under us (e.g. a directory's time in ls): try again. */
+/* Plain, preloaded, plain: the preloaded run must equal a plain one. Other processes on the machine can
+ * change what ls shows between two runs (a directory's time or link count, even and back), so a
+ * mismatch is tried again; only five mismatches in a row fail. */
 static void compare(char *const argv[])
 {
 	char report[128];
@@ -95,12 +112,21 @@ static void compare(char *const argv[])
 	for (int attempt = 0; attempt < 5; attempt++) {
 		unlink(report);
 		struct run p1 = run(argv, false), pr = run(argv, true), p2 = run(argv, false);
-		bool stable = same(&p1, &p2);
 		bool ok = same(&pr, &p1) || same(&pr, &p2);
-		if (!ok && !stable)
+		free(p2.out);
+		free(p2.err);
+		if (!ok && attempt < 4) {
+			free(p1.out);
+			free(p1.err);
+			free(pr.out);
+			free(pr.err);
 			continue;
-		cr_assert(ok, "%s: output or status differs under usertrap (status %#x vs %#x, %zu vs %zu bytes)\n%.*s",
-			  argv[0], pr.status, p1.status, pr.out_len, p1.out_len, (int)pr.err_len, pr.err);
+		}
+		char diff[512] = "";
+		if (!ok)
+			first_difference(&pr, &p1, diff, sizeof diff);
+		cr_assert(ok, "%s: output or status differs under usertrap (status %#x vs %#x, %zu vs %zu bytes)\n%s\n%.*s",
+			  argv[0], pr.status, p1.status, pr.out_len, p1.out_len, diff, (int)pr.err_len, pr.err);
 		cr_assert(WIFEXITED(pr.status));
 		size_t len;
 		char *rep = slurp(report, &len);
@@ -116,9 +142,13 @@ static void compare(char *const argv[])
 		cr_assert_gt(calls, 0);
 		cr_assert_gt(patched, 0);
 		cr_assert_gt(tramp, 0);
+		free(rep);
+		free(p1.out);
+		free(p1.err);
+		free(pr.out);
+		free(pr.err);
 		return;
 	}
-	cr_assert_fail("%s: plain runs never agreed with each other", argv[0]);
 }
 
 static void setup(void)
