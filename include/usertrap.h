@@ -21,17 +21,18 @@
  *   correct.
  *
  * Every read and write of instruction bytes goes through libsafecopy: a site on an unmapped or
- * vanishing page is an error return, never a crash. No page is ever writable and executable at once:
- * the trap table's code is filled once and made read-execute before use; a site's page is made
- * read-write (not executable) only for each of the ordered writes and then gets its exact previous
- * protection back. A thread that executes that page during such a write takes SIGSEGV, which usertrap
- * recognises and answers by waiting for the write to finish.
- *
+ * vanishing page is an error return, never a crash. No page is ever writable and executable at once,
+ * and no thread ever finds code it runs non-executable: the trap table's code is filled once and made
+ * read-execute before use; each of the ordered writes to a site is made in a read-write copy of its
+ * page, which then gets the page's exact protection (read from /proc/self/maps) and replaces it in one
+ * mremap(). (A patched page thus becomes private anonymous memory: /proc/self/maps shows it without
+ * the file's name. A page that is already writable, e.g. JIT code, is written in place.)
+
  * Errors: functions return 0 or a negative `enum usertrap_status`; when `struct usertrap_error *err` is
  * given it is always written (status USERTRAP_OK and zeros on success).
  *
- * Signals usertrap owns while initialised: SIGILL (restart of a thread caught on the guard byte),
- * SIGSEGV (waiting out a write window; installed above libsafecopy's handler), SIGSYS (lazy capture).
+ * Signals usertrap owns while initialised: SIGILL (restart of a thread caught on the guard byte) and,
+ * with lazy capture, SIGSYS. (libsafecopy owns SIGSEGV and SIGBUS.)
  * Signals it does not own are passed on exactly as libsafecopy passes on foreign faults: the previous
  * handler is called with its own mask and flags, SIG_DFL/SIG_IGN end the process with the signal.
  * While capture is on, a thread's attempt to block SIGSYS, SIGILL, SIGSEGV or SIGBUS with
@@ -51,9 +52,11 @@
  *   (counted in capture_lost).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
  *   reports them unblocked; so do the temporary masks of rt_sigsuspend, ppoll, pselect6, epoll_pwait
- *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for calls that reach the hook
- *   and are passed through. An application that later installs its own SIGILL or SIGSEGV handler
- *   replaces usertrap's (as with libsafecopy): guard-byte restarts and write-window waits then stop.
+ *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for
+ *   calls that reach the hook and are passed through. An application that later installs its own
+ *   SIGILL handler replaces usertrap's (as with libsafecopy and SIGSEGV): guard-byte restarts stop.
+ * - A patched page is a private anonymous copy: tools that name code by /proc/self/maps (perf, a
+ *   sanitizer's symbolizer) no longer see which file that page came from.
  * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through
  *   its `mov`) would, once the site is patched, be restarted at the site and make the site's call
  *   instead (as in gVisor).
@@ -168,7 +171,7 @@ struct usertrap_config {
 };
 
 /*
- * Maps the trap table, installs the SIGILL and SIGSEGV handlers (and, with USERTRAP_LAZY, the SIGSYS
+ * Maps the trap table, installs the SIGILL handler (and, with USERTRAP_LAZY, the SIGSYS
  * handler), and registers the hook. Capture is off for every thread afterwards. Returns 0 or:
  * ERR_INVAL (no hook, unknown flags), ERR_STATE (already initialised), ERR_TABLE_BUSY (every candidate
  * place of the table is occupied), ERR_NO_SUD (USERTRAP_LAZY on a kernel without Syscall User
@@ -239,7 +242,6 @@ struct usertrap_counters {
 	uint64_t capture_lost;     /* in-place calls without a free slot: that thread's capture was switched off */
 	uint64_t sigill_restarts;  /* threads caught on the guard byte and restarted at the site */
 	uint64_t restart_syscalls; /* of those, interrupted calls resumed with restart_syscall */
-	uint64_t segv_waits;       /* threads that ran into a page during a write and waited */
 };
 
 /* A snapshot of the counters (each value is read atomically; the set is not one instant). */
@@ -247,8 +249,8 @@ USERTRAP_API void usertrap_get_counters(struct usertrap_counters *out);
 
 /*
  * Shutdown: switches capture off in every thread, restores every patched site, stops arming new
- * threads, and puts the previous SIGSYS action back. The trap table stays mapped and the SIGILL/SIGSEGV
- * handlers stay installed (a thread may still be inside a trampoline or have a SIGILL pending; both
+ * threads, and puts the previous SIGSYS action back. The trap table stays mapped and the SIGILL
+ * handler stays installed (a thread may still be inside a trampoline or have a SIGILL pending; both
  * pass on everything that is not usertrap's). Returns 0, or the first error met while restoring a site
  * (the other sites are still restored). Not async-signal-safe.
  */

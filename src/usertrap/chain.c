@@ -33,7 +33,7 @@ static bool saved[UT_CHAIN_COUNT];
 
 static int index_of(int sig)
 {
-	return sig == SIGILL ? UT_CHAIN_SIGILL : sig == SIGSEGV ? UT_CHAIN_SIGSEGV : UT_CHAIN_SIGSYS;
+	return sig == SIGILL ? UT_CHAIN_SIGILL : UT_CHAIN_SIGSYS;
 }
 
 int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int flags)

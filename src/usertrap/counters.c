@@ -20,5 +20,4 @@ void usertrap_get_counters(struct usertrap_counters *out)
 	out->capture_lost = LOAD(capture_lost);
 	out->sigill_restarts = LOAD(sigill_restarts);
 	out->restart_syscalls = LOAD(restart_syscalls);
-	out->segv_waits = LOAD(segv_waits);
 }

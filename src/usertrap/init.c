@@ -1,7 +1,7 @@
 /*
  * Initialisation, explicit patching entry points and shutdown. Init order matters: libsafecopy first
- * (its handler must be the one usertrap's SIGSEGV handler passes faults on to), then the table (its
- * gate and restorer are needed to install handlers), then the handlers, then the hook.
+ * (the patcher reads and writes through it), then the table (its gate and restorer are needed to
+ * install handlers), then the handlers, then the hook.
  */
 #include <errno.h>
 #include <signal.h>

@@ -101,19 +101,15 @@ UT_HIDDEN int ut_lock_setup(void);
 UT_HIDDEN int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err);
 UT_HIDDEN int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err);
 UT_HIDDEN int ut_exclusions_setup(void);
-UT_HIDDEN int ut_mapping_prot(uintptr_t addr);
-/* The pages of the latest write window; ut_window_seq is odd while a window is open. */
-UT_HIDDEN extern uintptr_t ut_last_window_lo, ut_last_window_hi;
-UT_HIDDEN extern uint64_t ut_window_seq;
-/* Tests: called between the three writes (step 1, 2) with the page executable again. */
+/* Tests: called between the ordered writes (after step 1, 2, 3). */
 UT_HIDDEN extern void (*ut_test_step_hook)(uintptr_t site, int step, void *arg);
 UT_HIDDEN extern void *ut_test_step_arg;
 
-/* ---- restart.c: SIGILL and SIGSEGV ---- */
+/* ---- restart.c: SIGILL ---- */
 UT_HIDDEN int ut_restart_install(void);
 
 /* ---- chain.c ---- */
-enum { UT_CHAIN_SIGILL, UT_CHAIN_SIGSEGV, UT_CHAIN_SIGSYS, UT_CHAIN_COUNT };
+enum { UT_CHAIN_SIGILL, UT_CHAIN_SIGSYS, UT_CHAIN_COUNT };
 UT_HIDDEN int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int flags);
 UT_HIDDEN void ut_chain(int sig, siginfo_t *info, void *uc);
 UT_HIDDEN int ut_chain_restore(int sig);
@@ -140,7 +136,7 @@ UT_HIDDEN void ut_after_fork_child(void);
 /* ---- counters.c ---- */
 struct ut_counters {
 	uint64_t patches, patch_failures, trampoline_calls, sigsys_calls, in_place_calls, capture_lost,
-		sigill_restarts, restart_syscalls, segv_waits, sites_patched;
+		sigill_restarts, restart_syscalls, sites_patched;
 };
 UT_HIDDEN extern struct ut_counters ut_count;
 #define UT_COUNT(field) __atomic_fetch_add(&ut_count.field, 1, __ATOMIC_RELAXED)

@@ -1,9 +1,9 @@
 /*
  * The patcher: checks a site, binds it to a trap-table slot and rewrites it in four ordered writes
- * (0x06 at +5; 0x06 at +0; then +1..+6; then 0xff at +0), each one through libsafecopy, each inside a "write
- * window": the site's page(s) are made read-write (never executable at the same time) just for the
- * write and then get back their exact previous protection, read from /proc/self/maps. Async-signal-
- * safe (the SIGSYS path patches from its handler): raw syscalls through the gate, no malloc, no stdio.
+ * (0x06 at +5; 0x06 at +0; then +1..+6; then 0xff at +0), each one through libsafecopy and each one a
+ * page swap (see write_step): the page with the new bytes replaces the old one at once, with the old
+ * one's exact protection, read from /proc/self/maps. Async-signal-safe (the SIGSYS path patches from
+ * its handler): raw syscalls through the gate, no malloc, no stdio.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +15,10 @@
 
 #include "usertrap/internal.h"
 
-uintptr_t ut_last_window_lo, ut_last_window_hi;
-uint64_t ut_window_seq;
 void (*ut_test_step_hook)(uintptr_t site, int step, void *arg);
 void *ut_test_step_arg;
 
-/* ---- code that may run during a write window, whose pages must never be a patch target ---- */
+/* ---- code that must never be a patch target: the patcher's own ---- */
 
 #define UT_MAX_EXCLUDED 16
 static struct {
@@ -51,8 +49,8 @@ static int collect(struct dl_phdr_info *info, size_t size, void *data)
 		if (ph->p_type == PT_LOAD && own >= lo && own < lo + ph->p_memsz)
 			mine = true;
 	}
-	/* usertrap's and libsafecopy's own code, and sanitizer runtimes that instrument it, run while a
-	 * page is writable: a site there would make the patching thread fault on its own window. */
+	/* usertrap's and libsafecopy's own code, and the sanitizer runtimes that instrument it, run while a
+	 * site is half-written: a site there could trap the patcher in its own guard byte. */
 	if (!mine && !name_has(info->dlpi_name, "libsafecopy") && !name_has(info->dlpi_name, "libusertrap") &&
 	    !name_has(info->dlpi_name, "libasan") && !name_has(info->dlpi_name, "libubsan") &&
 	    !name_has(info->dlpi_name, "libclang_rt"))
@@ -157,32 +155,12 @@ static int find_mapping(uintptr_t addr, struct mapping *m)
 	return found ? 0 : -2; /* -ENOENT */
 }
 
-/* The protection of the page holding addr now, or -1 (no mapping, or maps unreadable). Async-signal-safe. */
-int ut_mapping_prot(uintptr_t addr)
-{
-	struct mapping m;
-	return find_mapping(addr, &m) == 0 ? m.prot : -1;
-}
-
-/* ---- the write window ---- */
+/* ---- the writes: a page swap ---- */
 
 struct window {
 	uintptr_t lo, hi; /* the page(s) holding the 7 bytes */
-	int prot;         /* their protection before, restored after each write */
+	int prot;         /* their protection, which the new page(s) get too */
 };
-
-/* Blocks every signal but the synchronous faults libsafecopy turns into errors: an application handler
- * running on this thread during a window might execute the page being written. */
-static void block_signals(uint64_t *old)
-{
-	uint64_t all = ~0ULL & ~((1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)));
-	UT_SYS4(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, 8);
-}
-
-static void restore_signals(const uint64_t *old)
-{
-	UT_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, old, 0, 8);
-}
 
 static int fault_at(struct usertrap_error *err, uintptr_t addr)
 {
@@ -197,45 +175,59 @@ static int fault_at(struct usertrap_error *err, uintptr_t addr)
 	return USERTRAP_ERR_FAULT;
 }
 
+static int copy_fault(struct usertrap_error *err, const struct safecopy_fault *fault)
+{
+	if (err) {
+		err->status = USERTRAP_ERR_FAULT;
+		err->sys_errno = 0;
+		err->fault = *fault;
+	}
+	return USERTRAP_ERR_FAULT;
+}
+
+/*
+ * One of the ordered writes. A page that is already writable (JIT code) is written in place. Otherwise
+ * the page is never made writable at all: a copy of it is made in a fresh read-write page, the bytes are
+ * written there, the copy gets the page's exact protection (read-execute: never writable and executable
+ * at once) and mremap() puts it in the page's place in one step. Threads running that code meanwhile see
+ * the old page or the new one, never a page they cannot execute (making the page itself read-write, as
+ * first done here, made them fault; a thread that had SIGSEGV blocked, e.g. a new thread under ASan,
+ * was then killed). The page becomes private anonymous memory with the same contents otherwise.
+ */
 static int write_step(const struct window *w, uintptr_t dst, const unsigned char *src, size_t n,
 		      struct usertrap_error *err)
 {
-	uint64_t old;
-	block_signals(&old);
-	bool need = !(w->prot & PROT_WRITE);
-	if (need) {
-		/* Open (seq odd) before the page loses its execute permission. */
-		__atomic_store_n(&ut_last_window_lo, w->lo, __ATOMIC_RELAXED);
-		__atomic_store_n(&ut_last_window_hi, w->hi, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&ut_window_seq, 1, __ATOMIC_SEQ_CST);
-		long r = UT_SYS3(SYS_mprotect, w->lo, w->hi - w->lo, PROT_READ | PROT_WRITE);
-		if (r < 0) {
-			__atomic_fetch_add(&ut_window_seq, 1, __ATOMIC_SEQ_CST);
-			restore_signals(&old);
-			if (r == -ENOMEM) /* the page is gone: report it as the fault a write would have met */
-				return fault_at(err, w->lo > dst ? w->lo : dst);
-			return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, (int)-r);
-		}
-	}
 	struct safecopy_fault fault;
-	size_t done = safecopy_memcpy((void *)dst, src, n, &fault);
-	int status = 0;
-	if (need) {
-		long r = UT_SYS3(SYS_mprotect, w->lo, w->hi - w->lo, w->prot);
-		__atomic_fetch_add(&ut_window_seq, 1, __ATOMIC_SEQ_CST);
-		if (r < 0 && done == n)
-			status = ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, (int)-r);
+	if (w->prot & PROT_WRITE) {
+		if (safecopy_memcpy((void *)dst, src, n, &fault) != n)
+			return copy_fault(err, &fault);
+		return 0;
 	}
-	restore_signals(&old);
-	if (done != n) {
-		if (err) {
-			err->status = USERTRAP_ERR_FAULT;
-			err->sys_errno = 0;
-			err->fault = fault;
-		}
-		return USERTRAP_ERR_FAULT;
+	size_t len = w->hi - w->lo;
+	long copy = ut_sys(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy < 0 && copy > -4096)
+		return ut_fail(err, USERTRAP_ERR_SYS, (int)-copy);
+	int r = 0;
+	if ((uintptr_t)copy < w->hi && (uintptr_t)copy + len > w->lo) {
+		r = fault_at(err, w->lo); /* the kernel gave us the very place: the page had been unmapped */
+		goto out;
 	}
-	return status;
+	if (safecopy_memcpy((void *)copy, (const void *)w->lo, len, &fault) != len) {
+		r = copy_fault(err, &fault); /* the page vanished (or cannot be read) */
+		goto out;
+	}
+	safecopy_memcpy((void *)(copy + (dst - w->lo)), src, n, NULL);
+	long e = UT_SYS3(SYS_mprotect, copy, len, w->prot);
+	if (e == 0)
+		e = UT_SYS5(SYS_mremap, copy, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, w->lo);
+	if (e < 0 && e > -4096) {
+		r = e == -ENOMEM ? fault_at(err, w->lo) : ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, (int)-e);
+		goto out;
+	}
+	return 0; /* the copy now is the page */
+out:
+	UT_SYS2(SYS_munmap, copy, len);
+	return r;
 }
 
 static int read_site(uintptr_t site, unsigned char b[7], struct usertrap_error *err)

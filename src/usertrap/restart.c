@@ -8,14 +8,9 @@
  * there runs +0 again. A site left half-written by a write that failed midway (its page unmapped or
  * re-protected under the patcher) would hold threads there forever; for those the handler makes the
  * call itself, through the hook, and continues after the site. Every other SIGILL is passed on.
- *
- * SIGSEGV: a thread that executes a page while the patcher has it read-write (not executable) faults
- * on the instruction fetch; it waits for the window to close, then runs the page again. Anything else
- * goes to the previous handler (normally libsafecopy's).
  */
 #include <errno.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "arch/x86_64.h"
@@ -76,61 +71,7 @@ static void on_sigill(int sig, siginfo_t *info, void *uc)
 	errno = saved_errno;
 }
 
-static __thread uint64_t excused_seq UT_TLS;
-static __thread uintptr_t excused_addr UT_TLS;
-
-/*
- * An instruction fetch that faulted on a page without execute permission. If a write window is open on
- * that page, wait for it to close. If not, the window may have closed (and others opened elsewhere)
- * between the fault and this handler, since a thread can be preempted there for any time: if the page
- * is executable now, run it again, once per address and window generation (a page that really is not
- * executable faults again and is passed on).
- */
-static bool window_fault(uintptr_t a)
-{
-	for (int round = 0; round < 64; round++) {
-		uint64_t seq = __atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE);
-		uintptr_t lo = __atomic_load_n(&ut_last_window_lo, __ATOMIC_RELAXED);
-		uintptr_t hi = __atomic_load_n(&ut_last_window_hi, __ATOMIC_RELAXED);
-		if ((seq & 1) && a >= lo && a < hi) {
-			while (__atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) == seq)
-				UT_SYS0(SYS_sched_yield);
-			UT_COUNT(segv_waits);
-			return true;
-		}
-		if (excused_seq == seq && excused_addr == a)
-			return false;
-		int prot = ut_mapping_prot(a);
-		if (prot >= 0 && (prot & PROT_EXEC)) {
-			excused_seq = seq;
-			excused_addr = a;
-			UT_COUNT(segv_waits);
-			return true;
-		}
-		/* Not executable now: a fault of its own, unless a window opened meanwhile. */
-		if (__atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) == seq)
-			return false;
-	}
-	return false;
-}
-
-static void on_sigsegv(int sig, siginfo_t *info, void *uc)
-{
-	int saved_errno = errno;
-	uintptr_t a = (uintptr_t)info->si_addr;
-	if (info->si_code == SEGV_ACCERR && arch_fault_is_page_fault(uc) && arch_fault_is_exec(uc) &&
-	    __atomic_load_n(&ut_window_seq, __ATOMIC_ACQUIRE) != 0 && !ut_lock_held_by_me() && window_fault(a)) {
-		errno = saved_errno;
-		return;
-	}
-	ut_chain(sig, info, uc);
-	errno = saved_errno;
-}
-
 int ut_restart_install(void)
 {
-	int r = ut_chain_install(SIGILL, on_sigill, SA_NODEFER | SA_RESTART | SA_ONSTACK);
-	if (r)
-		return r;
-	return ut_chain_install(SIGSEGV, on_sigsegv, SA_NODEFER | SA_RESTART | SA_ONSTACK);
+	return ut_chain_install(SIGILL, on_sigill, SA_NODEFER | SA_RESTART | SA_ONSTACK);
 }

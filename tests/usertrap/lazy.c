@@ -90,7 +90,10 @@ Test(lazy, unmatched_site_stays_on_signal_path)
 	}
 	usertrap_get_counters(&after);
 	usertrap_capture_thread(false, NULL);
-	cr_assert_eq(after.sigsys_calls - before.sigsys_calls, 5, "each call came by SIGSYS");
+	/* At least 5: looking for the pattern in front of this site (at a page start) reads the page before,
+	 * whose fault libsafecopy's handler answers, and that handler's return (through glibc's restorer)
+	 * is itself a captured rt_sigreturn. */
+	cr_assert_geq(after.sigsys_calls - before.sigsys_calls, 5, "each call came by SIGSYS");
 	cr_assert_eq(after.sites_patched, before.sites_patched, "the site was not patched");
 	cr_assert_eq(memcmp(m, code, sizeof code), 0, "and its bytes are untouched");
 	cr_assert_eq(sigsys_by_nr[0], 5);
