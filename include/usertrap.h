@@ -96,7 +96,7 @@ enum usertrap_status {
 	USERTRAP_ERR_NR = -2,             /* the pattern is there but imm32 is not the syscall number given */
 	USERTRAP_ERR_TABLE_FULL = -3,     /* all USERTRAP_MAX_SITES slots are in use; the site stays as it is */
 	USERTRAP_ERR_NOT_PATCHABLE = -4,  /* page is MAP_SHARED, not executable, the vDSO, holds usertrap's or
-					     libsafecopy's own code, or mprotect refused (err->sys_errno) */
+					     libsafecopy's own code, or mprotect/mremap refused (err->sys_errno) */
 	USERTRAP_ERR_FAULT = -5,          /* reading or writing the site faulted (err->fault) */
 	USERTRAP_ERR_TABLE_BUSY = -6,     /* no free place for the trap table in [0x60000, 0x70000) */
 	USERTRAP_ERR_NO_SUD = -7,         /* lazy capture asked for, but the kernel lacks Syscall User Dispatch */
@@ -185,9 +185,10 @@ USERTRAP_API int usertrap_init(const struct usertrap_config *config, struct user
  * Patches the site at `site` (the address of the b8 byte), whose imm32 must equal `nr`. Idempotent: a
  * site already patched returns 0. Errors (nothing changed unless said): ERR_STATE, ERR_INVAL,
  * ERR_PATTERN, ERR_NR, ERR_IN_PLACE (nr is rt_sigreturn, clone, clone3 or vfork), ERR_TABLE_FULL,
- * ERR_NOT_PATCHABLE (see the enum; err->sys_errno set when mprotect failed), ERR_FAULT (err->fault; if
- * the page vanished between two of the ordered writes, the bytes that are left are whatever the page now
- * holds). Thread-safe; blocks while another thread patches. Not async-signal-safe.
+ * ERR_NOT_PATCHABLE (see the enum; err->sys_errno set when mprotect or mremap failed), ERR_FAULT
+ * (err->fault). If a write after the first fails (the page vanished or was sealed meanwhile), the site
+ * keeps a guard byte and its calls are then made by the SIGILL handler, through the hook. Thread-safe;
+ * blocks while another thread patches. Not async-signal-safe.
  */
 USERTRAP_API int usertrap_patch(void *site, long nr, struct usertrap_error *err);
 
