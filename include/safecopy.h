@@ -9,7 +9,10 @@
  *
  * Common rules:
  * - `fault` may be NULL. When given, it is always written: status SAFECOPY_OK and zeros on success,
- *   otherwise the reason the operation stopped.
+ *   otherwise the reason the operation stopped. For SAFECOPY_ALIGN and SAFECOPY_RANGE, addr is the
+ *   offending pointer and signo/code are 0.
+ * - Only the memory the operation is about is guarded: `fault` and the output pointers of the atomics
+ *   must be valid, writable memory of the caller (a bad one crashes like any bad pointer in C).
  * - The first call to any function installs the handler (thread-safely) if safecopy_init() was not
  *   called. After safecopy_init() has returned 0, every function is async-signal-safe and may be
  *   called from signal handlers, including from inside another SIGSEGV or SIGBUS handler.
@@ -40,16 +43,25 @@ enum safecopy_status {
 
 struct safecopy_fault {
 	enum safecopy_status status;
-	void *addr; /* first address that could not be accessed (see each function) */
-	int signo;  /* SIGSEGV, SIGBUS, or 0 */
-	int code; /* si_code as the kernel gave it (SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, SI_KERNEL...), or 0
-	           */
+	/* first address that could not be accessed (see each function) */
+	void *addr;
+	/* SIGSEGV, SIGBUS, or 0 */
+	int signo;
+	/*
+	 * si_code as the kernel gave it: SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR (protection keys, also
+	 * execute-only mappings on CPUs that have them), BUS_ADRERR, SI_KERNEL (#GP)...; or 0
+	 */
+	int code;
 };
 
 /*
  * Installs the SIGSEGV and SIGBUS handler (SA_SIGINFO|SA_ONSTACK|SA_NODEFER|SA_RESTART), remembering
  * the actions it replaces so that foreign faults and sent signals reach them exactly as before.
- * Returns 0, or -errno if sigaction failed (nothing is then installed). Idempotent and thread-safe.
+ * Returns 0, or -errno if sigaction failed (nothing is then installed). Idempotent and thread-safe;
+ * fork-safe (a child forked in the middle of another thread's installation can install again).
+ * Once it has succeeded it does nothing more: it does not reinstall a handler that someone has
+ * replaced since (see safecopy_handler_active()). A program that owns SIGSEGV either installs its
+ * handler first (safecopy then chains to it) or calls safecopy_handle_signal() from it.
  */
 SAFECOPY_API int safecopy_init(void);
 
@@ -64,6 +76,9 @@ SAFECOPY_API int safecopy_init(void);
  * byte not done, on the side whose address is non-canonical.
  * n == 0 touches nothing and returns 0 with SAFECOPY_OK, whatever the pointers. If [src, src+n) or
  * [dst, dst+n) wraps around the address space, returns 0 with SAFECOPY_RANGE and touches nothing.
+ * If another thread changes the mappings during the call, the count still ends at a byte that was
+ * found inaccessible, but up to 64 bytes after it may already hold the source's data (they were
+ * copied before their page went away: the routine copies in ascending blocks of at most 64 bytes).
  * Overlap: bytes are copied in ascending order, but in blocks; if the ranges overlap, the contents of
  * the overlapping part of dst are unspecified (as with memcpy). The count and the guarantee that
  * nothing outside dst is written still hold.
@@ -104,6 +119,8 @@ SAFECOPY_API enum safecopy_status safecopy_swap64(uint64_t *p, uint64_t v, uint6
 /*
  * Compare-and-swap: atomically, *actual = *p and, if it equals expected, *p = desired.
  * SAFECOPY_OK means the access happened; the swap happened exactly when *actual == expected.
+ * p must be writable even when the values differ: lock cmpxchg always writes, so a read-only page
+ * faults (SEGV_ACCERR) whatever the comparison would have said.
  */
 SAFECOPY_API enum safecopy_status safecopy_cas32(uint32_t *p, uint32_t expected, uint32_t desired,
                                                  uint32_t *actual, struct safecopy_fault *fault);

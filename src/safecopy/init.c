@@ -4,6 +4,7 @@
  * forever, which is why the header asks for safecopy_init() before safecopy is used in handlers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 
@@ -75,6 +76,22 @@ int safecopy_init(void)
 	__atomic_store_n(&sc_ready, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * A child forked while another thread was installing has no such thread: without this it would wait
+ * for it forever. Its handlers may be half installed; a new attempt completes them (install() skips a
+ * signal whose action is already ours). This is how glibc keeps pthread_once usable after fork.
+ */
+static void forget_unfinished_init(void)
+{
+	if (__atomic_load_n(&init_state, __ATOMIC_RELAXED) == INIT_RUNNING)
+		__atomic_store_n(&init_state, INIT_IDLE, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, forget_unfinished_init);
 }
 
 void sc_init_slow(void)
