@@ -381,3 +381,34 @@ Test(procs, ppoll_mask_keeps_sigsys_deliverable)
 {
 	suspend_case(1, SYS_ppoll);
 }
+
+/* A thread that exists before usertrap_capture_all(true) is armed by it (it is sent a SIGSYS and arms
+ * itself). */
+static volatile int phase;
+
+static void *early_thread(void *p)
+{
+	(void)p;
+	while (phase == 0)
+		sched_yield();
+	uint64_t before = my_calls;
+	long pid = unmatched_getpid();
+	return (void *)(uintptr_t)(pid == getpid() && my_calls > before);
+}
+
+Test(procs, existing_threads_are_armed_by_capture_all)
+{
+	make_unmatched();
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, early_thread, NULL), 0); /* capture is not on yet */
+	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
+	phase = 1;
+	void *ok;
+	cr_assert_eq(pthread_join(t, &ok), 0);
+	cr_assert_eq(ok, (void *)1, "the thread's call reached the hook");
+}
