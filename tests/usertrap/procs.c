@@ -384,11 +384,12 @@ Test(procs, ppoll_mask_keeps_sigsys_deliverable)
 
 /* A thread that exists before usertrap_capture_all(true) is armed by it (it is sent a SIGSYS and arms
  * itself). */
-static volatile int phase;
+static volatile int phase, early_started;
 
 static void *early_thread(void *p)
 {
 	(void)p;
+	early_started = 1; /* its start-up, with every signal blocked, is over */
 	while (phase == 0)
 		sched_yield();
 	uint64_t before = my_calls;
@@ -406,6 +407,8 @@ Test(procs, existing_threads_are_armed_by_capture_all)
 	cr_assert_eq(r, 0);
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, early_thread, NULL), 0); /* capture is not on yet */
+	while (!early_started)
+		sched_yield();
 	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
 	phase = 1;
 	void *ok;
