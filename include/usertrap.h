@@ -148,8 +148,11 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 
 /*
  * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
- * EPYC, AVX-512, in a VM) for a patched getppid with a pass-through hook: native 50 ns; REGS 62 ns;
- * XSAVEC/XSAVE 215 ns (XRSTOR costs 130-200 ns on this CPU whatever the component mask); NONE 60 ns.
+ * EPYC, AVX-512, 2 vCPU VM; tests/usertrap/bench_getppid.c) for getppid through a patched site with a
+ * pass-through hook: native 51 ns; REGS 79-85 ns (1.5-1.7x); NONE 62-64 ns (1.2x); XSAVEC/XSAVE
+ * 210-217 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
+ * through Syscall User Dispatch without patching: 815-840 ns. The trampoline itself (a hook that
+ * answers without a syscall): REGS 24 ns, NONE 11.5 ns, XSAVEC 155 ns.
  */
 enum usertrap_vector_save {
 	USERTRAP_VECTOR_AUTO = 0, /* REGS */
