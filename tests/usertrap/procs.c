@@ -415,3 +415,68 @@ Test(procs, existing_threads_are_armed_by_capture_all)
 	cr_assert_eq(pthread_join(t, &ok), 0);
 	cr_assert_eq(ok, (void *)1, "the thread's call reached the hook");
 }
+
+/* In-place calls reach the hook too, flagged; a hook may refuse one instead of letting it run. */
+static long deny_vfork(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->nr == SYS_vfork) {
+		cr_assert(call->flags & USERTRAP_CALL_IN_PLACE);
+		return -EPERM;
+	}
+	return usertrap_syscall(call);
+}
+
+Test(procs, hook_can_refuse_an_in_place_call)
+{
+	struct usertrap_config cfg = {.hook = deny_vfork, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	pid_t c = vfork();
+	if (c == 0)
+		_exit(0); /* not reached: vfork is refused */
+	int e = errno;
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(c, -1);
+	cr_assert_eq(e, EPERM);
+}
+
+static volatile int usr1_seen;
+static void on_usr1_count(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+/* With every slot taken, a handler's return (an in-place rt_sigreturn at a new site) cannot get a gate:
+ * it runs natively, and that thread stops being captured (counted), rather than anything breaking. */
+Test(procs, in_place_call_without_a_free_slot, .timeout = 60)
+{
+	make_unmatched();
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
+	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
+		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
+	struct sigaction sa = {.sa_handler = on_usr1_count};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	uint64_t before = my_calls;
+	cr_assert_eq(unmatched_getpid(), getpid());
+	cr_assert_gt(my_calls, before, "captured");
+	raise(SIGUSR1);
+	cr_assert_eq(usr1_seen, 1);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.capture_lost, 1);
+	before = my_calls;
+	cr_assert_eq(unmatched_getpid(), getpid(), "still right, now natively");
+	cr_assert_eq(my_calls, before, "no longer captured");
+}
