@@ -27,7 +27,7 @@
  * page, which then gets the page's exact protection (read from /proc/self/maps) and replaces it in one
  * mremap(). (A patched page thus becomes private anonymous memory: /proc/self/maps shows it without
  * the file's name. A page that is already writable, e.g. JIT code, is written in place.)
-
+ *
  * Errors: functions return 0 or a negative `enum usertrap_status`; when `struct usertrap_error *err` is
  * given it is always written (status USERTRAP_OK and zeros on success).
  *
@@ -44,8 +44,8 @@
  * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching
  *   still works. usertrap is not a security boundary: code in the process can always get around it.
  * - Never patched (they stay on the signal path, still correct): sites that do not match the pattern;
- *   sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (they run while a page is
- *   writable), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes span two mappings;
+ *   sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (the patcher runs it while a
+ *   site is half-written), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes span two mappings;
  *   rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the SIGSYS handler resumes
  *   the caller at a per-site gate in the trap table, so the call runs on the caller's own stack); each
  *   distinct such site takes a slot, and without a free slot that thread's capture is switched off
