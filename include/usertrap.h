@@ -45,11 +45,11 @@
  *   still works. usertrap is not a security boundary: code in the process can always get around it.
  * - Never patched (they stay on the signal path, still correct): sites that do not match the pattern;
  *   sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (the patcher runs it while a
- *   site is half-written), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes span two mappings;
- *   rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the SIGSYS handler resumes
- *   the caller at a per-site gate in the trap table, so the call runs on the caller's own stack); each
- *   distinct such site takes a slot, and without a free slot that thread's capture is switched off
- *   (counted in capture_lost).
+ *   site is half-written), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes
+ *   span two mappings; rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the
+ *   SIGSYS handler resumes the caller at a per-site gate in the trap table, so the call runs on the
+ *   caller's own stack); each distinct such site takes a slot, and without a free slot that thread's
+ *   capture is switched off (counted in capture_lost).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
  *   reports them unblocked; so do the temporary masks of rt_sigsuspend, ppoll, pselect6, epoll_pwait
  *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for
@@ -118,7 +118,8 @@ struct usertrap_error {
 #define USERTRAP_CALL_PATCHED 0x1u  /* through the jump of a patched site */
 #define USERTRAP_CALL_SIGSYS 0x2u   /* in a signal handler: Syscall User Dispatch (lazy capture), or a site
 				       left half-written by a failed patch (met in SIGILL) */
-#define USERTRAP_CALL_IN_PLACE 0x4u /* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
+/* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
+#define USERTRAP_CALL_IN_PLACE 0x4u
 
 struct usertrap_call {
 	long nr;           /* syscall number */

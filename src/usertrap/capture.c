@@ -31,8 +31,8 @@
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
-#define PR_SYS_DISPATCH_OFF 0
-#define PR_SYS_DISPATCH_ON 1
+#define PR_SYS_DISPATCH_OFF          0
+#define PR_SYS_DISPATCH_ON           1
 #endif
 #ifndef SYSCALL_DISPATCH_FILTER_ALLOW
 #define SYSCALL_DISPATCH_FILTER_ALLOW 0
@@ -60,8 +60,8 @@ int ut_arm_self(bool on)
 {
 	long r;
 	if (on)
-		r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, ut_table, UT_DATA_DELTA,
-			    &ut_selector);
+		r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, ut_table,
+		            UT_DATA_DELTA, &ut_selector);
 	else
 		r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
 	if (r == 0)
@@ -137,7 +137,7 @@ static void remember_refused(uintptr_t site)
 	for (unsigned i = 0, h = (unsigned)(site >> 1) % UT_REFUSED; i < 8; i++, h = (h + 1) % UT_REFUSED) {
 		uintptr_t expected = 0;
 		if (__atomic_compare_exchange_n(&refused[h], &expected, site, false, __ATOMIC_RELAXED,
-						__ATOMIC_RELAXED) ||
+		                                __ATOMIC_RELAXED) ||
 		    expected == site)
 			return;
 	}
@@ -149,7 +149,8 @@ static void lazy_patch(uintptr_t insn, long nr)
 	unsigned char b[7];
 	if (was_refused(site))
 		return;
-	if (safecopy_memcpy(b, (const void *)site, 7, NULL) != 7 || b[0] != 0xb8 || b[5] != 0x0f || b[6] != 0x05)
+	if (safecopy_memcpy(b, (const void *)site, 7, NULL) != 7 || b[0] != 0xb8 || b[5] != 0x0f ||
+	    b[6] != 0x05)
 		return; /* not the pattern: this site stays on the signal path */
 	uint32_t imm;
 	memcpy(&imm, b + 1, 4);
@@ -189,7 +190,8 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 	UT_COUNT(sigsys_calls);
 	long nr = info->si_syscall;
 	uintptr_t insn = arch_pc(uc) - 2;
-	struct usertrap_call call = {.nr = nr, .site = (void *)insn, .flags = USERTRAP_CALL_SIGSYS, .internal_ = uc};
+	struct usertrap_call call = {
+	    .nr = nr, .site = (void *)insn, .flags = USERTRAP_CALL_SIGSYS, .internal_ = uc};
 	arch_syscall_args(uc, call.args);
 	if (nr == SYS_rt_sigreturn) { /* not the hook's business: it returns from some signal handler */
 		run_in_place(insn, nr, uc);
@@ -231,7 +233,8 @@ int ut_capture_uninstall(void)
 /* An armed thread must never block SIGSYS: an intercepted call would then kill the process. */
 static void unblock_keep_set(void)
 {
-	uint64_t keep = (1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1));
+	uint64_t keep = (1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) |
+	                (1ULL << (SIGBUS - 1));
 	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &keep, NULL, 8);
 }
 
@@ -338,7 +341,7 @@ static void *start_armed(void *p)
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
-							  void *(*fn)(void *), void *arg)
+                                                          void *(*fn)(void *), void *arg)
 {
 	static pthread_create_fn real;
 	pthread_create_fn f = __atomic_load_n(&real, __ATOMIC_ACQUIRE);

@@ -40,10 +40,10 @@ int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int fla
 {
 	int i = index_of(sig);
 	struct kact ours = {
-		.handler = (void *)handler,
-		.flags = (unsigned long)flags | SA_SIGINFO | SA_RESTORER,
-		.restorer = (void *)ut_restorer(),
-		.mask = 0,
+	    .handler = (void *)handler,
+	    .flags = (unsigned long)flags | SA_SIGINFO | SA_RESTORER,
+	    .restorer = (void *)ut_restorer(),
+	    .mask = 0,
 	};
 	struct kact old;
 	long r = UT_SYS4(SYS_rt_sigaction, sig, NULL, &old, 8);

@@ -44,7 +44,8 @@ bool ut_in_place(long nr, const long *args)
 	if (nr == SYS_clone)
 		return (args[0] & CLONE_VM) || args[1] != 0;
 	if (nr == SYS_clone3) {
-		uint64_t ca[6]; /* struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack */
+		uint64_t
+		    ca[6]; /* struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack */
 		if (safecopy_memcpy(ca, (const void *)args[0], sizeof ca, NULL) != sizeof ca)
 			return true; /* let the kernel report the fault, natively */
 		return (ca[0] & CLONE_VM) || ca[5] != 0;
@@ -54,7 +55,8 @@ bool ut_in_place(long nr, const long *args)
 
 /* Signals that must stay deliverable while usertrap runs: blocking them would turn an intercepted call
  * (SIGSYS), a guard-byte restart (SIGILL) or a write-window wait or safecopy fault into a kill. */
-#define UT_KEEP_MASK ((1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
+#define UT_KEEP_MASK \
+	((1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
 #define UT_UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
 
 static long sigprocmask_call(const struct usertrap_call *call)
@@ -168,7 +170,8 @@ long usertrap_syscall(const struct usertrap_call *call)
 	case SYS_clone3: {
 		long r = ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		if (r == 0)
-			ut_after_fork_child(); /* a copy of this thread: Syscall User Dispatch is not inherited */
+			ut_after_fork_child(); /* a copy of this thread: Syscall User Dispatch is not
+			                          inherited */
 		return r;
 	}
 	default:

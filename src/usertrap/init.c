@@ -131,19 +131,32 @@ int usertrap_shutdown(struct usertrap_error *err)
 const char *usertrap_status_name(int status)
 {
 	switch (status) {
-	case USERTRAP_OK: return "ok";
-	case USERTRAP_ERR_PATTERN: return "pattern";
-	case USERTRAP_ERR_NR: return "nr";
-	case USERTRAP_ERR_TABLE_FULL: return "table full";
-	case USERTRAP_ERR_NOT_PATCHABLE: return "not patchable";
-	case USERTRAP_ERR_FAULT: return "fault";
-	case USERTRAP_ERR_TABLE_BUSY: return "table busy";
-	case USERTRAP_ERR_NO_SUD: return "no syscall user dispatch";
-	case USERTRAP_ERR_STATE: return "state";
-	case USERTRAP_ERR_INVAL: return "invalid";
-	case USERTRAP_ERR_SYS: return "system call failed";
-	case USERTRAP_ERR_IN_PLACE: return "in place";
-	case USERTRAP_ERR_CPU: return "cpu";
+	case USERTRAP_OK:
+		return "ok";
+	case USERTRAP_ERR_PATTERN:
+		return "pattern";
+	case USERTRAP_ERR_NR:
+		return "nr";
+	case USERTRAP_ERR_TABLE_FULL:
+		return "table full";
+	case USERTRAP_ERR_NOT_PATCHABLE:
+		return "not patchable";
+	case USERTRAP_ERR_FAULT:
+		return "fault";
+	case USERTRAP_ERR_TABLE_BUSY:
+		return "table busy";
+	case USERTRAP_ERR_NO_SUD:
+		return "no syscall user dispatch";
+	case USERTRAP_ERR_STATE:
+		return "state";
+	case USERTRAP_ERR_INVAL:
+		return "invalid";
+	case USERTRAP_ERR_SYS:
+		return "system call failed";
+	case USERTRAP_ERR_IN_PLACE:
+		return "in place";
+	case USERTRAP_ERR_CPU:
+		return "cpu";
 	}
 	return "unknown";
 }

@@ -9,19 +9,19 @@
 #include "usertrap.h"
 
 #define UT_HIDDEN __attribute__((visibility("hidden")))
-#define UT_TLS __attribute__((tls_model("initial-exec")))
+#define UT_TLS    __attribute__((tls_model("initial-exec")))
 
 /* Table layout: mirrors asm/usertrap_table.inc. */
-#define UT_PAGE 4096UL
-#define UT_SLOT_SIZE 80
+#define UT_PAGE           4096UL
+#define UT_SLOT_SIZE      80
 #define UT_SLOTS_PER_PAGE 51
-#define UT_SLOTS 256
-#define UT_CODE_PAGES 6
-#define UT_DATA_DELTA (UT_CODE_PAGES * UT_PAGE)
-#define UT_TABLE_SIZE (2 * UT_DATA_DELTA)
-#define UT_C_GATE 32
-#define UT_H_SYSCALL 0
-#define UT_H_RESTORER 48
+#define UT_SLOTS          256
+#define UT_CODE_PAGES     6
+#define UT_DATA_DELTA     (UT_CODE_PAGES * UT_PAGE)
+#define UT_TABLE_SIZE     (2 * UT_DATA_DELTA)
+#define UT_C_GATE         32
+#define UT_H_SYSCALL      0
+#define UT_H_RESTORER     48
 
 /* A data slot (80 bytes; the asm reads entry, resume, nr and common at fixed offsets). */
 struct ut_data_slot {
@@ -47,11 +47,12 @@ enum ut_slot_kind { UT_SLOT_FREE = 0, UT_SLOT_PATCH = 1, UT_SLOT_GATE = 2 };
 
 static inline uintptr_t ut_slot_offset(unsigned i)
 {
-	return (uintptr_t)(i / UT_SLOTS_PER_PAGE) * UT_PAGE + (uintptr_t)(i % UT_SLOTS_PER_PAGE) * UT_SLOT_SIZE;
+	return (uintptr_t)(i / UT_SLOTS_PER_PAGE) * UT_PAGE +
+	       (uintptr_t)(i % UT_SLOTS_PER_PAGE) * UT_SLOT_SIZE;
 }
 
 /* ---- table.c ---- */
-UT_HIDDEN extern uintptr_t ut_table;   /* code base; 0 before init */
+UT_HIDDEN extern uintptr_t ut_table; /* code base; 0 before init */
 UT_HIDDEN extern uint64_t ut_xsave_size;
 UT_HIDDEN extern uint64_t ut_xsave_mask;
 UT_HIDDEN int ut_table_map(uintptr_t want, struct usertrap_error *err);
@@ -65,11 +66,11 @@ UT_HIDDEN extern uint64_t ut_common_entry; /* trampoline body chosen at init */
 
 /* The raw syscall through the table's gate (or libc's before the table exists). Async-signal-safe. */
 UT_HIDDEN long ut_sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
-#define UT_SYS0(nr) ut_sys(nr, 0, 0, 0, 0, 0, 0)
-#define UT_SYS1(nr, a) ut_sys(nr, (long)(a), 0, 0, 0, 0, 0)
-#define UT_SYS2(nr, a, b) ut_sys(nr, (long)(a), (long)(b), 0, 0, 0, 0)
-#define UT_SYS3(nr, a, b, c) ut_sys(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-#define UT_SYS4(nr, a, b, c, d) ut_sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define UT_SYS0(nr)                ut_sys(nr, 0, 0, 0, 0, 0, 0)
+#define UT_SYS1(nr, a)             ut_sys(nr, (long)(a), 0, 0, 0, 0, 0)
+#define UT_SYS2(nr, a, b)          ut_sys(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define UT_SYS3(nr, a, b, c)       ut_sys(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define UT_SYS4(nr, a, b, c, d)    ut_sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define UT_SYS5(nr, a, b, c, d, e) ut_sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
 /* asm address stubs */
@@ -84,7 +85,8 @@ UT_HIDDEN extern const unsigned char ut_tpl_slot[UT_SLOT_SIZE];
 
 /* ---- registry.c: slots bound to sites; lock-free lookups for signal handlers ---- */
 UT_HIDDEN int ut_registry_find(uintptr_t site, enum ut_slot_kind kind); /* slot index or 0 */
-UT_HIDDEN int ut_registry_bind(uintptr_t site, enum ut_slot_kind kind, long nr); /* needs the lock; 0 if full */
+UT_HIDDEN int ut_registry_bind(uintptr_t site, enum ut_slot_kind kind,
+                               long nr); /* needs the lock; 0 if full */
 UT_HIDDEN unsigned ut_registry_used(void);
 UT_HIDDEN extern unsigned char ut_site_orig[UT_SLOTS][8]; /* original bytes of patched sites */
 UT_HIDDEN extern unsigned char ut_site_patched[UT_SLOTS];
@@ -136,10 +138,10 @@ UT_HIDDEN void ut_after_fork_child(void);
 /* ---- counters.c ---- */
 struct ut_counters {
 	uint64_t patches, patch_failures, trampoline_calls, sigsys_calls, in_place_calls, capture_lost,
-		sigill_restarts, restart_syscalls, sites_patched;
+	    sigill_restarts, restart_syscalls, sites_patched;
 };
 UT_HIDDEN extern struct ut_counters ut_count;
-#define UT_COUNT(field) __atomic_fetch_add(&ut_count.field, 1, __ATOMIC_RELAXED)
+#define UT_COUNT(field)   __atomic_fetch_add(&ut_count.field, 1, __ATOMIC_RELAXED)
 #define UT_UNCOUNT(field) __atomic_fetch_sub(&ut_count.field, 1, __ATOMIC_RELAXED)
 
 /* ---- init.c ---- */

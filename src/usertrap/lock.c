@@ -21,7 +21,7 @@ bool ut_trylock(void)
 {
 	int expected = 0;
 	return __atomic_compare_exchange_n(&lock_owner, &expected, my_tid(), false, __ATOMIC_ACQUIRE,
-					   __ATOMIC_RELAXED);
+	                                   __ATOMIC_RELAXED);
 }
 
 void ut_lock(void)

@@ -119,7 +119,8 @@ static bool parse_line(const char *line, uintptr_t addr, struct mapping *m)
 		return false;
 	m->start = lo;
 	m->end = hi;
-	m->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) | (p[2] == 'x' ? PROT_EXEC : 0);
+	m->prot =
+	    (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) | (p[2] == 'x' ? PROT_EXEC : 0);
 	m->shared = p[3] == 's';
 	m->vdso = name_has(p, "[vdso]");
 	return true;
@@ -195,7 +196,7 @@ static int copy_fault(struct usertrap_error *err, const struct safecopy_fault *f
  * was then killed). The page becomes private anonymous memory with the same contents otherwise.
  */
 static int write_step(const struct window *w, uintptr_t dst, const unsigned char *src, size_t n,
-		      struct usertrap_error *err)
+                      struct usertrap_error *err)
 {
 	struct safecopy_fault fault;
 	if (w->prot & PROT_WRITE) {
@@ -204,7 +205,8 @@ static int write_step(const struct window *w, uintptr_t dst, const unsigned char
 		return 0;
 	}
 	size_t len = w->hi - w->lo;
-	long copy = ut_sys(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long copy =
+	    ut_sys(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (copy < 0 && copy > -4096)
 		return ut_fail(err, USERTRAP_ERR_SYS, (int)-copy);
 	int r = 0;
@@ -313,7 +315,8 @@ int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
 	struct window w;
 	r = prepare_window(site, &w, err);
 	if (r)
-		return r == USERTRAP_ERR_FAULT ? fault_at(err, site) : r; /* FAULT: the page went away since we read it */
+		return r == USERTRAP_ERR_FAULT ? fault_at(err, site)
+		                               : r; /* FAULT: the page went away since we read it */
 	slot = ut_registry_bind(site, UT_SLOT_PATCH, nr);
 	if (!slot)
 		return ut_fail(err, USERTRAP_ERR_TABLE_FULL, 0);

@@ -30,7 +30,8 @@ __attribute__((constructor(101))) static void preload_start(void)
 		cfg.flags |= USERTRAP_LAZY_NO_PATCH;
 	struct usertrap_error err;
 	if (usertrap_init(&cfg, &err) != 0 || usertrap_capture_all(true, &err) != 0) {
-		fprintf(stderr, "usertrap_preload: %s (errno %d)\n", usertrap_status_name(err.status), err.sys_errno);
+		fprintf(stderr, "usertrap_preload: %s (errno %d)\n", usertrap_status_name(err.status),
+		        err.sys_errno);
 		return;
 	}
 }
@@ -41,11 +42,12 @@ __attribute__((destructor(101))) static void preload_report(void)
 	usertrap_get_counters(&c);
 	char line[256];
 	int n = snprintf(line, sizeof line,
-			 "usertrap pid=%ld calls=%llu trampoline=%llu sigsys=%llu patched=%llu in_place=%llu restarts=%llu\n",
-			 (long)getpid(), (unsigned long long)__atomic_load_n(&calls, __ATOMIC_RELAXED),
-			 (unsigned long long)c.trampoline_calls, (unsigned long long)c.sigsys_calls,
-			 (unsigned long long)c.sites_patched, (unsigned long long)c.in_place_calls,
-			 (unsigned long long)c.sigill_restarts);
+	                 "usertrap pid=%ld calls=%llu trampoline=%llu sigsys=%llu patched=%llu in_place=%llu "
+	                 "restarts=%llu\n",
+	                 (long)getpid(), (unsigned long long)__atomic_load_n(&calls, __ATOMIC_RELAXED),
+	                 (unsigned long long)c.trampoline_calls, (unsigned long long)c.sigsys_calls,
+	                 (unsigned long long)c.sites_patched, (unsigned long long)c.in_place_calls,
+	                 (unsigned long long)c.sigill_restarts);
 	const char *path = getenv("USERTRAP_REPORT");
 	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
 	if (fd < 0)

@@ -23,9 +23,9 @@
 static void serve_broken(int slot, uintptr_t site, void *uc)
 {
 	struct usertrap_call call = {.nr = (long)ut_data_slot((unsigned)slot)->nr,
-				     .site = (void *)(site + 5),
-				     .flags = USERTRAP_CALL_SIGSYS,
-				     .internal_ = uc};
+	                             .site = (void *)(site + 5),
+	                             .flags = USERTRAP_CALL_SIGSYS,
+	                             .internal_ = uc};
 	arch_syscall_args(uc, call.args);
 	arch_set_rax(uc, (uint64_t)ut_run_hook(&call));
 	arch_set_pc(uc, site + 7);

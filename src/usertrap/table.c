@@ -76,8 +76,8 @@ static void fill(unsigned char *base)
 
 static int map_at(uintptr_t addr, struct usertrap_error *err)
 {
-	void *p = mmap((void *)addr, UT_TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-		       -1, 0);
+	void *p = mmap((void *)addr, UT_TABLE_SIZE, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED)
 		return errno == EEXIST ? USERTRAP_ERR_TABLE_BUSY : ut_fail(err, USERTRAP_ERR_SYS, errno);
 	if ((uintptr_t)p != addr) { /* a kernel without MAP_FIXED_NOREPLACE treats it as a hint */
@@ -102,7 +102,8 @@ int ut_table_map(uintptr_t want, struct usertrap_error *err)
 		int r = map_at(want, err);
 		return r == USERTRAP_ERR_TABLE_BUSY ? ut_fail(err, r, EEXIST) : r;
 	}
-	unsigned places = (unsigned)((USERTRAP_TABLE_HIGH - USERTRAP_TABLE_LOW - UT_TABLE_SIZE) / UT_PAGE + 1);
+	unsigned places =
+	    (unsigned)((USERTRAP_TABLE_HIGH - USERTRAP_TABLE_LOW - UT_TABLE_SIZE) / UT_PAGE + 1);
 	unsigned start = 0;
 	if (getrandom(&start, sizeof start, GRND_NONBLOCK) != sizeof start)
 		start = (unsigned)getpid();
@@ -136,7 +137,8 @@ int ut_vector_setup(enum usertrap_vector_save mode, uint64_t *common)
 	}
 	if (mode == USERTRAP_VECTOR_AUTO || mode == USERTRAP_VECTOR_REGS) {
 		__cpuid_count(7, 0, a, b, c, d);
-		bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (xcr0 & 0xe6) == 0xe6; /* F, BW, OS state */
+		bool avx512 =
+		    (b & (1u << 16)) && (b & (1u << 30)) && (xcr0 & 0xe6) == 0xe6; /* F, BW, OS state */
 		if (avx512)
 			*common = ut_addr_ut_tramp_regs512();
 		else if (avx && (xcr0 & 6) == 6)

@@ -52,15 +52,15 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{"native", NATIVE, NULL, 0, 0, 1},
-	{"sud-only", SUD, pass, USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH, USERTRAP_VECTOR_AUTO, 20},
-	{"patched/xsavec", PATCHED, pass, 0, USERTRAP_VECTOR_XSAVEC, 1},
-	{"patched/xsave", PATCHED, pass, 0, USERTRAP_VECTOR_XSAVE, 1},
-	{"patched/regs", PATCHED, pass, 0, USERTRAP_VECTOR_REGS, 1},
-	{"patched/novec", PATCHED, pass, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, 1},
-	{"answer/xsavec", PATCHED, answer, 0, USERTRAP_VECTOR_XSAVEC, 1},
-	{"answer/regs", PATCHED, answer, 0, USERTRAP_VECTOR_REGS, 1},
-	{"answer/novec", PATCHED, answer, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, 1},
+    {"native", NATIVE, NULL, 0, 0, 1},
+    {"sud-only", SUD, pass, USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH, USERTRAP_VECTOR_AUTO, 20},
+    {"patched/xsavec", PATCHED, pass, 0, USERTRAP_VECTOR_XSAVEC, 1},
+    {"patched/xsave", PATCHED, pass, 0, USERTRAP_VECTOR_XSAVE, 1},
+    {"patched/regs", PATCHED, pass, 0, USERTRAP_VECTOR_REGS, 1},
+    {"patched/novec", PATCHED, pass, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, 1},
+    {"answer/xsavec", PATCHED, answer, 0, USERTRAP_VECTOR_XSAVEC, 1},
+    {"answer/regs", PATCHED, answer, 0, USERTRAP_VECTOR_REGS, 1},
+    {"answer/novec", PATCHED, answer, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, 1},
 };
 
 static double now(void)
@@ -76,7 +76,8 @@ static double measure(const struct row *r, long calls)
 	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return -1000;
-	const unsigned char code[] = {0xb8, SYS_getppid, 0, 0, 0, 0x0f, 0x05, 0xc3}; /* mov $110,%eax; syscall; ret */
+	const unsigned char code[] = {0xb8, SYS_getppid, 0,    0,
+	                              0,    0x0f,        0x05, 0xc3}; /* mov $110,%eax; syscall; ret */
 	memcpy(m, code, sizeof code);
 	if (mprotect(m, 4096, PROT_READ | PROT_EXEC))
 		return -1000;
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 			printf("%-16s %10.1f %10.2f\n", rows[i].name, ns[i], ns[i] / ns[0]);
 	}
 	if (ns[1] > 0 && ns[4] > 0)
-		printf("sud-only / patched/regs = %.1fx; sud-only / patched/xsavec = %.1fx\n", ns[1] / ns[4], ns[1] / ns[2]);
+		printf("sud-only / patched/regs = %.1fx; sud-only / patched/xsavec = %.1fx\n", ns[1] / ns[4],
+		       ns[1] / ns[2]);
 	return 0;
 }

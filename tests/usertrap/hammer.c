@@ -10,7 +10,7 @@
 #include "usertrap/util.h"
 
 #define THREADS 8
-#define ROUNDS 300
+#define ROUNDS  300
 
 static __thread uint64_t hook_calls;
 static void *target_insn;
@@ -75,11 +75,11 @@ Test(hammer, patch_while_eight_threads_call, .timeout = 120)
 		sched_yield();
 	for (int round = 0; round < ROUNDS; round++) {
 		cr_assert_eq(usertrap_patch(site, NR_FAKE, &err), 0, "round %d patch: %s", round,
-			     usertrap_status_name(err.status));
+		             usertrap_status_name(err.status));
 		cr_assert_eq(((unsigned char *)site)[0], 0xff);
 		cr_assert_eq(((unsigned char *)site)[5], 0x06, "third byte of the jump is the guard");
 		cr_assert_eq(usertrap_unpatch(site, &err), 0, "round %d unpatch: %s", round,
-			     usertrap_status_name(err.status));
+		             usertrap_status_name(err.status));
 		cr_assert_eq(((unsigned char *)site)[0], 0xb8);
 		cr_assert_eq(((unsigned char *)site)[5], 0x0f);
 	}
@@ -90,17 +90,18 @@ Test(hammer, patch_while_eight_threads_call, .timeout = 120)
 	uint64_t total = 0;
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
-		cr_expect_eq(res[i].wrong, 0, "thread %d: %llu wrong results", i, (unsigned long long)res[i].wrong);
+		cr_expect_eq(res[i].wrong, 0, "thread %d: %llu wrong results", i,
+		             (unsigned long long)res[i].wrong);
 		cr_expect_eq(res[i].calls, res[i].hooked, "thread %d: %llu calls, %llu hook runs", i,
-			     (unsigned long long)res[i].calls, (unsigned long long)res[i].hooked);
+		             (unsigned long long)res[i].calls, (unsigned long long)res[i].hooked);
 		cr_expect_gt(res[i].calls, 0);
 		total += res[i].calls;
 	}
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
 	cr_log_info("hammer: %llu calls, %llu trampoline, %llu sigsys, %llu SIGILL restarts",
-		    (unsigned long long)total, (unsigned long long)c.trampoline_calls,
-		    (unsigned long long)c.sigsys_calls, (unsigned long long)c.sigill_restarts);
+	            (unsigned long long)total, (unsigned long long)c.trampoline_calls,
+	            (unsigned long long)c.sigsys_calls, (unsigned long long)c.sigill_restarts);
 	cr_expect_gt(c.trampoline_calls, 0);
 	cr_expect_gt(c.sigsys_calls, 0);
 	cr_expect_gt(c.sigill_restarts, 0, "no thread was ever caught on the guard byte");

@@ -64,8 +64,8 @@ Test(lazy, glibc_wrappers_caught_then_patched)
 	cr_assert_geq(c.sites_patched, 2);
 	cr_assert_geq(c.trampoline_calls, 38);
 	cr_log_info("lazy: write patched %llu of 10; %llu sites patched, %llu sigsys, %llu trampoline",
-		    (unsigned long long)patched_by_nr[SYS_write], (unsigned long long)c.sites_patched,
-		    (unsigned long long)c.sigsys_calls, (unsigned long long)c.trampoline_calls);
+	            (unsigned long long)patched_by_nr[SYS_write], (unsigned long long)c.sites_patched,
+	            (unsigned long long)c.sigsys_calls, (unsigned long long)c.trampoline_calls);
 }
 
 Test(lazy, unmatched_site_stays_on_signal_path)

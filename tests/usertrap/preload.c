@@ -93,7 +93,7 @@ static void first_difference(const struct run *a, const struct run *b, char *out
 	while (eb < b->out_len && b->out[eb] != '\n')
 		eb++;
 	snprintf(out, n, "usertrap: %.*s\nplain:    %.*s", (int)(ea - line), a->out + line, (int)(eb - line),
-		 b->out + line);
+	         b->out + line);
 }
 
 static bool same(const struct run *a, const struct run *b)
@@ -125,20 +125,27 @@ static void compare(char *const argv[])
 		char diff[512] = "";
 		if (!ok)
 			first_difference(&pr, &p1, diff, sizeof diff);
-		cr_assert(ok, "%s: output or status differs under usertrap (status %#x vs %#x, %zu vs %zu bytes)\n%s\n%.*s",
-			  argv[0], pr.status, p1.status, pr.out_len, p1.out_len, diff, (int)pr.err_len, pr.err);
+		cr_assert(ok,
+		          "%s: output or status differs under usertrap (status %#x vs %#x, %zu vs %zu "
+		          "bytes)\n%s\n%.*s",
+		          argv[0], pr.status, p1.status, pr.out_len, p1.out_len, diff, (int)pr.err_len,
+		          pr.err);
 		cr_assert(WIFEXITED(pr.status));
 		size_t len;
 		char *rep = slurp(report, &len);
 		unsigned long long calls = 0, patched = 0, tramp = 0;
-		cr_assert(len > 0 && sscanf(rep, "usertrap pid=%*d calls=%llu trampoline=%llu sigsys=%*u patched=%llu",
-					    &calls, &tramp, &patched) == 3, "report: %.*s", (int)len, rep);
+		cr_assert(len > 0 &&
+		              sscanf(rep,
+		                     "usertrap pid=%*d calls=%llu trampoline=%llu sigsys=%*u patched=%llu",
+		                     &calls, &tramp, &patched) == 3,
+		          "report: %.*s", (int)len, rep);
 		size_t lines = 0;
 		for (size_t i = 0; i < len; i++)
 			lines += rep[i] == '\n';
-		cr_log_info("%s: %zu output bytes, exit %d; first process to exit: %llu calls through the hook, %llu by jump, "
-			    "%llu sites patched; %zu processes reported",
-			    argv[0], pr.out_len, WEXITSTATUS(pr.status), calls, tramp, patched, lines);
+		cr_log_info("%s: %zu output bytes, exit %d; first process to exit: %llu calls through the "
+		            "hook, %llu by jump, "
+		            "%llu sites patched; %zu processes reported",
+		            argv[0], pr.out_len, WEXITSTATUS(pr.status), calls, tramp, patched, lines);
 		cr_assert_gt(calls, 0);
 		cr_assert_gt(patched, 0);
 		cr_assert_gt(tramp, 0);
@@ -203,17 +210,17 @@ Test(preload, python3)
 	if (access("/usr/bin/python3", X_OK) != 0)
 		cr_skip_test("no /usr/bin/python3");
 	char *argv[] = {"/usr/bin/python3", "-c",
-			"import os, signal, subprocess, threading, hashlib\n"
-			"got = []\n"
-			"signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))\n"
-			"os.kill(os.getpid(), signal.SIGUSR1)\n"
-			"def work(i): got.append(hashlib.sha256(str(i).encode() * 10000).hexdigest()[:8])\n"
-			"ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
-			"[t.start() for t in ts]; [t.join() for t in ts]\n"
-			"print(sorted(map(str, got)))\n"
-			"print(subprocess.run(['/bin/echo', 'child'], capture_output=True).stdout)\n"
-			"print(sum(range(10 ** 6)))\n"
-			"raise SystemExit(3)\n",
-			NULL};
+	                "import os, signal, subprocess, threading, hashlib\n"
+	                "got = []\n"
+	                "signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))\n"
+	                "os.kill(os.getpid(), signal.SIGUSR1)\n"
+	                "def work(i): got.append(hashlib.sha256(str(i).encode() * 10000).hexdigest()[:8])\n"
+	                "ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
+	                "[t.start() for t in ts]; [t.join() for t in ts]\n"
+	                "print(sorted(map(str, got)))\n"
+	                "print(subprocess.run(['/bin/echo', 'child'], capture_output=True).stdout)\n"
+	                "print(sum(range(10 ** 6)))\n"
+	                "raise SystemExit(3)\n",
+	                NULL};
 	compare(argv);
 }

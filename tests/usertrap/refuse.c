@@ -72,7 +72,8 @@ Test(refuse, page_vanishes_between_writes)
 	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, &err), USERTRAP_ERR_FAULT);
 	cr_assert_eq(err.fault.status, SAFECOPY_SEGV);
 	cr_assert_eq(err.fault.signo, SIGSEGV);
-	cr_assert_eq((uintptr_t)err.fault.addr & ~4095UL, (uintptr_t)m, "fault on the vanished page: %p", err.fault.addr);
+	cr_assert_eq((uintptr_t)err.fault.addr & ~4095UL, (uintptr_t)m, "fault on the vanished page: %p",
+	             err.fault.addr);
 	ut_test_step_hook = NULL;
 	/* And the patcher still works afterwards. */
 	unsigned char *m2 = make_sites(1, NR_FAKE, false);
@@ -138,9 +139,10 @@ Test(refuse, table_full, .timeout = 60)
 	struct usertrap_error err;
 	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
 		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, &err), 0, "site %d: %s", i,
-			     usertrap_status_name(err.status));
+		             usertrap_status_name(err.status));
 	for (int i = USERTRAP_MAX_SITES; i < USERTRAP_MAX_SITES + 2; i++) {
-		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, &err), USERTRAP_ERR_TABLE_FULL, "site %d", i + 1);
+		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, &err), USERTRAP_ERR_TABLE_FULL, "site %d",
+		             i + 1);
 		cr_assert_eq(memcmp(site_at(m, i), original(NR_FAKE), 7), 0);
 		cr_assert_eq(fn_at(m, i)(0, 0, 0, 0), -ENOSYS, "an unpatched site still works natively");
 	}
@@ -160,7 +162,7 @@ Test(refuse, table_full, .timeout = 60)
 Test(refuse, table_range_occupied)
 {
 	void *p = mmap((void *)USERTRAP_TABLE_LOW, USERTRAP_TABLE_HIGH - USERTRAP_TABLE_LOW, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	cr_assert_eq(p, (void *)USERTRAP_TABLE_LOW, "the range must be free in a fresh test process");
 	struct usertrap_config cfg = {.hook = hook};
 	struct usertrap_error err;

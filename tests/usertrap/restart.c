@@ -80,7 +80,7 @@ Test(restart, restart_syscall_meets_guard_byte, .timeout = 20)
 	ut_test_step_hook = stop_and_continue;
 	struct usertrap_error err;
 	cr_assert_eq(usertrap_patch(site_at(sleep_sites, 0), SYS_nanosleep, &err), 0, "%s",
-		     usertrap_status_name(err.status));
+	             usertrap_status_name(err.status));
 	double t = now() - t0;
 	int st;
 	waitpid(child, &st, 0);

@@ -34,7 +34,8 @@ static inline void write_site(unsigned char *p, uint32_t nr)
 static inline unsigned char *make_sites(size_t n, uint32_t nr, bool shared)
 {
 	size_t len = (n * SITE_STRIDE + 4095) & ~(size_t)4095;
-	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	                        (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	cr_assert(m != MAP_FAILED);
 	for (size_t i = 0; i < n; i++)
 		write_site(m + i * SITE_STRIDE, nr);
@@ -54,7 +55,7 @@ static inline site_fn fn_at(unsigned char *m, size_t i)
 
 /* An unused syscall number: native calls of it return -ENOSYS, so a hook that answers it proves the
  * call went through the hook. */
-#define NR_FAKE 500
+#define NR_FAKE  500
 #define NR_FAKE2 501
 
 #endif
