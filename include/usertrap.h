@@ -63,6 +63,8 @@
  * - New threads are armed from their start routine on (pthread_create is wrapped); the few calls glibc
  *   makes before it, and threads made with a raw clone, are not captured. Threads that exist before
  *   usertrap_capture_all(true) and block SIGSYS are not armed.
+ * - pthread_create is interposed (dlsym(RTLD_NEXT) finds the real one): fully static executables
+ *   (-static) are not supported.
  * - usertrap keeps a little initial-exec TLS: dlopen() of libusertrap.so late in a program's life can
  *   fail if the static TLS reserve is used up (LD_PRELOAD or linking it in is always fine).
  * - A trap-table slot, once bound to a site, stays bound (a thread may still be in its trampoline): at

@@ -209,3 +209,36 @@ Test(lazy, hook_calls_from_inside_the_hook_nest)
 	usertrap_capture_thread(false, NULL);
 	cr_assert_eq(max_depth, 1, "getpid made by the hook reached it again, one level down");
 }
+
+static long answer_one(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return call->nr == 500 ? 1 : usertrap_syscall(call);
+}
+
+static long answer_two(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return call->nr == 500 ? 2 : usertrap_syscall(call);
+}
+
+Test(lazy, init_again_after_shutdown)
+{
+	struct usertrap_config cfg = {.hook = answer_one};
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	uintptr_t table = usertrap_table_address();
+	unsigned char *m = make_sites(1, 500, false);
+	cr_assert_eq(usertrap_patch(site_at(m, 0), 500, NULL), 0);
+	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), 1);
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS, "restored: runs natively");
+	cr_assert_eq(usertrap_patch(site_at(m, 0), 500, NULL), USERTRAP_ERR_STATE);
+	cfg.hook = answer_two;
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	cr_assert_eq(usertrap_table_address(), table, "the table is kept");
+	cr_assert_eq(usertrap_patch(site_at(m, 0), 500, NULL), 0);
+	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), 2, "the new hook");
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.slots_used, 1, "the site's slot was reused");
+}
