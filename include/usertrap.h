@@ -61,7 +61,8 @@
  *   its `mov`) would, once the site is patched, be restarted at the site and make the site's call
  *   instead (as in gVisor).
  * - New threads are armed from their start routine on (pthread_create is wrapped); the few calls glibc
- *   makes before it, and threads made with a raw clone, are not captured. Threads that exist before
+ *   makes before it, threads made with a raw clone, and threads glibc starts internally without the
+ *   pthread_create symbol (thrd_create, SIGEV_THREAD timers, POSIX AIO) are not captured. Threads that exist before
  *   usertrap_capture_all(true) and block SIGSYS are not armed.
  * - pthread_create is interposed (dlsym(RTLD_NEXT) finds the real one): fully static executables
  *   (-static) are not supported.
