@@ -182,7 +182,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 		errno = saved_errno;
 		return;
 	}
-	if (info->si_code != SYS_USER_DISPATCH || ut_state != 1) {
+	if (info->si_code != SYS_USER_DISPATCH) {
 		ut_chain(sig, info, uc);
 		errno = saved_errno;
 		return;
@@ -195,6 +195,16 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 	arch_syscall_args(uc, call.args);
 	if (nr == SYS_rt_sigreturn) { /* not the hook's business: it returns from some signal handler */
 		run_in_place(insn, nr, uc);
+		errno = saved_errno;
+		return;
+	}
+	if (ut_state != 1) { /* intercepted just as usertrap shut down: the call, without the hook */
+		if (ut_in_place(nr, call.args)) {
+			run_in_place(insn, nr, uc);
+		} else {
+			const long *a = call.args;
+			arch_set_rax(uc, (uint64_t)ut_sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+		}
 		errno = saved_errno;
 		return;
 	}

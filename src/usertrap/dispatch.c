@@ -44,8 +44,8 @@ bool ut_in_place(long nr, const long *args)
 	if (nr == SYS_clone)
 		return (args[0] & CLONE_VM) || args[1] != 0;
 	if (nr == SYS_clone3) {
-		uint64_t
-		    ca[6]; /* struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack */
+		/* struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack */
+		uint64_t ca[6];
 		if (safecopy_memcpy(ca, (const void *)args[0], sizeof ca, NULL) != sizeof ca)
 			return true; /* let the kernel report the fault, natively */
 		return (ca[0] & CLONE_VM) || ca[5] != 0;
@@ -54,7 +54,7 @@ bool ut_in_place(long nr, const long *args)
 }
 
 /* Signals that must stay deliverable while usertrap runs: blocking them would turn an intercepted call
- * (SIGSYS), a guard-byte restart (SIGILL) or a write-window wait or safecopy fault into a kill. */
+ * (SIGSYS), a guard-byte restart (SIGILL) or a libsafecopy fault (SIGSEGV, SIGBUS) into a kill. */
 #define UT_KEEP_MASK \
 	((1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
 #define UT_UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
