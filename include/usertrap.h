@@ -153,10 +153,10 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 /*
  * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
  * EPYC, AVX-512, 2 vCPU VM; tests/usertrap/bench_getppid.c) for getppid through a patched site with a
- * pass-through hook: native 51 ns; REGS 79-85 ns (1.5-1.7x); NONE 62-64 ns (1.2x); XSAVEC/XSAVE
- * 210-217 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
- * through Syscall User Dispatch without patching: 815-840 ns. The trampoline itself (a hook that
- * answers without a syscall): REGS 24 ns, NONE 11.5 ns, XSAVEC 155 ns.
+ * pass-through hook: native 49 ns; REGS 72 ns (1.45-1.55x); NONE 58-61 ns (1.2x); XSAVEC/XSAVE
+ * 197-206 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
+ * through Syscall User Dispatch without patching: 765-810 ns. The trampoline itself (a hook that
+ * answers without a syscall): REGS 16-17 ns, NONE 8 ns, XSAVEC 146-152 ns.
  */
 enum usertrap_vector_save {
 	USERTRAP_VECTOR_AUTO = 0, /* REGS */

@@ -14,7 +14,7 @@ void usertrap_get_counters(struct usertrap_counters *out)
 	out->patch_failures = LOAD(patch_failures);
 	out->slots_used = ut_registry_used();
 	out->slots_free = USERTRAP_MAX_SITES - out->slots_used;
-	out->trampoline_calls = LOAD(trampoline_calls);
+	out->trampoline_calls = ut_trampoline_calls();
 	out->sigsys_calls = LOAD(sigsys_calls);
 	out->in_place_calls = LOAD(in_place_calls);
 	out->capture_lost = LOAD(capture_lost);

@@ -30,9 +30,50 @@ long ut_run_hook(struct usertrap_call *call)
 	return r;
 }
 
+/*
+ * Counting trampoline calls without a locked instruction on the fast path (it cost 5-7 ns here): each
+ * thread increments a cell of its own, claimed from a pool on its first call and never given back, so
+ * only the owner ever writes it and a reader sums all cells. Threads beyond the pool share the atomic
+ * counter. Exact either way.
+ */
+#define UT_COUNT_CELLS 1024
+static struct {
+	uint64_t n;
+	char pad[56];
+} count_cells[UT_COUNT_CELLS] __attribute__((aligned(64)));
+static unsigned cells_claimed;
+static __thread uint64_t *my_cell UT_TLS;
+
+static void count_trampoline_call(void)
+{
+	uint64_t *c = my_cell;
+	if (__builtin_expect(c == NULL, 0)) {
+		unsigned i = __atomic_fetch_add(&cells_claimed, 1, __ATOMIC_RELAXED);
+		if (i >= UT_COUNT_CELLS) {
+			UT_COUNT(trampoline_calls);
+			return;
+		}
+		c = my_cell = &count_cells[i].n;
+	}
+	/* Only this thread writes its cell, so no lock; one instruction, so a signal handler that counts a
+	 * call of its own on this thread cannot land between a load and a store and be lost. */
+	__asm__ volatile("incq %0" : "+m"(*c));
+}
+
+uint64_t ut_trampoline_calls(void)
+{
+	unsigned n = __atomic_load_n(&cells_claimed, __ATOMIC_RELAXED);
+	if (n > UT_COUNT_CELLS)
+		n = UT_COUNT_CELLS;
+	uint64_t sum = __atomic_load_n(&ut_count.trampoline_calls, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < n; i++)
+		sum += __atomic_load_n(&count_cells[i].n, __ATOMIC_RELAXED);
+	return sum;
+}
+
 long ut_dispatch(struct usertrap_call *call)
 {
-	UT_COUNT(trampoline_calls);
+	count_trampoline_call();
 	return ut_run_hook(call);
 }
 

@@ -120,6 +120,7 @@ UT_HIDDEN void ut_chain_get_previous(int sig, void *kact);
 
 /* ---- dispatch.c ---- */
 UT_HIDDEN long ut_dispatch(struct usertrap_call *call);
+UT_HIDDEN uint64_t ut_trampoline_calls(void);
 UT_HIDDEN long ut_run_hook(struct usertrap_call *call);
 UT_HIDDEN extern usertrap_hook_fn ut_hook;
 UT_HIDDEN extern void *ut_hook_arg;

@@ -109,3 +109,38 @@ Test(hammer, patch_while_eight_threads_call, .timeout = 120)
 	cr_expect_eq(c.sites_patched, 1);
 	cr_expect_eq(c.slots_used, 1, "one slot, reused by every round");
 }
+
+/* The trampoline counter (one lock-free cell per thread) is exact across threads. */
+static void *call_many(void *p)
+{
+	site_fn f = (site_fn)p;
+	for (int i = 0; i < 20000; i++)
+		if (f(i, 0, 0, 0) != i * 3 + 1)
+			return (void *)1;
+	return NULL;
+}
+
+static long triple(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return call->nr == NR_FAKE ? call->args[0] * 3 + 1 : usertrap_syscall(call);
+}
+
+Test(hammer, trampoline_counter_is_exact_across_threads)
+{
+	struct usertrap_config cfg = {.hook = triple};
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	unsigned char *m = make_sites(1, NR_FAKE, false);
+	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, NULL), 0);
+	pthread_t t[6];
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, call_many, (void *)fn_at(m, 0)), 0);
+	for (int i = 0; i < 6; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		cr_assert_null(r);
+	}
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.trampoline_calls, 6 * 20000);
+}
