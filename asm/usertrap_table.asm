@@ -1,0 +1,54 @@
+; Templates of the trap table's code. usertrap copies these bytes into the table's code pages once,
+; then makes them read-execute; they are never executed here (they sit in .rodata). All addressing is
+; RIP-relative to the template itself, so a copy works at any slot of the table.
+
+default rel
+
+%include "usertrap_table.inc"
+
+%define ENDBR64 db 0xF3, 0x0F, 0x1E, 0xFA
+
+section .rodata align=64
+
+; The header slot's code.
+global ut_tpl_header:data hidden (ut_tpl_header.end - ut_tpl_header)
+ut_tpl_header:
+; long gate(long nr, long a1, long a2, long a3, long a4, long a5, long a6): every system call usertrap
+; makes itself goes through here, inside the range Syscall User Dispatch never intercepts.
+	ENDBR64
+	mov rax, rdi
+	mov rdi, rsi
+	mov rsi, rdx
+	mov rdx, rcx
+	mov r10, r8
+	mov r8, r9
+	mov r9, [rsp+8]
+	syscall
+	ret
+	times UT_H_RESTORER - ($ - ut_tpl_header) db 0xCC
+; Restorer (SA_RESTORER) of usertrap's handlers: rt_sigreturn from the allowed range, so that returning
+; from the SIGSYS handler is not itself intercepted.
+	mov eax, 15
+	syscall
+	ud2
+	times UT_SLOT_SIZE - ($ - ut_tpl_header) db 0xCC
+.end:
+
+; A code slot. Entered by `jmp *a32` from a patched site: no return address was pushed, RSP is the
+; caller's. Skip the red zone, find this slot's data, continue in the common trampoline body.
+global ut_tpl_slot:data hidden (ut_tpl_slot.end - ut_tpl_slot)
+ut_tpl_slot:
+	ENDBR64
+	lea rsp, [rsp-128]                       ; lea: flags untouched
+	lea r11, [rel ut_tpl_slot + UT_DATA_DELTA]
+	jmp [r11 + UT_D_COMMON]
+	times UT_C_GATE - ($ - ut_tpl_slot) db 0xCC
+; The gate of an in-place call (rt_sigreturn, vfork, clone with a stack): the SIGSYS handler resumes the
+; caller here with all of its registers, the syscall runs natively on the caller's stack, and every
+; thread or process that comes out of it continues after the original syscall instruction.
+	syscall
+	jmp [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
+	times UT_SLOT_SIZE - ($ - ut_tpl_slot) db 0xCC
+.end:
+
+section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,0 +1,277 @@
+/*
+ * usertrap: send the system calls made by code in this process through a hook, and patch the call
+ * sites so that later calls reach the hook by a plain jump instead of a signal (after gVisor's systrap
+ * usertrap). x86-64 Linux only.
+ *
+ * How a call reaches the hook:
+ * - Patched site. A site is the 7-byte sequence `b8 imm32 0f 05` (mov $nr,%eax; syscall) with imm32
+ *   equal to the syscall number. Patching rewrites it to `ff 24 25 a32` (jmp *a32), where a32 is a cell
+ *   of the trap table, a small area mapped at a random page in [0x60000, 0x70000). The jump enters a
+ *   trampoline that saves the registers, calls the hook and returns to the instruction after the site
+ *   with the result in RAX. The rewrite is made while other threads may run the same bytes: 0x06 is
+ *   written at +5 first (an invalid opcode: a thread that already ran the old `mov` gets SIGILL and
+ *   usertrap restarts it at the site), then 0x06 at +0 (threads arriving at the site wait there, in
+ *   SIGILL), then bytes +1..+6, then 0xff at +0. (The guard at +0 is a fourth write the usual three do
+ *   not have: without it a thread can run a `mov` whose immediate is the jump's bytes and, preempted,
+ *   later meet a restored syscall with that wrong number.)
+ * - Lazy capture (Syscall User Dispatch, kernel >= 5.11). While capture is on for a thread, each of its
+ *   system calls made from outside usertrap's own code raises SIGSYS; usertrap's handler gives the call
+ *   to the hook and, if the site has the pattern above, patches it, so the next call there takes the
+ *   jump. Sites that do not match (e.g. `xor %eax,%eax; syscall`) stay on this slower path and remain
+ *   correct.
+ *
+ * Every read and write of instruction bytes goes through libsafecopy: a site on an unmapped or
+ * vanishing page is an error return, never a crash. No page is ever writable and executable at once,
+ * and no thread ever finds code it runs non-executable: the trap table's code is filled once and made
+ * read-execute before use; each of the ordered writes to a site is made in a read-write copy of its
+ * page, which then gets the page's exact protection (read from /proc/self/maps) and replaces it in one
+ * mremap(). (A patched page thus becomes private anonymous memory: /proc/self/maps shows it without
+ * the file's name. A page that is already writable, e.g. JIT code, is written in place.)
+ *
+ * Errors: functions return 0 or a negative `enum usertrap_status`; when `struct usertrap_error *err` is
+ * given it is always written (status USERTRAP_OK and zeros on success).
+ *
+ * Signals usertrap owns while initialised: SIGILL (restart of a thread caught on the guard byte) and,
+ * with lazy capture, SIGSYS. (libsafecopy owns SIGSEGV and SIGBUS.)
+ * Signals it does not own are passed on exactly as libsafecopy passes on foreign faults: the previous
+ * handler is called with its own mask and flags, SIG_DFL/SIG_IGN end the process with the signal.
+ * While capture is on, a thread's attempt to block SIGSYS, SIGILL, SIGSEGV or SIGBUS with
+ * rt_sigprocmask is filtered (those stay deliverable: an intercepted call while SIGSYS is blocked would
+ * kill the process), and rt_sigaction on SIGSYS is virtualised (the application's action is kept and
+ * receives every SIGSYS that is not usertrap's, e.g. from seccomp).
+ *
+ * Limits (known, by design or not yet done):
+ * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching
+ *   still works. usertrap is not a security boundary: code in the process can always get around it.
+ * - Never patched (they stay on the signal path, still correct): sites that do not match the pattern;
+ *   sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (the patcher runs it while a
+ *   site is half-written), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes
+ *   span two mappings; rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the
+ *   SIGSYS handler resumes the caller at a per-site gate in the trap table, so the call runs on the
+ *   caller's own stack); each distinct such site takes a slot, and without a free slot that thread's
+ *   capture is switched off (counted in capture_lost).
+ * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
+ *   reports them unblocked; so do the temporary masks of rt_sigsuspend, ppoll, pselect6, epoll_pwait
+ *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for
+ *   calls that reach the hook and are passed through. An application that later installs its own
+ *   SIGILL handler replaces usertrap's (as with libsafecopy and SIGSEGV): guard-byte restarts stop.
+ * - A patched page is a private anonymous copy: tools that name code by /proc/self/maps (perf, a
+ *   sanitizer's symbolizer) no longer see which file that page came from.
+ * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through
+ *   its `mov`) would, once the site is patched, be restarted at the site and make the site's call
+ *   instead (as in gVisor).
+ * - New threads are armed from their start routine on (pthread_create is wrapped); the few calls glibc
+ *   makes before it, threads made with a raw clone, and threads glibc starts internally without the
+ *   pthread_create symbol (thrd_create, SIGEV_THREAD timers, POSIX AIO) are not captured. Threads that exist before
+ *   usertrap_capture_all(true) and block SIGSYS are not armed.
+ * - pthread_create is interposed (dlsym(RTLD_NEXT) finds the real one): fully static executables
+ *   (-static) are not supported.
+ * - usertrap keeps a little initial-exec TLS: dlopen() of libusertrap.so late in a program's life can
+ *   fail if the static TLS reserve is used up (LD_PRELOAD or linking it in is always fine).
+ * - A trap-table slot, once bound to a site, stays bound (a thread may still be in its trampoline): at
+ *   most USERTRAP_MAX_SITES distinct sites over the life of the process.
+ */
+#ifndef USERTRAP_H
+#define USERTRAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safecopy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define USERTRAP_API __attribute__((visibility("default")))
+
+/* Number of sites the trap table can hold: 256 slots of 80 bytes, slot 0 is the table's header. */
+#define USERTRAP_MAX_SITES 255
+
+/* The trap table lies in [USERTRAP_TABLE_LOW, USERTRAP_TABLE_HIGH). */
+#define USERTRAP_TABLE_LOW 0x60000UL
+#define USERTRAP_TABLE_HIGH 0x70000UL
+
+enum usertrap_status {
+	USERTRAP_OK = 0,
+	USERTRAP_ERR_PATTERN = -1,        /* the bytes at the site are not `b8 imm32 0f 05` */
+	USERTRAP_ERR_NR = -2,             /* the pattern is there but imm32 is not the syscall number given */
+	USERTRAP_ERR_TABLE_FULL = -3,     /* all USERTRAP_MAX_SITES slots are in use; the site stays as it is */
+	USERTRAP_ERR_NOT_PATCHABLE = -4,  /* page is MAP_SHARED, not executable, the vDSO, holds usertrap's or
+					     libsafecopy's own code, or mprotect/mremap refused (err->sys_errno) */
+	USERTRAP_ERR_FAULT = -5,          /* reading or writing the site faulted (err->fault) */
+	USERTRAP_ERR_TABLE_BUSY = -6,     /* no free place for the trap table in [0x60000, 0x70000) */
+	USERTRAP_ERR_NO_SUD = -7,         /* lazy capture asked for, but the kernel lacks Syscall User Dispatch */
+	USERTRAP_ERR_STATE = -8,          /* not initialised, or initialised twice */
+	USERTRAP_ERR_INVAL = -9,          /* bad argument (NULL hook, unknown flag, NULL site) */
+	USERTRAP_ERR_SYS = -10,           /* a system call usertrap needs failed (err->sys_errno) */
+	USERTRAP_ERR_IN_PLACE = -11,      /* the syscall must run on the caller's own stack (rt_sigreturn, clone,
+					     clone3, vfork): its site is never patched */
+	USERTRAP_ERR_CPU = -12,           /* the CPU lacks XSAVE, needed to preserve vector registers */
+};
+
+struct usertrap_error {
+	enum usertrap_status status;
+	int sys_errno;                /* errno of the failing system call for ERR_SYS / ERR_NOT_PATCHABLE, else 0 */
+	struct safecopy_fault fault;  /* for ERR_FAULT: where reading or writing the site stopped */
+};
+
+/* How a call reached the hook (struct usertrap_call.flags). */
+#define USERTRAP_CALL_PATCHED 0x1u  /* through the jump of a patched site */
+#define USERTRAP_CALL_SIGSYS 0x2u   /* in a signal handler: Syscall User Dispatch (lazy capture), or a site
+				       left half-written by a failed patch (met in SIGILL) */
+/* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
+#define USERTRAP_CALL_IN_PLACE 0x4u
+
+struct usertrap_call {
+	long nr;           /* syscall number */
+	long args[6];      /* rdi, rsi, rdx, r10, r8, r9 as the caller set them */
+	void *site;        /* address of the syscall instruction (for a patched site: pattern start + 5) */
+	unsigned int flags;
+	unsigned int depth; /* hooks already running on this thread below this call (0: outermost) */
+	void *internal_;    /* usertrap's own; do not touch */
+};
+
+/*
+ * The hook. Called for every captured or patched syscall, on the calling thread, with the call's
+ * registers already saved. Returns the syscall's result in the kernel's convention (-4095..-1 is
+ * -errno). To run the real syscall, return usertrap_syscall(call). The hook may itself make system
+ * calls: those made at patched or captured sites reach the hook again with depth + 1 (a hook that
+ * calls into libc should pass such calls straight through). The hook runs in signal context for
+ * USERTRAP_CALL_SIGSYS calls (keep it async-signal-safe if capture is on). Unless the hook was
+ * registered with USERTRAP_HOOK_NO_VECTOR, it may freely use vector and x87 registers.
+ */
+typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
+
+/* Configuration flags (struct usertrap_config.flags). */
+#define USERTRAP_LAZY 0x1u           /* set up lazy capture (Syscall User Dispatch); capture starts off */
+#define USERTRAP_LAZY_NO_PATCH 0x2u  /* captured calls never patch their site (measure the signal path) */
+#define USERTRAP_HOOK_NO_VECTOR 0x4u /* the hook promises not to change any vector/x87/MXCSR state: the
+					 trampoline then saves only general registers and flags */
+
+/*
+ * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
+ * EPYC, AVX-512, 2 vCPU VM; tests/usertrap/bench_getppid.c) for getppid through a patched site with a
+ * pass-through hook: native 49 ns; REGS 72 ns (1.45-1.55x); NONE 58-61 ns (1.2x); XSAVEC/XSAVE
+ * 197-206 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
+ * through Syscall User Dispatch without patching: 765-810 ns. The trampoline itself (a hook that
+ * answers without a syscall): REGS 16-17 ns, NONE 8 ns, XSAVEC 146-152 ns.
+ */
+enum usertrap_vector_save {
+	USERTRAP_VECTOR_AUTO = 0, /* REGS */
+	USERTRAP_VECTOR_XSAVEC,   /* XSAVEC/XRSTOR of every enabled component (incl. x87 registers, PKRU) */
+	USERTRAP_VECTOR_XSAVE,    /* XSAVE/XRSTOR, standard format, same components */
+	USERTRAP_VECTOR_NONE,     /* same as USERTRAP_HOOK_NO_VECTOR */
+	USERTRAP_VECTOR_REGS,     /* plain moves: zmm0-31 and k0-7 (AVX-512), else ymm0-15 (AVX), else
+				     xmm0-15; MXCSR and the x87 control word. Not the x87/MMX data registers:
+				     the ABI has the x87 stack empty at every call, so only a hand-written site
+				     with live x87 values whose hook uses long double would notice (use XSAVEC). */
+};
+
+struct usertrap_config {
+	usertrap_hook_fn hook; /* required */
+	void *arg;             /* passed to every hook call */
+	unsigned int flags;    /* USERTRAP_LAZY, USERTRAP_LAZY_NO_PATCH, USERTRAP_HOOK_NO_VECTOR */
+	enum usertrap_vector_save vector_save;
+	uintptr_t table_addr;  /* 0: a random free page in [0x60000, 0x70000); else that page exactly */
+};
+
+/*
+ * Maps the trap table, installs the SIGILL handler (and, with USERTRAP_LAZY, the SIGSYS
+ * handler), and registers the hook. Capture is off for every thread afterwards. Returns 0 or:
+ * ERR_INVAL (no hook, unknown flags), ERR_STATE (already initialised), ERR_TABLE_BUSY (every candidate
+ * place of the table is occupied), ERR_NO_SUD (USERTRAP_LAZY on a kernel without Syscall User
+ * Dispatch: nothing is initialised; explicit patching works without the flag), ERR_CPU, ERR_SYS.
+ * On error nothing is changed. Not async-signal-safe; call it before creating the threads to capture.
+ * After usertrap_shutdown() it may be called again (the table is reused, the hook replaced).
+ */
+USERTRAP_API int usertrap_init(const struct usertrap_config *config, struct usertrap_error *err);
+
+/*
+ * Patches the site at `site` (the address of the b8 byte), whose imm32 must equal `nr`. Idempotent: a
+ * site already patched returns 0. Errors (nothing changed unless said): ERR_STATE, ERR_INVAL,
+ * ERR_PATTERN, ERR_NR, ERR_IN_PLACE (nr is rt_sigreturn, clone, clone3 or vfork), ERR_TABLE_FULL,
+ * ERR_NOT_PATCHABLE (see the enum; err->sys_errno set when mprotect or mremap failed), ERR_FAULT
+ * (err->fault). If a write after the first fails (the page vanished or was sealed meanwhile), the site
+ * keeps a guard byte and its calls are then made by the SIGILL handler, through the hook. Thread-safe;
+ * blocks while another thread patches. Not async-signal-safe.
+ */
+USERTRAP_API int usertrap_patch(void *site, long nr, struct usertrap_error *err);
+
+/*
+ * Restores the original bytes of a site patched by usertrap, in four ordered writes (0x06 at +0; +1..+6
+ * with the guard kept at +5; b8 at +0; 0x0f at +5), so that no thread ever runs the restored syscall
+ * with a number loaded from the jump's bytes.
+ * Its slot stays bound to the site (a thread may still be inside its trampoline), so patching it again
+ * reuses the slot. Returns 0, ERR_INVAL (site never patched), or the errors of usertrap_patch.
+ */
+USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
+
+/*
+ * Lazy capture for the calling thread: on arms Syscall User Dispatch for it, off disarms it. An armed
+ * thread is captured unless usertrap_capture_all(false) paused capture everywhere (it is not paused
+ * after usertrap_init). Requires usertrap_init() with USERTRAP_LAZY (else ERR_STATE). Returns 0 or
+ * ERR_SYS. Async-signal-safe.
+ */
+USERTRAP_API int usertrap_capture_thread(bool on, struct usertrap_error *err);
+
+/*
+ * Lazy capture for every thread. off pauses capture at once in all threads (one shared selector byte)
+ * and stops arming new threads. on resumes it in every armed thread, arms the calling thread and every
+ * other thread of the process that does not block SIGSYS (each is sent a SIGSYS and arms itself;
+ * returns after all answered or 1 s), and makes threads created later by pthread_create come up armed
+ * (from their start routine on). Returns 0, ERR_STATE or ERR_SYS. Not async-signal-safe.
+ */
+USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
+
+/*
+ * The real syscall for `call`, as the hook's pass-through: runs it from usertrap's own syscall gate and
+ * returns the kernel's result (-errno on error). What a plain call could not do is taken care of:
+ * rt_sigprocmask never blocks SIGSYS/SIGILL/SIGSEGV/SIGBUS (for a SIGSYS call it updates the mask that
+ * the thread gets back); rt_sigaction on SIGSYS is virtualised; a fork-like clone re-arms capture in the
+ * child. For USERTRAP_CALL_IN_PLACE calls (which can only run on the caller's own stack) it returns
+ * USERTRAP_RESULT_IN_PLACE without doing anything; the hook must return that value unchanged, and the
+ * call then runs natively in the caller's context (any other return value emulates the call).
+ * Async-signal-safe.
+ */
+#define USERTRAP_RESULT_IN_PLACE (-4096L - 77)
+USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);
+
+struct usertrap_counters {
+	uint64_t sites_patched;    /* sites currently patched */
+	uint64_t patches;          /* successful patch operations */
+	uint64_t patch_failures;   /* patch attempts (explicit or lazy) that were refused */
+	uint64_t slots_used;       /* trap-table slots bound to a site (patched sites and in-place gates) */
+	uint64_t slots_free;
+	uint64_t trampoline_calls; /* calls that came through a patched site */
+	uint64_t sigsys_calls;     /* calls that came through Syscall User Dispatch (the slow path) */
+	uint64_t in_place_calls;   /* SIGSYS calls run natively in the caller's context */
+	uint64_t capture_lost;     /* in-place calls without a free slot: that thread's capture was switched off */
+	uint64_t sigill_restarts;  /* threads caught on the guard byte and restarted at the site */
+	uint64_t restart_syscalls; /* of those, interrupted calls resumed with restart_syscall */
+};
+
+/* A snapshot of the counters (each value is read atomically; the set is not one instant). */
+USERTRAP_API void usertrap_get_counters(struct usertrap_counters *out);
+
+/*
+ * Shutdown: switches capture off in every thread, restores every patched site, stops arming new
+ * threads, and puts the previous SIGSYS action back. The trap table stays mapped and the SIGILL
+ * handler stays installed (a thread may still be inside a trampoline or have a SIGILL pending; both
+ * pass on everything that is not usertrap's). Returns 0, or the first error met while restoring a site
+ * (the other sites are still restored). Not async-signal-safe.
+ */
+USERTRAP_API int usertrap_shutdown(struct usertrap_error *err);
+
+/* A short constant English name for a status ("ok", "pattern", ...); "unknown" for other values. */
+USERTRAP_API const char *usertrap_status_name(int status);
+
+/* The trap table's address, or 0 before usertrap_init(). */
+USERTRAP_API uintptr_t usertrap_table_address(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USERTRAP_H */

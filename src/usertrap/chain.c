@@ -1,0 +1,121 @@
+/*
+ * Passing on the signals that are not usertrap's, exactly as libsafecopy's chain.c does: the previous
+ * handler is called under its own sa_mask (plus the signal unless SA_NODEFER), SA_RESETHAND is
+ * emulated, SIG_DFL restores the default (a real fault then re-executes and kills with the right
+ * signal; a sent signal, or any SIGSYS, which never re-executes, is sent again to this thread), SIG_IGN
+ * drops a sent signal and restores the default for a real fault.
+ *
+ * usertrap installs its handlers with the raw rt_sigaction and its own restorer, which lies inside the
+ * range Syscall User Dispatch allows: returning from them is never itself intercepted. Actions are kept
+ * in the kernel's layout so that the SIGSYS virtualisation (dispatch.c) can store the application's.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "usertrap/internal.h"
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+struct kact {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static struct kact previous[UT_CHAIN_COUNT];
+static bool saved[UT_CHAIN_COUNT];
+
+static int index_of(int sig)
+{
+	return sig == SIGILL ? UT_CHAIN_SIGILL : UT_CHAIN_SIGSYS;
+}
+
+int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int flags)
+{
+	int i = index_of(sig);
+	struct kact ours = {
+	    .handler = (void *)handler,
+	    .flags = (unsigned long)flags | SA_SIGINFO | SA_RESTORER,
+	    .restorer = (void *)ut_restorer(),
+	    .mask = 0,
+	};
+	struct kact old;
+	long r = UT_SYS4(SYS_rt_sigaction, sig, NULL, &old, 8);
+	if (r < 0)
+		return (int)r;
+	if (old.handler == (void *)handler)
+		return 0; /* already ours (a second init): keep the remembered previous action */
+	previous[i] = old;
+	saved[i] = true;
+	r = UT_SYS4(SYS_rt_sigaction, sig, &ours, NULL, 8);
+	return (int)r;
+}
+
+int ut_chain_restore(int sig)
+{
+	int i = index_of(sig);
+	if (!saved[i])
+		return 0;
+	saved[i] = false;
+	return (int)UT_SYS4(SYS_rt_sigaction, sig, &previous[i], NULL, 8);
+}
+
+void ut_chain_set_previous(int sig, const void *kact)
+{
+	memcpy(&previous[index_of(sig)], kact, sizeof(struct kact));
+}
+
+void ut_chain_get_previous(int sig, void *kact)
+{
+	memcpy(kact, &previous[index_of(sig)], sizeof(struct kact));
+}
+
+static void restore_default(int sig)
+{
+	struct kact dfl = {.handler = SIG_DFL};
+	UT_SYS4(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+}
+
+static void resend(int sig, siginfo_t *info)
+{
+	long pid = UT_SYS0(SYS_getpid), tid = UT_SYS0(SYS_gettid);
+	if (UT_SYS4(SYS_rt_tgsigqueueinfo, pid, tid, sig, info) != 0)
+		UT_SYS3(SYS_tgkill, pid, tid, sig);
+}
+
+void ut_chain(int sig, siginfo_t *info, void *uc)
+{
+	struct kact *slot = &previous[index_of(sig)];
+	struct kact act = *slot;
+	bool sent = info->si_code <= 0 || sig == SIGSYS;
+	if (act.handler == (void *)SIG_DFL) {
+		restore_default(sig);
+		if (sent)
+			resend(sig, info);
+		return;
+	}
+	if (act.handler == (void *)SIG_IGN) {
+		if (!sent)
+			restore_default(sig);
+		return;
+	}
+	if (act.flags & SA_RESETHAND) {
+		slot->handler = (void *)SIG_DFL;
+		slot->flags = 0;
+	}
+	uint64_t block = act.mask, old;
+	if (!(act.flags & SA_NODEFER))
+		block |= 1ULL << (sig - 1);
+	UT_SYS4(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, 8);
+	if (act.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))act.handler)(sig, info, uc);
+	else
+		((void (*)(int))act.handler)(sig);
+	UT_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+}

@@ -1,0 +1,244 @@
+/*
+ * Test 4: lazy capture on real code. glibc's own wrappers are caught by Syscall User Dispatch, their
+ * sites patched, and later calls take the jump (the counters and the hook's view prove it); a site
+ * that does not match the pattern (`xor %eax,%eax; syscall`) stays on the signal path and stays right.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "usertrap/util.h"
+
+static uint64_t by_nr[512], patched_by_nr[512], sigsys_by_nr[512];
+
+static long counting(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->nr >= 0 && call->nr < 512) {
+		__atomic_fetch_add(&by_nr[call->nr], 1, __ATOMIC_RELAXED);
+		if (call->flags & USERTRAP_CALL_PATCHED)
+			__atomic_fetch_add(&patched_by_nr[call->nr], 1, __ATOMIC_RELAXED);
+		if (call->flags & USERTRAP_CALL_SIGSYS)
+			__atomic_fetch_add(&sigsys_by_nr[call->nr], 1, __ATOMIC_RELAXED);
+	}
+	return usertrap_syscall(call);
+}
+
+static void init_lazy(unsigned extra)
+{
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | extra};
+	struct usertrap_error err;
+	int r = usertrap_init(&cfg, &err);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
+	cr_assert_eq(usertrap_capture_thread(true, &err), 0);
+}
+
+Test(lazy, glibc_wrappers_caught_then_patched)
+{
+	pid_t ppid = (pid_t)syscall(SYS_getppid), pid = (pid_t)syscall(SYS_getpid);
+	init_lazy(0);
+	for (int i = 0; i < 20; i++) {
+		cr_assert_eq(getppid(), ppid);
+		cr_assert_eq(getpid(), pid);
+	}
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(write(p[1], "abcd", 4), 4);
+	char buf[40];
+	cr_assert_eq(read(p[0], buf, sizeof buf), 40);
+	cr_assert_eq(memcmp(buf, "abcdabcdabcd", 12), 0);
+	usertrap_capture_thread(false, NULL);
+
+	cr_assert_eq(by_nr[SYS_getppid], 20, "every getppid reached the hook once");
+	cr_assert_eq(sigsys_by_nr[SYS_getppid], 1, "caught once by Syscall User Dispatch");
+	cr_assert_eq(patched_by_nr[SYS_getppid], 19, "then through the patched site");
+	cr_assert_eq(by_nr[SYS_getpid], 20);
+	cr_assert_eq(patched_by_nr[SYS_getpid], 19);
+	cr_assert_eq(by_nr[SYS_write], 10);
+	cr_assert_geq(by_nr[SYS_read], 1);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_geq(c.sites_patched, 2);
+	cr_assert_geq(c.trampoline_calls, 38);
+	cr_log_info("lazy: write patched %llu of 10; %llu sites patched, %llu sigsys, %llu trampoline",
+	            (unsigned long long)patched_by_nr[SYS_write], (unsigned long long)c.sites_patched,
+	            (unsigned long long)c.sigsys_calls, (unsigned long long)c.trampoline_calls);
+}
+
+Test(lazy, unmatched_site_stays_on_signal_path)
+{
+	/* read(fd, buf, n) with `xor %eax,%eax; syscall; ret` */
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {0x31, 0xc0, 0x0f, 0x05, 0xc3};
+	memcpy(m, code, sizeof code);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	long (*rd)(long, void *, long) = (long (*)(long, void *, long))(void *)m;
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], "0123456789", 10), 10);
+	init_lazy(0);
+	struct usertrap_counters before, after;
+	usertrap_get_counters(&before);
+	char buf[2];
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(rd(p[0], buf, 2), 2);
+		cr_assert_eq(buf[0], '0' + 2 * i);
+	}
+	usertrap_get_counters(&after);
+	usertrap_capture_thread(false, NULL);
+	/* At least 5: looking for the pattern in front of this site (at a page start) reads the page before,
+	 * whose fault libsafecopy's handler answers, and that handler's return (through glibc's restorer)
+	 * is itself a captured rt_sigreturn. */
+	cr_assert_geq(after.sigsys_calls - before.sigsys_calls, 5, "each call came by SIGSYS");
+	cr_assert_eq(after.sites_patched, before.sites_patched, "the site was not patched");
+	cr_assert_eq(memcmp(m, code, sizeof code), 0, "and its bytes are untouched");
+	cr_assert_eq(sigsys_by_nr[0], 5);
+}
+
+Test(lazy, no_patch_mode_keeps_everything_on_the_signal_path)
+{
+	pid_t ppid = getppid();
+	init_lazy(USERTRAP_LAZY_NO_PATCH);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(getppid(), ppid);
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(sigsys_by_nr[SYS_getppid], 10);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.sites_patched, 0);
+}
+
+Test(lazy, capture_off_and_pause)
+{
+	pid_t ppid = getppid();
+	init_lazy(USERTRAP_LAZY_NO_PATCH);
+	cr_assert_eq(getppid(), ppid);
+	cr_assert_eq(usertrap_capture_all(false, NULL), 0); /* paused everywhere */
+	cr_assert_eq(getppid(), ppid);
+	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
+	cr_assert_eq(getppid(), ppid);
+	cr_assert_eq(usertrap_capture_thread(false, NULL), 0);
+	cr_assert_eq(getppid(), ppid);
+	cr_assert_eq(by_nr[SYS_getppid], 2, "only the calls made while captured");
+}
+
+Test(lazy, blocking_sigsys_is_filtered)
+{
+	init_lazy(0);
+	sigset_t all, old, now;
+	sigfillset(&all);
+	cr_assert_eq(sigprocmask(SIG_BLOCK, &all, &old), 0);
+	cr_assert_eq(getppid(), (pid_t)syscall(SYS_getppid), "still alive and captured");
+	cr_assert_eq(sigprocmask(SIG_SETMASK, NULL, &now), 0);
+	cr_assert(sigismember(&now, SIGUSR1));
+	cr_assert(!sigismember(&now, SIGSYS), "SIGSYS stays deliverable");
+	cr_assert(!sigismember(&now, SIGILL));
+	cr_assert_eq(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	cr_assert_eq(sigprocmask(SIG_SETMASK, NULL, &now), 0);
+	cr_assert(!sigismember(&now, SIGUSR1));
+	usertrap_capture_thread(false, NULL);
+}
+
+static volatile int app_sigsys;
+static void on_app_sigsys(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (info->si_code == SI_TKILL)
+		app_sigsys++;
+}
+
+Test(lazy, application_sigsys_handler_is_kept_and_chained)
+{
+	init_lazy(0);
+	struct sigaction sa = {.sa_sigaction = on_app_sigsys, .sa_flags = SA_SIGINFO}, old;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGSYS, &sa, &old), 0);
+	cr_assert_eq(getppid(), (pid_t)syscall(SYS_getppid), "capture still works");
+	raise(SIGSYS); /* not from Syscall User Dispatch: the application's handler gets it */
+	cr_assert_eq(app_sigsys, 1);
+	struct sigaction cur;
+	cr_assert_eq(sigaction(SIGSYS, NULL, &cur), 0);
+	cr_assert_eq((void *)cur.sa_sigaction, (void *)on_app_sigsys, "the application sees its own action");
+	usertrap_capture_thread(false, NULL);
+}
+
+Test(lazy, shutdown_restores_sites)
+{
+	init_lazy(0);
+	pid_t ppid = getppid();
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(getppid(), ppid);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_geq(c.sites_patched, 1);
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.sites_patched, 0);
+	uint64_t n = by_nr[SYS_getppid];
+	cr_assert_eq(getppid(), ppid);
+	cr_assert_eq(by_nr[SYS_getppid], n, "no hook after shutdown");
+}
+
+static unsigned max_depth;
+static long nesting(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->depth > max_depth)
+		max_depth = call->depth;
+	if (call->nr == SYS_getppid && call->depth == 0)
+		return getpid() > 0 ? usertrap_syscall(call) : -1; /* a libc call from inside the hook */
+	return usertrap_syscall(call);
+}
+
+Test(lazy, hook_calls_from_inside_the_hook_nest)
+{
+	struct usertrap_config cfg = {.hook = nesting, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	pid_t ppid = (pid_t)syscall(SYS_getppid);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(getppid(), ppid); /* the first by SIGSYS, then patched; getpid nested inside */
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(max_depth, 1, "getpid made by the hook reached it again, one level down");
+}
+
+static long answer_one(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return call->nr == 500 ? 1 : usertrap_syscall(call);
+}
+
+static long answer_two(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return call->nr == 500 ? 2 : usertrap_syscall(call);
+}
+
+Test(lazy, init_again_after_shutdown)
+{
+	struct usertrap_config cfg = {.hook = answer_one};
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	uintptr_t table = usertrap_table_address();
+	unsigned char *m = make_sites(1, 500, false);
+	cr_assert_eq(usertrap_patch(site_at(m, 0), 500, NULL), 0);
+	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), 1);
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS, "restored: runs natively");
+	cr_assert_eq(usertrap_patch(site_at(m, 0), 500, NULL), USERTRAP_ERR_STATE);
+	cfg.hook = answer_two;
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	cr_assert_eq(usertrap_table_address(), table, "the table is kept");
+	cr_assert_eq(usertrap_patch(site_at(m, 0), 500, NULL), 0);
+	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), 2, "the new hook");
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.slots_used, 1, "the site's slot was reused");
+}

@@ -1,0 +1,247 @@
+/*
+ * Test 6: real, unmodified programs under libusertrap_preload.so (lazy capture in every thread and
+ * child, a counting hook, sites patched on first use): /bin/ls -la /, sort, gzip -c, python3 with
+ * threads, a subprocess and a signal. Their stdout, stderr and exit status must be byte-identical to a
+ * plain run, and the report must show calls through the hook and patched sites.
+ */
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "usertrap/util.h"
+
+extern char **environ;
+
+static char dir[] = "/var/tmp/usertrap-test-XXXXXX";
+
+struct run {
+	char *out, *err;
+	size_t out_len, err_len;
+	int status;
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "%s", path);
+	char *buf = NULL;
+	size_t cap = 0;
+	*len = 0;
+	for (;;) {
+		if (*len + 4096 > cap) {
+			cap = cap * 2 + 8192;
+			buf = realloc(buf, cap);
+			cr_assert(buf);
+		}
+		size_t n = fread(buf + *len, 1, cap - *len, f);
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Set by a test: every call stays on the SIGSYS path (nothing is patched). */
+static bool signal_path_only;
+
+static struct run run(char *const argv[], bool preload)
+{
+	char out[128], err[128], report[128], pre[512], rep[160];
+	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(err, sizeof err, "%s/err", dir);
+	snprintf(report, sizeof report, "%s/report", dir);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 4, sizeof *env);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "USERTRAP_", 9))
+			env[k++] = environ[i];
+	if (preload) {
+		snprintf(pre, sizeof pre, "LD_PRELOAD=%s", USERTRAP_PRELOAD_PATH);
+		snprintf(rep, sizeof rep, "USERTRAP_REPORT=%s", report);
+		env[k++] = pre;
+		env[k++] = rep;
+		if (signal_path_only)
+			env[k++] = "USERTRAP_NO_PATCH=1";
+	}
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
+	struct run r;
+	cr_assert_eq(waitpid(pid, &r.status, 0), pid);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	r.out = slurp(out, &r.out_len);
+	r.err = slurp(err, &r.err_len);
+	return r;
+}
+
+/* The first line where two outputs differ, for the failure message. */
+static void first_difference(const struct run *a, const struct run *b, char *out, size_t n)
+{
+	size_t i = 0, line = 0;
+	while (i < a->out_len && i < b->out_len && a->out[i] == b->out[i])
+		if (a->out[i++] == '\n')
+			line = i;
+	size_t ea = line, eb = line;
+	while (ea < a->out_len && a->out[ea] != '\n')
+		ea++;
+	while (eb < b->out_len && b->out[eb] != '\n')
+		eb++;
+	snprintf(out, n, "usertrap: %.*s\nplain:    %.*s", (int)(ea - line), a->out + line, (int)(eb - line),
+	         b->out + line);
+}
+
+static bool same(const struct run *a, const struct run *b)
+{
+	return a->status == b->status && a->out_len == b->out_len && a->err_len == b->err_len &&
+	       memcmp(a->out, b->out, a->out_len) == 0 && memcmp(a->err, b->err, a->err_len) == 0;
+}
+
+/* Plain, preloaded, plain: the preloaded run must equal a plain one. Other processes on the machine can
+ * change what ls shows between two runs (a directory's time or link count, even and back), so a
+ * mismatch is tried again; only five mismatches in a row fail. */
+static void compare(char *const argv[])
+{
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	for (int attempt = 0; attempt < 5; attempt++) {
+		unlink(report);
+		struct run p1 = run(argv, false), pr = run(argv, true), p2 = run(argv, false);
+		bool ok = same(&pr, &p1) || same(&pr, &p2);
+		free(p2.out);
+		free(p2.err);
+		if (!ok && attempt < 4) {
+			free(p1.out);
+			free(p1.err);
+			free(pr.out);
+			free(pr.err);
+			continue;
+		}
+		char diff[512] = "";
+		if (!ok)
+			first_difference(&pr, &p1, diff, sizeof diff);
+		cr_assert(ok,
+		          "%s: output or status differs under usertrap (status %#x vs %#x, %zu vs %zu "
+		          "bytes)\n%s\n%.*s",
+		          argv[0], pr.status, p1.status, pr.out_len, p1.out_len, diff, (int)pr.err_len,
+		          pr.err);
+		cr_assert(WIFEXITED(pr.status));
+		size_t len;
+		char *rep = slurp(report, &len);
+		unsigned long long calls = 0, patched = 0, tramp = 0;
+		cr_assert(len > 0 &&
+		              sscanf(rep,
+		                     "usertrap pid=%*d calls=%llu trampoline=%llu sigsys=%*u patched=%llu",
+		                     &calls, &tramp, &patched) == 3,
+		          "report: %.*s", (int)len, rep);
+		size_t lines = 0;
+		for (size_t i = 0; i < len; i++)
+			lines += rep[i] == '\n';
+		cr_log_info("%s: %zu output bytes, exit %d; first process to exit: %llu calls through the "
+		            "hook, %llu by jump, "
+		            "%llu sites patched; %zu processes reported",
+		            argv[0], pr.out_len, WEXITSTATUS(pr.status), calls, tramp, patched, lines);
+		cr_assert_gt(calls, 0);
+		if (signal_path_only) {
+			cr_assert_eq(patched, 0);
+			cr_assert_eq(tramp, 0);
+		} else {
+			cr_assert_gt(patched, 0);
+			cr_assert_gt(tramp, 0);
+		}
+		free(rep);
+		free(p1.out);
+		free(p1.err);
+		free(pr.out);
+		free(pr.err);
+		return;
+	}
+}
+
+static void setup(void)
+{
+	cr_assert(mkdtemp(dir), "mkdtemp");
+	char path[128];
+	snprintf(path, sizeof path, "%s/data", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	unsigned x = 12345;
+	for (int i = 0; i < 20000; i++) {
+		x = x * 1103515245u + 12345u;
+		fprintf(f, "%u line %d\n", x >> 8, i);
+	}
+	fclose(f);
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		cr_log_warn("could not remove %s", dir);
+}
+
+TestSuite(preload, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(preload, ls)
+{
+	char *argv[] = {"/bin/ls", "-la", "/", NULL};
+	compare(argv);
+}
+
+Test(preload, sort)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/data", dir);
+	char *argv[] = {"/usr/bin/sort", path, NULL};
+	compare(argv);
+}
+
+Test(preload, gzip)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/data", dir);
+	char *argv[] = {"/bin/gzip", "-c", path, NULL};
+	compare(argv);
+}
+
+Test(preload, python3)
+{
+	if (access("/usr/bin/python3", X_OK) != 0)
+		cr_skip_test("no /usr/bin/python3");
+	char *argv[] = {"/usr/bin/python3", "-c",
+	                "import os, signal, subprocess, threading, hashlib\n"
+	                "got = []\n"
+	                "signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))\n"
+	                "os.kill(os.getpid(), signal.SIGUSR1)\n"
+	                "def work(i): got.append(hashlib.sha256(str(i).encode() * 10000).hexdigest()[:8])\n"
+	                "ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
+	                "[t.start() for t in ts]; [t.join() for t in ts]\n"
+	                "print(sorted(map(str, got)))\n"
+	                "print(subprocess.run(['/bin/echo', 'child'], capture_output=True).stdout)\n"
+	                "print(sum(range(10 ** 6)))\n"
+	                "raise SystemExit(3)\n",
+	                NULL};
+	compare(argv);
+}
+
+Test(preload, ls_and_sort_on_the_signal_path_only)
+{
+	signal_path_only = true;
+	char *ls[] = {"/bin/ls", "-la", "/", NULL};
+	compare(ls);
+	char path[128];
+	snprintf(path, sizeof path, "%s/data", dir);
+	char *sort[] = {"/usr/bin/sort", path, NULL};
+	compare(sort);
+}

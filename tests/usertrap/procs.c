@@ -1,0 +1,482 @@
+/*
+ * Test 5: threads and processes under lazy capture: pthread_create, fork, vfork + exec, posix_spawn, a
+ * raw clone(CLONE_VM) on its own stack; EINTR and SA_RESTART on a blocking patched call; a signal
+ * handler that makes system calls while its thread is inside the hook.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "usertrap/util.h"
+
+extern char **environ;
+
+static uint64_t calls;
+static __thread uint64_t my_calls;
+
+static long counting(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+	my_calls++;
+	return usertrap_syscall(call);
+}
+
+static void init_all(void)
+{
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
+	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
+}
+
+/* getpid through `mov $39,%eax; nop; syscall; ret`: never patched, so always a SIGSYS when captured. */
+static long (*unmatched_getpid)(void);
+
+static void make_unmatched(void)
+{
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {0xb8, 39, 0, 0, 0, 0x90, 0x0f, 0x05, 0xc3};
+	memcpy(m, code, sizeof code);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	unmatched_getpid = (long (*)(void))(void *)m;
+}
+
+static void *thread_body(void *p)
+{
+	(void)p;
+	uint64_t before = my_calls;
+	long pid = unmatched_getpid();
+	return (void *)(uintptr_t)(pid == getpid() && my_calls > before);
+}
+
+Test(procs, new_threads_come_up_captured)
+{
+	make_unmatched();
+	init_all();
+	for (int i = 0; i < 4; i++) {
+		pthread_t t;
+		void *ok;
+		cr_assert_eq(pthread_create(&t, NULL, thread_body, NULL), 0);
+		cr_assert_eq(pthread_join(t, &ok), 0);
+		cr_assert_eq(ok, (void *)1, "thread %d's calls reached the hook", i);
+	}
+}
+
+Test(procs, fork_child_runs_and_is_captured)
+{
+	make_unmatched();
+	init_all();
+	pid_t parent = getpid();
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		uint64_t before = my_calls;
+		bool ok = getppid() == parent && unmatched_getpid() == getpid() && my_calls > before;
+		_exit(ok ? 21 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 21, "the child saw the right pids and its calls reached the hook");
+	cr_assert_eq(unmatched_getpid(), getpid(), "the parent is still captured");
+}
+
+Test(procs, vfork_exec)
+{
+	init_all();
+	pid_t c = vfork();
+	if (c == 0) {
+		execl("/bin/sh", "sh", "-c", "exit 5", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(c, 0);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 5);
+	struct usertrap_counters cnt;
+	usertrap_get_counters(&cnt);
+	cr_assert_geq(cnt.in_place_calls, 1, "vfork ran in place");
+	cr_assert_eq(cnt.capture_lost, 0);
+}
+
+Test(procs, posix_spawn)
+{
+	init_all();
+	pid_t c;
+	char *argv[] = {"sh", "-c", "exit 7", NULL};
+	cr_assert_eq(posix_spawn(&c, "/bin/sh", NULL, NULL, argv, environ), 0);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 7);
+}
+
+static volatile int clone_flag;
+
+static int clone_child(void *arg)
+{
+	clone_flag = (int)(intptr_t)arg;
+	return 42;
+}
+
+Test(procs, raw_clone_vm_own_stack)
+{
+	init_all();
+	size_t sz = 256 * 1024;
+	char *stack = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	cr_assert(stack != MAP_FAILED);
+	pid_t c = clone(clone_child, stack + sz, CLONE_VM | SIGCHLD, (void *)(intptr_t)1234);
+	cr_assert_gt(c, 0, "clone: %s", strerror(errno));
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 42);
+	cr_assert_eq(clone_flag, 1234, "the child wrote the shared memory");
+}
+
+/* ---- blocking patched call and signals ---- */
+
+static unsigned char *read_site;
+static int pipe_fd[2];
+static volatile long read_result;
+static volatile int handler_ok;
+static long (*patched_getppid)(long, long, long, long);
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	/* System calls from a handler that interrupted the hook (the thread is inside a patched read). */
+	int e = errno;
+	uint64_t before = my_calls;
+	handler_ok = patched_getppid(0, 0, 0, 0) == getppid() && my_calls > before;
+	errno = e;
+}
+
+static volatile pid_t reader_tid;
+
+/* Until thread tid sleeps inside read(2) (signalling it earlier would not interrupt the read). */
+static void wait_blocked_in_read(void)
+{
+	while (!reader_tid)
+		sched_yield();
+	char path[64], line[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)reader_tid);
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(path, "r");
+		cr_assert(f);
+		bool in_read = fgets(line, sizeof line, f) && strncmp(line, "0 ", 2) == 0;
+		fclose(f);
+		if (in_read)
+			return;
+		struct timespec d = {0, 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+	cr_assert_fail("the reader never blocked in read");
+}
+
+static void *reader(void *p)
+{
+	(void)p;
+	char buf[8];
+	reader_tid = (pid_t)syscall(SYS_gettid);
+	read_result = fn_at(read_site, 0)(pipe_fd[0], (long)buf, sizeof buf, 0);
+	return NULL;
+}
+
+static void blocking_read(bool restart)
+{
+	make_unmatched();
+	init_all();
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(pipe(pipe_fd), 0);
+	read_site = make_sites(2, SYS_read, false);
+	unsigned char *g = make_sites(1, SYS_getppid, false);
+	patched_getppid = fn_at(g, 0);
+	cr_assert_eq(usertrap_patch(site_at(read_site, 0), SYS_read, NULL), 0);
+	cr_assert_eq(usertrap_patch(site_at(g, 0), SYS_getppid, NULL), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, reader, NULL), 0);
+	wait_blocked_in_read();
+	struct timespec d = {0, 100 * 1000 * 1000};
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	nanosleep(&d, NULL);
+	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
+	if (restart)
+		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
+	else
+		cr_assert_eq(read_result, -EINTR);
+}
+
+Test(procs, eintr_on_blocking_patched_call)
+{
+	blocking_read(false);
+}
+
+Test(procs, sa_restart_on_blocking_patched_call)
+{
+	blocking_read(true);
+}
+
+Test(procs, fork_then_exec_without_usertrap)
+{
+	init_all();
+	pid_t c = fork();
+	if (c == 0) {
+		/* Capture was re-armed in this child; the new program must come up without it. */
+		execl("/bin/sh", "sh", "-c", "exit 9", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(c, 0);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st), "status %#x", st);
+	cr_assert_eq(WEXITSTATUS(st), 9);
+}
+
+/* The same blocking read, on the signal path (a site that is never patched): the read runs inside the
+ * SIGSYS handler; the signal's handler makes syscalls that are intercepted in turn (nested SIGSYS). */
+static long (*unmatched_read)(long, void *, long);
+
+static void *reader_sigsys(void *p)
+{
+	(void)p;
+	char buf[8];
+	reader_tid = (pid_t)syscall(SYS_gettid);
+	read_result = unmatched_read(pipe_fd[0], buf, sizeof buf);
+	return NULL;
+}
+
+static void on_usr1_unmatched(int sig)
+{
+	(void)sig;
+	int e = errno;
+	uint64_t before = my_calls;
+	handler_ok = unmatched_getpid() == getpid() && my_calls > before;
+	errno = e;
+}
+
+static void blocking_read_sigsys(bool restart)
+{
+	make_unmatched();
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {0x31, 0xc0, 0x0f, 0x05, 0xc3}; /* xor %eax,%eax; syscall; ret */
+	memcpy(m, code, sizeof code);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	unmatched_read = (long (*)(long, void *, long))(void *)m;
+	init_all();
+	struct sigaction sa = {.sa_handler = on_usr1_unmatched, .sa_flags = restart ? SA_RESTART : 0};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(pipe(pipe_fd), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, reader_sigsys, NULL), 0);
+	wait_blocked_in_read();
+	struct timespec d = {0, 100 * 1000 * 1000};
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	nanosleep(&d, NULL);
+	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
+	if (restart)
+		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
+	else
+		cr_assert_eq(read_result, -EINTR);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(memcmp(m, code, sizeof code), 0, "never patched");
+}
+
+Test(procs, eintr_on_blocking_call_in_sigsys_handler)
+{
+	blocking_read_sigsys(false);
+}
+
+Test(procs, sa_restart_on_blocking_call_in_sigsys_handler)
+{
+	blocking_read_sigsys(true);
+}
+
+/* A captured thread sleeps in sigsuspend/ppoll with a mask that blocks everything but SIGUSR1; the
+ * handler that SIGUSR1 runs makes intercepted calls. Were SIGSYS blocked by that temporary mask, the
+ * first of them would kill the process. */
+static volatile int waiter_done;
+
+static void *suspender(void *p)
+{
+	int which = (int)(intptr_t)p;
+	reader_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGUSR1);
+	if (which == 0) {
+		sigsuspend(&all);
+	} else {
+		struct timespec ts = {5, 0};
+		ppoll(NULL, 0, &ts, &all);
+	}
+	waiter_done = 1;
+	return NULL;
+}
+
+static void wait_blocked_in(long nr)
+{
+	while (!reader_tid)
+		sched_yield();
+	char path[64], line[64], want[16];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)reader_tid);
+	snprintf(want, sizeof want, "%ld ", nr);
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(path, "r");
+		cr_assert(f);
+		bool in = fgets(line, sizeof line, f) && strncmp(line, want, strlen(want)) == 0;
+		fclose(f);
+		if (in)
+			return;
+		struct timespec d = {0, 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+	cr_assert_fail("the thread never slept in syscall %ld", nr);
+}
+
+static void suspend_case(int which, long nr)
+{
+	make_unmatched();
+	init_all();
+	struct sigaction sa = {.sa_handler = on_usr1_unmatched};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, suspender, (void *)(intptr_t)which), 0);
+	wait_blocked_in(nr);
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(waiter_done);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
+}
+
+Test(procs, sigsuspend_mask_keeps_sigsys_deliverable)
+{
+	suspend_case(0, SYS_rt_sigsuspend);
+}
+
+Test(procs, ppoll_mask_keeps_sigsys_deliverable)
+{
+	suspend_case(1, SYS_ppoll);
+}
+
+/* A thread that exists before usertrap_capture_all(true) is armed by it (it is sent a SIGSYS and arms
+ * itself). */
+static volatile int phase, early_started;
+
+static void *early_thread(void *p)
+{
+	(void)p;
+	early_started = 1; /* its start-up, with every signal blocked, is over */
+	while (phase == 0)
+		sched_yield();
+	uint64_t before = my_calls;
+	long pid = unmatched_getpid();
+	return (void *)(uintptr_t)(pid == getpid() && my_calls > before);
+}
+
+Test(procs, existing_threads_are_armed_by_capture_all)
+{
+	make_unmatched();
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, early_thread, NULL), 0); /* capture is not on yet */
+	while (!early_started)
+		sched_yield();
+	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
+	phase = 1;
+	void *ok;
+	cr_assert_eq(pthread_join(t, &ok), 0);
+	cr_assert_eq(ok, (void *)1, "the thread's call reached the hook");
+}
+
+/* In-place calls reach the hook too, flagged; a hook may refuse one instead of letting it run. */
+static long deny_vfork(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->nr == SYS_vfork) {
+		cr_assert(call->flags & USERTRAP_CALL_IN_PLACE);
+		return -EPERM;
+	}
+	return usertrap_syscall(call);
+}
+
+Test(procs, hook_can_refuse_an_in_place_call)
+{
+	struct usertrap_config cfg = {.hook = deny_vfork, .flags = USERTRAP_LAZY};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	pid_t c = vfork();
+	if (c == 0)
+		_exit(0); /* not reached: vfork is refused */
+	int e = errno;
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(c, -1);
+	cr_assert_eq(e, EPERM);
+}
+
+static volatile int usr1_seen;
+static void on_usr1_count(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+/* With every slot taken, a handler's return (an in-place rt_sigreturn at a new site) cannot get a gate:
+ * it runs natively, and that thread stops being captured (counted), rather than anything breaking. */
+Test(procs, in_place_call_without_a_free_slot, .timeout = 60)
+{
+	make_unmatched();
+	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH};
+	int r = usertrap_init(&cfg, NULL);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("kernel without Syscall User Dispatch");
+	cr_assert_eq(r, 0);
+	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
+	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
+		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
+	struct sigaction sa = {.sa_handler = on_usr1_count};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	uint64_t before = my_calls;
+	cr_assert_eq(unmatched_getpid(), getpid());
+	cr_assert_gt(my_calls, before, "captured");
+	raise(SIGUSR1);
+	cr_assert_eq(usr1_seen, 1);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.capture_lost, 1);
+	before = my_calls;
+	cr_assert_eq(unmatched_getpid(), getpid(), "still right, now natively");
+	cr_assert_eq(my_calls, before, "no longer captured");
+}

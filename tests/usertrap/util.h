@@ -1,0 +1,61 @@
+/* Helpers of the usertrap suites: executable buffers of generated syscall sites. */
+#ifndef USERTRAP_TEST_UTIL_H
+#define USERTRAP_TEST_UTIL_H
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "usertrap.h"
+
+/* Test-only hook of the patcher (src/usertrap/patcher.c): called between the three writes. */
+extern void (*ut_test_step_hook)(uintptr_t site, int step, void *arg);
+extern void *ut_test_step_arg;
+
+/*
+ * A callable site: `mov %rcx,%r10; mov $nr,%eax; syscall; ret` (so a C call passes 4 arguments).
+ * The pattern itself starts at offset 3.
+ */
+#define SITE_STRIDE 16
+#define SITE_OFFSET 3
+typedef long (*site_fn)(long, long, long, long);
+
+static inline void write_site(unsigned char *p, uint32_t nr)
+{
+	const unsigned char code[] = {0x49, 0x89, 0xca, 0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0xc3};
+	memcpy(p, code, sizeof code);
+	memcpy(p + 4, &nr, 4);
+	memset(p + sizeof code, 0xcc, SITE_STRIDE - sizeof code);
+}
+
+/* n sites for syscall nr in fresh read-execute memory (MAP_PRIVATE unless shared). */
+static inline unsigned char *make_sites(size_t n, uint32_t nr, bool shared)
+{
+	size_t len = (n * SITE_STRIDE + 4095) & ~(size_t)4095;
+	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	                        (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	for (size_t i = 0; i < n; i++)
+		write_site(m + i * SITE_STRIDE, nr);
+	cr_assert_eq(mprotect(m, len, PROT_READ | PROT_EXEC), 0);
+	return m;
+}
+
+static inline void *site_at(unsigned char *m, size_t i)
+{
+	return m + i * SITE_STRIDE + SITE_OFFSET;
+}
+
+static inline site_fn fn_at(unsigned char *m, size_t i)
+{
+	return (site_fn)(void *)(m + i * SITE_STRIDE);
+}
+
+/* An unused syscall number: native calls of it return -ENOSYS, so a hook that answers it proves the
+ * call went through the hook. */
+#define NR_FAKE  500
+#define NR_FAKE2 501
+
+#endif
