@@ -4,7 +4,7 @@
  */
 #include "bench.h"
 
-extern const struct bench_suite copy_suite, memset_suite, atomic_suite, fault_suite, mixed_suite;
+extern const struct bench_suite copy_suite, memset_suite, atomic_suite, fault_suite, mixed_suite, usertrap_suite;
 
 const struct bench_suite *const bench_suites[] = {
 	&copy_suite,
@@ -12,5 +12,6 @@ const struct bench_suite *const bench_suites[] = {
 	&atomic_suite,
 	&fault_suite,
 	&mixed_suite,
+	&usertrap_suite,
 	NULL,
 };
