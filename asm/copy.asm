@@ -1,6 +1,7 @@
 ; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
 ;
-; On success the routine leaves its range through sc_copy_done and sc_done, which clears *fault.
+; On success the routine clears *fault and returns n: inline (SC_RETURN_N) on the paths up to 64
+; bytes, through sc_copy_done and sc_done (outside the range) on the others.
 ; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
 ; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
@@ -50,7 +51,7 @@ SC_ROUTINE sc_copy
 	movdqu [rdi], xmm0
 	movdqu xmm0, [rsi+rdx-16]
 	movdqu [rdi+rdx-16], xmm0
-	jmp sc_copy_done
+	SC_RETURN_N
 .below16:
 	cmp edx, 8
 	jb .below8
@@ -58,7 +59,7 @@ SC_ROUTINE sc_copy
 	mov [rdi], rcx
 	mov rcx, [rsi+rdx-8]
 	mov [rdi+rdx-8], rcx
-	jmp sc_copy_done
+	SC_RETURN_N
 .below8:
 	cmp edx, 4
 	jb .below4
@@ -66,7 +67,7 @@ SC_ROUTINE sc_copy
 	mov [rdi], ecx
 	mov ecx, [rsi+rdx-4]
 	mov [rdi+rdx-4], ecx
-	jmp sc_copy_done
+	SC_RETURN_N
 .below4:
 	test edx, edx
 	jz sc_copy_done
@@ -76,7 +77,7 @@ SC_ROUTINE sc_copy
 	jb sc_copy_done
 	movzx ecx, word [rsi+rdx-2]
 	mov [rdi+rdx-2], cx
-	jmp sc_copy_done
+	SC_RETURN_N
 .above32:
 	cmp rdx, 64
 	ja .above64
@@ -88,7 +89,7 @@ SC_ROUTINE sc_copy
 	movdqu [rdi+rdx-32], xmm0
 	movdqu xmm0, [rsi+rdx-16]
 	movdqu [rdi+rdx-16], xmm0
-	jmp sc_copy_done
+	SC_RETURN_N
 .above64:
 	cmp rdx, SC_REP_MIN
 	jae sc_copy_rep_body

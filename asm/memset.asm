@@ -44,19 +44,19 @@ SC_ROUTINE sc_memset
 	ja .above32
 	movdqu [rdi], xmm0
 	movdqu [rdi+rdx-16], xmm0
-	jmp sc_memset_done
+	SC_RETURN_N
 .below16:
 	cmp edx, 8
 	jb .below8
 	mov [rdi], rax
 	mov [rdi+rdx-8], rax
-	jmp sc_memset_done
+	SC_RETURN_N
 .below8:
 	cmp edx, 4
 	jb .below4
 	mov [rdi], eax
 	mov [rdi+rdx-4], eax
-	jmp sc_memset_done
+	SC_RETURN_N
 .below4:
 	test edx, edx
 	jz sc_memset_done
@@ -64,7 +64,7 @@ SC_ROUTINE sc_memset
 	cmp edx, 2
 	jb sc_memset_done
 	mov [rdi+rdx-2], ax
-	jmp sc_memset_done
+	SC_RETURN_N
 .above32:
 	cmp rdx, 64
 	ja .above64
@@ -72,7 +72,7 @@ SC_ROUTINE sc_memset
 	movdqu [rdi+16], xmm0
 	movdqu [rdi+rdx-32], xmm0
 	movdqu [rdi+rdx-16], xmm0
-	jmp sc_memset_done
+	SC_RETURN_N
 .above64:
 	cmp rdx, SC_REP_MIN
 	jae sc_memset_rep_body
