@@ -11,7 +11,7 @@
 
 %include "safecopy.inc"
 
-%define SC_REP_MIN 2048
+%define SC_REP_MIN 524288	; measured: the AVX2 loop beats rep stosb up to 256 KiB, rep wins from 1 MiB
 
 extern sc_cpu_has_avx2
 extern sc_memset_after_fault
@@ -114,7 +114,7 @@ sc_memset_avx2_body:
 	vmovdqu [rdi+rdx-64], ymm0
 	vmovdqu [rdi+rdx-32], ymm0
 	vzeroupper
-	jmp sc_memset_done
+	SC_RETURN_N
 .above128:
 	lea rcx, [rdx-32]
 	xor eax, eax
@@ -139,7 +139,7 @@ sc_memset_avx2_body:
 .last:
 	vmovdqu [rdi+rcx], ymm0
 	vzeroupper
-	jmp sc_memset_done
+	SC_RETURN_N
 SC_LANDING sc_memset_avx2
 	vzeroupper
 	SC_MEMSET_TO_C
