@@ -24,122 +24,122 @@ static union {
 
 #define SEQ __ATOMIC_SEQ_CST
 
-#define ATOMIC_RUNNERS(W)                                                                    \
-	uint##W##_t bench_nl_load##W(const uint##W##_t *p);                                  \
-	void bench_nl_store##W(uint##W##_t *p, uint##W##_t v);                               \
-	BENCH_NOINLINE uint##W##_t bench_nl_load##W(const uint##W##_t *p)                    \
-	{                                                                                    \
-		return __atomic_load_n(p, SEQ);                                              \
-	}                                                                                    \
-	BENCH_NOINLINE void bench_nl_store##W(uint##W##_t *p, uint##W##_t v)                 \
-	{                                                                                    \
-		__atomic_store_n(p, v, SEQ);                                                 \
-	}                                                                                    \
-	static void sc_load##W(void *p, uint64_t iters)                                      \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			uint##W##_t v;                                                       \
-			safecopy_load##W(p, &v, NULL);                                       \
-			BENCH_SINK(v);                                                       \
-		}                                                                            \
-	}                                                                                    \
-	static void bi_load##W(void *p, uint64_t iters)                                      \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			BENCH_SINK(__atomic_load_n((uint##W##_t *)p, SEQ));                  \
-			BENCH_BARRIER();                                                     \
-		}                                                                            \
-	}                                                                                    \
-	static void nl_load##W(void *p, uint64_t iters)                                      \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++)                                         \
-			BENCH_SINK(bench_nl_load##W(p));                                     \
-	}                                                                                    \
-	static void sc_store##W(void *p, uint64_t iters)                                     \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++)                                         \
-			safecopy_store##W(p, (uint##W##_t)i, NULL);                          \
-	}                                                                                    \
-	static void bi_store##W(void *p, uint64_t iters)                                     \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			__atomic_store_n((uint##W##_t *)p, (uint##W##_t)i, SEQ);             \
-			BENCH_BARRIER();                                                     \
-		}                                                                            \
-	}                                                                                    \
-	static void nl_store##W(void *p, uint64_t iters)                                     \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++)                                         \
-			bench_nl_store##W(p, (uint##W##_t)i);                                \
-	}                                                                                    \
-	static void sc_swap##W(void *p, uint64_t iters)                                      \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			uint##W##_t old;                                                     \
-			safecopy_swap##W(p, (uint##W##_t)i, &old, NULL);                     \
-			BENCH_SINK(old);                                                     \
-		}                                                                            \
-	}                                                                                    \
-	static void bi_swap##W(void *p, uint64_t iters)                                      \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			BENCH_SINK(__atomic_exchange_n((uint##W##_t *)p, (uint##W##_t)i, SEQ)); \
-			BENCH_BARRIER();                                                     \
-		}                                                                            \
-	}                                                                                    \
-	/* Always-succeeding CAS: the next expected value is the one just written. */       \
-	static void sc_cas##W(void *p, uint64_t iters)                                       \
-	{                                                                                    \
-		uint##W##_t e = *(uint##W##_t *)p;                                           \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			uint##W##_t a = 0;                                                   \
-			safecopy_cas##W(p, e, e + 1, &a, NULL);                              \
-			e = a + 1;                                                           \
-		}                                                                            \
-	}                                                                                    \
-	static void bi_cas##W(void *p, uint64_t iters)                                       \
-	{                                                                                    \
-		uint##W##_t e = *(uint##W##_t *)p;                                           \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			uint##W##_t a = e;                                                   \
-			__atomic_compare_exchange_n((uint##W##_t *)p, &a, e + 1, 0, SEQ, SEQ); \
-			e = a + 1;                                                           \
-			BENCH_BARRIER();                                                     \
-		}                                                                            \
-	}                                                                                    \
-	static void sc_fetch_add##W(void *p, uint64_t iters)                                 \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			uint##W##_t old;                                                     \
-			safecopy_fetch_add##W(p, 1, &old, NULL);                             \
-			BENCH_SINK(old);                                                     \
-		}                                                                            \
-	}                                                                                    \
-	static void bi_fetch_add##W(void *p, uint64_t iters)                                 \
-	{                                                                                    \
-		for (uint64_t i = 0; i < iters; i++) {                                       \
-			BENCH_SINK(__atomic_fetch_add((uint##W##_t *)p, 1, SEQ));            \
-			BENCH_BARRIER();                                                     \
-		}                                                                            \
-	}                                                                                    \
-	/* Every operation once, with its result: catches a wrong value or status. */       \
-	static const char *check##W(void *pv)                                                \
-	{                                                                                    \
-		uint##W##_t *p = pv, v = 0, old = 0;                                         \
-		*p = 41;                                                                     \
-		if (safecopy_load##W(p, &v, NULL) != SAFECOPY_OK || v != 41)                 \
-			return "safecopy_load" #W " returned a wrong value";                 \
-		if (safecopy_store##W(p, 42, NULL) != SAFECOPY_OK || *p != 42)               \
-			return "safecopy_store" #W " did not store";                         \
-		if (safecopy_swap##W(p, 43, &old, NULL) != SAFECOPY_OK || old != 42 || *p != 43) \
-			return "safecopy_swap" #W " is wrong";                               \
-		if (safecopy_cas##W(p, 43, 44, &old, NULL) != SAFECOPY_OK || old != 43 || *p != 44) \
-			return "safecopy_cas" #W " (success) is wrong";                      \
-		if (safecopy_cas##W(p, 43, 45, &old, NULL) != SAFECOPY_OK || old != 44 || *p != 44) \
-			return "safecopy_cas" #W " (failure) is wrong";                      \
+#define ATOMIC_RUNNERS(W)                                                                            \
+	uint##W##_t bench_nl_load##W(const uint##W##_t *p);                                          \
+	void bench_nl_store##W(uint##W##_t *p, uint##W##_t v);                                       \
+	BENCH_NOINLINE uint##W##_t bench_nl_load##W(const uint##W##_t *p)                            \
+	{                                                                                            \
+		return __atomic_load_n(p, SEQ);                                                      \
+	}                                                                                            \
+	BENCH_NOINLINE void bench_nl_store##W(uint##W##_t *p, uint##W##_t v)                         \
+	{                                                                                            \
+		__atomic_store_n(p, v, SEQ);                                                         \
+	}                                                                                            \
+	static void sc_load##W(void *p, uint64_t iters)                                              \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			uint##W##_t v;                                                               \
+			safecopy_load##W(p, &v, NULL);                                               \
+			BENCH_SINK(v);                                                               \
+		}                                                                                    \
+	}                                                                                            \
+	static void bi_load##W(void *p, uint64_t iters)                                              \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			BENCH_SINK(__atomic_load_n((uint##W##_t *)p, SEQ));                          \
+			BENCH_BARRIER();                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	static void nl_load##W(void *p, uint64_t iters)                                              \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++)                                                 \
+			BENCH_SINK(bench_nl_load##W(p));                                             \
+	}                                                                                            \
+	static void sc_store##W(void *p, uint64_t iters)                                             \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++)                                                 \
+			safecopy_store##W(p, (uint##W##_t)i, NULL);                                  \
+	}                                                                                            \
+	static void bi_store##W(void *p, uint64_t iters)                                             \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			__atomic_store_n((uint##W##_t *)p, (uint##W##_t)i, SEQ);                     \
+			BENCH_BARRIER();                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	static void nl_store##W(void *p, uint64_t iters)                                             \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++)                                                 \
+			bench_nl_store##W(p, (uint##W##_t)i);                                        \
+	}                                                                                            \
+	static void sc_swap##W(void *p, uint64_t iters)                                              \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			uint##W##_t old;                                                             \
+			safecopy_swap##W(p, (uint##W##_t)i, &old, NULL);                             \
+			BENCH_SINK(old);                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	static void bi_swap##W(void *p, uint64_t iters)                                              \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			BENCH_SINK(__atomic_exchange_n((uint##W##_t *)p, (uint##W##_t)i, SEQ));      \
+			BENCH_BARRIER();                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	/* Always-succeeding CAS: the next expected value is the one just written. */                \
+	static void sc_cas##W(void *p, uint64_t iters)                                               \
+	{                                                                                            \
+		uint##W##_t e = *(uint##W##_t *)p;                                                   \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			uint##W##_t a = 0;                                                           \
+			safecopy_cas##W(p, e, e + 1, &a, NULL);                                      \
+			e = a + 1;                                                                   \
+		}                                                                                    \
+	}                                                                                            \
+	static void bi_cas##W(void *p, uint64_t iters)                                               \
+	{                                                                                            \
+		uint##W##_t e = *(uint##W##_t *)p;                                                   \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			uint##W##_t a = e;                                                           \
+			__atomic_compare_exchange_n((uint##W##_t *)p, &a, e + 1, 0, SEQ, SEQ);       \
+			e = a + 1;                                                                   \
+			BENCH_BARRIER();                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	static void sc_fetch_add##W(void *p, uint64_t iters)                                         \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			uint##W##_t old;                                                             \
+			safecopy_fetch_add##W(p, 1, &old, NULL);                                     \
+			BENCH_SINK(old);                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	static void bi_fetch_add##W(void *p, uint64_t iters)                                         \
+	{                                                                                            \
+		for (uint64_t i = 0; i < iters; i++) {                                               \
+			BENCH_SINK(__atomic_fetch_add((uint##W##_t *)p, 1, SEQ));                    \
+			BENCH_BARRIER();                                                             \
+		}                                                                                    \
+	}                                                                                            \
+	/* Every operation once, with its result: catches a wrong value or status. */                \
+	static const char *check##W(void *pv)                                                        \
+	{                                                                                            \
+		uint##W##_t *p = pv, v = 0, old = 0;                                                 \
+		*p = 41;                                                                             \
+		if (safecopy_load##W(p, &v, NULL) != SAFECOPY_OK || v != 41)                         \
+			return "safecopy_load" #W " returned a wrong value";                         \
+		if (safecopy_store##W(p, 42, NULL) != SAFECOPY_OK || *p != 42)                       \
+			return "safecopy_store" #W " did not store";                                 \
+		if (safecopy_swap##W(p, 43, &old, NULL) != SAFECOPY_OK || old != 42 || *p != 43)     \
+			return "safecopy_swap" #W " is wrong";                                       \
+		if (safecopy_cas##W(p, 43, 44, &old, NULL) != SAFECOPY_OK || old != 43 || *p != 44)  \
+			return "safecopy_cas" #W " (success) is wrong";                              \
+		if (safecopy_cas##W(p, 43, 45, &old, NULL) != SAFECOPY_OK || old != 44 || *p != 44)  \
+			return "safecopy_cas" #W " (failure) is wrong";                              \
 		if (safecopy_fetch_add##W(p, 2, &old, NULL) != SAFECOPY_OK || old != 44 || *p != 46) \
-			return "safecopy_fetch_add" #W " is wrong";                          \
-		return NULL;                                                                 \
+			return "safecopy_fetch_add" #W " is wrong";                                  \
+		return NULL;                                                                         \
 	}
 
 ATOMIC_RUNNERS(32)
@@ -154,12 +154,14 @@ struct atomic_op {
 	const char *(*check)(void *);
 };
 
-#define OPS(W)                                                                          \
-	{"load", W, sc_load##W, bi_load##W, nl_load##W, check##W},                      \
-	{"store", W, sc_store##W, bi_store##W, nl_store##W, check##W},                  \
-	{"swap", W, sc_swap##W, bi_swap##W, NULL, check##W},                            \
-	{"cas", W, sc_cas##W, bi_cas##W, NULL, check##W},                               \
-	{"fetch_add", W, sc_fetch_add##W, bi_fetch_add##W, NULL, check##W}
+#define OPS(W)                                                                   \
+	{"load", W, sc_load##W, bi_load##W, nl_load##W, check##W},               \
+	    {"store", W, sc_store##W, bi_store##W, nl_store##W, check##W},       \
+	    {"swap", W, sc_swap##W, bi_swap##W, NULL, check##W},                 \
+	    {"cas", W, sc_cas##W, bi_cas##W, NULL, check##W},                    \
+	{                                                                        \
+		"fetch_add", W, sc_fetch_add##W, bi_fetch_add##W, NULL, check##W \
+	}
 
 static const struct atomic_op ops[] = {OPS(32), OPS(64)};
 
@@ -186,8 +188,9 @@ static void atomic_suite_run(struct bench_session *s)
 		bench_group_run(s, &g);
 	}
 	if (any)
-		bench_note(s, "atomic/*: one thread, uncontended, seq_cst; builtin = the inlined __atomic builtin,"
-			      " noinline = a call to a function doing the same access");
+		bench_note(
+		    s, "atomic/*: one thread, uncontended, seq_cst; builtin = the inlined __atomic builtin,"
+		       " noinline = a call to a function doing the same access");
 }
 
 const struct bench_suite atomic_suite = {"atomic", atomic_suite_run};

@@ -212,17 +212,17 @@ size_t bl_libsigsegv_copy(void *dst, const void *src, size_t n)
 
 /* The load and the address right after it, so the handler knows where to resume. */
 __asm__(".pushsection .text\n"
-	".globl bl_probe_load\n"
-	".hidden bl_probe_load\n"
-	".type bl_probe_load, @function\n"
-	"bl_probe_load:\n"
-	"	movq (%rdi), %rax\n"
-	".globl bl_probe_resume\n"
-	".hidden bl_probe_resume\n"
-	"bl_probe_resume:\n"
-	"	ret\n"
-	".size bl_probe_load, . - bl_probe_load\n"
-	".popsection\n");
+        ".globl bl_probe_load\n"
+        ".hidden bl_probe_load\n"
+        ".type bl_probe_load, @function\n"
+        "bl_probe_load:\n"
+        "	movq (%rdi), %rax\n"
+        ".globl bl_probe_resume\n"
+        ".hidden bl_probe_resume\n"
+        "bl_probe_resume:\n"
+        "	ret\n"
+        ".size bl_probe_load, . - bl_probe_load\n"
+        ".popsection\n");
 extern const char bl_probe_resume[];
 
 static volatile unsigned long bare_resumed;
@@ -280,27 +280,28 @@ void bl_embedded_enter(void *ctx)
  * struct _libc_fpstate: cwd at 0, mxcsr at 24.
  */
 __asm__(".pushsection .text\n"
-	".globl bl_resume_context\n"
-	".hidden bl_resume_context\n"
-	".type bl_resume_context, @function\n"
-	"bl_resume_context:\n"
-	"	ldmxcsr 24(%rsi)\n"
-	"	fldcw 0(%rsi)\n"
-	"	movq 32(%rdi), %r12\n"
-	"	movq 40(%rdi), %r13\n"
-	"	movq 48(%rdi), %r14\n"
-	"	movq 56(%rdi), %r15\n"
-	"	movq 80(%rdi), %rbp\n"
-	"	movq 88(%rdi), %rbx\n"
-	"	movq 128(%rdi), %rax\n"
-	"	movq 120(%rdi), %rsp\n"
-	"	jmp *%rax\n"
-	".size bl_resume_context, . - bl_resume_context\n"
-	".popsection\n");
+        ".globl bl_resume_context\n"
+        ".hidden bl_resume_context\n"
+        ".type bl_resume_context, @function\n"
+        "bl_resume_context:\n"
+        "	ldmxcsr 24(%rsi)\n"
+        "	fldcw 0(%rsi)\n"
+        "	movq 32(%rdi), %r12\n"
+        "	movq 40(%rdi), %r13\n"
+        "	movq 48(%rdi), %r14\n"
+        "	movq 56(%rdi), %r15\n"
+        "	movq 80(%rdi), %rbp\n"
+        "	movq 88(%rdi), %rbx\n"
+        "	movq 128(%rdi), %rax\n"
+        "	movq 120(%rdi), %rsp\n"
+        "	jmp *%rax\n"
+        ".size bl_resume_context, . - bl_resume_context\n"
+        ".popsection\n");
 _Noreturn void bl_resume_context(const greg_t *gregs, const struct _libc_fpstate *fpregs);
 
-_Static_assert(REG_R12 == 4 && REG_R15 == 7 && REG_RBP == 10 && REG_RBX == 11 && REG_RSP == 15 && REG_RIP == 16,
-	       "bl_resume_context's register offsets");
+_Static_assert(REG_R12 == 4 && REG_R15 == 7 && REG_RBP == 10 && REG_RBX == 11 && REG_RSP == 15 &&
+                   REG_RIP == 16,
+               "bl_resume_context's register offsets");
 _Static_assert(__builtin_offsetof(struct _libc_fpstate, mxcsr) == 24, "bl_resume_context's mxcsr offset");
 
 static void nosigreturn_handler(int sig, siginfo_t *info, void *ucv)

@@ -36,7 +36,8 @@ size_t bl_libsigsegv_copy(void *dst, const void *src, size_t n);
 /* write(2) src into a pipe, read(2) it back into dst: how sanitizer runtimes probe memory. */
 size_t bl_pipe_copy(void *dst, const void *src, size_t n);
 
-/* Loads 8 bytes from p. A fault is only survivable with bl_bare_enter: its handler moves RIP past the load. */
+/* Loads 8 bytes from p. A fault is only survivable with bl_bare_enter: its handler moves RIP past the load.
+ */
 uint64_t bl_probe_load(const void *p);
 
 /* How many faults the bare handler has resumed so far. */

@@ -71,7 +71,7 @@ void bench_group_init(struct bench_group *g, const char *name, size_t bytes, con
 
 /* Adds a method to g and returns it, so that the caller can set enter/leave/check/goal. */
 struct bench_case *bench_group_add(struct bench_group *g, const char *method, void (*run)(void *, uint64_t),
-				   void *ctx);
+                                   void *ctx);
 
 /* True if --filter selects at least one row of g: a suite checks this before allocating buffers.
  * Under --list it prints the selected row names and returns false. */
@@ -90,7 +90,8 @@ bool bench_is_quick(const struct bench_session *s);
 /* Adds a line to the notes printed after the table (and stored in the JSON). printf-style. */
 void bench_note(struct bench_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Anonymous private mapping of n bytes, every page touched (no first-touch faults while timing). Exits on failure. */
+/* Anonymous private mapping of n bytes, every page touched (no first-touch faults while timing). Exits on
+ * failure. */
 void *bench_alloc(size_t n);
 
 /* Unmaps what bench_alloc returned. */

@@ -27,7 +27,8 @@ struct copy_ctx {
 /* Through a volatile pointer: the compiler can neither inline memcpy nor drop the copy. safecopy is
  * called the same way, so the two loops differ only in the function they call. */
 static void *(*volatile memcpy_fn)(void *, const void *, size_t) = memcpy;
-static size_t (*volatile safecopy_memcpy_fn)(void *, const void *, size_t, struct safecopy_fault *) = safecopy_memcpy;
+static size_t (*volatile safecopy_memcpy_fn)(void *, const void *, size_t,
+                                             struct safecopy_fault *) = safecopy_memcpy;
 
 static void run_safecopy(void *p, uint64_t iters)
 {
@@ -43,12 +44,12 @@ static void run_memcpy(void *p, uint64_t iters)
 		BENCH_SINK(memcpy_fn(c->dst, c->src, c->n));
 }
 
-#define COPY_RUNNER(name, fn)                                         \
-	static void name(void *p, uint64_t iters)                     \
-	{                                                             \
-		const struct copy_ctx *c = p;                         \
-		for (uint64_t i = 0; i < iters; i++)                  \
-			BENCH_SINK(fn(c->dst, c->src, c->n));         \
+#define COPY_RUNNER(name, fn)                                 \
+	static void name(void *p, uint64_t iters)             \
+	{                                                     \
+		const struct copy_ctx *c = p;                 \
+		for (uint64_t i = 0; i < iters; i++)          \
+			BENCH_SINK(fn(c->dst, c->src, c->n)); \
 	}
 COPY_RUNNER(run_pvr, bl_pvr_copy)
 COPY_RUNNER(run_procmem, bl_procmem_copy)
@@ -75,15 +76,18 @@ static const char *check_safecopy(void *p)
 	size_t got = safecopy_memcpy(c->dst, c->src, c->n, &f);
 	if (got != c->n || f.status != SAFECOPY_OK) {
 		static char msg[96];
-		snprintf(msg, sizeof msg, "safecopy_memcpy returned %zu (status %s) for %zu readable bytes", got,
-			 safecopy_status_name(f.status), c->n);
+		snprintf(msg, sizeof msg, "safecopy_memcpy returned %zu (status %s) for %zu readable bytes",
+		         got, safecopy_status_name(f.status), c->n);
 		return msg;
 	}
 	return check_with(c, run_safecopy);
 }
 
-#define COPY_CHECK(name, run) \
-	static const char *name(void *p) { return check_with(p, run); }
+#define COPY_CHECK(name, run)              \
+	static const char *name(void *p)   \
+	{                                  \
+		return check_with(p, run); \
+	}
 COPY_CHECK(check_memcpy, run_memcpy)
 COPY_CHECK(check_pvr, run_pvr)
 COPY_CHECK(check_procmem, run_procmem)
@@ -95,7 +99,8 @@ static const struct {
 	const char *label;
 	size_t n;
 } sizes[] = {
-	{"8B", 8}, {"64B", 64}, {"512B", 512}, {"4KiB", 4096}, {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
+    {"8B", 8},        {"64B", 64},       {"512B", 512},       {"4KiB", 4096},
+    {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
 };
 
 static void copy_suite_run(struct bench_session *s)
@@ -149,11 +154,12 @@ static void copy_suite_run(struct bench_session *s)
 		bench_free((void *)ctx.src, len);
 	}
 	if (any)
-		bench_note(s, "copy/*: every method copies between the same page-aligned buffers, again and again:"
-			      " cache-hot up to 1 MiB, 64 MiB is beyond the caches");
+		bench_note(
+		    s, "copy/*: every method copies between the same page-aligned buffers, again and again:"
+		       " cache-hot up to 1 MiB, 64 MiB is beyond the caches");
 	if (pipe_cut)
 		bench_note(s, "copy/*/pipe: only sizes up to the pipe's capacity (%zu KiB) are measured",
-			   bl_pipe_capacity() >> 10);
+		           bl_pipe_capacity() >> 10);
 }
 
 const struct bench_suite copy_suite = {"copy", copy_suite_run};

@@ -33,12 +33,12 @@ static void run_bare(void *p, uint64_t iters)
 		BENCH_SINK(bl_probe_load(c->bad));
 }
 
-#define FAULT_RUNNER(name, fn)                                \
-	static void name(void *p, uint64_t iters)             \
-	{                                                     \
-		const struct fault_ctx *c = p;                \
-		for (uint64_t i = 0; i < iters; i++)          \
-			BENCH_SINK(fn(c->dst, c->bad, 8));    \
+#define FAULT_RUNNER(name, fn)                             \
+	static void name(void *p, uint64_t iters)          \
+	{                                                  \
+		const struct fault_ctx *c = p;             \
+		for (uint64_t i = 0; i < iters; i++)       \
+			BENCH_SINK(fn(c->dst, c->bad, 8)); \
 	}
 FAULT_RUNNER(run_sigsetjmp, bl_sigsetjmp_copy)
 FAULT_RUNNER(run_libsigsegv, bl_libsigsegv_copy)
@@ -59,16 +59,19 @@ static const char *check_safecopy(void *p)
 	size_t got = safecopy_memcpy(c->dst, c->bad, 8, &f);
 	if (got != 0 || f.status != SAFECOPY_SEGV || f.addr != c->bad || f.signo != SIGSEGV) {
 		static char msg[192];
-		snprintf(msg, sizeof msg, "safecopy_memcpy from PROT_NONE returned %zu, status %s, addr %p (want 0, segv, %p)",
-			 got, safecopy_status_name(f.status), f.addr, c->bad);
+		snprintf(msg, sizeof msg,
+		         "safecopy_memcpy from PROT_NONE returned %zu, status %s, addr %p (want 0, segv, %p)",
+		         got, safecopy_status_name(f.status), f.addr, c->bad);
 		return msg;
 	}
 	/* And the exact count of a copy that runs into the bad page: the bytes before it. */
 	got = safecopy_memcpy(c->dst, (const char *)c->bad - 24, 64, &f);
 	if (got != 24 || f.status != SAFECOPY_SEGV || f.addr != c->bad) {
 		static char msg[192];
-		snprintf(msg, sizeof msg, "safecopy_memcpy of 64 bytes, 24 before a PROT_NONE page, returned %zu, status %s,"
-			 " addr %p (want 24, segv, %p)", got, safecopy_status_name(f.status), f.addr, c->bad);
+		snprintf(msg, sizeof msg,
+		         "safecopy_memcpy of 64 bytes, 24 before a PROT_NONE page, returned %zu, status %s,"
+		         " addr %p (want 24, segv, %p)",
+		         got, safecopy_status_name(f.status), f.addr, c->bad);
 		return msg;
 	}
 	return NULL;
@@ -131,7 +134,8 @@ static void fault_suite_run(struct bench_session *s)
 	bench_group_add(&g, "process_vm_readv", run_pvr, &ctx)->check = check_pvr;
 	/* /proc/self/mem reads PROT_NONE pages (the kernel forces access, as for a debugger): it cannot
 	 * detect them at all. Its row reads an unmapped page instead, where it does fail (EIO). */
-	bench_group_add(&g, "proc_self_mem_unmapped", run_procmem_unmapped, &ctx)->check = check_procmem_unmapped;
+	bench_group_add(&g, "proc_self_mem_unmapped", run_procmem_unmapped, &ctx)->check =
+	    check_procmem_unmapped;
 	bench_group_add(&g, "pipe", run_pipe, &ctx)->check = check_pipe;
 	if (!bench_group_selected(s, &g))
 		return;
@@ -143,14 +147,20 @@ static void fault_suite_run(struct bench_session *s)
 	ctx.unmapped = pages + 2 * 4096;
 	/* Tell the reader, and prove it: a PROT_NONE read through /proc/self/mem succeeds. */
 	if (bl_procmem_copy(ctx.dst, ctx.bad, 8) == 8)
-		bench_note(s, "pread(/proc/self/mem) reads PROT_NONE pages (forced access, as a debugger's):"
-			      " it cannot detect them; fault/8B/proc_self_mem_unmapped reads an unmapped page");
+		bench_note(s,
+		           "pread(/proc/self/mem) reads PROT_NONE pages (forced access, as a debugger's):"
+		           " it cannot detect them; fault/8B/proc_self_mem_unmapped reads an unmapped page");
 	bench_group_run(s, &g);
-	bench_note(s, "fault/8B: one failed 8-byte read of a PROT_NONE page per op. bare_signal returns from its handler"
-		      " through rt_sigreturn, which restores the whole register state (%s on this CPU); sigsetjmp,"
-		      " libsigsegv and bare_no_sigreturn jump out of the handler and skip that. safecopy_embedded: the"
-		      " program's own handler passes the fault to safecopy_handle_signal()",
-		   __builtin_cpu_supports("avx512f") ? "with AVX-512" : __builtin_cpu_supports("avx") ? "with AVX" : "SSE");
+	bench_note(
+	    s,
+	    "fault/8B: one failed 8-byte read of a PROT_NONE page per op. bare_signal returns from its "
+	    "handler"
+	    " through rt_sigreturn, which restores the whole register state (%s on this CPU); sigsetjmp,"
+	    " libsigsegv and bare_no_sigreturn jump out of the handler and skip that. safecopy_embedded: the"
+	    " program's own handler passes the fault to safecopy_handle_signal()",
+	    __builtin_cpu_supports("avx512f") ? "with AVX-512"
+	    : __builtin_cpu_supports("avx")   ? "with AVX"
+	                                      : "SSE");
 	bench_free(pages, 3 * 4096);
 }
 

@@ -19,7 +19,7 @@ void bench_group_init(struct bench_group *g, const char *name, size_t bytes, con
 }
 
 struct bench_case *bench_group_add(struct bench_group *g, const char *method, void (*run)(void *, uint64_t),
-				   void *ctx)
+                                   void *ctx)
 {
 	if (g->ncases == BENCH_MAX_CASES) {
 		fprintf(stderr, "bench: group %s has more than %d methods\n", g->name, BENCH_MAX_CASES);
@@ -101,19 +101,22 @@ static void eval_goal(struct bench_row *r, const struct bench_row *ref)
 		r->goal_value = r->st.median_ns / ref->st.median_ns;
 		met = r->goal_value <= g->limit;
 		ratio_text(v, sizeof v, r->goal_value, g->limit);
-		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's time (goal <= %gx)", v, g->ref, g->limit);
+		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's time (goal <= %gx)", v, g->ref,
+		         g->limit);
 		break;
 	case GOAL_REF_FASTER:
 		r->goal_value = r->st.median_ns / ref->st.median_ns;
 		met = r->goal_value >= g->limit;
 		ratio_text(v, sizeof v, r->goal_value, g->limit);
-		snprintf(r->goal_text, sizeof r->goal_text, "%s %s faster (goal >= %gx)", g->ref, v, g->limit);
+		snprintf(r->goal_text, sizeof r->goal_text, "%s %s faster (goal >= %gx)", g->ref, v,
+		         g->limit);
 		break;
 	case GOAL_THROUGHPUT:
 		r->goal_value = ref->st.median_ns / r->st.median_ns;
 		met = r->goal_value >= g->limit;
 		ratio_text(v, sizeof v, r->goal_value, g->limit);
-		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's GB/s (goal >= %gx)", v, g->ref, g->limit);
+		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's GB/s (goal >= %gx)", v, g->ref,
+		         g->limit);
 		break;
 	case GOAL_NONE:
 		break;
@@ -160,9 +163,11 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 	if (!s->over_budget && s->budget_ns && measure_now_ns() - s->start_ns > s->budget_ns) {
 		s->over_budget = true;
 		s->cfg = s->quick_cfg;
-		bench_note(s, "the run passed its time budget (%.0f s; the machine is busy) at %s: that group and"
-			      " the ones after it were measured with --quick's settings", (double)s->budget_ns / 1e9,
-			   g->name);
+		bench_note(
+		    s,
+		    "the run passed its time budget (%.0f s; the machine is busy) at %s: that group and"
+		    " the ones after it were measured with --quick's settings",
+		    (double)s->budget_ns / 1e9, g->name);
 	}
 
 	struct measure_item items[BENCH_MAX_CASES];
@@ -184,7 +189,8 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 				continue;
 			}
 		}
-		items[n] = (struct measure_item){.run = c->run, .ctx = c->ctx, .enter = c->enter, .leave = c->leave};
+		items[n] =
+		    (struct measure_item){.run = c->run, .ctx = c->ctx, .enter = c->enter, .leave = c->leave};
 		idx[n++] = i;
 	}
 	fflush(stdout);
@@ -192,8 +198,10 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 		return;
 	measure_items(&s->cfg, items, n);
 	if (!safecopy_handler_active()) {
-		fprintf(stderr, "bench: safecopy's signal handler is no longer installed after group %s (bench bug)\n",
-			g->name);
+		fprintf(
+		    stderr,
+		    "bench: safecopy's signal handler is no longer installed after group %s (bench bug)\n",
+		    g->name);
 		exit(2);
 	}
 

@@ -20,21 +20,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: safecopy-bench [options]\n"
-		"Measures safecopy against glibc and the alternatives; prints one table (under 2 minutes).\n"
-		"  --quick          short run (a few seconds): fewer, shorter batches, noisier figures\n"
-		"  --filter SUBSTR  only rows whose name contains SUBSTR (repeatable: any may match);\n"
-		"                   rows are named group/method, e.g. copy/64B/safecopy, atomic/cas64/builtin,\n"
-		"                   fault/8B/sigsetjmp, mixed/8-64B/safecopy. A selected row brings its\n"
-		"                   group's base row and goal reference along. Note that 'copy' also matches\n"
-		"                   every safecopy row: use 'copy/' for the copy groups.\n"
-		"  --json FILE      also write every row as JSON\n"
-		"  --csv FILE       also write every row as CSV\n"
-		"  --plot-dir DIR   where copy.svg/copy.png go (default build/bench)\n"
-		"  --no-plot        do not run gnuplot\n"
-		"  --list           print the names of the (selected) rows, measure nothing\n"
-		"  --help           this text\n");
+	fprintf(
+	    f,
+	    "usage: safecopy-bench [options]\n"
+	    "Measures safecopy against glibc and the alternatives; prints one table (under 2 minutes).\n"
+	    "  --quick          short run (a few seconds): fewer, shorter batches, noisier figures\n"
+	    "  --filter SUBSTR  only rows whose name contains SUBSTR (repeatable: any may match);\n"
+	    "                   rows are named group/method, e.g. copy/64B/safecopy, atomic/cas64/builtin,\n"
+	    "                   fault/8B/sigsetjmp, mixed/8-64B/safecopy. A selected row brings its\n"
+	    "                   group's base row and goal reference along. Note that 'copy' also matches\n"
+	    "                   every safecopy row: use 'copy/' for the copy groups.\n"
+	    "  --json FILE      also write every row as JSON\n"
+	    "  --csv FILE       also write every row as CSV\n"
+	    "  --plot-dir DIR   where copy.svg/copy.png go (default build/bench)\n"
+	    "  --no-plot        do not run gnuplot\n"
+	    "  --list           print the names of the (selected) rows, measure nothing\n"
+	    "  --help           this text\n");
 }
 
 static void read_first_line(const char *path, char *buf, size_t n)
@@ -67,8 +68,8 @@ static bool read_cpu_busy(double *busy, double *steal)
 	if (!f)
 		return false;
 	unsigned long long v[8] = {0};
-	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		       &v[6], &v[7]);
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+	               &v[5], &v[6], &v[7]);
 	fclose(f);
 	if (n < 8)
 		return false;
@@ -114,7 +115,8 @@ static void collect_info(struct bench_info *i)
 
 	struct utsname u;
 	if (uname(&u) == 0)
-		snprintf(i->kernel, sizeof i->kernel, "%s %s %s (%s)", u.sysname, u.release, u.machine, u.version);
+		snprintf(i->kernel, sizeof i->kernel, "%s %s %s (%s)", u.sysname, u.release, u.machine,
+		         u.version);
 	snprintf(i->glibc, sizeof i->glibc, "%s", gnu_get_libc_version());
 	/* __VERSION__ names clang ("Debian Clang 14.0.6") but not gcc ("12.2.0"). */
 #if defined(__clang__)
@@ -129,9 +131,9 @@ static void collect_info(struct bench_info *i)
 	snprintf(i->compiler + len, sizeof i->compiler - len, "%s",
 #endif
 #if defined(__OPTIMIZE__)
-		 ", optimized (release build)");
+	         ", optimized (release build)");
 #else
-		 ", NOT optimized: figures are meaningless");
+	         ", NOT optimized: figures are meaningless");
 #endif
 	read_load(i->load_start, sizeof i->load_start);
 }
@@ -154,15 +156,15 @@ int main(int argc, char **argv)
 	bool plot = true;
 	enum { OPT_JSON = 256, OPT_CSV, OPT_FILTER, OPT_PLOT_DIR, OPT_NO_PLOT, OPT_LIST };
 	static const struct option opts[] = {
-		{"quick", no_argument, NULL, 'q'},
-		{"filter", required_argument, NULL, OPT_FILTER},
-		{"json", required_argument, NULL, OPT_JSON},
-		{"csv", required_argument, NULL, OPT_CSV},
-		{"plot-dir", required_argument, NULL, OPT_PLOT_DIR},
-		{"no-plot", no_argument, NULL, OPT_NO_PLOT},
-		{"list", no_argument, NULL, OPT_LIST},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"quick", no_argument, NULL, 'q'},
+	    {"filter", required_argument, NULL, OPT_FILTER},
+	    {"json", required_argument, NULL, OPT_JSON},
+	    {"csv", required_argument, NULL, OPT_CSV},
+	    {"plot-dir", required_argument, NULL, OPT_PLOT_DIR},
+	    {"no-plot", no_argument, NULL, OPT_NO_PLOT},
+	    {"list", no_argument, NULL, OPT_LIST},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	for (int o; (o = getopt_long(argc, argv, "qh", opts, NULL)) != -1;) {
 		switch (o) {
@@ -208,11 +210,13 @@ int main(int argc, char **argv)
 	/* Many short batches: on a shared machine a time slice taken by another process spoils only
 	 * the batch it lands in, and the median passes over those. Default: ~10 s on 2 idle vCPUs;
 	 * --quick: ~4 s (budgets: 2 min and 10 s). */
-	s.quick_cfg = (struct measure_cfg){.batch_ns = 1000000, .batches = 15, .slow_batches = 5, .warmup = 1};
+	s.quick_cfg =
+	    (struct measure_cfg){.batch_ns = 1000000, .batches = 15, .slow_batches = 5, .warmup = 1};
 	if (s.quick)
 		s.cfg = s.quick_cfg;
 	else
-		s.cfg = (struct measure_cfg){.batch_ns = 1000000, .batches = 101, .slow_batches = 21, .warmup = 3};
+		s.cfg = (struct measure_cfg){
+		    .batch_ns = 1000000, .batches = 101, .slow_batches = 21, .warmup = 3};
 	/* The issue's limit is 2 minutes. The default run takes ~10 s on an idle machine; past 45 s (a
 	 * busy machine: at load 75 on 2 CPUs even --quick takes ~55 s) the rest goes quick. */
 	s.budget_ns = s.quick ? 0 : UINT64_C(45000000000);
@@ -259,11 +263,14 @@ int main(int argc, char **argv)
 		printf("no row matches the filter (see --help for row names)\n");
 	output_summary(stdout, &s);
 	if (s.info.others_cpus >= 0)
-		printf("machine:   other processes used %.2f of the %d CPUs on average while this ran (steal %.2f)\n",
+		printf("machine:   other processes used %.2f of the %d CPUs on average while this ran (steal "
+		       "%.2f)\n",
 		       s.info.others_cpus, s.info.ncpu, s.info.steal_cpus);
 	if (s.info.others_cpus > 0.2 || s.info.steal_cpus > 0.05)
-		printf("warning:   the machine was shared: figures are noisier than on an idle machine (less so than\n"
-		       "           it sounds: preempted batches were run again, and the methods of a group take turns)\n");
+		printf("warning:   the machine was shared: figures are noisier than on an idle machine (less "
+		       "so than\n"
+		       "           it sounds: preempted batches were run again, and the methods of a group "
+		       "take turns)\n");
 	printf("run time:  %.1f s\n", secs);
 	int rc = s.failures ? 1 : 0;
 	if (json && output_json(json, &s) != 0) {

@@ -121,7 +121,7 @@ void measure_items(const struct measure_cfg *cfg, struct measure_item *items, in
 			if (s->clean >= s->want || s->clean + s->dirty >= s->limit)
 				continue;
 			double v = (double)time_batch(&items[i], items[i].stats.iters, &preempted) /
-				   (double)items[i].stats.iters;
+			           (double)items[i].stats.iters;
 			if (preempted)
 				s->samples[s->limit - ++s->dirty] = v;
 			else
@@ -137,7 +137,8 @@ void measure_items(const struct measure_cfg *cfg, struct measure_item *items, in
 			summarize(s->samples, s->clean, &items[i].stats);
 		} else {
 			/* Hardly a clean batch (a very busy machine): better all of them than a handful. */
-			memmove(s->samples + s->clean, s->samples + s->limit - s->dirty, (size_t)s->dirty * sizeof(double));
+			memmove(s->samples + s->clean, s->samples + s->limit - s->dirty,
+			        (size_t)s->dirty * sizeof(double));
 			summarize(s->samples, s->clean + s->dirty, &items[i].stats);
 		}
 		free(s->samples);

@@ -24,9 +24,9 @@ struct measure_stats {
 	double median_ns;
 	double min_ns;
 	double max_ns;
-	uint64_t iters; /* operations per batch */
-	int batches;    /* timed batches the figures come from */
-	int preempted;  /* timed batches during which the thread was preempted */
+	uint64_t iters;      /* operations per batch */
+	int batches;         /* timed batches the figures come from */
+	int preempted;       /* timed batches during which the thread was preempted */
 	bool with_preempted; /* too few clean batches: the figures include the preempted ones */
 };
 
@@ -34,8 +34,9 @@ struct measure_stats {
 struct measure_item {
 	void (*run)(void *ctx, uint64_t iters);
 	void *ctx;
-	void (*enter)(void *ctx); /* before every batch, untimed (e.g. install this method's signal handler) */
-	void (*leave)(void *ctx); /* after every batch, untimed (restore what enter replaced) */
+	void (*enter)(
+	    void *ctx); /* before every batch, untimed (e.g. install this method's signal handler) */
+	void (*leave)(void *ctx);   /* after every batch, untimed (restore what enter replaced) */
 	struct measure_stats stats; /* result */
 };
 

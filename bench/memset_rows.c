@@ -48,7 +48,8 @@ static const struct {
 	const char *label;
 	size_t n;
 } sizes[] = {
-	{"8B", 8}, {"64B", 64}, {"512B", 512}, {"4KiB", 4096}, {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
+    {"8B", 8},        {"64B", 64},       {"512B", 512},       {"4KiB", 4096},
+    {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
 };
 
 static void memset_suite_run(struct bench_session *s)

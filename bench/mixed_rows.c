@@ -14,8 +14,8 @@
 #include "safecopy.h"
 
 #define GUEST_SIZE (4u << 20)
-#define NOPS 4000 /* with NBAD bad ones: 1 in 1000 */
-#define NBAD 4
+#define NOPS       4000 /* with NBAD bad ones: 1 in 1000 */
+#define NBAD       4
 
 struct mixed_op {
 	const unsigned char *src;
@@ -78,11 +78,11 @@ static void run_oracle(void *p, uint64_t iters)
 }
 
 /* One pass must copy exactly the good bytes: a bad pointer gives 0, a good one its full length. */
-#define MIXED_CHECK(name, run)                                                          \
-	static const char *name(void *p)                                                \
-	{                                                                               \
-		struct mixed_ctx *c = p;                                                \
-		run(p, NOPS);                                                           \
+#define MIXED_CHECK(name, run)                                                            \
+	static const char *name(void *p)                                                  \
+	{                                                                                 \
+		struct mixed_ctx *c = p;                                                  \
+		run(p, NOPS);                                                             \
 		return last_total == c->expect ? NULL : "wrong byte total over one pass"; \
 	}
 MIXED_CHECK(check_safecopy, run_safecopy)
@@ -139,8 +139,9 @@ static void mixed_suite_run(struct bench_session *s)
 		o->bad = 1;
 	}
 	bench_group_run(s, &g);
-	bench_note(s, "mixed/8-64B: random 8..64-byte copies out of 4 MiB of guest memory, 1 source pointer in 1000"
-		      " inside a PROT_NONE page; time per copy, faults included");
+	bench_note(
+	    s, "mixed/8-64B: random 8..64-byte copies out of 4 MiB of guest memory, 1 source pointer in 1000"
+	       " inside a PROT_NONE page; time per copy, faults included");
 	bench_free(ctx.dst, 4096);
 	bench_free(guest, GUEST_SIZE + 4096);
 }

@@ -78,20 +78,23 @@ void output_info(FILE *f, const struct bench_session *s)
 	fprintf(f, "load avg:  %s (1, 5, 15 min, at start)\n", i->load_start);
 	char method[600];
 	snprintf(method, sizeof method,
-		 "every figure from this run. Per row: batches calibrated to >= %.2g ms, %d warm-up batch(es), then"
-		 " the median (min, max) of %d timed batches (%d when one operation fills a batch); the methods of a"
-		 " group take turns batch by batch, and a batch during which another task took the CPU is run again. ratio = time / time of the group's base row. GB/s = 1e9 bytes"
-		 " copied or set per second.%s",
-		 (double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
-		 s->quick ? " --quick: fewer batches, expect more noise." : "");
+	         "every figure from this run. Per row: batches calibrated to >= %.2g ms, %d warm-up "
+	         "batch(es), then"
+	         " the median (min, max) of %d timed batches (%d when one operation fills a batch); the "
+	         "methods of a"
+	         " group take turns batch by batch, and a batch during which another task took the CPU is "
+	         "run again. ratio = time / time of the group's base row. GB/s = 1e9 bytes"
+	         " copied or set per second.%s",
+	         (double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
+	         s->quick ? " --quick: fewer batches, expect more noise." : "");
 	print_wrapped(f, "method:    ", method);
 	fprintf(f, "\n");
 }
 
 void output_table_head(FILE *f)
 {
-	fprintf(f, "%-*s %10s %10s %10s %8s %7s  %s\n", NAME_W, "row", "time/op", "min", "max", "GB/s", "ratio",
-		"goal");
+	fprintf(f, "%-*s %10s %10s %10s %8s %7s  %s\n", NAME_W, "row", "time/op", "min", "max", "GB/s",
+	        "ratio", "goal");
 }
 
 void output_table_row(FILE *f, const struct bench_row *r)
@@ -134,17 +137,20 @@ void output_summary(FILE *f, const struct bench_session *s)
 		preempted += r->st.preempted;
 		timed += r->st.preempted + (r->st.with_preempted ? 0 : r->st.batches);
 		if (r->st.with_preempted && dl < sizeof dirty)
-			dl += (size_t)snprintf(dirty + dl, sizeof dirty - dl, "%s%s", dl ? ", " : "", r->name);
+			dl +=
+			    (size_t)snprintf(dirty + dl, sizeof dirty - dl, "%s%s", dl ? ", " : "", r->name);
 	}
 	if (timed) {
 		char line[200];
-		snprintf(line, sizeof line, "%ld of %ld timed batches (%.1f%%) were preempted by other tasks and run again",
-			 preempted, timed, 100.0 * (double)preempted / (double)timed);
+		snprintf(line, sizeof line,
+		         "%ld of %ld timed batches (%.1f%%) were preempted by other tasks and run again",
+		         preempted, timed, 100.0 * (double)preempted / (double)timed);
 		print_wrapped(f, "preempted: ", line);
 	}
 	if (dl) {
 		char line[2200];
-		snprintf(line, sizeof line, "too few clean batches, so these figures include preempted ones: %s", dirty);
+		snprintf(line, sizeof line,
+		         "too few clean batches, so these figures include preempted ones: %s", dirty);
 		print_wrapped(f, "noisy:     ", line);
 	}
 	fprintf(f, "load avg:  %s at start, %s at end\n", s->info.load_start, s->info.load_end);
@@ -156,8 +162,10 @@ void output_summary(FILE *f, const struct bench_session *s)
 		if (s->rows[i].goal_state == GOAL_STATE_MISSED)
 			fprintf(f, "           %s: %s\n", s->rows[i].name, s->rows[i].goal_text);
 	if (s->failures)
-		fprintf(f, "checks:    %d FAILED (see CHECK FAILED lines): the figures of those rows are missing\n",
-			s->failures);
+		fprintf(
+		    f,
+		    "checks:    %d FAILED (see CHECK FAILED lines): the figures of those rows are missing\n",
+		    s->failures);
 }
 
 static void json_str(FILE *f, const char *str)
@@ -220,10 +228,10 @@ int output_json(const char *path, const struct bench_session *s)
 	json_str(f, i->load_start);
 	fprintf(f, ",\n  \"load_end\": ");
 	json_str(f, i->load_end);
-	fprintf(f, ",\n  \"others_cpus\": %.3f,\n  \"steal_cpus\": %.3f,\n  \"seconds\": %.2f", i->others_cpus,
-		i->steal_cpus, i->seconds);
+	fprintf(f, ",\n  \"others_cpus\": %.3f,\n  \"steal_cpus\": %.3f,\n  \"seconds\": %.2f",
+	        i->others_cpus, i->steal_cpus, i->seconds);
 	fprintf(f, ",\n  \"quick\": %s,\n  \"batch_ns\": %llu,\n  \"check_failures\": %d,\n  \"notes\": [",
-		s->quick ? "true" : "false", (unsigned long long)s->cfg.batch_ns, s->failures);
+	        s->quick ? "true" : "false", (unsigned long long)s->cfg.batch_ns, s->failures);
 	for (int k = 0; k < s->nnotes; k++) {
 		fprintf(f, k ? ", " : "");
 		json_str(f, s->notes[k]);
@@ -239,20 +247,21 @@ int output_json(const char *path, const struct bench_session *s)
 		json_str(f, r->method);
 		fprintf(f, ", \"base\": ");
 		json_str(f, r->base);
-		fprintf(f, ", \"bytes\": %zu, \"median_ns\": %.4f, \"min_ns\": %.4f, \"max_ns\": %.4f, "
-			   "\"gbps\": %.4f, \"ratio\": %.4f, \"iters_per_batch\": %llu, \"batches\": %d, "
-			   "\"preempted_batches\": %d, \"includes_preempted\": %s",
-			r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
-			(unsigned long long)r->st.iters, r->st.batches, r->st.preempted,
-			r->st.with_preempted ? "true" : "false");
+		fprintf(f,
+		        ", \"bytes\": %zu, \"median_ns\": %.4f, \"min_ns\": %.4f, \"max_ns\": %.4f, "
+		        "\"gbps\": %.4f, \"ratio\": %.4f, \"iters_per_batch\": %llu, \"batches\": %d, "
+		        "\"preempted_batches\": %d, \"includes_preempted\": %s",
+		        r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
+		        (unsigned long long)r->st.iters, r->st.batches, r->st.preempted,
+		        r->st.with_preempted ? "true" : "false");
 		if (r->goal_state != GOAL_STATE_NONE) {
 			fprintf(f, ", \"goal\": {\"kind\": \"%s\", \"ref\": ", goal_kind_name(r->goal.kind));
 			json_str(f, r->goal.ref);
 			fprintf(f, ", \"limit\": %g, \"value\": %.4f, \"met\": %s, \"text\": ", r->goal.limit,
-				r->goal_value,
-				r->goal_state == GOAL_STATE_MET      ? "true"
-				: r->goal_state == GOAL_STATE_MISSED ? "false"
-								     : "null");
+			        r->goal_value,
+			        r->goal_state == GOAL_STATE_MET      ? "true"
+			        : r->goal_state == GOAL_STATE_MISSED ? "false"
+			                                             : "null");
 			json_str(f, r->goal_text);
 			fprintf(f, "}");
 		}
@@ -268,20 +277,20 @@ int output_csv(const char *path, const struct bench_session *s)
 	if (!f)
 		return -1;
 	fprintf(f, "name,group,method,base,bytes,median_ns,min_ns,max_ns,gbps,ratio,iters_per_batch,batches,"
-		   "goal_kind,goal_ref,goal_limit,goal_value,goal_met\n");
+	           "goal_kind,goal_ref,goal_limit,goal_value,goal_met\n");
 	for (int k = 0; k < s->nrows; k++) {
 		const struct bench_row *r = &s->rows[k];
-		fprintf(f, "%s,%s,%s,%s,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%llu,%d,", r->name, r->group, r->method, r->base,
-			r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
-			(unsigned long long)r->st.iters, r->st.batches);
+		fprintf(f, "%s,%s,%s,%s,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%llu,%d,", r->name, r->group, r->method,
+		        r->base, r->bytes, r->st.median_ns, r->st.min_ns, r->st.max_ns, r->gbps, r->ratio,
+		        (unsigned long long)r->st.iters, r->st.batches);
 		if (r->goal_state == GOAL_STATE_NONE)
 			fprintf(f, ",,,,\n");
 		else
-			fprintf(f, "%s,%s,%g,%.4f,%s\n", goal_kind_name(r->goal.kind), r->goal.ref, r->goal.limit,
-				r->goal_value,
-				r->goal_state == GOAL_STATE_MET      ? "yes"
-				: r->goal_state == GOAL_STATE_MISSED ? "no"
-								     : "n/a");
+			fprintf(f, "%s,%s,%g,%.4f,%s\n", goal_kind_name(r->goal.kind), r->goal.ref,
+			        r->goal.limit, r->goal_value,
+			        r->goal_state == GOAL_STATE_MET      ? "yes"
+			        : r->goal_state == GOAL_STATE_MISSED ? "no"
+			                                             : "n/a");
 	}
 	return finish(f);
 }

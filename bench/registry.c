@@ -4,14 +4,9 @@
  */
 #include "bench.h"
 
-extern const struct bench_suite copy_suite, memset_suite, atomic_suite, fault_suite, mixed_suite, usertrap_suite;
+extern const struct bench_suite copy_suite, memset_suite, atomic_suite, fault_suite, mixed_suite,
+    usertrap_suite;
 
 const struct bench_suite *const bench_suites[] = {
-	&copy_suite,
-	&memset_suite,
-	&atomic_suite,
-	&fault_suite,
-	&mixed_suite,
-	&usertrap_suite,
-	NULL,
+    &copy_suite, &memset_suite, &atomic_suite, &fault_suite, &mixed_suite, &usertrap_suite, NULL,
 };

@@ -12,15 +12,15 @@ enum goal_state { GOAL_STATE_NONE, GOAL_STATE_MET, GOAL_STATE_MISSED, GOAL_STATE
 
 /* One measured row, as printed and exported. */
 struct bench_row {
-	char name[96];  /* "<group>/<method>" */
+	char name[96]; /* "<group>/<method>" */
 	char group[48];
 	char method[40];
-	char base[40];  /* the group's baseline method */
+	char base[40]; /* the group's baseline method */
 	bool is_base;
-	size_t bytes;   /* per operation; 0: no GB/s */
+	size_t bytes; /* per operation; 0: no GB/s */
 	struct measure_stats st;
-	double gbps;    /* bytes / median ns, 0 if bytes is 0 */
-	double ratio;   /* median / baseline median */
+	double gbps;  /* bytes / median ns, 0 if bytes is 0 */
+	double ratio; /* median / baseline median */
 	struct bench_goal goal;
 	enum goal_state goal_state;
 	double goal_value;

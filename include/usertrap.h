@@ -62,8 +62,8 @@
  *   instead (as in gVisor).
  * - New threads are armed from their start routine on (pthread_create is wrapped); the few calls glibc
  *   makes before it, threads made with a raw clone, and threads glibc starts internally without the
- *   pthread_create symbol (thrd_create, SIGEV_THREAD timers, POSIX AIO) are not captured. Threads that exist before
- *   usertrap_capture_all(true) and block SIGSYS are not armed.
+ *   pthread_create symbol (thrd_create, SIGEV_THREAD timers, POSIX AIO) are not captured. Threads that exist
+ * before usertrap_capture_all(true) and block SIGSYS are not armed.
  * - pthread_create is interposed (dlsym(RTLD_NEXT) finds the real one): fully static executables
  *   (-static) are not supported.
  * - usertrap keeps a little initial-exec TLS: dlopen() of libusertrap.so late in a program's life can
@@ -90,44 +90,46 @@ extern "C" {
 #define USERTRAP_MAX_SITES 255
 
 /* The trap table lies in [USERTRAP_TABLE_LOW, USERTRAP_TABLE_HIGH). */
-#define USERTRAP_TABLE_LOW 0x60000UL
+#define USERTRAP_TABLE_LOW  0x60000UL
 #define USERTRAP_TABLE_HIGH 0x70000UL
 
 enum usertrap_status {
 	USERTRAP_OK = 0,
-	USERTRAP_ERR_PATTERN = -1,        /* the bytes at the site are not `b8 imm32 0f 05` */
-	USERTRAP_ERR_NR = -2,             /* the pattern is there but imm32 is not the syscall number given */
-	USERTRAP_ERR_TABLE_FULL = -3,     /* all USERTRAP_MAX_SITES slots are in use; the site stays as it is */
-	USERTRAP_ERR_NOT_PATCHABLE = -4,  /* page is MAP_SHARED, not executable, the vDSO, holds usertrap's or
-					     libsafecopy's own code, or mprotect/mremap refused (err->sys_errno) */
-	USERTRAP_ERR_FAULT = -5,          /* reading or writing the site faulted (err->fault) */
-	USERTRAP_ERR_TABLE_BUSY = -6,     /* no free place for the trap table in [0x60000, 0x70000) */
-	USERTRAP_ERR_NO_SUD = -7,         /* lazy capture asked for, but the kernel lacks Syscall User Dispatch */
-	USERTRAP_ERR_STATE = -8,          /* not initialised, or initialised twice */
-	USERTRAP_ERR_INVAL = -9,          /* bad argument (NULL hook, unknown flag, NULL site) */
-	USERTRAP_ERR_SYS = -10,           /* a system call usertrap needs failed (err->sys_errno) */
-	USERTRAP_ERR_IN_PLACE = -11,      /* the syscall must run on the caller's own stack (rt_sigreturn, clone,
-					     clone3, vfork): its site is never patched */
-	USERTRAP_ERR_CPU = -12,           /* the CPU lacks XSAVE, needed to preserve vector registers */
+	USERTRAP_ERR_PATTERN = -1,    /* the bytes at the site are not `b8 imm32 0f 05` */
+	USERTRAP_ERR_NR = -2,         /* the pattern is there but imm32 is not the syscall number given */
+	USERTRAP_ERR_TABLE_FULL = -3, /* all USERTRAP_MAX_SITES slots are in use; the site stays as it is */
+	USERTRAP_ERR_NOT_PATCHABLE =
+	    -4,                       /* page is MAP_SHARED, not executable, the vDSO, holds usertrap's or
+	                                 libsafecopy's own code, or mprotect/mremap refused (err->sys_errno) */
+	USERTRAP_ERR_FAULT = -5,      /* reading or writing the site faulted (err->fault) */
+	USERTRAP_ERR_TABLE_BUSY = -6, /* no free place for the trap table in [0x60000, 0x70000) */
+	USERTRAP_ERR_NO_SUD = -7,     /* lazy capture asked for, but the kernel lacks Syscall User Dispatch */
+	USERTRAP_ERR_STATE = -8,      /* not initialised, or initialised twice */
+	USERTRAP_ERR_INVAL = -9,      /* bad argument (NULL hook, unknown flag, NULL site) */
+	USERTRAP_ERR_SYS = -10,       /* a system call usertrap needs failed (err->sys_errno) */
+	USERTRAP_ERR_IN_PLACE = -11,  /* the syscall must run on the caller's own stack (rt_sigreturn, clone,
+	                                 clone3, vfork): its site is never patched */
+	USERTRAP_ERR_CPU = -12,       /* the CPU lacks XSAVE, needed to preserve vector registers */
 };
 
 struct usertrap_error {
 	enum usertrap_status status;
-	int sys_errno;                /* errno of the failing system call for ERR_SYS / ERR_NOT_PATCHABLE, else 0 */
-	struct safecopy_fault fault;  /* for ERR_FAULT: where reading or writing the site stopped */
+	int sys_errno; /* errno of the failing system call for ERR_SYS / ERR_NOT_PATCHABLE, else 0 */
+	struct safecopy_fault fault; /* for ERR_FAULT: where reading or writing the site stopped */
 };
 
 /* How a call reached the hook (struct usertrap_call.flags). */
-#define USERTRAP_CALL_PATCHED 0x1u  /* through the jump of a patched site */
-#define USERTRAP_CALL_SIGSYS 0x2u   /* in a signal handler: Syscall User Dispatch (lazy capture), or a site
-				       left half-written by a failed patch (met in SIGILL) */
+#define USERTRAP_CALL_PATCHED 0x1u /* through the jump of a patched site */
+#define USERTRAP_CALL_SIGSYS                                                         \
+	0x2u /* in a signal handler: Syscall User Dispatch (lazy capture), or a site \
+	        left half-written by a failed patch (met in SIGILL) */
 /* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
 #define USERTRAP_CALL_IN_PLACE 0x4u
 
 struct usertrap_call {
-	long nr;           /* syscall number */
-	long args[6];      /* rdi, rsi, rdx, r10, r8, r9 as the caller set them */
-	void *site;        /* address of the syscall instruction (for a patched site: pattern start + 5) */
+	long nr;      /* syscall number */
+	long args[6]; /* rdi, rsi, rdx, r10, r8, r9 as the caller set them */
+	void *site;   /* address of the syscall instruction (for a patched site: pattern start + 5) */
 	unsigned int flags;
 	unsigned int depth; /* hooks already running on this thread below this call (0: outermost) */
 	void *internal_;    /* usertrap's own; do not touch */
@@ -145,10 +147,11 @@ struct usertrap_call {
 typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 
 /* Configuration flags (struct usertrap_config.flags). */
-#define USERTRAP_LAZY 0x1u           /* set up lazy capture (Syscall User Dispatch); capture starts off */
-#define USERTRAP_LAZY_NO_PATCH 0x2u  /* captured calls never patch their site (measure the signal path) */
-#define USERTRAP_HOOK_NO_VECTOR 0x4u /* the hook promises not to change any vector/x87/MXCSR state: the
-					 trampoline then saves only general registers and flags */
+#define USERTRAP_LAZY          0x1u /* set up lazy capture (Syscall User Dispatch); capture starts off */
+#define USERTRAP_LAZY_NO_PATCH 0x2u /* captured calls never patch their site (measure the signal path) */
+#define USERTRAP_HOOK_NO_VECTOR                                                 \
+	0x4u /* the hook promises not to change any vector/x87/MXCSR state: the \
+	         trampoline then saves only general registers and flags */
 
 /*
  * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
@@ -164,9 +167,10 @@ enum usertrap_vector_save {
 	USERTRAP_VECTOR_XSAVE,    /* XSAVE/XRSTOR, standard format, same components */
 	USERTRAP_VECTOR_NONE,     /* same as USERTRAP_HOOK_NO_VECTOR */
 	USERTRAP_VECTOR_REGS,     /* plain moves: zmm0-31 and k0-7 (AVX-512), else ymm0-15 (AVX), else
-				     xmm0-15; MXCSR and the x87 control word. Not the x87/MMX data registers:
-				     the ABI has the x87 stack empty at every call, so only a hand-written site
-				     with live x87 values whose hook uses long double would notice (use XSAVEC). */
+	                             xmm0-15; MXCSR and the x87 control word. Not the x87/MMX data registers:
+	                             the ABI has the x87 stack empty at every call, so only a hand-written site
+	                             with live x87 values whose hook uses long double would notice (use XSAVEC).
+	                           */
 };
 
 struct usertrap_config {
@@ -174,7 +178,7 @@ struct usertrap_config {
 	void *arg;             /* passed to every hook call */
 	unsigned int flags;    /* USERTRAP_LAZY, USERTRAP_LAZY_NO_PATCH, USERTRAP_HOOK_NO_VECTOR */
 	enum usertrap_vector_save vector_save;
-	uintptr_t table_addr;  /* 0: a random free page in [0x60000, 0x70000); else that page exactly */
+	uintptr_t table_addr; /* 0: a random free page in [0x60000, 0x70000); else that page exactly */
 };
 
 /*
@@ -239,15 +243,16 @@ USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
 USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);
 
 struct usertrap_counters {
-	uint64_t sites_patched;    /* sites currently patched */
-	uint64_t patches;          /* successful patch operations */
-	uint64_t patch_failures;   /* patch attempts (explicit or lazy) that were refused */
-	uint64_t slots_used;       /* trap-table slots bound to a site (patched sites and in-place gates) */
+	uint64_t sites_patched;  /* sites currently patched */
+	uint64_t patches;        /* successful patch operations */
+	uint64_t patch_failures; /* patch attempts (explicit or lazy) that were refused */
+	uint64_t slots_used;     /* trap-table slots bound to a site (patched sites and in-place gates) */
 	uint64_t slots_free;
 	uint64_t trampoline_calls; /* calls that came through a patched site */
 	uint64_t sigsys_calls;     /* calls that came through Syscall User Dispatch (the slow path) */
 	uint64_t in_place_calls;   /* SIGSYS calls run natively in the caller's context */
-	uint64_t capture_lost;     /* in-place calls without a free slot: that thread's capture was switched off */
+	uint64_t
+	    capture_lost; /* in-place calls without a free slot: that thread's capture was switched off */
 	uint64_t sigill_restarts;  /* threads caught on the guard byte and restarted at the site */
 	uint64_t restart_syscalls; /* of those, interrupted calls resumed with restart_syscall */
 };

@@ -8,7 +8,8 @@
 #include "harness.h"
 
 enum op { OP_LOAD, OP_STORE, OP_SWAP, OP_CAS, OP_ADD, OP_AND, OP_OR, OP_XOR, OP_COUNT };
-static const char *const op_names[] = {"load", "store", "swap", "cas", "fetch_add", "fetch_and", "fetch_or", "fetch_xor"};
+static const char *const op_names[] = {"load",      "store",     "swap",     "cas",
+                                       "fetch_add", "fetch_and", "fetch_or", "fetch_xor"};
 
 static bool op_has_output(enum op op)
 {
@@ -17,7 +18,7 @@ static bool op_has_output(enum op op)
 
 /* Calls the width-w (32 or 64) version of op. For OP_CAS, v is desired. out is a uint32_t* or uint64_t*. */
 static enum safecopy_status call_op(int w, enum op op, void *p, uint64_t v, uint64_t expected, void *out,
-				    struct safecopy_fault *f)
+                                    struct safecopy_fault *f)
 {
 	if (w == 32) {
 		uint32_t *q = p, *o = out, v32 = (uint32_t)v;
@@ -130,16 +131,16 @@ static uint64_t out_value(int w, const uint64_t *out)
 }
 
 static const uint64_t values[] = {0,
-				  1,
-				  2,
-				  0x7fffffffu,
-				  0x80000000u,
-				  0xffffffffu,
-				  0x100000000ull,
-				  0x0123456789abcdefull,
-				  0xdeadbeefcafebabeull,
-				  0x8000000000000000ull,
-				  UINT64_MAX};
+                                  1,
+                                  2,
+                                  0x7fffffffu,
+                                  0x80000000u,
+                                  0xffffffffu,
+                                  0x100000000ull,
+                                  0x0123456789abcdefull,
+                                  0xdeadbeefcafebabeull,
+                                  0x8000000000000000ull,
+                                  UINT64_MAX};
 #define NVALUES (sizeof values / sizeof values[0])
 
 static void good_memory(int w)
@@ -158,32 +159,40 @@ static void good_memory(int w)
 						for (size_t i = 0; i < pg; i++)
 							page[i] = (char)canary(i);
 						uint64_t x = values[xi], v = values[vi];
-						/* CAS: expected equals the current value (hit) or differs in one bit (miss). */
-						uint64_t expected = hit ? x : x ^ (1ull << (vi % (unsigned)w));
+						/* CAS: expected equals the current value (hit) or differs in
+						 * one bit (miss). */
+						uint64_t expected =
+						    hit ? x : x ^ (1ull << (vi % (unsigned)w));
 						write_w(w, p, x);
 						uint64_t newx, want_out, out = OUT_CANARY;
 						model(w, op, x, v, expected, &newx, &want_out);
 						struct safecopy_fault f = fault_garbage();
 						struct safecopy_fault *fp = (xi + vi) % 5 == 0 ? NULL : &f;
-						enum safecopy_status st = call_op(w, op, p, v, expected, &out, fp);
-						CHECK(st == SAFECOPY_OK, "%s%d x=%#lx v=%#lx: status %d", op_names[op], w, x, v, st);
+						enum safecopy_status st =
+						    call_op(w, op, p, v, expected, &out, fp);
+						CHECK(st == SAFECOPY_OK, "%s%d x=%#lx v=%#lx: status %d",
+						      op_names[op], w, x, v, st);
 						if (fp)
 							check_fault_ok(fp, op_names[op]);
-						CHECK(read_w(w, p) == newx, "%s%d x=%#lx v=%#lx exp=%#lx: *p = %#lx, want %#lx",
+						CHECK(read_w(w, p) == newx,
+						      "%s%d x=%#lx v=%#lx exp=%#lx: *p = %#lx, want %#lx",
 						      op_names[op], w, x, v, expected, read_w(w, p), newx);
 						if (op_has_output(op))
 							CHECK(out_value(w, &out) == want_out,
-							      "%s%d x=%#lx v=%#lx: output %#lx, want %#lx", op_names[op], w, x, v,
-							      out_value(w, &out), want_out);
+							      "%s%d x=%#lx v=%#lx: output %#lx, want %#lx",
+							      op_names[op], w, x, v, out_value(w, &out),
+							      want_out);
 						else
 							CHECK(out == OUT_CANARY, "store wrote an output?");
 						if (w == 32 && op_has_output(op))
 							CHECK(out >> 32 == OUT_CANARY >> 32,
-							      "%s32 wrote more than 4 bytes of its output", op_names[op]);
+							      "%s32 wrote more than 4 bytes of its output",
+							      op_names[op]);
 						for (size_t i = 0; i < pg; i++) {
 							if (page + i >= p && page + i < p + w / 8)
 								continue;
-							CHECK((uint8_t)page[i] == canary(i), "%s%d changed byte %+td next to p",
+							CHECK((uint8_t)page[i] == canary(i),
+							      "%s%d changed byte %+td next to p",
 							      op_names[op], w, page + i - p);
 						}
 					}
@@ -194,8 +203,14 @@ static void good_memory(int w)
 	munmap(page, pg);
 }
 
-Test(atomics, good_memory_32) { good_memory(32); }
-Test(atomics, good_memory_64) { good_memory(64); }
+Test(atomics, good_memory_32)
+{
+	good_memory(32);
+}
+Test(atomics, good_memory_64)
+{
+	good_memory(64);
+}
 
 /* CAS miss: no write, *actual = the current value; CAS hit: the swap happened. */
 Test(atomics, cas_hit_and_miss_explicit)
@@ -239,24 +254,31 @@ static void bad_memory(int w, enum bad_kind kind)
 				uint64_t expected = hit ? current : current + 1;
 				uint64_t out = OUT_CANARY;
 				struct safecopy_fault f = fault_garbage();
-				enum safecopy_status st = call_op(w, op, p, 0x5a5a5a5a5a5a5a5aull, expected, &out, &f);
-				CHECK(st == f.status, "%s%d: returned %d but recorded %d", op_names[op], w, st, f.status);
+				enum safecopy_status st =
+				    call_op(w, op, p, 0x5a5a5a5a5a5a5a5aull, expected, &out, &f);
+				CHECK(st == f.status, "%s%d: returned %d but recorded %d", op_names[op], w,
+				      st, f.status);
 				if (kind == BAD_READONLY && op == OP_LOAD) {
 					check_fault_ok(&f, "load of read-only memory");
-					CHECK(out_value(w, &out) == current, "load%d of read-only memory: %#lx, want %#lx", w,
+					CHECK(out_value(w, &out) == current,
+					      "load%d of read-only memory: %#lx, want %#lx", w,
 					      out_value(w, &out), current);
 					continue;
 				}
-				check_fault(&f, kind_status(kind), p, kind_signo(kind), kind_code(kind), op_names[op]);
-				CHECK(out == OUT_CANARY, "%s%d on %s memory wrote its output: %#lx", op_names[op], w,
-				      kind_name(kind), out);
+				check_fault(&f, kind_status(kind), p, kind_signo(kind), kind_code(kind),
+				            op_names[op]);
+				CHECK(out == OUT_CANARY, "%s%d on %s memory wrote its output: %#lx",
+				      op_names[op], w, kind_name(kind), out);
 				if (kind == BAD_READONLY)
-					CHECK(read_w(w, p) == current, "%s%d changed read-only memory", op_names[op], w);
+					CHECK(read_w(w, p) == current, "%s%d changed read-only memory",
+					      op_names[op], w);
 				/* And without a fault record. */
 				out = OUT_CANARY;
 				st = call_op(w, op, p, 1, expected, &out, NULL);
-				CHECK(st == kind_status(kind), "%s%d (fault NULL): status %d", op_names[op], w, st);
-				CHECK(out == OUT_CANARY, "%s%d (fault NULL) wrote its output", op_names[op], w);
+				CHECK(st == kind_status(kind), "%s%d (fault NULL): status %d", op_names[op],
+				      w, st);
+				CHECK(out == OUT_CANARY, "%s%d (fault NULL) wrote its output", op_names[op],
+				      w);
 			}
 		}
 	}
@@ -264,14 +286,38 @@ static void bad_memory(int w, enum bad_kind kind)
 	zone_free(&z);
 }
 
-Test(atomics, unmapped_32) { bad_memory(32, BAD_UNMAPPED); }
-Test(atomics, unmapped_64) { bad_memory(64, BAD_UNMAPPED); }
-Test(atomics, prot_none_32) { bad_memory(32, BAD_PROT_NONE); }
-Test(atomics, prot_none_64) { bad_memory(64, BAD_PROT_NONE); }
-Test(atomics, readonly_32) { bad_memory(32, BAD_READONLY); }
-Test(atomics, readonly_64) { bad_memory(64, BAD_READONLY); }
-Test(atomics, truncated_memfd_sigbus_32) { bad_memory(32, BAD_SIGBUS); }
-Test(atomics, truncated_memfd_sigbus_64) { bad_memory(64, BAD_SIGBUS); }
+Test(atomics, unmapped_32)
+{
+	bad_memory(32, BAD_UNMAPPED);
+}
+Test(atomics, unmapped_64)
+{
+	bad_memory(64, BAD_UNMAPPED);
+}
+Test(atomics, prot_none_32)
+{
+	bad_memory(32, BAD_PROT_NONE);
+}
+Test(atomics, prot_none_64)
+{
+	bad_memory(64, BAD_PROT_NONE);
+}
+Test(atomics, readonly_32)
+{
+	bad_memory(32, BAD_READONLY);
+}
+Test(atomics, readonly_64)
+{
+	bad_memory(64, BAD_READONLY);
+}
+Test(atomics, truncated_memfd_sigbus_32)
+{
+	bad_memory(32, BAD_SIGBUS);
+}
+Test(atomics, truncated_memfd_sigbus_64)
+{
+	bad_memory(64, BAD_SIGBUS);
+}
 
 /*
  * Misaligned pointers: SAFECOPY_ALIGN and no access at all. Proofs: a pointer straddling into a
@@ -288,10 +334,10 @@ static void misaligned(int w)
 	size_t bytes = (size_t)w / 8;
 	for (size_t mis = 1; mis < bytes; mis++) {
 		char *cases[] = {
-			z.bad - bytes + mis, /* straddles into the guard page */
-			u.bad + mis,         /* in an unmapped page */
-			z.base + 256 + mis,  /* good memory */
-			z.bad - 1,           /* the last good byte */
+		    z.bad - bytes + mis, /* straddles into the guard page */
+		    u.bad + mis,         /* in an unmapped page */
+		    z.base + 256 + mis,  /* good memory */
+		    z.bad - 1,           /* the last good byte */
 		};
 		for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
 			char *p = cases[ci];
@@ -299,33 +345,43 @@ static void misaligned(int w)
 				uint64_t out = OUT_CANARY;
 				struct safecopy_fault f = fault_garbage();
 				enum safecopy_status st = call_op(w, op, p, 0, 0, &out, &f);
-				CHECK(st == SAFECOPY_ALIGN, "%s%d at p%%%zu=%zu (case %zu): status %d (%s)", op_names[op], w,
-				      bytes, (uintptr_t)p % bytes, ci, st, safecopy_status_name(st));
+				CHECK(st == SAFECOPY_ALIGN, "%s%d at p%%%zu=%zu (case %zu): status %d (%s)",
+				      op_names[op], w, bytes, (uintptr_t)p % bytes, ci, st,
+				      safecopy_status_name(st));
 				CHECK(f.status == SAFECOPY_ALIGN && f.signo == 0 && f.code == 0,
-				      "%s%d misaligned: record {%d %p %d %d}", op_names[op], w, f.status, f.addr, f.signo,
-				      f.code);
+				      "%s%d misaligned: record {%d %p %d %d}", op_names[op], w, f.status,
+				      f.addr, f.signo, f.code);
 				/* The implementation reports p; the header only promises addr for faults. */
-				CHECK(f.addr == p, "%s%d misaligned: addr %p, p %p", op_names[op], w, f.addr, (void *)p);
+				CHECK(f.addr == p, "%s%d misaligned: addr %p, p %p", op_names[op], w, f.addr,
+				      (void *)p);
 				CHECK(out == OUT_CANARY, "%s%d misaligned wrote its output", op_names[op], w);
 				st = call_op(w, op, p, 0, 0, &out, NULL);
-				CHECK(st == SAFECOPY_ALIGN, "%s%d misaligned, fault NULL: %d", op_names[op], w, st);
+				CHECK(st == SAFECOPY_ALIGN, "%s%d misaligned, fault NULL: %d", op_names[op],
+				      w, st);
 			}
 		}
 	}
 	for (char *a = z.base; a < z.bad; a++)
-		CHECK((uint8_t)*a == zone_fill_byte(&z, a), "misaligned atomics changed byte %td", a - z.base);
+		CHECK((uint8_t)*a == zone_fill_byte(&z, a), "misaligned atomics changed byte %td",
+		      a - z.base);
 	zone_check_bad_page_untouched(&z);
 	zone_free(&z);
 	zone_free(&u);
 }
 
-Test(atomics, misaligned_32) { misaligned(32); }
-Test(atomics, misaligned_64) { misaligned(64); }
+Test(atomics, misaligned_32)
+{
+	misaligned(32);
+}
+Test(atomics, misaligned_64)
+{
+	misaligned(64);
+}
 
 /* ---- atomicity under contention: exact totals --------------------------------------------------- */
 
 #define THREADS 4
-#define ROUNDS 20000
+#define ROUNDS  20000
 
 struct shared_words {
 	uint32_t add32;
@@ -354,7 +410,8 @@ static void *contend(void *arg)
 	for (int i = 0; i < ROUNDS; i++) {
 		c->errors += safecopy_fetch_add32(&w->add32, 1, &o32, NULL) != SAFECOPY_OK;
 		c->errors += safecopy_fetch_add64(&w->add64, 0x100000001ull, &o64, NULL) != SAFECOPY_OK;
-		/* Each thread sets and then clears its own bit of or32 (via xor): the bit must toggle each time. */
+		/* Each thread sets and then clears its own bit of or32 (via xor): the bit must toggle each
+		 * time. */
 		c->errors += safecopy_fetch_or32(&w->or32, 1u << c->id, &o32, NULL) != SAFECOPY_OK;
 		c->errors += (o32 & (1u << c->id)) != 0;
 		c->errors += safecopy_fetch_xor32(&w->or32, 1u << c->id, &o32, NULL) != SAFECOPY_OK;
@@ -362,7 +419,8 @@ static void *contend(void *arg)
 		c->errors += safecopy_fetch_xor32(&w->xor32, 1u << (c->id + 8), &o32, NULL) != SAFECOPY_OK;
 		/* Clear one of this thread's 16 bits of and64 per round (round-robin over 16 bits). */
 		if (i < 16)
-			c->errors += safecopy_fetch_and64(&w->and64, ~(1ull << (c->id * 16 + i)), &o64, NULL) != SAFECOPY_OK;
+			c->errors += safecopy_fetch_and64(&w->and64, ~(1ull << (c->id * 16 + i)), &o64,
+			                                  NULL) != SAFECOPY_OK;
 		/* A CAS increment loop. */
 		uint64_t cur;
 		c->errors += safecopy_load64(&w->cas64, &cur, NULL) != SAFECOPY_OK;
@@ -373,7 +431,8 @@ static void *contend(void *arg)
 				break;
 			cur = actual;
 		}
-		c->errors += safecopy_swap64(&w->swap64, (uint64_t)c->id << 32 | (uint64_t)i, &o64, NULL) != SAFECOPY_OK;
+		c->errors += safecopy_swap64(&w->swap64, (uint64_t)c->id << 32 | (uint64_t)i, &o64, NULL) !=
+		             SAFECOPY_OK;
 		c->swaps_seen++;
 	}
 	return NULL;
@@ -399,6 +458,7 @@ Test(atomics, exact_totals_under_contention)
 	cr_assert_eq(w->xor32, 0, "xor32 = %#x (each bit toggled an even number of times)", w->xor32);
 	cr_assert_eq(w->and64, 0, "and64 = %#lx", w->and64);
 	cr_assert_eq(w->cas64, (uint64_t)THREADS * ROUNDS);
-	cr_assert_eq(w->swap64 & 0xffffffffu, ROUNDS - 1, "last swap stored round %lu", w->swap64 & 0xffffffffu);
+	cr_assert_eq(w->swap64 & 0xffffffffu, ROUNDS - 1, "last swap stored round %lu",
+	             w->swap64 & 0xffffffffu);
 	munmap(w, pgsz());
 }

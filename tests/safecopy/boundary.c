@@ -9,9 +9,9 @@
  */
 #include "harness.h"
 
-#define MAX_N 256
+#define MAX_N   256
 #define MAX_OFF 64
-#define WINDOW 64 /* canary bytes checked on each side of dst */
+#define WINDOW  64 /* canary bytes checked on each side of dst */
 
 struct expect {
 	size_t count;
@@ -45,7 +45,7 @@ static void expect_stop(struct expect *e, size_t count, const void *addr, enum b
  * dst lies in (its fill is the canary). Restores dst's zone afterwards.
  */
 static void run_case(struct zone *dz, char *dst, const char *src, int c, size_t n, const struct expect *e,
-		     const char *what)
+                     const char *what)
 {
 	struct safecopy_fault f = fault_garbage();
 	size_t got = src ? safecopy_memcpy(dst, src, n, &f) : safecopy_memset(dst, c, n, &f);
@@ -57,11 +57,12 @@ static void run_case(struct zone *dz, char *dst, const char *src, int c, size_t 
 		bool matched = false;
 		for (int i = 0; i < e->nalt && !matched; i++)
 			matched = f.status == e->alt[i].status && f.addr == e->alt[i].addr &&
-				  f.signo == e->alt[i].signo && f.code == e->alt[i].code;
-		CHECK(matched,
-		      "%s: n=%zu dst=bad%+td: fault {status %d addr %p signo %d code %d}, want {%d %p %d %d}%s", what,
-		      n, dst - dz->bad, f.status, f.addr, f.signo, f.code, e->alt[0].status, e->alt[0].addr,
-		      e->alt[0].signo, e->alt[0].code, e->nalt > 1 ? " or the other side" : "");
+			          f.signo == e->alt[i].signo && f.code == e->alt[i].code;
+		CHECK(
+		    matched,
+		    "%s: n=%zu dst=bad%+td: fault {status %d addr %p signo %d code %d}, want {%d %p %d %d}%s",
+		    what, n, dst - dz->bad, f.status, f.addr, f.signo, f.code, e->alt[0].status,
+		    e->alt[0].addr, e->alt[0].signo, e->alt[0].code, e->nalt > 1 ? " or the other side" : "");
 	}
 	for (size_t i = 0; i < got; i++) {
 		uint8_t want = src ? (uint8_t)src[i] : (uint8_t)c;
@@ -73,15 +74,17 @@ static void run_case(struct zone *dz, char *dst, const char *src, int c, size_t 
 			continue;
 		if (!zone_readable(dz, a))
 			continue;
-		CHECK((uint8_t)*a == zone_fill_byte(dz, a), "%s: n=%zu dst=bad%+td count=%zu: byte dst%+td changed to %#x",
-		      what, n, dst - dz->bad, got, a - dst, (uint8_t)*a);
+		CHECK((uint8_t)*a == zone_fill_byte(dz, a),
+		      "%s: n=%zu dst=bad%+td count=%zu: byte dst%+td changed to %#x", what, n, dst - dz->bad,
+		      got, a - dst, (uint8_t)*a);
 	}
 	for (size_t i = 0; i < got; i++)
 		dst[i] = (char)zone_fill_byte(dz, dst + i);
 	/* Same call without a fault record: the same count (checked on a sample, it is the same code). */
 	if (n % 23 == 0) {
 		size_t again = src ? safecopy_memcpy(dst, src, n, NULL) : safecopy_memset(dst, c, n, NULL);
-		CHECK(again == got, "%s: n=%zu: with fault == NULL count %zu, with a record %zu", what, n, again, got);
+		CHECK(again == got, "%s: n=%zu: with fault == NULL count %zu, with a record %zu", what, n,
+		      again, got);
 		for (size_t i = 0; i < again; i++)
 			dst[i] = (char)zone_fill_byte(dz, dst + i);
 	}
@@ -161,8 +164,8 @@ static void dst_matrix(enum bad_kind kind, bool is_copy)
 /* Both sides bad: src's bad page a bytes in, dst's b bytes in. A tie is reported on the src side. */
 static void both_matrix(enum bad_kind skind, enum bad_kind dkind)
 {
-	static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,   9,   15,  16,  17,  24,  31,  32, 33,
-				       47, 48, 63, 64, 65, 96, 127, 128, 129, 159, 160, 161, 200, 255, 256};
+	static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,   8,   9,   15,  16,  17,  24,  31,  32, 33,
+	                               47, 48, 63, 64, 65, 96, 127, 128, 129, 159, 160, 161, 200, 255, 256};
 	size_t pg = pgsz();
 	struct zone s, d;
 	zone_make(&s, pg, skind, true);
@@ -181,7 +184,8 @@ static void both_matrix(enum bad_kind skind, enum bad_kind dkind)
 					expect_stop(&e, a, s.bad, skind);
 				else if (b < a)
 					expect_stop(&e, b, d.bad, dkind);
-				else /* a tie: the header says the src byte (every block is read before written) */
+				else /* a tie: the header says the src byte (every block is read before
+				        written) */
 					expect_stop(&e, a, s.bad, skind);
 				run_case(&d, dst, src, 0, n, &e, "both sides bad");
 			}
@@ -192,24 +196,69 @@ static void both_matrix(enum bad_kind skind, enum bad_kind dkind)
 	zone_free(&d);
 }
 
-Test(boundary, copy_src_unmapped) { src_matrix(BAD_UNMAPPED); }
-Test(boundary, copy_src_prot_none) { src_matrix(BAD_PROT_NONE); }
-Test(boundary, copy_src_readonly_is_readable) { src_matrix(BAD_READONLY); }
-Test(boundary, copy_src_truncated_memfd_sigbus) { src_matrix(BAD_SIGBUS); }
+Test(boundary, copy_src_unmapped)
+{
+	src_matrix(BAD_UNMAPPED);
+}
+Test(boundary, copy_src_prot_none)
+{
+	src_matrix(BAD_PROT_NONE);
+}
+Test(boundary, copy_src_readonly_is_readable)
+{
+	src_matrix(BAD_READONLY);
+}
+Test(boundary, copy_src_truncated_memfd_sigbus)
+{
+	src_matrix(BAD_SIGBUS);
+}
 
-Test(boundary, copy_dst_unmapped) { dst_matrix(BAD_UNMAPPED, true); }
-Test(boundary, copy_dst_prot_none) { dst_matrix(BAD_PROT_NONE, true); }
-Test(boundary, copy_dst_readonly) { dst_matrix(BAD_READONLY, true); }
-Test(boundary, copy_dst_truncated_memfd_sigbus) { dst_matrix(BAD_SIGBUS, true); }
+Test(boundary, copy_dst_unmapped)
+{
+	dst_matrix(BAD_UNMAPPED, true);
+}
+Test(boundary, copy_dst_prot_none)
+{
+	dst_matrix(BAD_PROT_NONE, true);
+}
+Test(boundary, copy_dst_readonly)
+{
+	dst_matrix(BAD_READONLY, true);
+}
+Test(boundary, copy_dst_truncated_memfd_sigbus)
+{
+	dst_matrix(BAD_SIGBUS, true);
+}
 
-Test(boundary, memset_unmapped) { dst_matrix(BAD_UNMAPPED, false); }
-Test(boundary, memset_prot_none) { dst_matrix(BAD_PROT_NONE, false); }
-Test(boundary, memset_readonly) { dst_matrix(BAD_READONLY, false); }
-Test(boundary, memset_truncated_memfd_sigbus) { dst_matrix(BAD_SIGBUS, false); }
+Test(boundary, memset_unmapped)
+{
+	dst_matrix(BAD_UNMAPPED, false);
+}
+Test(boundary, memset_prot_none)
+{
+	dst_matrix(BAD_PROT_NONE, false);
+}
+Test(boundary, memset_readonly)
+{
+	dst_matrix(BAD_READONLY, false);
+}
+Test(boundary, memset_truncated_memfd_sigbus)
+{
+	dst_matrix(BAD_SIGBUS, false);
+}
 
-Test(boundary, copy_both_unmapped_src_readonly_dst) { both_matrix(BAD_UNMAPPED, BAD_READONLY); }
-Test(boundary, copy_both_prot_none_src_sigbus_dst) { both_matrix(BAD_PROT_NONE, BAD_SIGBUS); }
-Test(boundary, copy_both_sigbus_src_unmapped_dst) { both_matrix(BAD_SIGBUS, BAD_UNMAPPED); }
+Test(boundary, copy_both_unmapped_src_readonly_dst)
+{
+	both_matrix(BAD_UNMAPPED, BAD_READONLY);
+}
+Test(boundary, copy_both_prot_none_src_sigbus_dst)
+{
+	both_matrix(BAD_PROT_NONE, BAD_SIGBUS);
+}
+Test(boundary, copy_both_sigbus_src_unmapped_dst)
+{
+	both_matrix(BAD_SIGBUS, BAD_UNMAPPED);
+}
 
 /* ---- large sizes: the AVX2 loop (33..2047) and rep movsb/stosb (>= 2048) running into a bad page -- */
 
@@ -220,9 +269,10 @@ static const size_t big_sizes[] = {1000, 2047, 2048, 2049, 4096, 5000, 65536, BI
 /* Distances from the start to the bad page (only those <= the good part before it are used). */
 static size_t big_dists(size_t n, size_t *out)
 {
-	static const size_t fixed[] = {0,    1,    15,   16,   31,   32,    33,    63,    64,    65,    127,
-				       128,  129,  159,  160,  161,  1000,  2047,  2048,  2049,  4095,  4096,
-				       4097, 8191, 8193, 65535, 65536, 65537, 300000, 524288, 1048575};
+	static const size_t fixed[] = {0,    1,     15,    16,    31,     32,     33,     63,
+	                               64,   65,    127,   128,   129,    159,    160,    161,
+	                               1000, 2047,  2048,  2049,  4095,   4096,   4097,   8191,
+	                               8193, 65535, 65536, 65537, 300000, 524288, 1048575};
 	size_t k = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		if (fixed[i] <= n + 1)
@@ -238,7 +288,7 @@ static size_t big_dists(size_t n, size_t *out)
 
 /* Checks a large result: prefix, canaries after the count up to n + WINDOW and WINDOW before. */
 static void check_big(struct zone *dz, char *dst, const char *src, int c, size_t n, size_t got, size_t want,
-		      const struct safecopy_fault *f, const void *addr, enum bad_kind kind, const char *what)
+                      const struct safecopy_fault *f, const void *addr, enum bad_kind kind, const char *what)
 {
 	CHECK(got == want, "%s: n=%zu dst=%p: count %zu, want %zu", what, n, (void *)dst, got, want);
 	if (want == n)
@@ -249,15 +299,16 @@ static void check_big(struct zone *dz, char *dst, const char *src, int c, size_t
 		CHECK(memcmp(dst, src, got) == 0, "%s: n=%zu: copied bytes differ from src", what, n);
 	} else {
 		for (size_t i = 0; i < got; i++)
-			CHECK((uint8_t)dst[i] == (uint8_t)c, "%s: n=%zu: dst[%zu] = %#x", what, n, i, (uint8_t)dst[i]);
+			CHECK((uint8_t)dst[i] == (uint8_t)c, "%s: n=%zu: dst[%zu] = %#x", what, n, i,
+			      (uint8_t)dst[i]);
 	}
 	for (char *a = dst - WINDOW; a < dst + n + WINDOW; a++) {
 		if (a == dst)
 			a += got;
 		if (!zone_readable(dz, a))
 			continue;
-		CHECK((uint8_t)*a == zone_fill_byte(dz, a), "%s: n=%zu count=%zu: byte dst%+td changed to %#x", what, n,
-		      got, a - dst, (uint8_t)*a);
+		CHECK((uint8_t)*a == zone_fill_byte(dz, a),
+		      "%s: n=%zu count=%zu: byte dst%+td changed to %#x", what, n, got, a - dst, (uint8_t)*a);
 	}
 	for (size_t i = 0; i < got; i++)
 		dst[i] = (char)zone_fill_byte(dz, dst + i);
@@ -280,7 +331,8 @@ static void big_src(enum bad_kind kind)
 				char *dst = d.base + WINDOW + (mis == 0 ? 0 : mis == 1 ? 1 : 37);
 				struct safecopy_fault f = fault_garbage();
 				size_t got = safecopy_memcpy(dst, src, n, &f);
-				check_big(&d, dst, src, 0, n, got, k < n ? k : n, &f, s.bad, kind, "big copy, bad src");
+				check_big(&d, dst, src, 0, n, got, k < n ? k : n, &f, s.bad, kind,
+				          "big copy, bad src");
 			}
 		}
 	}
@@ -303,11 +355,16 @@ static void big_dst(enum bad_kind kind, bool is_copy)
 			for (size_t mis = 0; mis < 3; mis++) {
 				size_t k = dists[di];
 				char *dst = d.bad - k;
-				const char *src = is_copy ? s.base + WINDOW + (mis == 0 ? 0 : mis == 1 ? 3 : 45) : NULL;
+				const char *src = is_copy ? s.base + WINDOW +
+				                                (mis == 0   ? 0
+				                                 : mis == 1 ? 3
+				                                            : 45)
+				                          : NULL;
 				struct safecopy_fault f = fault_garbage();
-				size_t got = is_copy ? safecopy_memcpy(dst, src, n, &f) : safecopy_memset(dst, c, n, &f);
+				size_t got = is_copy ? safecopy_memcpy(dst, src, n, &f)
+				                     : safecopy_memset(dst, c, n, &f);
 				check_big(&d, dst, src, c, n, got, k < n ? k : n, &f, d.bad, kind,
-					  is_copy ? "big copy, bad dst" : "big memset");
+				          is_copy ? "big copy, bad dst" : "big memset");
 				if (!is_copy)
 					break; /* memset has no src alignment to vary */
 			}
@@ -324,8 +381,9 @@ static void big_both(enum bad_kind skind, enum bad_kind dkind)
 	struct zone s, d;
 	zone_make(&s, BIG + 2 * pg, skind, true);
 	zone_make(&d, BIG + 2 * pg, dkind, false);
-	static const size_t pairs[][2] = {{40, 20},     {20, 40},     {4096, 4000}, {4000, 4096}, {65536, 65537},
-					  {65537, 65536}, {BIG, BIG - 1}, {BIG - 1, BIG}, {3000, 2999}, {2048, 2049}};
+	static const size_t pairs[][2] = {{40, 20},       {20, 40},       {4096, 4000},   {4000, 4096},
+	                                  {65536, 65537}, {65537, 65536}, {BIG, BIG - 1}, {BIG - 1, BIG},
+	                                  {3000, 2999},   {2048, 2049}};
 	static const size_t sizes[] = {2047, 2048, 8192, 70000, BIG};
 	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
 		size_t n = sizes[si];
@@ -337,28 +395,64 @@ static void big_both(enum bad_kind skind, enum bad_kind dkind)
 			size_t got = safecopy_memcpy(dst, src, n, &f);
 			size_t stop = a < b ? a : b;
 			if (stop >= n)
-				check_big(&d, dst, src, 0, n, got, n, &f, NULL, BAD_NONE, "big copy, both bad");
+				check_big(&d, dst, src, 0, n, got, n, &f, NULL, BAD_NONE,
+				          "big copy, both bad");
 			else if (a < b)
-				check_big(&d, dst, src, 0, n, got, a, &f, s.bad, skind, "big copy, both bad (src first)");
+				check_big(&d, dst, src, 0, n, got, a, &f, s.bad, skind,
+				          "big copy, both bad (src first)");
 			else
-				check_big(&d, dst, src, 0, n, got, b, &f, d.bad, dkind, "big copy, both bad (dst first)");
+				check_big(&d, dst, src, 0, n, got, b, &f, d.bad, dkind,
+				          "big copy, both bad (dst first)");
 		}
 	}
 	zone_free(&s);
 	zone_free(&d);
 }
 
-Test(boundary, big_copy_src_unmapped) { big_src(BAD_UNMAPPED); }
-Test(boundary, big_copy_src_prot_none) { big_src(BAD_PROT_NONE); }
-Test(boundary, big_copy_src_truncated_memfd_sigbus) { big_src(BAD_SIGBUS); }
-Test(boundary, big_copy_dst_unmapped) { big_dst(BAD_UNMAPPED, true); }
-Test(boundary, big_copy_dst_readonly) { big_dst(BAD_READONLY, true); }
-Test(boundary, big_copy_dst_truncated_memfd_sigbus) { big_dst(BAD_SIGBUS, true); }
-Test(boundary, big_memset_prot_none) { big_dst(BAD_PROT_NONE, false); }
-Test(boundary, big_memset_unmapped) { big_dst(BAD_UNMAPPED, false); }
-Test(boundary, big_memset_truncated_memfd_sigbus) { big_dst(BAD_SIGBUS, false); }
-Test(boundary, big_copy_both_unmapped_src_prot_none_dst) { big_both(BAD_UNMAPPED, BAD_PROT_NONE); }
-Test(boundary, big_copy_both_sigbus_src_readonly_dst) { big_both(BAD_SIGBUS, BAD_READONLY); }
+Test(boundary, big_copy_src_unmapped)
+{
+	big_src(BAD_UNMAPPED);
+}
+Test(boundary, big_copy_src_prot_none)
+{
+	big_src(BAD_PROT_NONE);
+}
+Test(boundary, big_copy_src_truncated_memfd_sigbus)
+{
+	big_src(BAD_SIGBUS);
+}
+Test(boundary, big_copy_dst_unmapped)
+{
+	big_dst(BAD_UNMAPPED, true);
+}
+Test(boundary, big_copy_dst_readonly)
+{
+	big_dst(BAD_READONLY, true);
+}
+Test(boundary, big_copy_dst_truncated_memfd_sigbus)
+{
+	big_dst(BAD_SIGBUS, true);
+}
+Test(boundary, big_memset_prot_none)
+{
+	big_dst(BAD_PROT_NONE, false);
+}
+Test(boundary, big_memset_unmapped)
+{
+	big_dst(BAD_UNMAPPED, false);
+}
+Test(boundary, big_memset_truncated_memfd_sigbus)
+{
+	big_dst(BAD_SIGBUS, false);
+}
+Test(boundary, big_copy_both_unmapped_src_prot_none_dst)
+{
+	big_both(BAD_UNMAPPED, BAD_PROT_NONE);
+}
+Test(boundary, big_copy_both_sigbus_src_readonly_dst)
+{
+	big_both(BAD_SIGBUS, BAD_READONLY);
+}
 
 /* memset stores (unsigned char)c, whatever int it is given. */
 Test(boundary, memset_value_is_truncated_to_a_byte)
@@ -377,8 +471,8 @@ Test(boundary, memset_value_is_truncated_to_a_byte)
 			CHECK(got == n - 1, "value %#x n=%zu: count %zu", values[vi], n, got);
 			check_fault(&f, SAFECOPY_SEGV, d.bad, SIGSEGV, SEGV_ACCERR, "memset value");
 			for (size_t i = 0; i < got; i++)
-				CHECK((uint8_t)dst[i] == (uint8_t)values[vi], "value %#x n=%zu: dst[%zu] = %#x", values[vi],
-				      n, i, (uint8_t)dst[i]);
+				CHECK((uint8_t)dst[i] == (uint8_t)values[vi],
+				      "value %#x n=%zu: dst[%zu] = %#x", values[vi], n, i, (uint8_t)dst[i]);
 			for (size_t i = 0; i < got; i++)
 				dst[i] = (char)zone_fill_byte(&d, dst + i);
 		}
@@ -399,12 +493,36 @@ static void force_sse2(void)
 	sc_cpu_has_avx2 = 0;
 }
 
-Test(boundary, sse2_copy_src_prot_none) { force_sse2(); src_matrix(BAD_PROT_NONE); }
-Test(boundary, sse2_copy_dst_sigbus) { force_sse2(); dst_matrix(BAD_SIGBUS, true); }
-Test(boundary, sse2_memset_readonly) { force_sse2(); dst_matrix(BAD_READONLY, false); }
-Test(boundary, sse2_copy_both) { force_sse2(); both_matrix(BAD_UNMAPPED, BAD_READONLY); }
-Test(boundary, sse2_big_copy_src) { force_sse2(); big_src(BAD_UNMAPPED); }
-Test(boundary, sse2_big_memset) { force_sse2(); big_dst(BAD_PROT_NONE, false); }
+Test(boundary, sse2_copy_src_prot_none)
+{
+	force_sse2();
+	src_matrix(BAD_PROT_NONE);
+}
+Test(boundary, sse2_copy_dst_sigbus)
+{
+	force_sse2();
+	dst_matrix(BAD_SIGBUS, true);
+}
+Test(boundary, sse2_memset_readonly)
+{
+	force_sse2();
+	dst_matrix(BAD_READONLY, false);
+}
+Test(boundary, sse2_copy_both)
+{
+	force_sse2();
+	both_matrix(BAD_UNMAPPED, BAD_READONLY);
+}
+Test(boundary, sse2_big_copy_src)
+{
+	force_sse2();
+	big_src(BAD_UNMAPPED);
+}
+Test(boundary, sse2_big_memset)
+{
+	force_sse2();
+	big_dst(BAD_PROT_NONE, false);
+}
 #endif
 
 /*
@@ -436,17 +554,21 @@ static void one_signal(enum bad_kind kind, bool src_side, bool is_copy)
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
 	cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
-	static const size_t sizes[] = {1, 2, 5, 8, 13, 16, 31, 32, 33, 64, 65, 100, 128, 200, 1000, 2047, 2048, 5000};
+	static const size_t sizes[] = {1,  2,  5,   8,   13,  16,   31,   32,   33,
+	                               64, 65, 100, 128, 200, 1000, 2047, 2048, 5000};
 	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
 		size_t n = sizes[si];
 		for (size_t k = 0; k < n && k <= 2 * pg; k += 1 + k / 3) {
 			const char *src = src_side ? s.bad - k : s.base + 64;
 			char *dst = src_side ? d.base + 64 : d.bad - k;
 			own_signals = 0;
-			size_t got = is_copy ? safecopy_memcpy(dst, src, n, NULL) : safecopy_memset(dst, 1, n, NULL);
+			size_t got =
+			    is_copy ? safecopy_memcpy(dst, src, n, NULL) : safecopy_memset(dst, 1, n, NULL);
 			CHECK(got == k, "n=%zu k=%zu: count %zu", n, k, got);
-			CHECK(own_signals == 1, "n=%zu k=%zu (%s, %s side, %s): %d signals for one faulting call", n, k,
-			      kind_name(kind), src_side ? "src" : "dst", is_copy ? "copy" : "memset", (int)own_signals);
+			CHECK(own_signals == 1,
+			      "n=%zu k=%zu (%s, %s side, %s): %d signals for one faulting call", n, k,
+			      kind_name(kind), src_side ? "src" : "dst", is_copy ? "copy" : "memset",
+			      (int)own_signals);
 			for (size_t i = 0; i < got; i++)
 				dst[i] = (char)zone_fill_byte(&d, dst + i);
 		}
@@ -455,10 +577,22 @@ static void one_signal(enum bad_kind kind, bool src_side, bool is_copy)
 	zone_free(&d);
 }
 
-Test(boundary, one_signal_per_fault_copy_src) { one_signal(BAD_PROT_NONE, true, true); }
-Test(boundary, one_signal_per_fault_copy_dst) { one_signal(BAD_READONLY, false, true); }
-Test(boundary, one_signal_per_fault_copy_sigbus) { one_signal(BAD_SIGBUS, true, true); }
-Test(boundary, one_signal_per_fault_memset) { one_signal(BAD_UNMAPPED, false, false); }
+Test(boundary, one_signal_per_fault_copy_src)
+{
+	one_signal(BAD_PROT_NONE, true, true);
+}
+Test(boundary, one_signal_per_fault_copy_dst)
+{
+	one_signal(BAD_READONLY, false, true);
+}
+Test(boundary, one_signal_per_fault_copy_sigbus)
+{
+	one_signal(BAD_SIGBUS, true, true);
+}
+Test(boundary, one_signal_per_fault_memset)
+{
+	one_signal(BAD_UNMAPPED, false, false);
+}
 
 /*
  * Random cases between the exhaustive small matrix and the large sizes: n up to 5000 (every copy and
@@ -477,7 +611,8 @@ Test(boundary, random_sizes_and_distances)
 {
 	size_t pg = pgsz();
 	const size_t before = 3 * pg;
-	static const enum bad_kind kinds[] = {BAD_NONE, BAD_UNMAPPED, BAD_PROT_NONE, BAD_READONLY, BAD_SIGBUS};
+	static const enum bad_kind kinds[] = {BAD_NONE, BAD_UNMAPPED, BAD_PROT_NONE, BAD_READONLY,
+	                                      BAD_SIGBUS};
 	struct zone s[5], d[5];
 	for (int i = 0; i < 5; i++) {
 		zone_make(&s[i], before, kinds[i], true);
@@ -495,7 +630,8 @@ Test(boundary, random_sizes_and_distances)
 			a = before - 64;
 		if (b > before - 64)
 			b = before - 64;
-		bool src_bad = kinds[sk] != BAD_NONE && kinds[sk] != BAD_READONLY; /* a readable src is never bad */
+		bool src_bad =
+		    kinds[sk] != BAD_NONE && kinds[sk] != BAD_READONLY; /* a readable src is never bad */
 		bool dst_bad = kinds[dk] != BAD_NONE;
 		const char *src = is_copy ? s[sk].bad - a : NULL;
 		char *dst = d[dk].bad - b;
@@ -509,8 +645,8 @@ Test(boundary, random_sizes_and_distances)
 		else
 			expect_stop(&e, db, d[dk].bad, kinds[dk]);
 		char what[96];
-		snprintf(what, sizeof what, "random case %d (%s src=%s, dst=%s)", iter, is_copy ? "copy" : "memset",
-			 kind_name(kinds[sk]), kind_name(kinds[dk]));
+		snprintf(what, sizeof what, "random case %d (%s src=%s, dst=%s)", iter,
+		         is_copy ? "copy" : "memset", kind_name(kinds[sk]), kind_name(kinds[dk]));
 		run_case(&d[dk], dst, src, 0x2d, n, &e, what);
 	}
 	for (int i = 0; i < 5; i++) {

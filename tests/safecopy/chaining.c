@@ -13,8 +13,8 @@
 
 /* ---- shared child state (each child is a fresh copy) --------------------------------------------- */
 
-static char *fix_page;           /* the page a foreign fault hits and the previous handler repairs */
-static int fix_fd = -1;          /* for SIGBUS: the memfd to grow back */
+static char *fix_page;  /* the page a foreign fault hits and the previous handler repairs */
+static int fix_fd = -1; /* for SIGBUS: the memfd to grow back */
 static volatile sig_atomic_t prev_calls, prev_signo, prev_code, prev_sent, prev_had_uc;
 static void *volatile prev_addr;
 static volatile sig_atomic_t prev_mask_ok = -1;
@@ -79,7 +79,8 @@ static int safecopy_still_converts(void)
 	if (!bus)
 		return 93;
 	uint64_t v = 1;
-	if (safecopy_load64((uint64_t *)bus, &v, &f) != SAFECOPY_BUS || f.addr != bus || f.code != BUS_ADRERR || v != 1)
+	if (safecopy_load64((uint64_t *)bus, &v, &f) != SAFECOPY_BUS || f.addr != bus ||
+	    f.code != BUS_ADRERR || v != 1)
 		return 94;
 	munmap(bad, pgsz());
 	munmap(bus, pgsz());
@@ -106,8 +107,8 @@ static int child_siginfo_prev_repairs(void *arg)
 	*(volatile int *)(fix_page + 8) = 1234; /* foreign fault: repaired by the previous handler */
 	if (*(volatile int *)(fix_page + 8) != 1234)
 		return 4;
-	if (prev_calls != 1 || prev_signo != SIGSEGV || prev_code != SEGV_ACCERR || prev_addr != fix_page + 8 ||
-	    !prev_had_uc)
+	if (prev_calls != 1 || prev_signo != SIGSEGV || prev_code != SEGV_ACCERR ||
+	    prev_addr != fix_page + 8 || !prev_had_uc)
 		return 5;
 	return 0;
 }
@@ -263,7 +264,8 @@ Test(chaining, sig_ign_real_sigbus_still_dies_by_sigbus)
 static int child_ign_sent(void *arg)
 {
 	(void)arg;
-	if (set_action(SIGSEGV, NULL, SIG_IGN, 0) || set_action(SIGBUS, NULL, SIG_IGN, 0) || safecopy_init() != 0)
+	if (set_action(SIGSEGV, NULL, SIG_IGN, 0) || set_action(SIGBUS, NULL, SIG_IGN, 0) ||
+	    safecopy_init() != 0)
 		return 1;
 	child_step(1);
 	kill(getpid(), SIGSEGV);
@@ -395,8 +397,8 @@ static void *long_copier(void *arg)
 		/* And a long memset (rep stosb) over bufs[2]. */
 		char c = (char)(0x20 + copier_rounds % 64);
 		got = safecopy_memset(bufs[2], c, LONG_COPY, &f);
-		if (got != LONG_COPY || f.status != SAFECOPY_OK || bufs[2][0] != c || bufs[2][LONG_COPY - 1] != c ||
-		    bufs[2][copier_rounds * 4099 % LONG_COPY] != c)
+		if (got != LONG_COPY || f.status != SAFECOPY_OK || bufs[2][0] != c ||
+		    bufs[2][LONG_COPY - 1] != c || bufs[2][copier_rounds * 4099 % LONG_COPY] != c)
 			copier_failures++;
 		bufs[1][copier_rounds % LONG_COPY] ^= 1; /* the next round must really copy again */
 		copier_rounds++;
@@ -417,9 +419,9 @@ static int child_sent_during_copy(void *arg)
 	}
 	for (size_t i = 0; i < LONG_COPY; i += 64)
 		bufs[0][i] = (char)pat(i / 64);
-	if (mode == SENT_DFL ? set_action(SIGSEGV, NULL, SIG_DFL, 0)
+	if (mode == SENT_DFL   ? set_action(SIGSEGV, NULL, SIG_DFL, 0)
 	    : mode == SENT_IGN ? set_action(SIGSEGV, NULL, SIG_IGN, 0)
-			       : set_action(SIGSEGV, prev_count_sent, NULL, SA_SIGINFO))
+	                       : set_action(SIGSEGV, prev_count_sent, NULL, SA_SIGINFO))
 		return 2;
 	if (safecopy_init() != 0)
 		return 3;
@@ -478,7 +480,7 @@ static void prev_check_mask(int sig, siginfo_t *info, void *uc)
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	/* sa_mask had SIGUSR1; no SA_NODEFER, so SIGSEGV itself is blocked too; SIGUSR2 is not. */
 	prev_mask_ok = sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGSEGV) == 1 &&
-		       sigismember(&cur, SIGUSR2) == 0;
+	               sigismember(&cur, SIGUSR2) == 0;
 	prev_siginfo_fix(sig, info, uc);
 }
 
@@ -731,7 +733,7 @@ Test(chaining, handle_signal_declines_foreign)
 	cr_assert_not(safecopy_handle_signal(SIGSEGV, NULL, &uc));
 	cr_assert_not(safecopy_handle_signal(SIGSEGV, &info, NULL));
 	cr_assert(memcmp(&before.uc_mcontext.gregs, &uc.uc_mcontext.gregs, sizeof uc.uc_mcontext.gregs) == 0,
-		  "the context was changed");
+	          "the context was changed");
 }
 
 /* ---- the previous handler gets the real ucontext: its changes take effect ----------------------- */
@@ -829,7 +831,8 @@ static int child_stack_overflow(void *arg)
 	/* Keep the overflow quick: a 1 MiB stack. */
 	struct rlimit rl = {1 << 20, 1 << 20};
 	setrlimit(RLIMIT_STACK, &rl);
-	if (dfl ? set_action(SIGSEGV, NULL, SIG_DFL, 0) : set_action(SIGSEGV, prev_overflow, NULL, SA_SIGINFO | SA_ONSTACK))
+	if (dfl ? set_action(SIGSEGV, NULL, SIG_DFL, 0)
+	        : set_action(SIGSEGV, prev_overflow, NULL, SA_SIGINFO | SA_ONSTACK))
 		return 3;
 	if (safecopy_init() != 0)
 		return 4;

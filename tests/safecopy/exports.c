@@ -12,13 +12,18 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } api[] = {
-#define API(f) {#f, (void (*)(void))f}
-	API(safecopy_init),         API(safecopy_memcpy),       API(safecopy_memset),       API(safecopy_load32),
-	API(safecopy_load64),       API(safecopy_store32),      API(safecopy_store64),      API(safecopy_swap32),
-	API(safecopy_swap64),       API(safecopy_cas32),        API(safecopy_cas64),        API(safecopy_fetch_add32),
-	API(safecopy_fetch_and32),  API(safecopy_fetch_or32),   API(safecopy_fetch_xor32),  API(safecopy_fetch_add64),
-	API(safecopy_fetch_and64),  API(safecopy_fetch_or64),   API(safecopy_fetch_xor64),  API(safecopy_handle_signal),
-	API(safecopy_handler_active), API(safecopy_status_name),
+#define API(f)                        \
+	{                             \
+#f, (void (*)(void))f \
+	}
+    API(safecopy_init),        API(safecopy_memcpy),        API(safecopy_memset),
+    API(safecopy_load32),      API(safecopy_load64),        API(safecopy_store32),
+    API(safecopy_store64),     API(safecopy_swap32),        API(safecopy_swap64),
+    API(safecopy_cas32),       API(safecopy_cas64),         API(safecopy_fetch_add32),
+    API(safecopy_fetch_and32), API(safecopy_fetch_or32),    API(safecopy_fetch_xor32),
+    API(safecopy_fetch_add64), API(safecopy_fetch_and64),   API(safecopy_fetch_or64),
+    API(safecopy_fetch_xor64), API(safecopy_handle_signal), API(safecopy_handler_active),
+    API(safecopy_status_name),
 #undef API
 };
 #define NAPI (sizeof api / sizeof api[0])
@@ -102,7 +107,7 @@ Test(exports, dlopened_copy_coexists_with_the_linked_one)
 	void *h = dlopen(SAFECOPY_SO_PATH, RTLD_NOW | RTLD_LOCAL);
 	cr_assert_not_null(h, "dlopen: %s", dlerror());
 	size_t (*dl_memcpy)(void *, const void *, size_t, struct safecopy_fault *) =
-		(size_t(*)(void *, const void *, size_t, struct safecopy_fault *))dlsym(h, "safecopy_memcpy");
+	    (size_t(*)(void *, const void *, size_t, struct safecopy_fault *))dlsym(h, "safecopy_memcpy");
 	int (*dl_init)(void) = (int (*)(void))dlsym(h, "safecopy_init");
 	cr_assert_not_null(dl_memcpy);
 	cr_assert_not_null(dl_init);
@@ -132,7 +137,8 @@ Test(exports, dlopened_copy_installed_first)
 	cr_assert_not_null(h, "dlopen: %s", dlerror());
 	int (*dl_init)(void) = (int (*)(void))dlsym(h, "safecopy_init");
 	enum safecopy_status (*dl_load64)(const uint64_t *, uint64_t *, struct safecopy_fault *) =
-		(enum safecopy_status(*)(const uint64_t *, uint64_t *, struct safecopy_fault *))dlsym(h, "safecopy_load64");
+	    (enum safecopy_status(*)(const uint64_t *, uint64_t *, struct safecopy_fault *))dlsym(
+	        h, "safecopy_load64");
 	cr_assert_not_null(dl_init);
 	cr_assert_not_null(dl_load64);
 	cr_assert_eq(dl_init(), 0);

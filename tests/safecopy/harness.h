@@ -30,9 +30,9 @@
 #endif
 
 /* A check for hot loops: nothing is sent to the runner unless it fails (then the test stops). */
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (__builtin_expect(!(cond), 0))                             \
+#define CHECK(cond, ...)                                                         \
+	do {                                                                     \
+		if (__builtin_expect(!(cond), 0))                                \
 			cr_assert_fail("check failed: " #cond ": " __VA_ARGS__); \
 	} while (0)
 
@@ -125,7 +125,8 @@ static inline void zone_make(struct zone *z, size_t before, enum bad_kind kind, 
 		z->fd = memfd_create("safecopy-test", MFD_CLOEXEC);
 		cr_assert(z->fd >= 0);
 		cr_assert(ftruncate(z->fd, (off_t)(before + pg)) == 0);
-		void *m = mmap(z->base, before + pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, z->fd, 0);
+		void *m =
+		    mmap(z->base, before + pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, z->fd, 0);
 		cr_assert(m == z->base);
 	}
 	for (size_t i = 0; i < z->len; i++)
@@ -165,7 +166,8 @@ static inline void zone_check_bad_page_untouched(struct zone *z)
 	if (z->kind == BAD_PROT_NONE || z->kind == BAD_READONLY) {
 		cr_assert(mprotect(z->bad, pg, PROT_READ) == 0);
 		for (size_t i = 0; i < pg; i++)
-			CHECK((uint8_t)z->bad[i] == zone_fill_byte(z, z->bad + i), "bad page byte %zu was written", i);
+			CHECK((uint8_t)z->bad[i] == zone_fill_byte(z, z->bad + i),
+			      "bad page byte %zu was written", i);
 	}
 }
 
@@ -177,7 +179,7 @@ static inline void zone_free(struct zone *z)
 	 */
 	if (z->kind == BAD_UNMAPPED)
 		cr_assert(msync(z->bad, pgsz(), MS_ASYNC) != 0 && errno == ENOMEM,
-			  "test set-up broken: the unmapped page got mapped meanwhile");
+		          "test set-up broken: the unmapped page got mapped meanwhile");
 	munmap(z->base, z->len);
 	if (z->fd >= 0)
 		close(z->fd);
@@ -185,7 +187,7 @@ static inline void zone_free(struct zone *z)
 }
 
 static inline void check_fault(const struct safecopy_fault *f, enum safecopy_status status, const void *addr,
-			       int signo, int code, const char *what)
+                               int signo, int code, const char *what)
 {
 	CHECK(f->status == status, "%s: status %d (%s), want %d (%s)", what, f->status,
 	      safecopy_status_name(f->status), status, safecopy_status_name(status));
@@ -269,8 +271,8 @@ static inline void expect_exit(int status, int code)
 {
 	char d[128];
 	describe_status(status, d, sizeof d);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == code, "child %s (at step %d), expected exit %d", d,
-		  child_progress(), code);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == code, "child %s (at step %d), expected exit %d",
+	          d, child_progress(), code);
 }
 
 /* Death by sig, after the child reached step `step`. */
@@ -279,8 +281,8 @@ static inline void expect_signal(int status, int sig, int step)
 	char d[128];
 	describe_status(status, d, sizeof d);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig && child_progress() == step,
-		  "child %s at step %d, expected death by signal %d (%s) at step %d", d, child_progress(), sig,
-		  strsignal(sig), step);
+	          "child %s at step %d, expected death by signal %d (%s) at step %d", d, child_progress(),
+	          sig, strsignal(sig), step);
 }
 
 /* Sets a signal's action in a child; returns nonzero on failure. */

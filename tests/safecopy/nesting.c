@@ -156,8 +156,8 @@ static void foreign_segv_handler(int sig, siginfo_t *info, void *uc)
 		char *m = mmap(NULL, pgsz(), PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 		if (m != MAP_FAILED && ftruncate(mfd, 0) == 0) {
 			struct safecopy_fault f;
-			foreign_bus_ok = safecopy_memset(m, 0, 64, &f) == 0 && f.status == SAFECOPY_BUS && f.addr == m &&
-					 f.code == BUS_ADRERR;
+			foreign_bus_ok = safecopy_memset(m, 0, 64, &f) == 0 && f.status == SAFECOPY_BUS &&
+			                 f.addr == m && f.code == BUS_ADRERR;
 			munmap(m, pgsz());
 		}
 		close(mfd);

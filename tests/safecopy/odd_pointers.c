@@ -6,9 +6,10 @@
 #include "harness.h"
 
 #define KERNEL_ADDR ((uintptr_t)0xffff888000000000ull)
-#define NONCANON ((uintptr_t)0xdead000000000000ull)
+#define NONCANON    ((uintptr_t)0xdead000000000000ull)
 
-static const size_t sizes[] = {1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 33, 64, 100, 2047, 2048, 4096, 65536, 1 << 20};
+static const size_t sizes[] = {1,  2,  3,  4,   7,    8,    15,   16,    17,
+                               32, 33, 64, 100, 2047, 2048, 4096, 65536, 1 << 20};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
 /* A canary-filled destination of 1 MiB + 2 * WINDOW, and a pattern source of 1 MiB. */
@@ -77,19 +78,35 @@ static void expect_nothing_done(uintptr_t bad, int code, const char *what)
 	cr_assert_eq(safecopy_cas32((uint32_t *)bad, 0, 1, &o32, &f), SAFECOPY_SEGV, "cas32 %s", what);
 	check_fault(&f, SAFECOPY_SEGV, (void *)bad, SIGSEGV, code, what);
 	f = fault_garbage();
-	cr_assert_eq(safecopy_fetch_xor64((uint64_t *)bad, 1, &o64, &f), SAFECOPY_SEGV, "fetch_xor64 %s", what);
+	cr_assert_eq(safecopy_fetch_xor64((uint64_t *)bad, 1, &o64, &f), SAFECOPY_SEGV, "fetch_xor64 %s",
+	             what);
 	check_fault(&f, SAFECOPY_SEGV, (void *)bad, SIGSEGV, code, what);
 	cr_assert_eq(o32, 0xc5c5c5c5);
 	cr_assert_eq(o64, 0xc5c5c5c5c5c5c5c5ull);
 }
 
-Test(odd_pointers, null) { expect_nothing_done(0, SEGV_MAPERR, "NULL"); }
-Test(odd_pointers, low_address) { expect_nothing_done(0x10, SEGV_MAPERR, "0x10"); }
-Test(odd_pointers, kernel_address) { expect_nothing_done(KERNEL_ADDR, SEGV_MAPERR, "kernel address"); }
-Test(odd_pointers, top_of_kernel_space) { expect_nothing_done(UINTPTR_MAX - 0x1fffff, SEGV_MAPERR, "0xffffffffffe00000"); }
+Test(odd_pointers, null)
+{
+	expect_nothing_done(0, SEGV_MAPERR, "NULL");
+}
+Test(odd_pointers, low_address)
+{
+	expect_nothing_done(0x10, SEGV_MAPERR, "0x10");
+}
+Test(odd_pointers, kernel_address)
+{
+	expect_nothing_done(KERNEL_ADDR, SEGV_MAPERR, "kernel address");
+}
+Test(odd_pointers, top_of_kernel_space)
+{
+	expect_nothing_done(UINTPTR_MAX - 0x1fffff, SEGV_MAPERR, "0xffffffffffe00000");
+}
 
 /* Non-canonical: #GP, SIGSEGV with SI_KERNEL, and addr = the first byte not done (here the first). */
-Test(odd_pointers, non_canonical) { expect_nothing_done(NONCANON, SI_KERNEL, "0xdead000000000000"); }
+Test(odd_pointers, non_canonical)
+{
+	expect_nothing_done(NONCANON, SI_KERNEL, "0xdead000000000000");
+}
 /* These depend on 4-level paging (48-bit canonical addresses); with 5-level paging they are canonical. */
 static void require_4_level_paging(void)
 {
@@ -122,7 +139,8 @@ Test(odd_pointers, both_sides_non_canonical)
 {
 	for (size_t i = 0; i < NSIZES; i++) {
 		struct safecopy_fault f = fault_garbage();
-		size_t got = safecopy_memcpy((void *)(NONCANON + 0x1000), (const void *)NONCANON, sizes[i], &f);
+		size_t got =
+		    safecopy_memcpy((void *)(NONCANON + 0x1000), (const void *)NONCANON, sizes[i], &f);
 		cr_assert_eq(got, 0);
 		check_fault(&f, SAFECOPY_SEGV, (void *)NONCANON, SIGSEGV, SI_KERNEL, "both non-canonical");
 	}
@@ -155,7 +173,8 @@ Test(odd_pointers, good_src_non_canonical_dst_reports_dst)
 	for (size_t i = 0; i < NSIZES; i++) {
 		struct safecopy_fault f = fault_garbage();
 		cr_assert_eq(safecopy_memcpy((void *)(NONCANON + 5), b.src, sizes[i], &f), 0);
-		check_fault(&f, SAFECOPY_SEGV, (void *)(NONCANON + 5), SIGSEGV, SI_KERNEL, "dst non-canonical");
+		check_fault(&f, SAFECOPY_SEGV, (void *)(NONCANON + 5), SIGSEGV, SI_KERNEL,
+		            "dst non-canonical");
 	}
 	bufs_free(&b);
 }
@@ -190,8 +209,8 @@ Test(odd_pointers, highest_user_page_then_the_hole)
 {
 	size_t pg = pgsz();
 	uintptr_t top = (uintptr_t)0x7ffffffff000ull;
-	char *page = mmap((void *)(top - pg), pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			  -1, 0);
+	char *page = mmap((void *)(top - pg), pg, PROT_READ | PROT_WRITE,
+	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (page == MAP_FAILED)
 		cr_skip_test("cannot map the highest user page: %s", strerror(errno));
 	cr_assert_eq((uintptr_t)page, top - pg);
@@ -252,8 +271,8 @@ Test(odd_pointers, wrapping_ranges)
 	expect_range((void *)(top - 100), NULL, 1000, top - 100, "memset dst wraps");
 	expect_range((void *)2, NULL, SIZE_MAX, (void *)2, "memset dst=2, n=SIZE_MAX");
 	/* Nothing is touched even though the other side is fine or bad. */
-	expect_range(b.dst, (const void *)(NONCANON + 0x10), (size_t)(UINTPTR_MAX - NONCANON), (const void *)(NONCANON + 0x10),
-		     "non-canonical src wraps");
+	expect_range(b.dst, (const void *)(NONCANON + 0x10), (size_t)(UINTPTR_MAX - NONCANON),
+	             (const void *)(NONCANON + 0x10), "non-canonical src wraps");
 	bufs_check_dst_untouched(&b, "wrapping");
 	bufs_free(&b);
 }
@@ -282,7 +301,8 @@ Test(odd_pointers, range_ending_at_the_top_is_not_a_wrap)
 	check_fault(&f, SAFECOPY_SEGV, (void *)1, SIGSEGV, SEGV_MAPERR, "memset 1, SIZE_MAX");
 	f = fault_garbage();
 	cr_assert_eq(safecopy_memcpy(NULL, (const void *)1, SIZE_MAX, &f), 0);
-	check_fault(&f, SAFECOPY_SEGV, (void *)1, SIGSEGV, SEGV_MAPERR, "memcpy(NULL, 1, SIZE_MAX): src is read first");
+	check_fault(&f, SAFECOPY_SEGV, (void *)1, SIGSEGV, SEGV_MAPERR,
+	            "memcpy(NULL, 1, SIZE_MAX): src is read first");
 	bufs_check_dst_untouched(&b, "top");
 	bufs_free(&b);
 }
@@ -320,14 +340,14 @@ Test(odd_pointers, zero_length_touches_nothing)
 	struct zone z;
 	zone_make(&z, pgsz(), BAD_PROT_NONE, false);
 	const void *ptrs[] = {NULL,
-			      (void *)1,
-			      z.bad,
-			      z.bad + 1,
-			      (void *)KERNEL_ADDR,
-			      (void *)NONCANON,
-			      (void *)UINTPTR_MAX,
-			      (void *)(UINTPTR_MAX - 3),
-			      z.base};
+	                      (void *)1,
+	                      z.bad,
+	                      z.bad + 1,
+	                      (void *)KERNEL_ADDR,
+	                      (void *)NONCANON,
+	                      (void *)UINTPTR_MAX,
+	                      (void *)(UINTPTR_MAX - 3),
+	                      z.base};
 	size_t np = sizeof ptrs / sizeof ptrs[0];
 	for (size_t i = 0; i < np; i++) {
 		for (size_t j = 0; j < np; j++) {
@@ -392,23 +412,27 @@ Test(odd_pointers, overlap_into_bad_page)
 				size_t want = want_src < want_dst ? want_src : want_dst;
 				struct safecopy_fault f = fault_garbage();
 				size_t got = safecopy_memcpy(dst, src, n, &f);
-				CHECK(got == want, "shift %ld n=%zu room=%zu: count %zu, want %zu", sh, n, room, got, want);
+				CHECK(got == want, "shift %ld n=%zu room=%zu: count %zu, want %zu", sh, n,
+				      room, got, want);
 				if (want < n)
-					check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_ACCERR, "overlap");
+					check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_ACCERR,
+					            "overlap");
 				else
 					check_fault_ok(&f, "overlap");
 				/* Bytes outside [dst, dst+count) that are not source bytes are unchanged. */
 				for (char *a = z.base; a < z.bad; a++) {
 					if ((a >= dst && a < dst + n) || (a >= src && a < src + n))
 						continue;
-					CHECK((uint8_t)*a == zone_fill_byte(&z, a), "shift %ld n=%zu: byte %td outside dst changed",
-					      sh, n, a - dst);
+					CHECK((uint8_t)*a == zone_fill_byte(&z, a),
+					      "shift %ld n=%zu: byte %td outside dst changed", sh, n,
+					      a - dst);
 				}
 				/* The non-overlapping source bytes past the count are unchanged too. */
 				for (char *a = src; a < src + n && a < z.bad; a++) {
 					if (a >= dst && a < dst + n)
 						continue;
-					CHECK((uint8_t)*a == zone_fill_byte(&z, a), "shift %ld n=%zu: src byte changed", sh, n);
+					CHECK((uint8_t)*a == zone_fill_byte(&z, a),
+					      "shift %ld n=%zu: src byte changed", sh, n);
 				}
 				for (char *a = z.base; a < z.bad; a++)
 					*a = (char)zone_fill_byte(&z, a);
@@ -468,7 +492,7 @@ Test(odd_pointers, status_names)
 	cr_assert_str_eq(safecopy_status_name(SAFECOPY_ALIGN), "align");
 	cr_assert_str_eq(safecopy_status_name(SAFECOPY_RANGE), "range");
 	cr_assert_str_eq(safecopy_status_name((enum safecopy_status)5), "unknown");
-	cr_assert_str_eq(safecopy_status_name((enum safecopy_status)-1), "unknown");
+	cr_assert_str_eq(safecopy_status_name((enum safecopy_status) - 1), "unknown");
 	cr_assert_eq(SAFECOPY_OK, 0);
 }
 
@@ -481,7 +505,8 @@ Test(odd_pointers, execute_only_page)
 	memset(p, 0xc3, pg);
 	cr_assert_eq(mprotect(p, pg, PROT_EXEC), 0);
 	int key = pkey_alloc(0, 0);
-	int want_code = key >= 0 ? SEGV_PKUERR : SEGV_ACCERR; /* x86 has no execute-only pages without pkeys */
+	int want_code =
+	    key >= 0 ? SEGV_PKUERR : SEGV_ACCERR; /* x86 has no execute-only pages without pkeys */
 	if (key >= 0)
 		pkey_free(key);
 	char buf[64];
@@ -516,7 +541,8 @@ Test(odd_pointers, every_mapping_of_the_process)
 	const size_t chunk = 1 << 20;
 	char *buf = map_anon(chunk, PROT_READ | PROT_WRITE);
 	int mappings = 0, short_reads = 0;
-	for (char *line = maps; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+	for (char *line = maps; *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
 		unsigned long lo, hi;
 		char perms[8];
 		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
@@ -536,11 +562,14 @@ Test(odd_pointers, every_mapping_of_the_process)
 				continue;
 			}
 			short_reads++;
-			CHECK(f.addr == (void *)(starts[i] + got), "%.60s: count %zu but fault at %p", line, got, f.addr);
-			CHECK((f.status == SAFECOPY_SEGV && f.signo == SIGSEGV) || (f.status == SAFECOPY_BUS && f.signo == SIGBUS),
+			CHECK(f.addr == (void *)(starts[i] + got), "%.60s: count %zu but fault at %p", line,
+			      got, f.addr);
+			CHECK((f.status == SAFECOPY_SEGV && f.signo == SIGSEGV) ||
+			          (f.status == SAFECOPY_BUS && f.signo == SIGBUS),
 			      "%.60s: record {%d %p %d %d}", line, f.status, f.addr, f.signo, f.code);
 			if (perms[0] != 'r')
-				CHECK(got == 0, "%.60s: %zu bytes read from an unreadable mapping", line, got);
+				CHECK(got == 0, "%.60s: %zu bytes read from an unreadable mapping", line,
+				      got);
 		}
 	}
 	cr_assert_gt(mappings, 5);
@@ -581,7 +610,8 @@ Test(odd_pointers, guard_region_inside_a_mapping)
 	for (size_t k = 0; k < 200; k += 7) {
 		struct safecopy_fault f = fault_garbage();
 		cr_assert_eq(safecopy_memcpy(buf, z.bad - k, sizeof buf, &f), k);
-		check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_MAPERR, "copy from before a guard region");
+		check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_MAPERR,
+		            "copy from before a guard region");
 		cr_assert(memcmp(buf, z.bad - k, k) == 0);
 		f = fault_garbage();
 		cr_assert_eq(safecopy_memset(z.bad - k, 0x11, 5000, &f), k);

@@ -7,9 +7,9 @@
 
 #include "harness.h"
 
-#define NPAGES 16
-#define COPIERS 3
-#define RUN_NS 300000000L      /* each racing test runs 0.3 s, */
+#define NPAGES     16
+#define COPIERS    3
+#define RUN_NS     300000000L   /* each racing test runs 0.3 s, */
 #define MAX_RUN_NS 10000000000L /* or up to 10 s on a loaded machine until it has seen every outcome */
 
 static uint64_t rng_next(uint64_t *s)
@@ -51,7 +51,7 @@ struct copier_stats {
 	int failed;
 };
 
-#define DST_LEN (NPAGES * 4096 + 256)
+#define DST_LEN  (NPAGES * 4096 + 256)
 #define MEMSET_C 0x3c /* high bit clear: never a canary byte */
 
 static void race_make(struct race *r, bool toggle_dst)
@@ -112,7 +112,8 @@ static void *toggler(void *arg)
 			munmap(p, pg);
 			sched_yield();
 			/* NOREPLACE: if anything else took the hole, say so instead of clobbering it. */
-			if (mmap(p, pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, r->src_fd, (off_t)(i * pg)) != p)
+			if (mmap(p, pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, r->src_fd,
+			         (off_t)(i * pg)) != p)
 				r->infra_error = errno ? errno : -1;
 			break;
 		case 2:
@@ -139,11 +140,11 @@ static void *toggler(void *arg)
 	return NULL;
 }
 
-#define FAIL(st, ...)                                              \
-	do {                                                       \
-		snprintf((st)->msg, sizeof(st)->msg, __VA_ARGS__); \
+#define FAIL(st, ...)                                                 \
+	do {                                                          \
+		snprintf((st)->msg, sizeof(st)->msg, __VA_ARGS__);    \
 		__atomic_store_n(&(st)->failed, 1, __ATOMIC_RELAXED); \
-		return NULL;                                       \
+		return NULL;                                          \
 	} while (0)
 
 static void *copier(void *arg)
@@ -166,56 +167,64 @@ static void *copier(void *arg)
 		bool is_set = r->toggle_dst && (x >> 50) % 4 == 0;
 		struct safecopy_fault f;
 		size_t got = is_set ? safecopy_memset(dr + doff, MEMSET_C, n, &f)
-				    : safecopy_memcpy(dr + doff, r->src + soff, n, &f);
+		                    : safecopy_memcpy(dr + doff, r->src + soff, n, &f);
 		st->copies++;
 		st->sets += is_set;
 		if (got > n)
 			FAIL(st, "count %zu > n %zu", got, n);
 		if (got == n) {
 			if (f.status != SAFECOPY_OK || f.addr || f.signo || f.code)
-				FAIL(st, "full copy with record {%d %p %d %d}", f.status, f.addr, f.signo, f.code);
+				FAIL(st, "full copy with record {%d %p %d %d}", f.status, f.addr, f.signo,
+				     f.code);
 			__atomic_fetch_add(&st->full, 1, __ATOMIC_RELAXED);
 		} else {
 			if (f.status != SAFECOPY_SEGV || f.signo != SIGSEGV ||
 			    (f.code != SEGV_MAPERR && f.code != SEGV_ACCERR))
-				FAIL(st, "partial copy with record {%d %p %d %d}", f.status, f.addr, f.signo, f.code);
+				FAIL(st, "partial copy with record {%d %p %d %d}", f.status, f.addr, f.signo,
+				     f.code);
 			/* Only whole pages ever go bad, so the stop is at a page boundary of its side. */
 			if (!is_set && f.addr == r->src + soff + got) {
 				__atomic_fetch_add(&st->partial_src, 1, __ATOMIC_RELAXED);
 			} else if (f.addr == dr + doff + got && f.code == SEGV_ACCERR) {
 				__atomic_fetch_add(&st->partial_dst, 1, __ATOMIC_RELAXED);
 			} else {
-				FAIL(st, "n=%zu count %zu but fault at %p (src+count %p, dst+count %p)", n, got, f.addr,
-				     (void *)(r->src + soff + got), (void *)(dr + doff + got));
+				FAIL(st, "n=%zu count %zu but fault at %p (src+count %p, dst+count %p)", n,
+				     got, f.addr, (void *)(r->src + soff + got), (void *)(dr + doff + got));
 			}
 			/*
-			 * Not asserted here: that the stop is at a page boundary. With pages changing underneath,
-			 * the short re-run before a fault may find its own first byte gone (its page went bad
-			 * after the first attempt had copied it), and then stops there: a correct prefix, at an
-			 * address that really was inaccessible, but not at a page start. Counted for the log.
+			 * Not asserted here: that the stop is at a page boundary. With pages changing
+			 * underneath, the short re-run before a fault may find its own first byte gone (its
+			 * page went bad after the first attempt had copied it), and then stops there: a
+			 * correct prefix, at an address that really was inaccessible, but not at a page
+			 * start. Counted for the log.
 			 */
 			if (got != 0 && (uintptr_t)f.addr % pg != 0)
 				st->mid_page_stops++;
 		}
 		for (size_t i = 0; i < got; i++)
 			if ((uint8_t)dv[doff + i] != (is_set ? MEMSET_C : pat(soff + i)))
-				FAIL(st, "%s n=%zu count %zu: dst[%zu] = %#x", is_set ? "memset" : "copy", n, got, i,
-				     (uint8_t)dv[doff + i]);
+				FAIL(st, "%s n=%zu count %zu: dst[%zu] = %#x", is_set ? "memset" : "copy", n,
+				     got, i, (uint8_t)dv[doff + i]);
 		bool late = false;
 		for (size_t i = got; i < n; i++) {
 			uint8_t b = (uint8_t)dv[doff + i];
 			if (b == canary(doff + i))
 				continue;
 			/*
-			 * A byte after the count may hold the source byte only if memory changed while the call
-			 * ran (the first attempt copied it, then an earlier page went bad). Anything else is a bug.
+			 * A byte after the count may hold the source byte only if memory changed while the
+			 * call ran (the first attempt copied it, then an earlier page went bad). Anything
+			 * else is a bug.
 			 */
 			if (b != (is_set ? MEMSET_C : pat(soff + i)))
-				FAIL(st, "n=%zu count %zu: dst[%zu] after the count = %#x (neither canary nor source)", n,
-				     got, i, b);
+				FAIL(st,
+				     "n=%zu count %zu: dst[%zu] after the count = %#x (neither canary nor "
+				     "source)",
+				     n, got, i, b);
 			/* And only close to the count: the header allows up to 64 bytes after it. */
 			if (i >= got + 64)
-				FAIL(st, "n=%zu count %zu: source byte written at dst[%zu], far after the count", n, got, i);
+				FAIL(st,
+				     "n=%zu count %zu: source byte written at dst[%zu], far after the count",
+				     n, got, i);
 			late = true;
 		}
 		st->late_bytes_events += late;
@@ -281,9 +290,10 @@ static void run_race(bool toggle_dst)
 		mid += st[c].mid_page_stops;
 	}
 	cr_assert_eq(r.infra_error, 0, "test set-up broken: re-mapping a page failed (%d)", r.infra_error);
-	cr_log_info("%ld calls (%ld memsets): %ld full, %ld partial (%ld on the dst side, %ld stopped mid-page), %ld "
-		    "with source bytes after the count",
-		    copies, sets, full, partial, partial_dst, mid, late);
+	cr_log_info(
+	    "%ld calls (%ld memsets): %ld full, %ld partial (%ld on the dst side, %ld stopped mid-page), %ld "
+	    "with source bytes after the count",
+	    copies, sets, full, partial, partial_dst, mid, late);
 	/* Sanity of the test itself: both outcomes happened. */
 	cr_assert_gt(full, 0, "no full copy in %ld copies", copies);
 	cr_assert_gt(partial, 0, "no partial copy in %ld copies", copies);
@@ -292,8 +302,14 @@ static void run_race(bool toggle_dst)
 	race_free(&r);
 }
 
-Test(threads, copies_racing_with_mprotect_and_munmap_of_src) { run_race(false); }
-Test(threads, copies_and_memsets_racing_with_src_and_dst_changes) { run_race(true); }
+Test(threads, copies_racing_with_mprotect_and_munmap_of_src)
+{
+	run_race(false);
+}
+Test(threads, copies_and_memsets_racing_with_src_and_dst_changes)
+{
+	run_race(true);
+}
 
 /* Many threads faulting at once, with nothing changing underneath: strict checks. */
 struct fault_many_arg {
@@ -314,7 +330,8 @@ static void *fault_many(void *arg)
 		size_t want = n < k ? n : k;
 		if (got != want)
 			a->errors++;
-		else if (want < n && (f.status != SAFECOPY_SEGV || f.addr != a->s->bad || f.code != SEGV_ACCERR))
+		else if (want < n &&
+		         (f.status != SAFECOPY_SEGV || f.addr != a->s->bad || f.code != SEGV_ACCERR))
 			a->errors++;
 		else if (want == n && f.status != SAFECOPY_OK)
 			a->errors++;
@@ -376,7 +393,8 @@ static void *first_user(void *arg)
 		break;
 	case 1: {
 		uint64_t v = 3;
-		if (safecopy_fetch_add64((uint64_t *)u->readonly, 1, &v, &f) != SAFECOPY_SEGV || f.code != SEGV_ACCERR || v != 3)
+		if (safecopy_fetch_add64((uint64_t *)u->readonly, 1, &v, &f) != SAFECOPY_SEGV ||
+		    f.code != SEGV_ACCERR || v != 3)
 			u->errors++;
 		break;
 	}
@@ -420,7 +438,8 @@ static int child_first_use(void *arg)
 		return 1;
 	char *prot_none = m + pg, *readonly = m + 2 * pg;
 	first_fix = m + 3 * pg;
-	if (mprotect(prot_none, pg, PROT_NONE) || mprotect(readonly, pg, PROT_READ) || mprotect(first_fix, pg, PROT_NONE))
+	if (mprotect(prot_none, pg, PROT_NONE) || mprotect(readonly, pg, PROT_READ) ||
+	    mprotect(first_fix, pg, PROT_NONE))
 		return 2;
 	if (set_action(SIGSEGV, first_prev, NULL, SA_SIGINFO))
 		return 3;
@@ -508,7 +527,8 @@ static void foreign_prev(int sig, siginfo_t *info, void *uc)
 {
 	(void)uc;
 	char *a = info->si_addr;
-	if (sig != SIGSEGV || info->si_code != SEGV_ACCERR || a < foreign_pages || a >= foreign_pages + 4 * pgsz()) {
+	if (sig != SIGSEGV || info->si_code != SEGV_ACCERR || a < foreign_pages ||
+	    a >= foreign_pages + 4 * pgsz()) {
 		foreign_wrong++;
 		return;
 	}
@@ -557,13 +577,15 @@ Test(threads, foreign_faults_and_safecopy_faults_in_parallel)
 		struct safecopy_fault f;
 		size_t got = safecopy_memcpy(d.base + 64, s.bad - k, n, &f);
 		CHECK(got == k, "own fault %ld: count %zu, want %zu", own, got, k);
-		CHECK(f.status == SAFECOPY_SEGV && f.addr == s.bad && f.code == SEGV_ACCERR, "own fault %ld: record", own);
+		CHECK(f.status == SAFECOPY_SEGV && f.addr == s.bad && f.code == SEGV_ACCERR,
+		      "own fault %ld: record", own);
 		CHECK(memcmp(d.base + 64, s.bad - k, k) == 0, "own fault %ld: data", own);
 		own++;
 	}
 	pthread_join(t, NULL);
 	cr_assert_eq(foreign_wrong, 0, "the previous handler saw %d wrong signals", (int)foreign_wrong);
-	cr_assert_eq(foreign_seen, 3000, "foreign faults reaching the previous handler: %d", (int)foreign_seen);
+	cr_assert_eq(foreign_seen, 3000, "foreign faults reaching the previous handler: %d",
+	             (int)foreign_seen);
 	cr_assert_eq(foreign_done, 3000);
 	cr_assert_gt(own, 0);
 	zone_free(&s);

@@ -17,7 +17,9 @@ extern char **environ;
 
 /* mkdtemp() template: the six trailing X are replaced (spelled in two pieces only so that a grep for
  * placeholder markers does not take it for one) */
-static char dir[] = "/var/tmp/usertrap-test-" "XX" "XXXX";
+static char dir[] = "/var/tmp/usertrap-test-"
+                    "XX"
+                    "XXXX";
 
 struct run {
 	char *out, *err;
