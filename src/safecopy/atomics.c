@@ -1,6 +1,8 @@
 /*
  * Atomic wrappers: reject a misaligned pointer before any access (an unaligned locked access could
  * split a cache line or straddle into a bad page), then tail-call the routine, which does the rest.
+ * The first call, before the handler is installed, goes through a cold copy that installs it first:
+ * no call is left on the fast path, so no compiler needs a frame there.
  */
 #include "safecopy.h"
 #include "safecopy/fault_record.h"
@@ -11,48 +13,40 @@ enum safecopy_status sc_atomic_fault(struct safecopy_fault *fault, uintptr_t p, 
 	return sc_record_word(fault, word, p);
 }
 
-#define SC_GUARD(W, p, fault)                                                          \
-	do {                                                                           \
-		if (((uintptr_t)(p) & (W / 8 - 1)) != 0)                               \
-			return sc_record(fault, SAFECOPY_ALIGN, (uintptr_t)(p), 0, 0); \
-		sc_ensure_init();                                                      \
-	} while (0)
-
+/*
+ * SC_ATOMIC(W, op, params, args): safecopy_<op><W> with the parameter list params (in parentheses,
+ * p first, fault last), passing args on to the routine sc_<op><W>.
+ */
 /* clang-format off */
-#define SC_DEFINE_ATOMICS(W)                                                                               \
-	enum safecopy_status safecopy_load##W(const uint##W##_t *p, uint##W##_t *out,                      \
-					      struct safecopy_fault *fault)                                \
-	{                                                                                                  \
-		SC_GUARD(W, p, fault);                                                                     \
-		return sc_load##W(p, out, fault);                                                          \
-	}                                                                                                  \
-	enum safecopy_status safecopy_store##W(uint##W##_t *p, uint##W##_t v, struct safecopy_fault *fault) \
-	{                                                                                                  \
-		SC_GUARD(W, p, fault);                                                                     \
-		return sc_store##W(p, v, fault);                                                           \
-	}                                                                                                  \
-	enum safecopy_status safecopy_swap##W(uint##W##_t *p, uint##W##_t v, uint##W##_t *old,             \
-					      struct safecopy_fault *fault)                                \
-	{                                                                                                  \
-		SC_GUARD(W, p, fault);                                                                     \
-		return sc_swap##W(p, v, old, fault);                                                       \
-	}                                                                                                  \
-	enum safecopy_status safecopy_cas##W(uint##W##_t *p, uint##W##_t expected, uint##W##_t desired,    \
-					     uint##W##_t *actual, struct safecopy_fault *fault)            \
-	{                                                                                                  \
-		SC_GUARD(W, p, fault);                                                                     \
-		return sc_cas##W(p, expected, desired, actual, fault);                                     \
-	}                                                                                                  \
-	SC_DEFINE_FETCH_OP(W, add) SC_DEFINE_FETCH_OP(W, and) SC_DEFINE_FETCH_OP(W, or) SC_DEFINE_FETCH_OP(W, xor)
-
-#define SC_DEFINE_FETCH_OP(W, op)                                                                          \
-	enum safecopy_status safecopy_fetch_##op##W(uint##W##_t *p, uint##W##_t v, uint##W##_t *old,       \
-						    struct safecopy_fault *fault)                          \
-	{                                                                                                  \
-		SC_GUARD(W, p, fault);                                                                     \
-		return sc_fetch_##op##W(p, v, old, fault);                                                 \
+#define SC_ATOMIC(W, op, params, args)                                                           \
+	__attribute__((noinline, cold)) static enum safecopy_status first_use_##op##W params     \
+	{                                                                                        \
+		sc_init_slow();                                                                  \
+		return sc_##op##W args;                                                          \
+	}                                                                                        \
+	enum safecopy_status safecopy_##op##W params                                             \
+	{                                                                                        \
+		if (((uintptr_t)p & (W / 8 - 1)) != 0)                                           \
+			return sc_record(fault, SAFECOPY_ALIGN, (uintptr_t)p, 0, 0);             \
+		if (__builtin_expect(!sc_is_ready(), 0))                                         \
+			return first_use_##op##W args;                                           \
+		return sc_##op##W args;                                                          \
 	}
+
+#define SC_ATOMICS(W)                                                                                   \
+	SC_ATOMIC(W, load, (const uint##W##_t *p, uint##W##_t *out, struct safecopy_fault *fault),      \
+		  (p, out, fault))                                                                      \
+	SC_ATOMIC(W, store, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *fault), (p, v, fault)) \
+	SC_ATOMIC(W, swap, (uint##W##_t *p, uint##W##_t v, uint##W##_t *old, struct safecopy_fault *fault), \
+		  (p, v, old, fault))                                                                   \
+	SC_ATOMIC(W, cas, (uint##W##_t *p, uint##W##_t expected, uint##W##_t desired, uint##W##_t *actual, \
+			   struct safecopy_fault *fault), (p, expected, desired, actual, fault))        \
+	SC_FETCH_OP(W, add) SC_FETCH_OP(W, and) SC_FETCH_OP(W, or) SC_FETCH_OP(W, xor)
+
+#define SC_FETCH_OP(W, op)                                                                              \
+	SC_ATOMIC(W, fetch_##op, (uint##W##_t *p, uint##W##_t v, uint##W##_t *old, struct safecopy_fault *fault), \
+		  (p, v, old, fault))
 /* clang-format on */
 
-SC_DEFINE_ATOMICS(32)
-SC_DEFINE_ATOMICS(64)
+SC_ATOMICS(32)
+SC_ATOMICS(64)

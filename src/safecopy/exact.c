@@ -125,8 +125,22 @@ static inline bool answered_without_access(uintptr_t dst, uintptr_t src, bool is
 		sc_record(fault, SAFECOPY_RANGE, wraps(dst, n) ? dst : src, 0, 0);
 		return true;
 	}
-	sc_ensure_init();
 	return false;
+}
+
+/* The first calls, before the handler is installed: cold, so the fast paths need no frame. */
+__attribute__((noinline, cold)) static size_t memcpy_first_use(void *dst, const void *src, size_t n,
+                                                               struct safecopy_fault *fault)
+{
+	sc_init_slow();
+	return sc_copy(dst, src, n, fault);
+}
+
+__attribute__((noinline, cold)) static size_t memset_first_use(void *dst, int c, size_t n,
+                                                               struct safecopy_fault *fault)
+{
+	sc_init_slow();
+	return sc_memset(dst, c, n, fault);
 }
 
 /* The fast paths are the asm routines themselves, reached by a tail call. */
@@ -134,6 +148,8 @@ size_t safecopy_memcpy(void *dst, const void *src, size_t n, struct safecopy_fau
 {
 	if (answered_without_access((uintptr_t)dst, (uintptr_t)src, true, n, fault))
 		return 0;
+	if (__builtin_expect(!sc_is_ready(), 0))
+		return memcpy_first_use(dst, src, n, fault);
 	return sc_copy(dst, src, n, fault);
 }
 
@@ -141,5 +157,7 @@ size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_fault *fault)
 {
 	if (answered_without_access((uintptr_t)dst, 0, false, n, fault))
 		return 0;
+	if (__builtin_expect(!sc_is_ready(), 0))
+		return memset_first_use(dst, c, n, fault);
 	return sc_memset(dst, c, n, fault);
 }

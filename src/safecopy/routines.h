@@ -88,13 +88,16 @@ SC_HIDDEN void sc_routine_table_init(void);
 /* The landing of the routine whose code contains pc, or 0 if pc is in none. Async-signal-safe. */
 SC_HIDDEN uintptr_t sc_routine_landing(uintptr_t pc);
 
-/* Installs the handler on first use; cheap once done. */
+/*
+ * First use: the public functions check sc_is_ready() and, only while it is false, take a cold path
+ * that calls sc_init_slow() (installs the handler) before the routine. Keeping that call off the fast
+ * path lets every compiler turn the wrappers into a check and a tail call.
+ */
 SC_HIDDEN extern int sc_ready;
 SC_HIDDEN void sc_init_slow(void);
-static inline void sc_ensure_init(void)
+static inline bool sc_is_ready(void)
 {
-	if (__builtin_expect(!__atomic_load_n(&sc_ready, __ATOMIC_ACQUIRE), 0))
-		sc_init_slow();
+	return __atomic_load_n(&sc_ready, __ATOMIC_ACQUIRE) != 0;
 }
 
 #endif
