@@ -116,7 +116,7 @@ def main():
         w('  glibc picks its AVX-512 memcpy on this CPU, 64-byte vectors, safecopy\'s loop uses 32-byte AVX2).')
     m = r.get('memset/64MiB/safecopy')
     if m and m.get('goal', {}).get('met') is False:
-        w('- memset at 64 MiB is `rep stosb` on both sides (glibc 2.36 uses it there too); the %s gap is'
+        w('- memset at 64 MiB is `rep stosb` on both sides (glibc 2.36 uses it there too); the %s (time) gap is'
           % x(m['ratio']))
         w('  within this row\'s run-to-run spread (0.93x-1.03x over four runs; a standalone alternating loop')
         w('  of the two gives 0.98x-1.03x).')
