@@ -119,10 +119,11 @@ struct usertrap_error {
 };
 
 /* How a call reached the hook (struct usertrap_call.flags). */
-#define USERTRAP_CALL_PATCHED 0x1u /* through the jump of a patched site */
-#define USERTRAP_CALL_SIGSYS                                                         \
-	0x2u /* in a signal handler: Syscall User Dispatch (lazy capture), or a site \
-	        left half-written by a failed patch (met in SIGILL) */
+/* through the jump of a patched site */
+#define USERTRAP_CALL_PATCHED 0x1u
+/* in a signal handler: Syscall User Dispatch (lazy capture), or a site left half-written by a failed
+ * patch (met in SIGILL) */
+#define USERTRAP_CALL_SIGSYS 0x2u
 /* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
 #define USERTRAP_CALL_IN_PLACE 0x4u
 
@@ -147,15 +148,17 @@ struct usertrap_call {
 typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 
 /* Configuration flags (struct usertrap_config.flags). */
-#define USERTRAP_LAZY          0x1u /* set up lazy capture (Syscall User Dispatch); capture starts off */
-#define USERTRAP_LAZY_NO_PATCH 0x2u /* captured calls never patch their site (measure the signal path) */
-#define USERTRAP_HOOK_NO_VECTOR                                                 \
-	0x4u /* the hook promises not to change any vector/x87/MXCSR state: the \
-	         trampoline then saves only general registers and flags */
+/* set up lazy capture (Syscall User Dispatch); capture starts off */
+#define USERTRAP_LAZY 0x1u
+/* captured calls never patch their site (measure the signal path) */
+#define USERTRAP_LAZY_NO_PATCH 0x2u
+/* the hook promises not to change any vector/x87/MXCSR state: the trampoline then saves only general
+ * registers and flags */
+#define USERTRAP_HOOK_NO_VECTOR 0x4u
 
 /*
  * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
- * EPYC, AVX-512, 2 vCPU VM; tests/usertrap/bench_getppid.c) for getppid through a patched site with a
+ * EPYC, AVX-512, 2 vCPU VM; rows syscall/getppid of `scons bench`) for getppid through a patched site with a
  * pass-through hook: native 49 ns; REGS 72 ns (1.45-1.55x); NONE 58-61 ns (1.2x); XSAVEC/XSAVE
  * 197-206 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
  * through Syscall User Dispatch without patching: 765-810 ns. The trampoline itself (a hook that
