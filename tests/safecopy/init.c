@@ -9,8 +9,12 @@
 
 #include "harness.h"
 
-/* Makes rt_sigaction(sig, act != NULL, ...) fail with EPERM in this process; queries still work. */
-static int deny_setting_action(int sig)
+/*
+ * A seccomp filter on rt_sigaction(sig, act != NULL, ...) of this process: such calls get `verdict`
+ * (an errno, or a hold for a user-space listener); queries (act == NULL) and everything else pass.
+ * Returns what seccomp(2) returns: 0, a listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, or -1.
+ */
+static int filter_setting_action(int sig, uint32_t verdict, unsigned int flags)
 {
 	struct sock_filter f[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
@@ -28,12 +32,18 @@ static int deny_setting_action(int sig)
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+	    BPF_STMT(BPF_RET | BPF_K, verdict),
 	};
 	struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+/* Makes rt_sigaction(sig, act != NULL, ...) fail with EPERM in this process; queries still work. */
+static int deny_setting_action(int sig)
+{
+	return filter_setting_action(sig, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA), 0);
 }
 
 static char *fix_page;
@@ -222,30 +232,10 @@ Test(init, safecopy_works_from_a_constructor)
 #include <pthread.h>
 #include <sys/ioctl.h>
 
-/* Holds rt_sigaction(SIGBUS, act != NULL) of any thread until the listener lets it continue. */
+/* Holds rt_sigaction(SIGBUS, act != NULL) of any thread until the listener (returned) lets it go on. */
 static int hold_sigbus_sigaction(void)
 {
-	struct sock_filter f[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigaction, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SIGBUS, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-	};
-	struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	return filter_setting_action(SIGBUS, SECCOMP_RET_USER_NOTIF, SECCOMP_FILTER_FLAG_NEW_LISTENER);
 }
 
 /* Lets one held syscall continue; returns 0 if there was one within timeout_ms. */
