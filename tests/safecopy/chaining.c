@@ -170,32 +170,22 @@ Test(chaining, plain_previous_handler)
 
 /* ---- previous SIG_DFL: a foreign fault kills with the original signal ----------------------------- */
 
-static int child_dfl_segv(void *arg)
-{
-	(void)arg;
-	char *p = map_prot_none_page();
-	if (!p || set_action(SIGSEGV, NULL, SIG_DFL, 0) || safecopy_init() != 0)
-		return 1;
-	int r = safecopy_still_converts();
-	if (r)
-		return r;
-	child_step(1);
-	*(volatile int *)p = 1;
-	child_step(2);
-	return 0;
-}
+/*
+ * A real fault outside safecopy (SIGSEGV: a PROT_NONE page; SIGBUS: a memfd page past the end of its
+ * file) with `action` (SIG_DFL or SIG_IGN) in place before safecopy: the kernel's default action must
+ * win, so the child dies by the signal after step 1, with safecopy still converting its own faults.
+ */
+struct real_fault {
+	int sig;
+	void (*action)(int);
+};
 
-Test(chaining, sig_dfl_foreign_fault_dies_by_sigsegv)
+static int child_real_fault(void *arg)
 {
-	expect_signal(run_in_child(child_dfl_segv, NULL, 10), SIGSEGV, 1);
-}
-
-static int child_dfl_sigbus(void *arg)
-{
-	(void)arg;
+	const struct real_fault *rf = arg;
 	int fd;
-	char *p = map_sigbus_page(&fd);
-	if (!p || set_action(SIGBUS, NULL, SIG_DFL, 0) || safecopy_init() != 0)
+	char *p = rf->sig == SIGBUS ? map_sigbus_page(&fd) : map_prot_none_page();
+	if (!p || set_action(rf->sig, NULL, rf->action, 0) || safecopy_init() != 0)
 		return 1;
 	int r = safecopy_still_converts();
 	if (r)
@@ -206,9 +196,16 @@ static int child_dfl_sigbus(void *arg)
 	return 0;
 }
 
+Test(chaining, sig_dfl_foreign_fault_dies_by_sigsegv)
+{
+	struct real_fault rf = {SIGSEGV, SIG_DFL};
+	expect_signal(run_in_child(child_real_fault, &rf, 10), SIGSEGV, 1);
+}
+
 Test(chaining, sig_dfl_foreign_truncated_memfd_dies_by_sigbus)
 {
-	expect_signal(run_in_child(child_dfl_sigbus, NULL, 10), SIGBUS, 1);
+	struct real_fault rf = {SIGBUS, SIG_DFL};
+	expect_signal(run_in_child(child_real_fault, &rf, 10), SIGBUS, 1);
 }
 
 /* A sent SIGSEGV / SIGBUS with SIG_DFL before safecopy: the process dies by it (it is re-sent). */
@@ -235,30 +232,16 @@ Test(chaining, sig_dfl_sent_sigbus_kills)
 
 /* ---- previous SIG_IGN: a real fault still kills; a sent signal is ignored ------------------------- */
 
-static int child_ign_real(void *arg)
-{
-	int sig = (int)(intptr_t)arg;
-	int fd;
-	char *p = sig == SIGBUS ? map_sigbus_page(&fd) : map_prot_none_page();
-	if (!p || set_action(sig, NULL, SIG_IGN, 0) || safecopy_init() != 0)
-		return 1;
-	int r = safecopy_still_converts();
-	if (r)
-		return r;
-	child_step(1);
-	(void)*(volatile int *)p;
-	child_step(2);
-	return 0;
-}
-
 Test(chaining, sig_ign_real_fault_still_dies_by_sigsegv)
 {
-	expect_signal(run_in_child(child_ign_real, (void *)(intptr_t)SIGSEGV, 10), SIGSEGV, 1);
+	struct real_fault rf = {SIGSEGV, SIG_IGN};
+	expect_signal(run_in_child(child_real_fault, &rf, 10), SIGSEGV, 1);
 }
 
 Test(chaining, sig_ign_real_sigbus_still_dies_by_sigbus)
 {
-	expect_signal(run_in_child(child_ign_real, (void *)(intptr_t)SIGBUS, 10), SIGBUS, 1);
+	struct real_fault rf = {SIGBUS, SIG_IGN};
+	expect_signal(run_in_child(child_real_fault, &rf, 10), SIGBUS, 1);
 }
 
 static int child_ign_sent(void *arg)
