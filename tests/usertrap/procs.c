@@ -187,6 +187,27 @@ static void wait_blocked_in_read(void)
 	cr_assert_fail("the reader never blocked in read");
 }
 
+/*
+ * Starts `read_fn` on a thread, waits until it sleeps in read(2), sends it SIGUSR1 (whose handler makes
+ * syscalls itself), then writes 3 bytes: with SA_RESTART the read must get them, without it -EINTR.
+ */
+static void interrupt_blocked_reader(void *(*read_fn)(void *), bool restart)
+{
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, read_fn, NULL), 0);
+	wait_blocked_in_read();
+	struct timespec d = {0, 100 * 1000 * 1000};
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	nanosleep(&d, NULL);
+	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
+	if (restart)
+		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
+	else
+		cr_assert_eq(read_result, -EINTR);
+}
+
 static void *reader(void *p)
 {
 	(void)p;
@@ -209,19 +230,7 @@ static void blocking_read(bool restart)
 	patched_getppid = fn_at(g, 0);
 	cr_assert_eq(usertrap_patch(site_at(read_site, 0), SYS_read, NULL), 0);
 	cr_assert_eq(usertrap_patch(site_at(g, 0), SYS_getppid, NULL), 0);
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, reader, NULL), 0);
-	wait_blocked_in_read();
-	struct timespec d = {0, 100 * 1000 * 1000};
-	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
-	nanosleep(&d, NULL);
-	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
-	cr_assert_eq(pthread_join(t, NULL), 0);
-	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
-	if (restart)
-		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
-	else
-		cr_assert_eq(read_result, -EINTR);
+	interrupt_blocked_reader(reader, restart);
 }
 
 Test(procs, eintr_on_blocking_patched_call)
@@ -286,19 +295,7 @@ static void blocking_read_sigsys(bool restart)
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 	cr_assert_eq(pipe(pipe_fd), 0);
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, reader_sigsys, NULL), 0);
-	wait_blocked_in_read();
-	struct timespec d = {0, 100 * 1000 * 1000};
-	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
-	nanosleep(&d, NULL);
-	cr_assert_eq(write(pipe_fd[1], "xyz", 3), 3);
-	cr_assert_eq(pthread_join(t, NULL), 0);
-	cr_assert(handler_ok, "the handler's syscalls worked and reached the hook");
-	if (restart)
-		cr_assert_eq(read_result, 3, "SA_RESTART: the read went on and got the data");
-	else
-		cr_assert_eq(read_result, -EINTR);
+	interrupt_blocked_reader(reader_sigsys, restart);
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
 	cr_assert_eq(memcmp(m, code, sizeof code), 0, "never patched");
