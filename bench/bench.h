@@ -73,6 +73,22 @@ void bench_group_init(struct bench_group *g, const char *name, size_t bytes, con
 struct bench_case *bench_group_add(struct bench_group *g, const char *method, void (*run)(void *, uint64_t),
                                    void *ctx);
 
+/*
+ * Adds a method that measures under signal handling of its own: enter/leave run untimed around each
+ * batch (install and restore its handler), check once before timing. Returns the method.
+ */
+struct bench_case *bench_group_add_handled(struct bench_group *g, const char *method,
+                                           void (*run)(void *, uint64_t), void *ctx, void (*enter)(void *),
+                                           void (*leave)(void *), const char *(*check)(void *));
+
+/* The sizes of the copy and memset groups, smallest first: 8 B to 64 MiB (beyond the caches). */
+struct bench_size {
+	const char *label; /* "8B", "64KiB", ... */
+	size_t n;
+};
+#define BENCH_NSIZES 7
+extern const struct bench_size bench_sizes[BENCH_NSIZES];
+
 /* True if --filter selects at least one row of g: a suite checks this before allocating buffers.
  * Under --list it prints the selected row names and returns false. */
 bool bench_group_selected(const struct bench_session *s, const struct bench_group *g);

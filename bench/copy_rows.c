@@ -95,23 +95,15 @@ COPY_CHECK(check_sigsetjmp, run_sigsetjmp)
 COPY_CHECK(check_libsigsegv, run_libsigsegv)
 COPY_CHECK(check_pipe, run_pipe)
 
-static const struct {
-	const char *label;
-	size_t n;
-} sizes[] = {
-    {"8B", 8},        {"64B", 64},       {"512B", 512},       {"4KiB", 4096},
-    {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
-};
-
 static void copy_suite_run(struct bench_session *s)
 {
 	bool pipe_cut = false, any = false;
-	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-		size_t n = sizes[k].n;
+	for (size_t k = 0; k < BENCH_NSIZES; k++) {
+		size_t n = bench_sizes[k].n;
 		struct copy_ctx ctx = {.n = n};
 		struct bench_group g;
 		char name[32];
-		snprintf(name, sizeof name, "copy/%s", sizes[k].label);
+		snprintf(name, sizeof name, "copy/%s", bench_sizes[k].label);
 		bench_group_init(&g, name, n, "memcpy");
 
 		struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
@@ -120,14 +112,10 @@ static void copy_suite_run(struct bench_session *s)
 		struct bench_case *pvr = bench_group_add(&g, "process_vm_readv", run_pvr, &ctx);
 		pvr->check = check_pvr;
 		bench_group_add(&g, "proc_self_mem", run_procmem, &ctx)->check = check_procmem;
-		struct bench_case *sj = bench_group_add(&g, "sigsetjmp", run_sigsetjmp, &ctx);
-		sj->check = check_sigsetjmp;
-		sj->enter = bl_sigsetjmp_enter;
-		sj->leave = bl_leave;
-		struct bench_case *ss = bench_group_add(&g, "libsigsegv", run_libsigsegv, &ctx);
-		ss->check = check_libsigsegv;
-		ss->enter = bl_libsigsegv_enter;
-		ss->leave = bl_libsigsegv_leave;
+		struct bench_case *sj = bench_group_add_handled(
+		    &g, "sigsetjmp", run_sigsetjmp, &ctx, bl_sigsetjmp_enter, bl_leave, check_sigsetjmp);
+		bench_group_add_handled(&g, "libsigsegv", run_libsigsegv, &ctx, bl_libsigsegv_enter,
+		                        bl_libsigsegv_leave, check_libsigsegv);
 		if (n <= bl_pipe_capacity())
 			bench_group_add(&g, "pipe", run_pipe, &ctx)->check = check_pipe;
 

@@ -111,26 +111,15 @@ static void fault_suite_run(struct bench_session *s)
 	c->check = check_safecopy;
 	c->goal = (struct bench_goal){GOAL_AT_MOST, "bare_signal", 1.15};
 	/* The same call with the program's own handler passing faults to safecopy_handle_signal(). */
-	c = bench_group_add(&g, "safecopy_embedded", run_safecopy, &ctx);
-	c->enter = bl_embedded_enter;
-	c->leave = bl_leave;
-	c->check = check_safecopy;
-	c = bench_group_add(&g, "bare_signal", run_bare, &ctx);
-	c->enter = bl_bare_enter;
-	c->leave = bl_leave;
-	c->check = check_bare;
-	c = bench_group_add(&g, "bare_no_sigreturn", run_bare, &ctx);
-	c->enter = bl_bare_nosigreturn_enter;
-	c->leave = bl_leave;
-	c->check = check_bare;
-	c = bench_group_add(&g, "sigsetjmp", run_sigsetjmp, &ctx);
-	c->enter = bl_sigsetjmp_enter;
-	c->leave = bl_leave;
-	c->check = check_sigsetjmp;
-	c = bench_group_add(&g, "libsigsegv", run_libsigsegv, &ctx);
-	c->enter = bl_libsigsegv_enter;
-	c->leave = bl_libsigsegv_leave;
-	c->check = check_libsigsegv;
+	bench_group_add_handled(&g, "safecopy_embedded", run_safecopy, &ctx, bl_embedded_enter, bl_leave,
+	                        check_safecopy);
+	bench_group_add_handled(&g, "bare_signal", run_bare, &ctx, bl_bare_enter, bl_leave, check_bare);
+	bench_group_add_handled(&g, "bare_no_sigreturn", run_bare, &ctx, bl_bare_nosigreturn_enter, bl_leave,
+	                        check_bare);
+	bench_group_add_handled(&g, "sigsetjmp", run_sigsetjmp, &ctx, bl_sigsetjmp_enter, bl_leave,
+	                        check_sigsetjmp);
+	bench_group_add_handled(&g, "libsigsegv", run_libsigsegv, &ctx, bl_libsigsegv_enter,
+	                        bl_libsigsegv_leave, check_libsigsegv);
 	bench_group_add(&g, "process_vm_readv", run_pvr, &ctx)->check = check_pvr;
 	/* /proc/self/mem reads PROT_NONE pages (the kernel forces access, as for a debugger): it cannot
 	 * detect them at all. Its row reads an unmapped page instead, where it does fail (EIO). */

@@ -33,6 +33,22 @@ struct bench_case *bench_group_add(struct bench_group *g, const char *method, vo
 	return c;
 }
 
+struct bench_case *bench_group_add_handled(struct bench_group *g, const char *method,
+                                           void (*run)(void *, uint64_t), void *ctx, void (*enter)(void *),
+                                           void (*leave)(void *), const char *(*check)(void *))
+{
+	struct bench_case *c = bench_group_add(g, method, run, ctx);
+	c->enter = enter;
+	c->leave = leave;
+	c->check = check;
+	return c;
+}
+
+const struct bench_size bench_sizes[BENCH_NSIZES] = {
+    {"8B", 8},        {"64B", 64},       {"512B", 512},       {"4KiB", 4096},
+    {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
+};
+
 static bool row_selected(const struct bench_session *s, const char *group, const char *method)
 {
 	if (s->nfilters == 0)

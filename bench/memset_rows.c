@@ -44,22 +44,14 @@ static const char *check_safecopy(void *p)
 	return NULL;
 }
 
-static const struct {
-	const char *label;
-	size_t n;
-} sizes[] = {
-    {"8B", 8},        {"64B", 64},       {"512B", 512},       {"4KiB", 4096},
-    {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
-};
-
 static void memset_suite_run(struct bench_session *s)
 {
-	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-		size_t n = sizes[k].n;
+	for (size_t k = 0; k < BENCH_NSIZES; k++) {
+		size_t n = bench_sizes[k].n;
 		struct set_ctx ctx = {.n = n};
 		struct bench_group g;
 		char name[32];
-		snprintf(name, sizeof name, "memset/%s", sizes[k].label);
+		snprintf(name, sizeof name, "memset/%s", bench_sizes[k].label);
 		bench_group_init(&g, name, n, "memset");
 		struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
 		sc->check = check_safecopy;

@@ -106,14 +106,10 @@ static void mixed_suite_run(struct bench_session *s)
 	struct bench_group g;
 	bench_group_init(&g, "mixed/8-64B", 0, "sigsetjmp");
 	bench_group_add(&g, "safecopy", run_safecopy, &ctx)->check = check_safecopy;
-	struct bench_case *c = bench_group_add(&g, "sigsetjmp", run_sigsetjmp, &ctx);
-	c->enter = bl_sigsetjmp_enter;
-	c->leave = bl_leave;
-	c->check = check_sigsetjmp;
-	c = bench_group_add(&g, "libsigsegv", run_libsigsegv, &ctx);
-	c->enter = bl_libsigsegv_enter;
-	c->leave = bl_libsigsegv_leave;
-	c->check = check_libsigsegv;
+	bench_group_add_handled(&g, "sigsetjmp", run_sigsetjmp, &ctx, bl_sigsetjmp_enter, bl_leave,
+	                        check_sigsetjmp);
+	bench_group_add_handled(&g, "libsigsegv", run_libsigsegv, &ctx, bl_libsigsegv_enter,
+	                        bl_libsigsegv_leave, check_libsigsegv);
 	bench_group_add(&g, "process_vm_readv", run_pvr, &ctx)->check = check_pvr;
 	bench_group_add(&g, "memcpy_oracle", run_oracle, &ctx);
 	if (!bench_group_selected(s, &g))

@@ -139,10 +139,7 @@ static void usertrap_suite_run(struct bench_session *s)
 	struct bench_group g;
 	bench_group_init(&g, "syscall/getppid", 0, "native");
 	for (size_t i = 0; i < METHOD_COUNT; i++) {
-		struct bench_case *c = bench_group_add(&g, methods[i].name, run, &methods[i]);
-		c->enter = enter;
-		c->leave = leave;
-		c->check = check;
+		bench_group_add_handled(&g, methods[i].name, run, &methods[i], enter, leave, check);
 	}
 	/* The goals: patched pass-through <= 1.3x native, >= 10x faster than SUD alone. */
 	g.cases[2].goal = (struct bench_goal){GOAL_AT_MOST, "native", 1.3};
