@@ -182,6 +182,13 @@ static void json_str(FILE *f, const char *str)
 	fputc('"', f);
 }
 
+/* Writes `lead` (punctuation and the key, e.g. `, "cpu": `) and then the string value, quoted. */
+static void json_field(FILE *f, const char *lead, const char *value)
+{
+	fputs(lead, f);
+	json_str(f, value);
+}
+
 static const char *goal_kind_name(enum bench_goal_kind k)
 {
 	switch (k) {
@@ -214,20 +221,14 @@ int output_json(const char *path, const struct bench_session *s)
 	if (!f)
 		return -1;
 	const struct bench_info *i = &s->info;
-	fprintf(f, "{\n  \"date\": ");
-	json_str(f, i->date);
-	fprintf(f, ",\n  \"cpu\": ");
-	json_str(f, i->cpu);
-	fprintf(f, ",\n  \"ncpu\": %d,\n  \"kernel\": ", i->ncpu);
-	json_str(f, i->kernel);
-	fprintf(f, ",\n  \"glibc\": ");
-	json_str(f, i->glibc);
-	fprintf(f, ",\n  \"compiler\": ");
-	json_str(f, i->compiler);
-	fprintf(f, ",\n  \"load_start\": ");
-	json_str(f, i->load_start);
-	fprintf(f, ",\n  \"load_end\": ");
-	json_str(f, i->load_end);
+	json_field(f, "{\n  \"date\": ", i->date);
+	json_field(f, ",\n  \"cpu\": ", i->cpu);
+	fprintf(f, ",\n  \"ncpu\": %d", i->ncpu);
+	json_field(f, ",\n  \"kernel\": ", i->kernel);
+	json_field(f, ",\n  \"glibc\": ", i->glibc);
+	json_field(f, ",\n  \"compiler\": ", i->compiler);
+	json_field(f, ",\n  \"load_start\": ", i->load_start);
+	json_field(f, ",\n  \"load_end\": ", i->load_end);
 	fprintf(f, ",\n  \"others_cpus\": %.3f,\n  \"steal_cpus\": %.3f,\n  \"seconds\": %.2f",
 	        i->others_cpus, i->steal_cpus, i->seconds);
 	fprintf(f, ",\n  \"quick\": %s,\n  \"batch_ns\": %llu,\n  \"check_failures\": %d,\n  \"notes\": [",
@@ -239,14 +240,10 @@ int output_json(const char *path, const struct bench_session *s)
 	fprintf(f, "],\n  \"rows\": [\n");
 	for (int k = 0; k < s->nrows; k++) {
 		const struct bench_row *r = &s->rows[k];
-		fprintf(f, "    {\"name\": ");
-		json_str(f, r->name);
-		fprintf(f, ", \"group\": ");
-		json_str(f, r->group);
-		fprintf(f, ", \"method\": ");
-		json_str(f, r->method);
-		fprintf(f, ", \"base\": ");
-		json_str(f, r->base);
+		json_field(f, "    {\"name\": ", r->name);
+		json_field(f, ", \"group\": ", r->group);
+		json_field(f, ", \"method\": ", r->method);
+		json_field(f, ", \"base\": ", r->base);
 		fprintf(f,
 		        ", \"bytes\": %zu, \"median_ns\": %.4f, \"min_ns\": %.4f, \"max_ns\": %.4f, "
 		        "\"gbps\": %.4f, \"ratio\": %.4f, \"iters_per_batch\": %llu, \"batches\": %d, "
