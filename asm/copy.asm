@@ -1,7 +1,7 @@
 ; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
 ;
 ; On success the routine clears *fault and returns n: inline (SC_RETURN_N) on the paths up to 64
-; bytes, through sc_copy_done and sc_done (outside the range) on the others.
+; bytes, through sc_span_done (done.asm, outside the range) on the others.
 ; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
 ; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
@@ -25,20 +25,7 @@
 extern sc_cpu_has_avx2
 extern sc_copy_after_fault
 
-extern sc_done
-
-section .text
-sc_copy_done:
-	mov rax, r9
-	jmp sc_done
-
-; Landing tail: (RAX = addr, RDX = word) -> sc_copy_after_fault(RDI, RSI, R9, R11, addr, word).
-%macro SC_COPY_TO_C 0
-	mov rcx, r11
-	mov r8, rax
-	xchg rdx, r9
-	jmp sc_copy_after_fault
-%endmacro
+extern sc_span_done
 
 SC_ROUTINE sc_copy
 	mov r11, rcx
@@ -70,11 +57,11 @@ SC_ROUTINE sc_copy
 	SC_RETURN_N
 .below4:
 	test edx, edx
-	jz sc_copy_done
+	jz sc_span_done
 	movzx ecx, byte [rsi]
 	mov [rdi], cl
 	cmp edx, 2
-	jb sc_copy_done
+	jb sc_span_done
 	movzx ecx, word [rsi+rdx-2]
 	mov [rdi+rdx-2], cx
 	SC_RETURN_N
@@ -108,7 +95,7 @@ SC_ROUTINE sc_copy
 	movdqu [rdi+rcx], xmm0
 	SC_RETURN_N
 SC_LANDING sc_copy
-	SC_COPY_TO_C
+	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy
 
 ; rep movsb moves RDI/RSI: a routine of its own whose landing puts them back.
@@ -118,11 +105,11 @@ sc_copy_rep_body:
 	mov r8, rsi
 	mov rcx, rdx
 	rep movsb
-	jmp sc_copy_done
+	jmp sc_span_done
 SC_LANDING sc_copy_rep
 	mov rdi, r10
 	mov rsi, r8
-	SC_COPY_TO_C
+	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy_rep
 
 ; The AVX2 loop is a routine of its own so that its landing can clear the upper ymm state
@@ -174,7 +161,7 @@ sc_copy_avx2_body:
 	SC_RETURN_N
 SC_LANDING sc_copy_avx2
 	vzeroupper
-	SC_COPY_TO_C
+	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy_avx2
 
 SC_NOTE_GNU_STACK

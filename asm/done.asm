@@ -1,19 +1,14 @@
-; sc_done: the success exit shared by every routine. Clears the caller's struct safecopy_fault (R11,
-; may be NULL) and returns RAX unchanged. It lies outside every routine's range on purpose: a bad
-; fault pointer is the caller's bug and must crash like any other, not be reported as a fault of the
-; operation. struct safecopy_fault is 24 bytes, all zero for SAFECOPY_OK (fault_record.h asserts it).
+; sc_span_done: the success exit of the copy and memset paths that do not inline it (the loops and
+; `rep` paths, where its cost is lost in the copy). Returns n (R9) after clearing the caller's struct
+; safecopy_fault (R11, may be NULL). It lies outside every routine's range, so a bad fault pointer
+; crashes here like any bad pointer. struct safecopy_fault is 24 bytes, all zero for SAFECOPY_OK
+; (fault_record.h asserts it).
 
 %include "safecopy.inc"
 
 section .text
-global sc_done:function hidden
-sc_done:
-	test r11, r11
-	jz .no_record
-	mov qword [r11], 0
-	mov qword [r11+8], 0
-	mov qword [r11+16], 0
-.no_record:
-	ret
+global sc_span_done:function hidden
+sc_span_done:
+	SC_RETURN_N
 
 SC_NOTE_GNU_STACK

@@ -1,6 +1,6 @@
 ; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path.
 ;
-; Same shape as sc_copy (see copy.asm): success leaves through sc_memset_done and sc_done;
+; Same shape as sc_copy (see copy.asm): success leaves inline or through sc_span_done;
 ; a fault lands in the routine's landing, which tail-jumps to
 ; sc_memset_after_fault(dst, c, n, fault, addr, word). Kept for the landing: RDI = dst (R10 during
 ; rep stosb), RSI = c, R9 = n, R11 = fault.
@@ -16,19 +16,7 @@
 extern sc_cpu_has_avx2
 extern sc_memset_after_fault
 
-extern sc_done
-
-section .text
-sc_memset_done:
-	mov rax, r9
-	jmp sc_done
-
-%macro SC_MEMSET_TO_C 0
-	mov rcx, r11
-	mov r8, rax
-	xchg rdx, r9
-	jmp sc_memset_after_fault
-%endmacro
+extern sc_span_done
 
 SC_ROUTINE sc_memset
 	mov r11, rcx
@@ -59,10 +47,10 @@ SC_ROUTINE sc_memset
 	SC_RETURN_N
 .below4:
 	test edx, edx
-	jz sc_memset_done
+	jz sc_span_done
 	mov [rdi], al
 	cmp edx, 2
-	jb sc_memset_done
+	jb sc_span_done
 	mov [rdi+rdx-2], ax
 	SC_RETURN_N
 .above32:
@@ -86,9 +74,9 @@ SC_ROUTINE sc_memset
 	cmp rax, rcx
 	jb .sse_loop
 	movdqu [rdi+rcx], xmm0
-	jmp sc_memset_done
+	jmp sc_span_done
 SC_LANDING sc_memset
-	SC_MEMSET_TO_C
+	SC_LANDING_TO_C sc_memset_after_fault
 SC_END sc_memset
 
 ; rep stosb moves RDI: a routine of its own whose landing puts it back. In: AL = the byte.
@@ -97,10 +85,10 @@ sc_memset_rep_body:
 	mov r10, rdi
 	mov rcx, rdx
 	rep stosb
-	jmp sc_memset_done
+	jmp sc_span_done
 SC_LANDING sc_memset_rep
 	mov rdi, r10
-	SC_MEMSET_TO_C
+	SC_LANDING_TO_C sc_memset_after_fault
 SC_END sc_memset_rep
 
 ; AVX2 loop, a routine of its own so its landing can vzeroupper. In: XMM0 = the byte pattern.
@@ -142,7 +130,7 @@ sc_memset_avx2_body:
 	SC_RETURN_N
 SC_LANDING sc_memset_avx2
 	vzeroupper
-	SC_MEMSET_TO_C
+	SC_LANDING_TO_C sc_memset_after_fault
 SC_END sc_memset_avx2
 
 SC_NOTE_GNU_STACK
