@@ -46,12 +46,14 @@ SC_STUB %1
 SC_ROUTINE sc_load%1
 	mov r10, rsi
 	mov r11, rdx
+	SC_LOAD rdi, none, 0, %1/8
 	mov %2, [rdi]
 SC_ATOMIC_EXIT sc_load%1, %2
 
 ; (p, v, fault)
 SC_ROUTINE sc_store%1
 	mov r11, rdx
+	SC_RMW rdi, none, 0, %1/8
 	xchg [rdi], %3
 SC_ATOMIC_EXIT sc_store%1, none
 
@@ -59,6 +61,7 @@ SC_ATOMIC_EXIT sc_store%1, none
 SC_ROUTINE sc_swap%1
 	mov r10, rdx
 	mov r11, rcx
+	SC_RMW rdi, none, 0, %1/8
 	xchg [rdi], %3
 	mov %2, %3
 SC_ATOMIC_EXIT sc_swap%1, %2
@@ -68,6 +71,7 @@ SC_ROUTINE sc_cas%1
 	mov r10, rcx
 	mov r11, r8
 	mov %2, %3
+	SC_RMW rdi, none, 0, %1/8
 	lock cmpxchg [rdi], %5
 SC_ATOMIC_EXIT sc_cas%1, %2
 
@@ -75,6 +79,7 @@ SC_ATOMIC_EXIT sc_cas%1, %2
 SC_ROUTINE sc_fetch_add%1
 	mov r10, rdx
 	mov r11, rcx
+	SC_RMW rdi, none, 0, %1/8
 	lock xadd [rdi], %3
 	mov %2, %3
 SC_ATOMIC_EXIT sc_fetch_add%1, %2
@@ -90,10 +95,12 @@ SC_FETCH_OP %1, xor, %2, %3, %4
 SC_ROUTINE sc_fetch_%2%1
 	mov r10, rdx
 	mov r11, rcx
+	SC_LOAD rdi, none, 0, %1/8
 	mov %3, [rdi]
 .retry:
 	mov %5, %3
 	%2 %5, %4
+	SC_RMW rdi, none, 0, %1/8
 	lock cmpxchg [rdi], %5
 	jne .retry
 SC_ATOMIC_EXIT sc_fetch_%2%1, %3

@@ -1,18 +1,19 @@
 ; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
 ;
-; On success the routine clears *fault and returns n: inline (SC_RETURN_N) on the paths up to 64
-; bytes, through sc_span_done (done.asm, outside the range) on the others.
+; On success the routine clears *fault and returns n: inline (SC_RETURN_N) after the register and
+; vector paths, through sc_span_done (done.asm, outside the range) after `rep movsb` and for n < 2.
 ; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
 ; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
 ; Registers kept for the landing: RDI = dst, RSI = src (except during rep movsb: R10/R8 keep them),
-; R9 = n, R11 = fault.
+; R9 = n, R11 = fault; all set before the first declared access.
 ;
-; Precision contract (what sc_copy_after_fault relies on): accesses are made in ascending order of
-; their start and each is at most SC_COPY_SPAN (64) bytes wide, each load stored before the next load.
-; Hence when an access faults at offset k, every byte before k - 64 has been copied, and nothing at or
-; after the faulting access has been written. Overlapping tail accesses only rewrite bytes that were
-; already copied. `rep movsb` is exact at byte granularity on a fault (RCX/RSI/RDI are restartable).
+; Precision contract (what sc_copy_after_fault relies on, see src/safecopy/exact.c): each load is
+; stored before the next load; when an access that starts at offset a is made, every byte before a is
+; already copied and no earlier access reached a + SC_COPY_SPAN (64) or beyond. Hence when that access
+; faults, [0, a) is done and nothing at or after the faulting byte was written by it; the handler
+; reports both the faulting byte and a. `rep movsb` is exact at byte granularity on a fault
+; (RCX/RSI/RDI are restartable).
 ;
 ; Paths: up to 64 bytes in general/SSE registers with no loop; 65..SC_REP_MIN-1 with a 32-byte AVX2
 ; loop (SSE2 if the CPU lacks AVX2); SC_REP_MIN and more with `rep movsb` (ERMS/FSRM make it the
@@ -34,47 +35,71 @@ SC_ROUTINE sc_copy
 	jb .below16
 	cmp rdx, 32
 	ja .above32
+	SC_LOAD rsi, none, 0, 16
 	movdqu xmm0, [rsi]
+	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
+	SC_LOAD rsi, rdx, -16, 16
 	movdqu xmm0, [rsi+rdx-16]
+	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
 .below16:
 	cmp edx, 8
 	jb .below8
+	SC_LOAD rsi, none, 0, 8
 	mov rcx, [rsi]
+	SC_STORE rdi, none, 0, 8
 	mov [rdi], rcx
+	SC_LOAD rsi, rdx, -8, 8
 	mov rcx, [rsi+rdx-8]
+	SC_STORE rdi, rdx, -8, 8
 	mov [rdi+rdx-8], rcx
 	SC_RETURN_N
 .below8:
 	cmp edx, 4
 	jb .below4
+	SC_LOAD rsi, none, 0, 4
 	mov ecx, [rsi]
+	SC_STORE rdi, none, 0, 4
 	mov [rdi], ecx
+	SC_LOAD rsi, rdx, -4, 4
 	mov ecx, [rsi+rdx-4]
+	SC_STORE rdi, rdx, -4, 4
 	mov [rdi+rdx-4], ecx
 	SC_RETURN_N
 .below4:
 	test edx, edx
 	jz sc_span_done
+	SC_LOAD rsi, none, 0, 1
 	movzx ecx, byte [rsi]
+	SC_STORE rdi, none, 0, 1
 	mov [rdi], cl
 	cmp edx, 2
 	jb sc_span_done
+	SC_LOAD rsi, rdx, -2, 2
 	movzx ecx, word [rsi+rdx-2]
+	SC_STORE rdi, rdx, -2, 2
 	mov [rdi+rdx-2], cx
 	SC_RETURN_N
 .above32:
 	cmp rdx, 64
 	ja .above64
+	SC_LOAD rsi, none, 0, 16
 	movdqu xmm0, [rsi]
+	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
+	SC_LOAD rsi, none, 16, 16
 	movdqu xmm0, [rsi+16]
+	SC_STORE rdi, none, 16, 16
 	movdqu [rdi+16], xmm0
+	SC_LOAD rsi, rdx, -32, 16
 	movdqu xmm0, [rsi+rdx-32]
+	SC_STORE rdi, rdx, -32, 16
 	movdqu [rdi+rdx-32], xmm0
+	SC_LOAD rsi, rdx, -16, 16
 	movdqu xmm0, [rsi+rdx-16]
+	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
 .above64:
@@ -86,12 +111,16 @@ SC_ROUTINE sc_copy
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
+	SC_LOAD rsi, rax, 0, 16
 	movdqu xmm0, [rsi+rax]
+	SC_STORE rdi, rax, 0, 16
 	movdqu [rdi+rax], xmm0
 	add rax, 16
 	cmp rax, rcx
 	jb .sse_loop
+	SC_LOAD rsi, rcx, 0, 16
 	movdqu xmm0, [rsi+rcx]
+	SC_STORE rdi, rcx, 0, 16
 	movdqu [rdi+rcx], xmm0
 	SC_RETURN_N
 SC_LANDING sc_copy
@@ -104,6 +133,7 @@ sc_copy_rep_body:
 	mov r10, rdi
 	mov r8, rsi
 	mov rcx, rdx
+	SC_REP_MOVS
 	rep movsb
 	jmp sc_span_done
 SC_LANDING sc_copy_rep
@@ -118,13 +148,21 @@ SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
 	cmp rdx, 128
 	ja .above128
+	SC_LOAD rsi, none, 0, 32
 	vmovdqu ymm0, [rsi]		; 65..128 bytes: four blocks, the last two ending at n
+	SC_STORE rdi, none, 0, 32
 	vmovdqu [rdi], ymm0
+	SC_LOAD rsi, none, 32, 32
 	vmovdqu ymm0, [rsi+32]
+	SC_STORE rdi, none, 32, 32
 	vmovdqu [rdi+32], ymm0
+	SC_LOAD rsi, rdx, -64, 32
 	vmovdqu ymm0, [rsi+rdx-64]
+	SC_STORE rdi, rdx, -64, 32
 	vmovdqu [rdi+rdx-64], ymm0
+	SC_LOAD rsi, rdx, -32, 32
 	vmovdqu ymm0, [rsi+rdx-32]
+	SC_STORE rdi, rdx, -32, 32
 	vmovdqu [rdi+rdx-32], ymm0
 	vzeroupper
 	SC_RETURN_N
@@ -135,13 +173,21 @@ sc_copy_avx2_body:
 	jb .tail_loop
 	lea r8, [rdx-160]		; last start of a full 128-byte round that leaves the final 32 bytes
 .loop128:
+	SC_LOAD rsi, rax, 0, 32
 	vmovdqu ymm0, [rsi+rax]
+	SC_STORE rdi, rax, 0, 32
 	vmovdqu [rdi+rax], ymm0
+	SC_LOAD rsi, rax, 32, 32
 	vmovdqu ymm1, [rsi+rax+32]
+	SC_STORE rdi, rax, 32, 32
 	vmovdqu [rdi+rax+32], ymm1
+	SC_LOAD rsi, rax, 64, 32
 	vmovdqu ymm2, [rsi+rax+64]
+	SC_STORE rdi, rax, 64, 32
 	vmovdqu [rdi+rax+64], ymm2
+	SC_LOAD rsi, rax, 96, 32
 	vmovdqu ymm3, [rsi+rax+96]
+	SC_STORE rdi, rax, 96, 32
 	vmovdqu [rdi+rax+96], ymm3
 	add rax, 128
 	cmp rax, r8
@@ -149,13 +195,17 @@ sc_copy_avx2_body:
 	cmp rax, rcx
 	jae .last
 .tail_loop:
+	SC_LOAD rsi, rax, 0, 32
 	vmovdqu ymm0, [rsi+rax]
+	SC_STORE rdi, rax, 0, 32
 	vmovdqu [rdi+rax], ymm0
 	add rax, 32
 	cmp rax, rcx
 	jb .tail_loop
 .last:
+	SC_LOAD rsi, rcx, 0, 32
 	vmovdqu ymm0, [rsi+rcx]
+	SC_STORE rdi, rcx, 0, 32
 	vmovdqu [rdi+rcx], ymm0
 	vzeroupper
 	SC_RETURN_N

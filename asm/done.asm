@@ -1,8 +1,7 @@
-; sc_span_done: the success exit of the copy and memset paths that do not inline it (the loops and
-; `rep` paths, where its cost is lost in the copy). Returns n (R9) after clearing the caller's struct
-; safecopy_fault (R11, may be NULL). It lies outside every routine's range, so a bad fault pointer
-; crashes here like any bad pointer. struct safecopy_fault is 24 bytes, all zero for SAFECOPY_OK
-; (fault_record.h asserts it).
+; sc_span_done: the success exit of the copy and memset paths that do not inline it (the `rep` paths
+; and memset's SSE2 loop, where its cost is lost in the work, and n < 2). Returns n (R9) after clearing
+; the caller's struct safecopy_fault (R11, may be NULL); a bad fault pointer crashes here like any bad
+; pointer. struct safecopy_fault is 24 bytes, all zero for SAFECOPY_OK (fault_record.h asserts it).
 
 %include "safecopy.inc"
 

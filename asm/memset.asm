@@ -1,13 +1,13 @@
 ; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path.
 ;
-; Same shape as sc_copy (see copy.asm): success leaves inline or through sc_span_done;
-; a fault lands in the routine's landing, which tail-jumps to
-; sc_memset_after_fault(dst, c, n, fault, addr, word). Kept for the landing: RDI = dst (R10 during
-; rep stosb), RSI = c, R9 = n, R11 = fault.
+; Same shape as sc_copy (see copy.asm): success leaves inline (SC_RETURN_N) after the register and
+; AVX2 paths, through sc_span_done after the SSE2 loop, `rep stosb` and for n < 2; a fault lands in
+; the routine's landing, which tail-jumps to sc_memset_after_fault(dst, c, n, fault, addr, word).
+; Kept for the landing: RDI = dst (R10 during rep stosb), RSI = c, R9 = n, R11 = fault.
 ;
-; Precision contract: stores in ascending order of their start, each at most 64 bytes wide, so a
-; fault at offset k means every byte before k - 64 is set and nothing at or after the faulting store
-; was written. `rep stosb` is exact on a fault.
+; Precision contract (as copy.asm's): when a store that starts at offset a is made, every byte before
+; a is set and no earlier store reached a + 64 or beyond; a store that faults writes nothing.
+; `rep stosb` is exact on a fault.
 
 %include "safecopy.inc"
 
@@ -30,35 +30,47 @@ SC_ROUTINE sc_memset
 	punpcklqdq xmm0, xmm0
 	cmp rdx, 32
 	ja .above32
+	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
+	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
 .below16:
 	cmp edx, 8
 	jb .below8
+	SC_STORE rdi, none, 0, 8
 	mov [rdi], rax
+	SC_STORE rdi, rdx, -8, 8
 	mov [rdi+rdx-8], rax
 	SC_RETURN_N
 .below8:
 	cmp edx, 4
 	jb .below4
+	SC_STORE rdi, none, 0, 4
 	mov [rdi], eax
+	SC_STORE rdi, rdx, -4, 4
 	mov [rdi+rdx-4], eax
 	SC_RETURN_N
 .below4:
 	test edx, edx
 	jz sc_span_done
+	SC_STORE rdi, none, 0, 1
 	mov [rdi], al
 	cmp edx, 2
 	jb sc_span_done
+	SC_STORE rdi, rdx, -2, 2
 	mov [rdi+rdx-2], ax
 	SC_RETURN_N
 .above32:
 	cmp rdx, 64
 	ja .above64
+	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
+	SC_STORE rdi, none, 16, 16
 	movdqu [rdi+16], xmm0
+	SC_STORE rdi, rdx, -32, 16
 	movdqu [rdi+rdx-32], xmm0
+	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
 .above64:
@@ -69,10 +81,12 @@ SC_ROUTINE sc_memset
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
+	SC_STORE rdi, rax, 0, 16
 	movdqu [rdi+rax], xmm0
 	add rax, 16
 	cmp rax, rcx
 	jb .sse_loop
+	SC_STORE rdi, rcx, 0, 16
 	movdqu [rdi+rcx], xmm0
 	jmp sc_span_done
 SC_LANDING sc_memset
@@ -84,6 +98,7 @@ SC_ROUTINE sc_memset_rep
 sc_memset_rep_body:
 	mov r10, rdi
 	mov rcx, rdx
+	SC_REP_STOS
 	rep stosb
 	jmp sc_span_done
 SC_LANDING sc_memset_rep
@@ -97,9 +112,13 @@ sc_memset_avx2_body:
 	vpbroadcastq ymm0, xmm0
 	cmp rdx, 128
 	ja .above128
+	SC_STORE rdi, none, 0, 32
 	vmovdqu [rdi], ymm0		; 65..128 bytes: four blocks, the last two ending at n
+	SC_STORE rdi, none, 32, 32
 	vmovdqu [rdi+32], ymm0
+	SC_STORE rdi, rdx, -64, 32
 	vmovdqu [rdi+rdx-64], ymm0
+	SC_STORE rdi, rdx, -32, 32
 	vmovdqu [rdi+rdx-32], ymm0
 	vzeroupper
 	SC_RETURN_N
@@ -110,9 +129,13 @@ sc_memset_avx2_body:
 	jb .tail_loop
 	lea r8, [rdx-160]
 .loop128:
+	SC_STORE rdi, rax, 0, 32
 	vmovdqu [rdi+rax], ymm0
+	SC_STORE rdi, rax, 32, 32
 	vmovdqu [rdi+rax+32], ymm0
+	SC_STORE rdi, rax, 64, 32
 	vmovdqu [rdi+rax+64], ymm0
+	SC_STORE rdi, rax, 96, 32
 	vmovdqu [rdi+rax+96], ymm0
 	add rax, 128
 	cmp rax, r8
@@ -120,11 +143,13 @@ sc_memset_avx2_body:
 	cmp rax, rcx
 	jae .last
 .tail_loop:
+	SC_STORE rdi, rax, 0, 32
 	vmovdqu [rdi+rax], ymm0
 	add rax, 32
 	cmp rax, rcx
 	jb .tail_loop
 .last:
+	SC_STORE rdi, rcx, 0, 32
 	vmovdqu [rdi+rcx], ymm0
 	vzeroupper
 	SC_RETURN_N

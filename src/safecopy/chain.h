@@ -10,10 +10,9 @@
 SC_HIDDEN void sc_chain_remember(int sig, const struct sigaction *previous);
 
 /*
- * Delivers a signal that is not safecopy's to the remembered action, as the kernel would have:
- * a handler is called under its own mask and flags; SIG_DFL and SIG_IGN end the process with the
- * signal for a real fault, and a sent signal is re-sent (SIG_DFL) or dropped (SIG_IGN).
- * Async-signal-safe.
+ * Delivers a signal that is not safecopy's own fault to the remembered action, as the kernel would
+ * have delivered it had safecopy never been installed (see chain.c). Async-signal-safe; makes no libc
+ * call.
  */
 SC_HIDDEN void sc_chain(int sig, siginfo_t *info, void *ucontext);
 

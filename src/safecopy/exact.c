@@ -1,15 +1,18 @@
 /*
  * safecopy_memcpy and safecopy_memset. The fast path is a tail call into the asm routine, which also
  * clears *fault; only a fault comes back here, through the routine's landing, to find the exact count
- * (usually with no second signal).
+ * (with no second signal, unless memory changes underneath).
  *
- * The routines access memory in ascending order, at most SC_COPY_SPAN bytes at a time, so a fault that
- * locates the first bad byte at offset k proves that everything before k - SC_COPY_SPAN is done and
- * that no byte at or after the faulting access was written. Redoing just [k - SPAN, k) then either
- * succeeds, and the answer is exactly k, or faults earlier (on the other side of a copy) and, by the
- * same reasoning one level down, gives the answer itself. Each level works on a strictly shorter
- * range, so this ends. Only a fault without an address (#GP from a non-canonical address) needs the
- * byte-by-byte walk.
+ * The routines keep one invariant (asm/copy.asm, asm/memset.asm): when an access that starts at offset
+ * a is made, every byte before a is done, and no earlier access reached a + SC_COPY_SPAN or beyond. A
+ * fault in that access at byte k therefore proves [0, a) done, and the access itself wrote nothing (a
+ * load is stored only after it succeeded; a store that faults writes nothing). The handler reports both
+ * k and a (a = k - SC_WORD_DIST): redoing just [a, k) either succeeds, and the answer is exactly k, or
+ * faults earlier (memory changed, or the other side of a copy) and, by the same reasoning one level
+ * down, gives the answer itself. Each level works on a strictly shorter range, so this ends, and the
+ * final count is never below a: fewer than SC_COPY_SPAN bytes after it can hold data copied before a
+ * page went away. A fault without an address (#GP from a non-canonical address, #AC) is walked byte by
+ * byte from a.
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"
@@ -31,24 +34,10 @@ static size_t redo(const struct span_op *op, size_t from, size_t len, struct saf
 	return sc_memset((void *)(op->dst + from), op->c, len, fault);
 }
 
-/* Offset of the first inaccessible byte a fault proves, if it lies in [0, n) of its side. */
-static bool fault_offset(const struct span_op *op, size_t n, uint64_t addr, uint64_t word, size_t *k)
+/* The side of the operation the faulting access was on: the source for a copy's reads. */
+static uintptr_t side_base(const struct span_op *op, uint64_t word)
 {
-	if (!(word & SC_WORD_ADDR_KNOWN))
-		return false;
-	uintptr_t base = (op->is_copy && !(word & SC_WORD_WRITE)) ? op->src : op->dst;
-	if (addr < base || addr - base >= n)
-		return false;
-	*k = addr - base;
-	return true;
-}
-
-/* The first byte not done at offset i, for a fault without an address: the non-canonical side. */
-static uintptr_t unlocated_addr(const struct span_op *op, size_t i)
-{
-	if (op->is_copy && !arch_is_canonical(op->src + i))
-		return op->src + i;
-	return op->dst + i;
+	return (op->is_copy && !(word & SC_WORD_WRITE)) ? op->src : op->dst;
 }
 
 static void copy_record(struct safecopy_fault *fault, const struct safecopy_fault *from)
@@ -57,16 +46,28 @@ static void copy_record(struct safecopy_fault *fault, const struct safecopy_faul
 		*fault = *from;
 }
 
-/* A fault that does not say where: byte by byte, the first byte that fails ends it. */
-static size_t bytewise(const struct span_op *op, size_t n, uint64_t addr, uint64_t word,
+/* A byte of op at offset i that is non-canonical (#GP), the source's first; 0 if none. */
+static uintptr_t non_canonical_byte(const struct span_op *op, size_t i)
+{
+	if (op->is_copy && !arch_is_canonical(op->src + i))
+		return op->src + i;
+	return arch_is_canonical(op->dst + i) ? 0 : op->dst + i;
+}
+
+/*
+ * A fault that does not say where (#GP, #AC): [0, from) is done; byte by byte from there, the first
+ * byte that is non-canonical or fails ends it.
+ */
+static size_t bytewise(const struct span_op *op, size_t n, size_t from, uint64_t word,
                        struct safecopy_fault *fault)
 {
-	if (n == 1) {
-		sc_record_word(fault, word, (word & SC_WORD_ADDR_KNOWN) ? addr : unlocated_addr(op, 0));
-		return 0;
-	}
 	struct safecopy_fault sub;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = from; i < n; i++) {
+		uintptr_t bad = non_canonical_byte(op, i);
+		if (bad) {
+			sc_record_word(fault, word, bad);
+			return i;
+		}
 		if (redo(op, i, 1, &sub) == 0) {
 			copy_record(fault, &sub);
 			return i;
@@ -79,10 +80,14 @@ static size_t bytewise(const struct span_op *op, size_t n, uint64_t addr, uint64
 static size_t after_fault(const struct span_op *op, size_t n, uint64_t addr, uint64_t word,
                           struct safecopy_fault *fault)
 {
-	size_t k;
-	if (!fault_offset(op, n, addr, word, &k))
-		return bytewise(op, n, addr, word, fault);
-	size_t lo = k > SC_COPY_SPAN ? k - SC_COPY_SPAN : 0;
+	size_t k = addr - side_base(op, word);
+	if (word & SC_WORD_ACCESS_START)
+		return bytewise(op, n, k < n ? k : 0, word, fault);
+	if (!(word & SC_WORD_ADDR_KNOWN) || k >= n)
+		return bytewise(op, n, 0, word,
+		                fault); /* cannot happen: every routine fault names its access */
+	size_t dist = SC_WORD_DIST(word);
+	size_t lo = dist <= k ? k - dist : 0;
 	struct safecopy_fault sub;
 	size_t done = redo(op, lo, k - lo, &sub);
 	if (done == k - lo) {

@@ -1,9 +1,10 @@
 /*
  * Where the assembly routines are. The handler consults this on every SIGSEGV/SIGBUS, so the lookup
  * is one range check against the hull of all routines (rejecting foreign faults at once), then a
- * short scan. Filled once from the asm address stubs at load time, before the handler can run. It
- * also records which copy loop the CPU supports.
+ * short scan; the declared accesses of the routine found are then scanned for the exact PC. Filled
+ * once from the asm address stubs at load time, before the handler can run.
  */
+#include "safecopy/cpu.h"
 #include "safecopy/routines.h"
 
 /* clang-format off */
@@ -27,8 +28,6 @@ static void (*const range_stubs[])(struct sc_routine_range *) = {SC_ROUTINES(SC_
 static struct sc_routine_range routine_table[SC_ROUTINE_COUNT];
 static uintptr_t hull_begin = UINTPTR_MAX, hull_end; /* hull_end != 0: table filled */
 
-unsigned char sc_cpu_has_avx2;
-
 /*
  * Runs at load time, so safecopy_handle_signal() works even for programs that never call an init, and
  * again from safecopy_init(): a static program's own constructors may run before this one. Only the
@@ -38,8 +37,7 @@ __attribute__((constructor)) void sc_routine_table_init(void)
 {
 	if (hull_end != 0)
 		return;
-	__builtin_cpu_init();
-	sc_cpu_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	sc_cpu_init();
 	uintptr_t begin = UINTPTR_MAX, end = 0;
 	for (size_t i = 0; i < SC_ROUTINE_COUNT; i++) {
 		range_stubs[i](&routine_table[i]);
@@ -52,12 +50,20 @@ __attribute__((constructor)) void sc_routine_table_init(void)
 	hull_end = end;
 }
 
-uintptr_t sc_routine_landing(uintptr_t pc)
+const struct sc_routine_range *sc_routine_at(uintptr_t pc)
 {
 	if (pc < hull_begin || pc >= hull_end)
-		return 0;
+		return NULL;
 	for (size_t i = 0; i < SC_ROUTINE_COUNT; i++)
 		if (pc >= routine_table[i].begin && pc < routine_table[i].end)
-			return routine_table[i].landing;
-	return 0;
+			return &routine_table[i];
+	return NULL;
+}
+
+const struct sc_access *sc_access_at(const struct sc_routine_range *r, uintptr_t pc)
+{
+	for (const struct sc_access *a = r->access; a < r->access_end; a++)
+		if (r->begin + a->offset == pc)
+			return a;
+	return NULL;
 }

@@ -14,32 +14,31 @@
 #define SC_HIDDEN __attribute__((visibility("hidden")))
 
 /*
- * What the routines return in RAX:RDX (a 16-byte struct of two INTEGER members).
- * Normal completion: word == 0, value = the routine's result.
- * Fault: value = si_addr, word = a fault word (never 0), written by the handler.
- * Used inside the library; the routines behind the public functions go further (see below).
+ * How a landing learns about its fault: the handler puts a value in RAX and a fault word (never 0) in
+ * RDX. With SC_WORD_ADDR_KNOWN the value is the first byte the faulting access could not reach, and
+ * SC_WORD_DIST(word) how far that byte lies past the start of the access (so everything before the
+ * access, value - dist, was done). With SC_WORD_ACCESS_START instead (#GP from a non-canonical address,
+ * #AC: the kernel gives no address) the value is the start of the faulting access.
  */
-struct sc_ret {
-	uint64_t value;
-	uint64_t word;
-};
+#define SC_WORD_SIGNO(w)     ((int)((w)&0xff))
+#define SC_WORD_CODE(w)      ((int)(int16_t)(((w) >> 8) & 0xffff))
+#define SC_WORD_WRITE        ((uint64_t)1 << 24) /* the faulting access writes (the destination side) */
+#define SC_WORD_ADDR_KNOWN   ((uint64_t)1 << 25)
+#define SC_WORD_ACCESS_START ((uint64_t)1 << 26)
+#define SC_WORD_DIST(w)      ((size_t)((w) >> 32))
 
-/* Fault word layout. */
-#define SC_WORD_SIGNO(w)   ((int)((w)&0xff))
-#define SC_WORD_CODE(w)    ((int)(int16_t)(((w) >> 8) & 0xffff))
-#define SC_WORD_WRITE      ((uint64_t)1 << 24) /* page fault caused by a write */
-#define SC_WORD_ADDR_KNOWN ((uint64_t)1 << 25) /* page fault: value is the faulting address */
-
-static inline uint64_t sc_word_make(int signo, int code, bool page_fault, bool write)
+/* dist saturates: the landing then redoes from further back than needed, which is still exact. */
+static inline uint64_t sc_word_make(int signo, int code, uint64_t flags, uintptr_t dist)
 {
-	return (uint64_t)(signo & 0xff) | ((uint64_t)(uint16_t)code << 8) |
-	       (page_fault ? SC_WORD_ADDR_KNOWN : 0) | (page_fault && write ? SC_WORD_WRITE : 0);
+	uint64_t d = dist > UINT32_MAX ? UINT32_MAX : dist;
+	return (uint64_t)(signo & 0xff) | ((uint64_t)(uint16_t)code << 8) | flags | (d << 32);
 }
 
-/* The copy and memset routines access memory in ascending order, at most this many bytes at once. */
+/*
+ * The copy and memset routines access memory in ascending order, at most this many bytes at once; so
+ * when memory changes during a call, fewer than this many bytes after the count can hold data.
+ */
 #define SC_COPY_SPAN 64
-
-SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
 
 /*
  * The complete fast paths of safecopy_memcpy/safecopy_memset once the arguments are checked: on
@@ -75,18 +74,42 @@ SC_DECLARE_ATOMICS(32)
 SC_DECLARE_ATOMICS(64)
 SC_HIDDEN enum safecopy_status sc_atomic_fault(struct safecopy_fault *fault, uintptr_t p, uint64_t word);
 
-/* Code range of one routine, filled by its asm address stub sc_range_<routine>(). */
+/* One instruction of a routine that may fault, as SC_LOAD/SC_STORE/... in asm/safecopy.inc declare it. */
+enum sc_access_kind {
+	SC_ACC_LOAD,  /* reads [base + index + disp, +width) */
+	SC_ACC_STORE, /* writes it */
+	SC_ACC_RMW,   /* reads and writes it */
+	SC_ACC_MOVS,  /* rep movsb: reads [rsi, rsi+rcx), writes [rdi, rdi+rcx) */
+	SC_ACC_STOS,  /* rep stosb: writes [rdi, rdi+rcx) */
+};
+
+struct sc_access {
+	uint16_t offset; /* of the instruction from the routine's start */
+	uint8_t base;    /* register numbers as encoded (arch_reg()); ARCH_REG_NONE for none */
+	uint8_t index;   /* scale 1 */
+	int16_t disp;
+	uint8_t width;
+	uint8_t kind; /* enum sc_access_kind */
+};
+_Static_assert(sizeof(struct sc_access) == 8, "asm/safecopy.inc emits struct sc_access as 8 bytes");
+
+/* One routine, filled by its asm address stub sc_range_<routine>(). */
 struct sc_routine_range {
 	uintptr_t begin;
 	uintptr_t end;
 	uintptr_t landing;
+	const struct sc_access *access; /* its declared accesses, [access, access_end) */
+	const struct sc_access *access_end;
 };
 
 /* Fills the routine table from the address stubs and detects the CPU's features, once. */
 SC_HIDDEN void sc_routine_table_init(void);
 
-/* The landing of the routine whose code contains pc, or 0 if pc is in none. Async-signal-safe. */
-SC_HIDDEN uintptr_t sc_routine_landing(uintptr_t pc);
+/* The routine whose code contains pc, or NULL. Async-signal-safe. */
+SC_HIDDEN const struct sc_routine_range *sc_routine_at(uintptr_t pc);
+
+/* The declared access at exactly pc inside routine r, or NULL. Async-signal-safe. */
+SC_HIDDEN const struct sc_access *sc_access_at(const struct sc_routine_range *r, uintptr_t pc);
 
 /*
  * First use: the public functions check sc_is_ready() and, only while it is false, take a cold path

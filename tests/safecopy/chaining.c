@@ -461,8 +461,12 @@ static void prev_check_mask(int sig, siginfo_t *info, void *uc)
 	(void)uc;
 	sigset_t cur;
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
-	/* sa_mask had SIGUSR1; no SA_NODEFER, so SIGSEGV itself is blocked too; SIGUSR2 is not. */
-	prev_mask_ok = sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGSEGV) == 1 &&
+	/*
+	 * sa_mask had SIGUSR1: blocked. No SA_NODEFER, so the kernel would block SIGSEGV too; safecopy
+	 * emulates that instead (a fault with SIGSEGV really blocked could not be caught): not blocked.
+	 * SIGUSR2 is not.
+	 */
+	prev_mask_ok = sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGSEGV) == 0 &&
 	               sigismember(&cur, SIGUSR2) == 0;
 	prev_siginfo_fix(sig, info, uc);
 }
@@ -525,8 +529,9 @@ Test(chaining, sa_resethand_previous_handler_is_one_shot)
 }
 
 /*
- * A previous handler without SA_NODEFER runs with SIGSEGV blocked; a safecopy fault inside it cannot
- * be caught (documented in the header) and the kernel kills the process by SIGSEGV.
+ * The crash-reporter pattern: a handler installed before safecopy the common way (no SA_NODEFER)
+ * reads memory with safecopy while handling a real crash. The kernel would run it with SIGSEGV
+ * blocked, where a fault kills; safecopy emulates the blocking instead, so its own faults are caught.
  */
 static void prev_uses_safecopy(int sig, siginfo_t *info, void *uc)
 {
@@ -534,13 +539,16 @@ static void prev_uses_safecopy(int sig, siginfo_t *info, void *uc)
 	(void)info;
 	(void)uc;
 	char buf[16];
+	struct safecopy_fault f;
 	child_step(2);
-	safecopy_memcpy(buf, fix_page + pgsz(), sizeof buf, NULL); /* an unmapped page */
+	if (safecopy_memcpy(buf, fix_page + pgsz(), sizeof buf, &f) != 0 || f.addr != fix_page + pgsz() ||
+	    f.code != SEGV_MAPERR)
+		return; /* leaves the fault unrepaired: the child dies at step 2 */
 	child_step(3);
 	mprotect(fix_page, pgsz(), PROT_READ | PROT_WRITE);
 }
 
-static int child_blocked_fault(void *arg)
+static int child_reporter_reads(void *arg)
 {
 	(void)arg;
 	fix_page = mmap(NULL, 2 * pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -554,9 +562,10 @@ static int child_blocked_fault(void *arg)
 	return 0;
 }
 
-Test(chaining, safecopy_fault_with_sigsegv_blocked_is_fatal)
+Test(chaining, safecopy_works_inside_a_previous_handler_without_sa_nodefer)
 {
-	expect_signal(run_in_child(child_blocked_fault, NULL, 10), SIGSEGV, 2);
+	expect_exit(run_in_child(child_reporter_reads, NULL, 10), 0);
+	cr_assert_eq(child_progress(), 4);
 }
 
 /* ---- safecopy_handler_active() ------------------------------------------------------------------ */
@@ -615,7 +624,11 @@ Test(chaining, misaligned_or_empty_calls_need_no_handler)
 	cr_assert_eq(out, 9);
 }
 
-/* ---- errno survives a caught fault and a chained one ------------------------------------------- */
+/*
+ * ---- errno: safecopy leaves it alone ----
+ * A caught fault does not change it. A chained handler's errno is its own business, as it is when the
+ * kernel calls it directly: what it leaves behind is what the program sees, no more, no less.
+ */
 
 static void prev_clobbers_errno(int sig, siginfo_t *info, void *uc)
 {
@@ -624,11 +637,18 @@ static void prev_clobbers_errno(int sig, siginfo_t *info, void *uc)
 	prev_siginfo_fix(sig, info, uc);
 }
 
+static void prev_keeps_errno(int sig, siginfo_t *info, void *uc)
+{
+	prev_siginfo_fix(sig, info, uc); /* mprotect succeeds: errno untouched */
+}
+
 static int child_errno(void *arg)
 {
-	(void)arg;
+	bool clobber = arg != NULL;
 	fix_page = map_prot_none_page();
-	if (!fix_page || set_action(SIGSEGV, prev_clobbers_errno, NULL, SA_SIGINFO) || safecopy_init() != 0)
+	if (!fix_page ||
+	    set_action(SIGSEGV, clobber ? prev_clobbers_errno : prev_keeps_errno, NULL, SA_SIGINFO) ||
+	    safecopy_init() != 0)
 		return 1;
 	char *bad = map_prot_none_page();
 	char buf[32];
@@ -638,17 +658,22 @@ static int child_errno(void *arg)
 	if (errno != 4242)
 		return 3;
 	errno = 4343;
-	*(volatile char *)fix_page = 1; /* chained; the handler leaves errno = EBADF behind */
+	*(volatile char *)fix_page = 1; /* chained */
 	if (prev_calls != 1)
 		return 4;
-	if (errno != 4343)
+	if (errno != (clobber ? EBADF : 4343))
 		return 5;
 	return 0;
 }
 
-Test(chaining, errno_preserved)
+Test(chaining, errno_untouched_by_a_caught_fault_and_by_chaining)
 {
 	expect_exit(run_in_child(child_errno, NULL, 10), 0);
+}
+
+Test(chaining, errno_left_by_a_chained_handler_reaches_the_program)
+{
+	expect_exit(run_in_child(child_errno, (void *)1, 10), 0);
 }
 
 /* ---- safecopy_handle_signal(): for programs that own the handler -------------------------------- */
