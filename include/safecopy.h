@@ -147,11 +147,14 @@ SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, 
 
 /*
  * For programs that own the SIGSEGV/SIGBUS handler (language runtimes, JIT-ing VMs) and call this first
- * from it. Returns true if the signal is a kernel-generated fault (si_code > 0) inside a safecopy
+ * from it with the three arguments of their SA_SIGINFO handler: info is the handler's siginfo_t *,
+ * ucontext its ucontext_t *. (info is declared void * so that this header compiles without a POSIX
+ * feature macro: strict ISO C builds, -std=c99/c11/c17, do not declare siginfo_t.)
+ * Returns true if the signal is a kernel-generated fault (si_code > 0) inside a safecopy
  * routine; the context is then rewritten so that returning from the handler makes the routine report
  * the fault. Returns false and changes nothing otherwise. Async-signal-safe; never chains.
  */
-SAFECOPY_API bool safecopy_handle_signal(int signo, siginfo_t *info, void *ucontext);
+SAFECOPY_API bool safecopy_handle_signal(int signo, void *info, void *ucontext);
 
 /*
  * True if safecopy's handler is the current action for both SIGSEGV and SIGBUS. False before

@@ -10,8 +10,9 @@
 #include "safecopy/chain.h"
 #include "safecopy/handler.h"
 
-bool safecopy_handle_signal(int signo, siginfo_t *info, void *ucontext)
+bool safecopy_handle_signal(int signo, void *info_arg, void *ucontext)
 {
+	const siginfo_t *info = info_arg;
 	if ((signo != SIGSEGV && signo != SIGBUS) || info == NULL || ucontext == NULL)
 		return false;
 	if (info->si_code <= 0)
