@@ -90,8 +90,8 @@ struct bench_size {
 extern const struct bench_size bench_sizes[BENCH_NSIZES];
 
 /* True if --filter selects at least one row of g: a suite checks this before allocating buffers.
- * Under --list it prints the selected row names and returns false. */
-bool bench_group_selected(const struct bench_session *s, const struct bench_group *g);
+ * Under --list it counts (and prints) the selected row names and returns false. */
+bool bench_group_selected(struct bench_session *s, const struct bench_group *g);
 
 /*
  * Checks, measures and records the selected rows of g, plus the baseline and goal references they

@@ -61,7 +61,7 @@ static bool row_selected(const struct bench_session *s, const char *group, const
 	return false;
 }
 
-bool bench_group_selected(const struct bench_session *s, const struct bench_group *g)
+bool bench_group_selected(struct bench_session *s, const struct bench_group *g)
 {
 	bool any = false;
 	for (int i = 0; i < g->ncases; i++) {
@@ -69,6 +69,8 @@ bool bench_group_selected(const struct bench_session *s, const struct bench_grou
 			continue;
 		any = true;
 		if (s->list_only)
+			s->nlisted++;
+		if (s->list_only && !s->list_quiet)
 			printf("%s/%s\n", g->name, g->cases[i].method);
 	}
 	/* --list: the suite then skips its set-up and the measurement. */

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	    "                   rows are named group/method, e.g. copy/64B/safecopy, atomic/cas64/builtin,\n"
 	    "                   fault/8B/sigsetjmp, mixed/8-64B/safecopy. A selected row brings its\n"
 	    "                   group's base row and goal reference along. Note that 'copy' also matches\n"
-	    "                   every safecopy row: use 'copy/' for the copy groups.\n"
+	    "                   every safecopy row: use 'copy/' for the copy groups. Filters that\n"
+	    "                   select no row are a usage error (exit status 2).\n"
 	    "  --json FILE      also write every row as JSON\n"
 	    "  --csv FILE       also write every row as CSV\n"
 	    "  --plot-dir DIR   where copy.svg/copy.png go (default build/bench)\n"
@@ -149,6 +150,28 @@ static void spin_up(unsigned ms)
 			x = x + (uint64_t)i;
 }
 
+/* Runs every suite in list mode without printing: how many rows the filters select. */
+static int count_selected_rows(struct bench_session *s)
+{
+	bool list_only = s->list_only;
+	s->list_only = s->list_quiet = true;
+	s->nlisted = 0;
+	for (int k = 0; bench_suites[k]; k++)
+		bench_suites[k]->run(s);
+	s->list_only = list_only;
+	s->list_quiet = false;
+	return s->nlisted;
+}
+
+/* A filter that selects nothing is a usage error, as an unknown option is: say so before measuring. */
+static void report_no_match(const struct bench_session *s)
+{
+	fprintf(stderr, "safecopy-bench: no row matches");
+	for (int i = 0; i < s->nfilters; i++)
+		fprintf(stderr, "%s --filter '%s'", i ? " or" : "", s->filters[i]);
+	fprintf(stderr, "; safecopy-bench --list names every row\n");
+}
+
 int main(int argc, char **argv)
 {
 	static struct bench_session s;
@@ -232,6 +255,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "safecopy-bench: setting up the baselines: %s\n", strerror(-err));
 		return 1;
 	}
+	if (s.nfilters > 0 && count_selected_rows(&s) == 0) {
+		report_no_match(&s);
+		return 2;
+	}
 	if (s.list_only) {
 		for (int k = 0; bench_suites[k]; k++)
 			bench_suites[k]->run(&s);
@@ -259,8 +286,6 @@ int main(int argc, char **argv)
 	if (s.info.others_cpus < 0 && stat_ok)
 		s.info.others_cpus = 0; /* tick granularity */
 
-	if (s.nrows == 0)
-		printf("no row matches the filter (see --help for row names)\n");
 	output_summary(stdout, &s);
 	if (s.info.others_cpus >= 0)
 		printf("machine:   other processes used %.2f of the %d CPUs on average while this ran (steal "

@@ -51,7 +51,9 @@ struct bench_session {
 	uint64_t budget_ns;           /* past this, the remaining groups use quick_cfg (busy machine) */
 	bool over_budget;
 	bool quick;
-	bool list_only; /* --list: print the selected row names, measure nothing */
+	bool list_only;  /* --list: print the selected row names, measure nothing */
+	bool list_quiet; /* with list_only: only count them (main's check that --filter selects a row) */
+	int nlisted;     /* rows selected under list_only */
 	const char *filters[32];
 	int nfilters;
 	struct bench_row *rows;

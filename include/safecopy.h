@@ -147,11 +147,18 @@ SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, 
 
 /*
  * For programs that own the SIGSEGV/SIGBUS handler (language runtimes, JIT-ing VMs) and call this first
- * from it. Returns true if the signal is a kernel-generated fault (si_code > 0) inside a safecopy
- * routine; the context is then rewritten so that returning from the handler makes the routine report
- * the fault. Returns false and changes nothing otherwise. Async-signal-safe; never chains.
+ * from it with the three arguments of their SA_SIGINFO handler: info is the handler's siginfo_t *,
+ * ucontext its ucontext_t *. (info is declared void * so that this header compiles without a POSIX
+ * feature macro: strict ISO C builds, -std=c99/c11/c17, do not declare siginfo_t.)
+ * Returns true if the signal is the fault of an access a safecopy routine was making at the
+ * interrupted instruction (a page fault inside the memory that access touches, or #GP from a
+ * non-canonical address); the context is then rewritten so that returning from the handler makes the
+ * routine report the fault. Returns false and changes nothing otherwise: for every fault elsewhere,
+ * and for any signal no access caused (sent ones, a child's exit signal, F_SETSIG, the SIGSEGV the
+ * kernel forces when it cannot push a signal frame), even when it arrives inside a routine.
+ * Async-signal-safe; never chains; makes no library call.
  */
-SAFECOPY_API bool safecopy_handle_signal(int signo, siginfo_t *info, void *ucontext);
+SAFECOPY_API bool safecopy_handle_signal(int signo, void *info, void *ucontext);
 
 /*
  * True if safecopy's handler is the current action for both SIGSEGV and SIGBUS. False before

@@ -9,8 +9,9 @@
 #include "safecopy/handler.h"
 #include "safecopy/own_fault.h"
 
-bool safecopy_handle_signal(int signo, siginfo_t *info, void *ucontext)
+bool safecopy_handle_signal(int signo, void *info_arg, void *ucontext)
 {
+	const siginfo_t *info = info_arg;
 	struct sc_resume resume;
 	if (info == NULL || ucontext == NULL || !sc_own_fault(signo, info, ucontext, &resume))
 		return false;
