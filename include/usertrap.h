@@ -35,10 +35,15 @@
  * with lazy capture, SIGSYS. (libsafecopy owns SIGSEGV and SIGBUS.)
  * Signals it does not own are passed on exactly as libsafecopy passes on foreign faults: the previous
  * handler is called with its own mask and flags, SIG_DFL/SIG_IGN end the process with the signal.
- * While capture is on, a thread's attempt to block SIGSYS, SIGILL, SIGSEGV or SIGBUS with
- * rt_sigprocmask is filtered (those stay deliverable: an intercepted call while SIGSYS is blocked would
- * kill the process), and rt_sigaction on SIGSYS is virtualised (the application's action is kept and
- * receives every SIGSYS that is not usertrap's, e.g. from seccomp).
+ * SIGSYS, SIGILL, SIGSEGV and SIGBUS stay deliverable (an intercepted call while SIGSYS is blocked
+ * would kill the process): calls passed through usertrap_syscall() never give the kernel a mask that
+ * blocks them, neither a thread's mask (rt_sigprocmask), nor a handler's sa_mask or its own signal
+ * (rt_sigaction: SA_NODEFER is added for those four; rt_sigaction reports back the action as the
+ * application gave it), nor a temporary mask (rt_sigsuspend, ppoll, pselect6, epoll_pwait,
+ * epoll_pwait2, io_pgetevents, io_uring_enter). Actions installed before usertrap_init() with
+ * USERTRAP_LAZY are filtered by it and given back as they were by usertrap_shutdown(). rt_sigaction
+ * on SIGSYS is virtualised (the application's action is kept and receives every SIGSYS that is not
+ * usertrap's, e.g. from seccomp).
  *
  * Limits (known, by design or not yet done):
  * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching
@@ -51,9 +56,10 @@
  *   caller's own stack); each distinct such site takes a slot, and without a free slot that thread's
  *   capture is switched off (counted in capture_lost).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
- *   reports them unblocked; so do the temporary masks of rt_sigsuspend, ppoll, pselect6, epoll_pwait
- *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for
- *   calls that reach the hook and are passed through. An application that later installs its own
+ *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
+ *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
+ *   passed through; a wait region registered with io_uring (IORING_ENTER_EXT_ARG_REG) is not looked
+ *   into. An application that later installs its own
  *   SIGILL handler replaces usertrap's (as with libsafecopy and SIGSEGV): guard-byte restarts stop.
  * - A patched page is a private anonymous copy: tools that name code by /proc/self/maps (perf, a
  *   sanitizer's symbolizer) no longer see which file that page came from.

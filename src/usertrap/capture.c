@@ -243,8 +243,7 @@ int ut_capture_uninstall(void)
 /* An armed thread must never block SIGSYS: an intercepted call would then kill the process. */
 static void unblock_keep_set(void)
 {
-	uint64_t keep = (1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) |
-	                (1ULL << (SIGBUS - 1));
+	uint64_t keep = UT_KEEP_MASK;
 	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &keep, NULL, 8);
 }
 

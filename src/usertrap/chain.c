@@ -112,6 +112,9 @@ void ut_chain(int sig, siginfo_t *info, void *uc)
 	uint64_t block = act.mask, old;
 	if (!(act.flags & SA_NODEFER))
 		block |= 1ULL << (sig - 1);
+	/* Not the signals usertrap and libsafecopy need: the previous handler runs inside usertrap's, and
+	 * its own intercepted calls, guard bytes and faults must still be served. */
+	block &= ~UT_KEEP_MASK;
 	UT_SYS4(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, 8);
 	if (act.flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))act.handler)(sig, info, uc);

@@ -68,6 +68,7 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 		if ((r = ut_capture_install()))
 			return ut_fail(err, USERTRAP_ERR_SYS, -r);
 		__atomic_store_n(&ut_selector, 1, __ATOMIC_SEQ_CST);
+		ut_actions_filter();
 	}
 	__atomic_store_n(&ut_state, 1, __ATOMIC_RELEASE);
 	return ut_ok(err);
@@ -123,6 +124,7 @@ int usertrap_shutdown(struct usertrap_error *err)
 		}
 	}
 	ut_unlock();
+	ut_actions_restore();
 	ut_lazy = ut_lazy_patch = false;
 	__atomic_store_n(&ut_state, 2, __ATOMIC_RELEASE);
 	return first ? first : ut_ok(err);

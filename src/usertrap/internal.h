@@ -118,6 +118,19 @@ UT_HIDDEN int ut_chain_restore(int sig);
 UT_HIDDEN void ut_chain_set_previous(int sig, const void *kact); /* kernel struct: virtualised rt_sigaction */
 UT_HIDDEN void ut_chain_get_previous(int sig, void *kact);
 
+/* Signals that must stay deliverable while usertrap runs: blocking them would turn an intercepted call
+ * (SIGSYS), a guard-byte restart (SIGILL) or a libsafecopy fault (SIGSEGV, SIGBUS) into a kill. */
+#define UT_KEEP_MASK \
+	((1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
+
+/* ---- sigcalls.c: calls that give the kernel a signal mask ---- */
+/* For usertrap_syscall: true (and *result set) if call->nr is one of them. */
+UT_HIDDEN bool ut_mask_call(const struct usertrap_call *call, long *result);
+/* Filters the actions installed so far (when capture is set up); gives every filtered action back to
+ * the kernel as the application gave it (at shutdown). */
+UT_HIDDEN void ut_actions_filter(void);
+UT_HIDDEN void ut_actions_restore(void);
+
 /* ---- dispatch.c ---- */
 UT_HIDDEN long ut_dispatch(struct usertrap_call *call);
 UT_HIDDEN uint64_t ut_trampoline_calls(void);

@@ -167,6 +167,79 @@ Test(lazy, application_sigsys_handler_is_kept_and_chained)
 	usertrap_capture_thread(false, NULL);
 }
 
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* The kernel's struct sigaction, read natively (glibc's syscall() is never patched; capture is off). */
+struct kernel_action {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static struct kernel_action kernel_action(int sig)
+{
+	struct kernel_action k;
+	cr_assert_eq(syscall(SYS_rt_sigaction, sig, NULL, &k, 8), 0);
+	return k;
+}
+
+static uint64_t mask_word(const sigset_t *set)
+{
+	uint64_t w;
+	memcpy(&w, set, sizeof w);
+	return w;
+}
+
+#define BIT(sig) (1ULL << ((sig)-1))
+#define KEEP     (BIT(SIGSYS) | BIT(SIGILL) | BIT(SIGSEGV) | BIT(SIGBUS))
+
+/* An action that would block SIGSYS, SIGILL, SIGSEGV or SIGBUS while its handler runs reaches the
+ * kernel without them; the application reads back the action it gave. */
+Test(lazy, sigaction_keeps_usertraps_signals_out_of_handler_masks)
+{
+	init_lazy(0);
+	struct sigaction full = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	sigfillset(&full.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR2, &full, NULL), 0);
+	struct sigaction own = {.sa_handler = on_signal}; /* SIGBUS would block itself */
+	sigemptyset(&own.sa_mask);
+	sigaddset(&own.sa_mask, SIGILL);
+	cr_assert_eq(sigaction(SIGBUS, &own, NULL), 0);
+
+	struct sigaction seen;
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(sigaction(SIGUSR2, NULL, &seen), 0);
+	uint64_t given = mask_word(&full.sa_mask) & ~(BIT(SIGKILL) | BIT(SIGSTOP));
+	cr_assert_eq(mask_word(&seen.sa_mask), given, "the application's view: %#lx",
+	             mask_word(&seen.sa_mask));
+	cr_assert_eq(seen.sa_flags & (SA_RESTART | SA_NODEFER), SA_RESTART);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(sigaction(SIGBUS, NULL, &seen), 0);
+	cr_assert_eq(mask_word(&seen.sa_mask), BIT(SIGILL));
+	cr_assert_eq(seen.sa_flags & SA_NODEFER, 0, "no SA_NODEFER in the application's view");
+
+	usertrap_capture_thread(false, NULL);
+	struct kernel_action k = kernel_action(SIGUSR2);
+	cr_assert_eq(k.handler, (void *)on_signal);
+	cr_assert_eq(k.mask, given & ~KEEP, "the kernel's: %#lx", k.mask);
+	cr_assert_eq(k.flags & (SA_RESTART | SA_NODEFER), SA_RESTART);
+	k = kernel_action(SIGBUS);
+	cr_assert_eq(k.mask, 0);
+	cr_assert_eq(k.flags & SA_NODEFER, SA_NODEFER, "SIGBUS does not block itself");
+
+	/* An action the kernel got from elsewhere (not through the hook) is shown as the kernel has it. */
+	struct kernel_action other = {.handler = (void *)on_signal, .mask = BIT(SIGUSR1)};
+	cr_assert_eq(syscall(SYS_rt_sigaction, SIGBUS, &other, NULL, 8), 0);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(sigaction(SIGBUS, NULL, &seen), 0);
+	cr_assert_eq(mask_word(&seen.sa_mask), BIT(SIGUSR1));
+	cr_assert_eq(seen.sa_flags & SA_NODEFER, 0);
+}
+
 Test(lazy, shutdown_restores_sites)
 {
 	init_lazy(0);

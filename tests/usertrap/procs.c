@@ -4,6 +4,8 @@
  * handler that makes system calls while its thread is inside the hook.
  */
 #include <errno.h>
+#include <linux/aio_abi.h>
+#include <linux/io_uring.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -11,6 +13,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -311,24 +314,76 @@ Test(procs, sa_restart_on_blocking_call_in_sigsys_handler)
 	blocking_read_sigsys(true);
 }
 
-/* A captured thread sleeps in sigsuspend/ppoll with a mask that blocks everything but SIGUSR1; the
- * handler that SIGUSR1 runs makes intercepted calls. Were SIGSYS blocked by that temporary mask, the
- * first of them would kill the process. */
+/* A captured thread sleeps in a call that takes a temporary mask, one that blocks everything but
+ * SIGUSR1; the handler that SIGUSR1 runs makes intercepted calls. Were SIGSYS blocked by that temporary
+ * mask, the first of them would kill the process. */
 static volatile int waiter_done;
+static int wait_fd = -1;       /* the epoll instance or io_uring the sleeper waits on */
+static aio_context_t wait_ctx; /* or its aio context */
 
-static void *suspender(void *p)
+typedef void (*sleep_fn)(const sigset_t *mask);
+
+static void in_sigsuspend(const sigset_t *mask)
 {
-	int which = (int)(intptr_t)p;
+	sigsuspend(mask);
+}
+
+static void in_ppoll(const sigset_t *mask)
+{
+	struct timespec ts = {5, 0};
+	ppoll(NULL, 0, &ts, mask);
+}
+
+static void in_pselect(const sigset_t *mask)
+{
+	struct timespec ts = {5, 0};
+	pselect(0, NULL, NULL, NULL, &ts, mask);
+}
+
+static void in_epoll_pwait(const sigset_t *mask)
+{
+	struct epoll_event ev;
+	epoll_pwait(wait_fd, &ev, 1, 5000, mask);
+}
+
+static void in_epoll_pwait2(const sigset_t *mask)
+{
+	struct epoll_event ev;
+	struct timespec ts = {5, 0};
+	epoll_pwait2(wait_fd, &ev, 1, &ts, mask);
+}
+
+static void in_io_pgetevents(const sigset_t *mask)
+{
+	struct {
+		const sigset_t *mask;
+		size_t size;
+	} usig = {mask, 8};
+	struct io_event ev;
+	struct timespec ts = {5, 0};
+	syscall(SYS_io_pgetevents, wait_ctx, 1L, 1L, &ev, &ts, &usig);
+}
+
+static void in_io_uring_enter(const sigset_t *mask)
+{
+	syscall(SYS_io_uring_enter, wait_fd, 0, 1, IORING_ENTER_GETEVENTS, mask, 8);
+}
+
+static void in_io_uring_enter_ext_arg(const sigset_t *mask)
+{
+	struct io_uring_getevents_arg arg = {.sigmask = (uint64_t)(uintptr_t)mask, .sigmask_sz = 8};
+	syscall(SYS_io_uring_enter, wait_fd, 0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+	        sizeof arg);
+}
+
+static void *sleeper(void *p)
+{
+	sleep_fn sleep_in = (sleep_fn)p;
 	reader_tid = (pid_t)syscall(SYS_gettid);
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, SIGUSR1);
-	if (which == 0) {
-		sigsuspend(&all);
-	} else {
-		struct timespec ts = {5, 0};
-		ppoll(NULL, 0, &ts, &all);
-	}
+	sleep_in(&all);
 	waiter_done = 1;
 	return NULL;
 }
@@ -353,7 +408,7 @@ static void wait_blocked_in(long nr)
 	cr_assert_fail("the thread never slept in syscall %ld", nr);
 }
 
-static void suspend_case(int which, long nr)
+static void temporary_mask_case(sleep_fn sleep_in, long nr)
 {
 	make_unmatched();
 	init_all();
@@ -361,7 +416,7 @@ static void suspend_case(int which, long nr)
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, suspender, (void *)(intptr_t)which), 0);
+	cr_assert_eq(pthread_create(&t, NULL, sleeper, (void *)sleep_in), 0);
 	wait_blocked_in(nr);
 	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
@@ -371,12 +426,108 @@ static void suspend_case(int which, long nr)
 
 Test(procs, sigsuspend_mask_keeps_sigsys_deliverable)
 {
-	suspend_case(0, SYS_rt_sigsuspend);
+	temporary_mask_case(in_sigsuspend, SYS_rt_sigsuspend);
 }
 
 Test(procs, ppoll_mask_keeps_sigsys_deliverable)
 {
-	suspend_case(1, SYS_ppoll);
+	temporary_mask_case(in_ppoll, SYS_ppoll);
+}
+
+Test(procs, pselect_mask_keeps_sigsys_deliverable)
+{
+	temporary_mask_case(in_pselect, SYS_pselect6);
+}
+
+Test(procs, epoll_pwait_mask_keeps_sigsys_deliverable)
+{
+	wait_fd = epoll_create1(EPOLL_CLOEXEC);
+	cr_assert_geq(wait_fd, 0);
+	temporary_mask_case(in_epoll_pwait, SYS_epoll_pwait);
+}
+
+Test(procs, epoll_pwait2_mask_keeps_sigsys_deliverable)
+{
+	wait_fd = epoll_create1(EPOLL_CLOEXEC);
+	cr_assert_geq(wait_fd, 0);
+	temporary_mask_case(in_epoll_pwait2, SYS_epoll_pwait2);
+}
+
+Test(procs, io_pgetevents_mask_keeps_sigsys_deliverable)
+{
+	cr_assert_eq(syscall(SYS_io_setup, 1, &wait_ctx), 0, "io_setup: %s", strerror(errno));
+	temporary_mask_case(in_io_pgetevents, SYS_io_pgetevents);
+}
+
+static void open_io_uring(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	wait_fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (wait_fd < 0)
+		cr_skip_test("io_uring not available here: %s", strerror(errno));
+}
+
+Test(procs, io_uring_enter_mask_keeps_sigsys_deliverable)
+{
+	open_io_uring();
+	temporary_mask_case(in_io_uring_enter, SYS_io_uring_enter);
+}
+
+Test(procs, io_uring_enter_ext_arg_mask_keeps_sigsys_deliverable)
+{
+	open_io_uring();
+	temporary_mask_case(in_io_uring_enter_ext_arg, SYS_io_uring_enter);
+}
+
+/* dash's SIGCHLD handler: an action whose sa_mask blocks every signal. The handler makes intercepted
+ * calls, and its return (rt_sigreturn through glibc's restorer) is intercepted too. */
+static void install_full_mask_handler(int sig)
+{
+	struct sigaction sa = {.sa_handler = on_usr1_unmatched};
+	sigfillset(&sa.sa_mask);
+	cr_assert_eq(sigaction(sig, &sa, NULL), 0);
+}
+
+Test(procs, handler_with_a_full_mask_makes_calls)
+{
+	make_unmatched();
+	init_all();
+	install_full_mask_handler(SIGUSR1);
+	uint64_t before = my_calls;
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
+	cr_assert_gt(my_calls, before + 1, "and reached the hook");
+	cr_assert_eq(unmatched_getpid(), getpid(), "the thread is still captured after the handler");
+}
+
+/* The same with the action installed before usertrap_init: it is filtered when capture is set up, and
+ * given back to the kernel as it was at shutdown. */
+Test(procs, handler_with_a_full_mask_installed_before_init)
+{
+	make_unmatched();
+	install_full_mask_handler(SIGUSR1);
+	struct sigaction before;
+	cr_assert_eq(sigaction(SIGUSR1, NULL, &before), 0);
+	init_all();
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	struct sigaction after;
+	cr_assert_eq(sigaction(SIGUSR1, NULL, &after), 0);
+	cr_assert_eq(memcmp(&after.sa_mask, &before.sa_mask, 8), 0, "the full mask is back");
+	cr_assert_eq(after.sa_flags, before.sa_flags);
+}
+
+/* The application's own SIGSYS handler (usertrap keeps it and passes it every SIGSYS that is not its
+ * own), with a full mask, making intercepted calls. */
+Test(procs, application_sigsys_handler_with_a_full_mask_makes_calls)
+{
+	make_unmatched();
+	init_all();
+	install_full_mask_handler(SIGSYS);
+	cr_assert_eq(raise(SIGSYS), 0);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
 }
 
 /* A thread that exists before usertrap_capture_all(true) is armed by it (it is sent a SIGSYS and arms
