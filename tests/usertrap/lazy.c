@@ -26,13 +26,8 @@ static long counting(struct usertrap_call *call, void *arg)
 
 static void init_lazy(unsigned extra)
 {
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | extra};
-	struct usertrap_error err;
-	int r = usertrap_init(&cfg, &err);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
-	cr_assert_eq(usertrap_capture_thread(true, &err), 0);
+	lazy_init_or_skip(counting, extra);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
 }
 
 Test(lazy, glibc_wrappers_caught_then_patched)
@@ -257,6 +252,55 @@ Test(lazy, shutdown_restores_sites)
 	cr_assert_eq(by_nr[SYS_getppid], n, "no hook after shutdown");
 }
 
+/* A site in a MAP_SHARED mapping is refused (and the refusal remembered); the same address mapped
+ * privately afterwards holds a site that must be patched. */
+static unsigned char *shared_site_refused(void)
+{
+	unsigned char *m = make_sites(1, NR_FAKE, true);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS);
+	cr_assert_eq(sigsys_by_nr[NR_FAKE], 2, "refused: both calls came by SIGSYS");
+	return m;
+}
+
+static void remap_privately(unsigned char *m)
+{
+	cr_assert_eq(munmap(m, 4096), 0);
+	unsigned char *again =
+	    mmap(m, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	cr_assert_eq(again, m, "the same address again");
+	write_site(m, NR_FAKE);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+}
+
+static void assert_patched_now(unsigned char *m)
+{
+	uint64_t sigsys = sigsys_by_nr[NR_FAKE], patched = patched_by_nr[NR_FAKE];
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS);
+	cr_assert_eq(sigsys_by_nr[NR_FAKE], sigsys + 1, "one SIGSYS, which patched the site");
+	cr_assert_eq(patched_by_nr[NR_FAKE], patched + 2, "then through the patched site");
+}
+
+Test(lazy, reused_address_is_patchable_again)
+{
+	init_lazy(0);
+	unsigned char *m = shared_site_refused();
+	remap_privately(m); /* munmap, mmap and mprotect pass through the hook */
+	assert_patched_now(m);
+}
+
+Test(lazy, refusals_are_forgotten_across_shutdown_and_init)
+{
+	init_lazy(0);
+	unsigned char *m = shared_site_refused();
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	remap_privately(m); /* not seen by usertrap */
+	init_lazy(0);
+	assert_patched_now(m);
+}
+
 static unsigned max_depth;
 static long nesting(struct usertrap_call *call, void *arg)
 {
@@ -270,11 +314,7 @@ static long nesting(struct usertrap_call *call, void *arg)
 
 Test(lazy, hook_calls_from_inside_the_hook_nest)
 {
-	struct usertrap_config cfg = {.hook = nesting, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(nesting, 0);
 	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
 	pid_t ppid = (pid_t)syscall(SYS_getppid);
 	for (int i = 0; i < 5; i++)

@@ -35,11 +35,7 @@ static long counting(struct usertrap_call *call, void *arg)
 
 static void init_all(void)
 {
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
+	lazy_init_or_skip(counting, 0);
 	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
 }
 
@@ -548,11 +544,7 @@ static void *early_thread(void *p)
 Test(procs, existing_threads_are_armed_by_capture_all)
 {
 	make_unmatched();
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(counting, 0);
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, early_thread, NULL), 0); /* capture is not on yet */
 	while (!early_started)
@@ -577,11 +569,7 @@ static long deny_vfork(struct usertrap_call *call, void *arg)
 
 Test(procs, hook_can_refuse_an_in_place_call)
 {
-	struct usertrap_config cfg = {.hook = deny_vfork, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(deny_vfork, 0);
 	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
 	pid_t c = vfork();
 	if (c == 0)
@@ -604,11 +592,7 @@ static void on_usr1_count(int sig)
 Test(procs, in_place_call_without_a_free_slot, .timeout = 60)
 {
 	make_unmatched();
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(counting, USERTRAP_LAZY_NO_PATCH);
 	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
 	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
 		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
