@@ -71,31 +71,34 @@ section .text
 %assign i i+1
 %endrep
 %endmacro
-%macro UT_SAVE_YMM 0
-	UT_VECTOR_MOVES SAVE, vmovdqu, ymm, 32
-%endmacro
-%macro UT_LOAD_YMM 0
-	UT_VECTOR_MOVES LOAD, vmovdqu, ymm, 32
-%endmacro
-%macro UT_SAVE_XMM 0
-	UT_VECTOR_MOVES SAVE, movdqu, xmm, 16
-%endmacro
-%macro UT_LOAD_XMM 0
-	UT_VECTOR_MOVES LOAD, movdqu, xmm, 16
-%endmacro
-; (UT_SAVE_ZMM / UT_LOAD_ZMM: usertrap_avx512.inc, as bytes.)
+; The plain moves of each kind (ZMM: usertrap_avx512.inc, as bytes).
+%define UT_YMM_MOV vmovdqu
+%define UT_YMM_REG ymm
+%define UT_YMM_WIDTH 32
+%define UT_XMM_MOV movdqu
+%define UT_XMM_REG xmm
+%define UT_XMM_WIDTH 16
 
-; UT_REGS kind (ZMM, YMM or XMM): the plain-move variant of the body, with UT_SAVE_<kind> and
-; UT_LOAD_<kind> around the call and the area UT_<kind>_SIZE.
+; UT_KIND_MOVES SAVE|LOAD, kind: the kind's registers to or from [rsp].
+%macro UT_KIND_MOVES 2
+%ifidn %2, ZMM
+	UT_%1_ZMM
+%else
+	UT_VECTOR_MOVES %1, UT_%2_MOV, UT_%2_REG, UT_%2_WIDTH
+%endif
+%endmacro
+
+; UT_REGS kind (ZMM, YMM or XMM): the plain-move variant of the body, the kind's registers saved
+; around the call in an area of UT_<kind>_SIZE bytes.
 %macro UT_REGS 1
 	and rsp, -64
 	sub rsp, UT_%1_SIZE
-	UT_SAVE_%1
+	UT_KIND_MOVES SAVE, %1
 	stmxcsr [rsp + UT_%1_CTL]
 	fnstcw [rsp + UT_%1_CTL + 4]
 	mov rdi, rbx
 	call ut_dispatch wrt ..plt
-	UT_LOAD_%1                           ; RAX (the result) is not touched
+	UT_KIND_MOVES LOAD, %1                ; RAX (the result) is not touched
 	ldmxcsr [rsp + UT_%1_CTL]
 	fldcw [rsp + UT_%1_CTL + 4]
 	mov rsp, rbx

@@ -163,12 +163,9 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 #define USERTRAP_HOOK_NO_VECTOR 0x4u
 
 /*
- * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
- * EPYC, AVX-512, 2 vCPU VM; rows syscall/getppid of `scons bench`) for getppid through a patched site with a
- * pass-through hook: native 49 ns; REGS 72 ns (1.45-1.55x); NONE 58-61 ns (1.2x); XSAVEC/XSAVE
- * 197-206 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
- * through Syscall User Dispatch without patching: 765-810 ns. The trampoline itself (a hook that
- * answers without a syscall): REGS 16-17 ns, NONE 8 ns, XSAVEC 146-152 ns.
+ * How the trampoline preserves vector state (struct usertrap_config.vector_save). What each mode costs
+ * is measured by `scons bench` (the syscall/getppid rows, see bench/PERFORMANCE.md): the plain moves of
+ * the default cost about as much again as the native call, XSAVEC/XSAVE several times that.
  */
 enum usertrap_vector_save {
 	USERTRAP_VECTOR_AUTO = 0, /* REGS */

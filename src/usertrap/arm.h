@@ -1,5 +1,5 @@
 /*
- * Layer 2 (see README.md here). Arming threads other than the caller: the threads that exist (each is
+ * Layer 2 (see src/usertrap/README.md). Arming threads other than the caller: the threads that exist (each is
  * sent a SIGSYS it answers by arming itself, see ut_arm_answer) and the threads pthread_create makes
  * later (its wrapper arms them from their start routine on).
  */

@@ -1,5 +1,5 @@
 /*
- * Layer 5 (see README.md here). Lazy capture: the SIGSYS handler that gives each intercepted call to
+ * Layer 5 (see src/usertrap/README.md). Lazy capture: the SIGSYS handler that gives each intercepted call to
  * the hook and patches its site, and the public usertrap_capture_thread/usertrap_capture_all.
  */
 #ifndef USERTRAP_CAPTURE_H

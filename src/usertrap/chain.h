@@ -1,5 +1,5 @@
 /*
- * Layer 3 (see README.md here). usertrap's own SIGILL and SIGSYS handlers, and the actions they
+ * Layer 3 (see src/usertrap/README.md). usertrap's own SIGILL and SIGSYS handlers, and the actions they
  * replaced, to which every signal that is not usertrap's is passed on. Actions are kept in the kernel's
  * layout so that the SIGSYS virtualisation (sigcalls.c) can store the application's.
  */

@@ -1,4 +1,4 @@
-/* Layer 0 (see README.md here). The counters behind usertrap_get_counters(). */
+/* Layer 0 (see src/usertrap/README.md). The counters behind usertrap_get_counters(). */
 #ifndef USERTRAP_COUNTERS_H
 #define USERTRAP_COUNTERS_H
 

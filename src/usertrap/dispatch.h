@@ -1,5 +1,5 @@
 /*
- * Layer 4 (see README.md here). Running the hook: the trampoline bodies call ut_dispatch() with the
+ * Layer 4 (see src/usertrap/README.md). Running the hook: the trampoline bodies call ut_dispatch() with the
  * call they built on the caller's stack; the SIGSYS and SIGILL handlers build one from the signal
  * context and call ut_run_hook(). usertrap_syscall(), the hook's pass-through, is here too.
  */

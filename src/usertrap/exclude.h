@@ -1,5 +1,5 @@
 /*
- * Layer 3 (see README.md here). Code that must never be patched: usertrap's and libsafecopy's own, and
+ * Layer 3 (see src/usertrap/README.md). Code that must never be patched: usertrap's and libsafecopy's own, and
  * the sanitizer runtimes that instrument them. They run while a site is half-written, so a site there
  * could trap the patcher in its own guard byte.
  */

@@ -1,5 +1,5 @@
 /*
- * Layer 6, the top (see README.md here): usertrap_init, usertrap_shutdown, usertrap_patch and
+ * Layer 6, the top (see src/usertrap/README.md): usertrap_init, usertrap_shutdown, usertrap_patch and
  * usertrap_unpatch. Init order matters: libsafecopy first (the patcher reads and writes through it),
  * then the table (its gate and restorer are needed to install handlers), then the handlers, then the
  * hook. An init that fails undoes what it did, in reverse; what cannot be undone (libsafecopy's handler,

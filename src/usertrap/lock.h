@@ -1,5 +1,5 @@
 /*
- * Layer 2 (see README.md here). The patch lock: one patcher at a time, held across fork so that no
+ * Layer 2 (see src/usertrap/README.md). The patch lock: one patcher at a time, held across fork so that no
  * child inherits a half-written site. A spin lock with the owner's thread id, because signal handlers
  * (the SIGSYS path patches lazily) must be able to try it without ever waiting on their own thread.
  */

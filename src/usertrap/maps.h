@@ -1,4 +1,4 @@
-/* Layer 3 (see README.md here). The mapping that holds an address, from /proc/self/maps. */
+/* Layer 3 (see src/usertrap/README.md). The mapping that holds an address, from /proc/self/maps. */
 #ifndef USERTRAP_MAPS_H
 #define USERTRAP_MAPS_H
 

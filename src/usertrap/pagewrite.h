@@ -1,5 +1,5 @@
 /*
- * Layer 3 (see README.md here). Writing into code that other threads may be running: the page holding
+ * Layer 3 (see src/usertrap/README.md). Writing into code that other threads may be running: the page holding
  * a site is never made writable, and never stops being executable (see pagewrite.c).
  */
 #ifndef USERTRAP_PAGEWRITE_H

@@ -1,5 +1,5 @@
 /*
- * Layer 5 (see README.md here). The SIGILL handler: threads caught on a guard byte of a site being
+ * Layer 5 (see src/usertrap/README.md). The SIGILL handler: threads caught on a guard byte of a site being
  * patched or restored are restarted at the site; every other SIGILL is passed on.
  */
 #ifndef USERTRAP_RESTART_H

@@ -1,5 +1,5 @@
 /*
- * Layer 3 (see README.md here). rt_sigaction as usertrap_syscall() passes it through: no handler may
+ * Layer 3 (see src/usertrap/README.md). rt_sigaction as usertrap_syscall() passes it through: no handler may
  * block the UT_KEEP_MASK signals; the application reads back its own action (see sigaction.c).
  */
 #ifndef USERTRAP_SIGACTION_H

@@ -1,5 +1,5 @@
 /*
- * Layer 3 (see README.md here). rt_sigprocmask and the calls that sleep with a temporary signal mask,
+ * Layer 3 (see src/usertrap/README.md). rt_sigprocmask and the calls that sleep with a temporary signal mask,
  * as usertrap_syscall() passes them through: none may block the UT_KEEP_MASK signals.
  */
 #ifndef USERTRAP_SIGMASK_H

@@ -1,5 +1,5 @@
 /*
- * Layer 0 (see README.md here). The bytes of a system call site, before and after patching, and the
+ * Layer 0 (see src/usertrap/README.md). The bytes of a system call site, before and after patching, and the
  * system calls whose sites are never patched. Used by the patcher, the SIGSYS path and the SIGILL
  * restart alike.
  *

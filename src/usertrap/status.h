@@ -1,5 +1,5 @@
 /*
- * Layer 0 (see README.md here). Error recording for the public API, and usertrap's life-cycle state,
+ * Layer 0 (see src/usertrap/README.md). Error recording for the public API, and usertrap's life-cycle state,
  * read atomically everywhere (signal handlers and other threads read it while init or shutdown runs).
  */
 #ifndef USERTRAP_STATUS_H

@@ -1,5 +1,5 @@
 /*
- * Layer 2 (see README.md here). Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, kernel
+ * Layer 2 (see src/usertrap/README.md). Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, kernel
  * >= 5.11), the kernel side of lazy capture. A thread is "armed" when it has made the prctl for itself:
  * dispatch is per thread and is not inherited by fork, clone or exec. All armed threads share one
  * selector byte, so capture is paused or resumed in every thread at once. The allowed range is the

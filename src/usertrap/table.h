@@ -1,5 +1,5 @@
 /*
- * Layer 1 (see README.md here). The trap table: UT_CODE_PAGES pages of code (the syscall gate, the
+ * Layer 1 (see src/usertrap/README.md). The trap table: UT_CODE_PAGES pages of code (the syscall gate, the
  * signal restorer, one identical stub per slot) and as many pages of per-slot data, at a page in
  * [USERTRAP_TABLE_LOW, USERTRAP_TABLE_HIGH); the raw syscall through its gate.
  */

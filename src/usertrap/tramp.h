@@ -1,5 +1,5 @@
 /*
- * Layer 0 (see README.md here). The trampoline bodies of asm/usertrap_tramp.asm: which one a
+ * Layer 0 (see src/usertrap/README.md). The trampoline bodies of asm/usertrap_tramp.asm: which one a
  * vector-save mode uses, and the record they build on the stack for ut_dispatch().
  */
 #ifndef USERTRAP_TRAMP_H

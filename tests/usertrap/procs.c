@@ -52,6 +52,14 @@ static void make_unmatched(void)
 	unmatched_getpid = (long (*)(void))(void *)m;
 }
 
+/* Waits for child c, which must exit with `code`. */
+static void assert_exits_with(pid_t c, int code, const char *what)
+{
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == code, "%s: status %#x, not exit %d", what, st, code);
+}
+
 static void *thread_body(void *p)
 {
 	(void)p;
@@ -85,10 +93,7 @@ Test(procs, fork_child_runs_and_is_captured)
 		bool ok = getppid() == parent && unmatched_getpid() == getpid() && my_calls > before;
 		_exit(ok ? 21 : 1);
 	}
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 21, "the child saw the right pids and its calls reached the hook");
+	assert_exits_with(c, 21, "the child saw the right pids and its calls reached the hook");
 	cr_assert_eq(unmatched_getpid(), getpid(), "the parent is still captured");
 }
 
@@ -101,10 +106,7 @@ Test(procs, vfork_exec)
 		_exit(127);
 	}
 	cr_assert_gt(c, 0);
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 5);
+	assert_exits_with(c, 5, "the child");
 	struct usertrap_counters cnt;
 	usertrap_get_counters(&cnt);
 	cr_assert_geq(cnt.in_place_calls, 1, "vfork ran in place");
@@ -117,10 +119,7 @@ Test(procs, posix_spawn)
 	pid_t c;
 	char *argv[] = {"sh", "-c", "exit 7", NULL};
 	cr_assert_eq(posix_spawn(&c, "/bin/sh", NULL, NULL, argv, environ), 0);
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 7);
+	assert_exits_with(c, 7, "the child");
 }
 
 static volatile int clone_flag;
@@ -139,10 +138,7 @@ Test(procs, raw_clone_vm_own_stack)
 	cr_assert(stack != MAP_FAILED);
 	pid_t c = clone(clone_child, stack + sz, CLONE_VM | SIGCHLD, (void *)(intptr_t)1234);
 	cr_assert_gt(c, 0, "clone: %s", strerror(errno));
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 42);
+	assert_exits_with(c, 42, "the child");
 	cr_assert_eq(clone_flag, 1234, "the child wrote the shared memory");
 }
 
@@ -252,10 +248,7 @@ Test(procs, fork_then_exec_without_usertrap)
 		_exit(127);
 	}
 	cr_assert_gt(c, 0);
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st), "status %#x", st);
-	cr_assert_eq(WEXITSTATUS(st), 9);
+	assert_exits_with(c, 9, "the child");
 }
 
 /* The same blocking read, on the signal path (a site that is never patched): the read runs inside the
