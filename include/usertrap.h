@@ -59,8 +59,11 @@
  *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
  *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
  *   passed through; a wait region registered with io_uring (IORING_ENTER_EXT_ARG_REG) is not looked
- *   into. An application that later installs its own
- *   SIGILL handler replaces usertrap's (as with libsafecopy and SIGSEGV): guard-byte restarts stop.
+ *   into. An application that later installs its own SIGILL handler replaces usertrap's (as with
+ *   libsafecopy and SIGSEGV): guard-byte restarts stop.
+ * - Unwinders (backtrace(), gdb) walk from a hook through usertrap's signal frames and trampolines into
+ *   the calling code; the three instructions of a trap-table slot that lead into a trampoline have no
+ *   unwind information (a profiler sampling exactly there stops).
  * - A patched page is a private anonymous copy: tools that name code by /proc/self/maps (perf, a
  *   sanitizer's symbolizer) no longer see which file that page came from.
  * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through
@@ -164,8 +167,8 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 
 /*
  * How the trampoline preserves vector state (struct usertrap_config.vector_save). What each mode costs
- * is measured by `scons bench` (the syscall/getppid rows, see bench/PERFORMANCE.md): the plain moves of
- * the default cost about as much again as the native call, XSAVEC/XSAVE several times that.
+ * is measured by `scons bench` (the syscall/getppid rows, see bench/PERFORMANCE.md): on the CPUs measured
+ * the default's plain moves cost a fraction of what XSAVEC/XSAVE do, whose XRSTOR dominates.
  */
 enum usertrap_vector_save {
 	USERTRAP_VECTOR_AUTO = 0, /* REGS */

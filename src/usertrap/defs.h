@@ -1,4 +1,5 @@
-/* Definitions every file of src/usertrap shares (layering: see src/usertrap/README.md). Nothing is exported. */
+/* Definitions every file of src/usertrap shares (layering: see src/usertrap/README.md). Nothing is exported.
+ */
 #ifndef USERTRAP_DEFS_H
 #define USERTRAP_DEFS_H
 

@@ -1,6 +1,6 @@
 /*
- * Layer 3 (see src/usertrap/README.md). Code that must never be patched: usertrap's and libsafecopy's own, and
- * the sanitizer runtimes that instrument them. They run while a site is half-written, so a site there
+ * Layer 3 (see src/usertrap/README.md). Code that must never be patched: usertrap's and libsafecopy's own,
+ * and the sanitizer runtimes that instrument them. They run while a site is half-written, so a site there
  * could trap the patcher in its own guard byte.
  */
 #ifndef USERTRAP_EXCLUDE_H

@@ -3,15 +3,15 @@
  * usertrap_unpatch. Init order matters: libsafecopy first (the patcher reads and writes through it),
  * then the table (its gate and restorer are needed to install handlers), then the handlers, then the
  * hook. An init that fails undoes what it did, in reverse; what cannot be undone (libsafecopy's handler,
- * the pthread_atfork registration) is harmless while usertrap does not run.
+ * the fork handlers) is harmless while usertrap does not run.
  */
 #include <errno.h>
-#include <pthread.h>
 
 #include "usertrap/capture.h"
 #include "usertrap/counters.h"
 #include "usertrap/dispatch.h"
 #include "usertrap/exclude.h"
+#include "usertrap/fork.h"
 #include "usertrap/lock.h"
 #include "usertrap/patcher.h"
 #include "usertrap/refused.h"
@@ -24,42 +24,6 @@
 #include "usertrap/tramp.h"
 
 #define KNOWN_FLAGS (USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH | USERTRAP_HOOK_NO_VECTOR)
-
-/* ---- fork: the patch lock is held across it, and Syscall User Dispatch re-armed in the child ---- */
-
-static bool lock_held_for_fork;
-
-static void before_fork(void)
-{
-	lock_held_for_fork = ut_running();
-	if (lock_held_for_fork)
-		ut_lock_before_fork();
-}
-
-static void after_fork_parent(void)
-{
-	if (lock_held_for_fork)
-		ut_lock_after_fork_parent();
-}
-
-static void after_fork_child(void)
-{
-	if (lock_held_for_fork)
-		ut_lock_after_fork_child();
-	ut_sud_after_fork_child();
-}
-
-/* Registered once, never undone (pthread_atfork cannot be): each handler does nothing unless usertrap
- * ran when the fork began. */
-static int register_fork_handlers(void)
-{
-	static bool done;
-	if (done)
-		return 0;
-	int r = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-	done = r == 0;
-	return -r;
-}
 
 /* ---- init ---- */
 
@@ -110,7 +74,7 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 		return ut_fail(err, r, 0);
 	if ((r = safecopy_init()))
 		return ut_fail(err, USERTRAP_ERR_SYS, -r);
-	if ((r = register_fork_handlers()))
+	if ((r = ut_fork_handlers_register()))
 		return ut_fail(err, USERTRAP_ERR_SYS, -r);
 	bool mapped;
 	if ((r = table_with(config, tramp.body, &mapped, err)))

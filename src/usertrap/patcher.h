@@ -1,6 +1,6 @@
 /*
- * Layer 3 (see src/usertrap/README.md). The patcher: checks a site, binds it to a trap-table slot and rewrites
- * it in four ordered writes (see patcher.c); restores it the same way. Both need the patch lock and
+ * Layer 3 (see src/usertrap/README.md). The patcher: checks a site, binds it to a trap-table slot and
+ * rewrites it in four ordered writes (see patcher.c); restores it the same way. Both need the patch lock and
  * are async-signal-safe (the SIGSYS path patches from its handler).
  */
 #ifndef USERTRAP_PATCHER_H

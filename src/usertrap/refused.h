@@ -1,6 +1,6 @@
 /*
- * Layer 3 (see src/usertrap/README.md). Sites the lazy patcher found unpatchable, remembered so that each later
- * hit does not re-read /proc/self/maps. Forgotten when what made them unpatchable may have changed: at
+ * Layer 3 (see src/usertrap/README.md). Sites the lazy patcher found unpatchable, remembered so that each
+ * later hit does not re-read /proc/self/maps. Forgotten when what made them unpatchable may have changed: at
  * init and shutdown, and when the mapping under them changes (a reused address must be patchable
  * again). Lock-free: read and written in the SIGSYS handler.
  */

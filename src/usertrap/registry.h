@@ -1,6 +1,6 @@
 /*
- * Layer 2 (see src/usertrap/README.md). The registry of sites: trap-table slot i is bound to one site for good
- * (a thread may still be inside its trampoline after the site is restored), so entries are only ever
+ * Layer 2 (see src/usertrap/README.md). The registry of sites: trap-table slot i is bound to one site for
+ * good (a thread may still be inside its trampoline after the site is restored), so entries are only ever
  * added, under the patch lock, and published with a release store of the slot count. Signal handlers
  * look sites up without a lock.
  */
