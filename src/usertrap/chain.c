@@ -38,12 +38,12 @@ int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int fla
 	    .mask = 0,
 	};
 	struct ut_kact old;
-	long r = UT_SYS4(SYS_rt_sigaction, sig, NULL, &old, 8);
+	long r = UT_SYS4(SYS_rt_sigaction, sig, NULL, &old, UT_SIGSET_SIZE);
 	if (r < 0)
 		return (int)r;
 	if (old.handler == ours.handler)
 		return 1; /* already ours (a second init): keep the remembered previous action */
-	r = UT_SYS4(SYS_rt_sigaction, sig, &ours, NULL, 8);
+	r = UT_SYS4(SYS_rt_sigaction, sig, &ours, NULL, UT_SIGSET_SIZE);
 	if (r == 0) {
 		previous[i] = old;
 		saved[i] = true;
@@ -57,7 +57,7 @@ int ut_chain_restore(int sig)
 	if (!saved[i])
 		return 0;
 	saved[i] = false;
-	return (int)UT_SYS4(SYS_rt_sigaction, sig, &previous[i], NULL, 8);
+	return (int)UT_SYS4(SYS_rt_sigaction, sig, &previous[i], NULL, UT_SIGSET_SIZE);
 }
 
 void ut_chain_set_previous(int sig, const struct ut_kact *act)
@@ -73,7 +73,7 @@ void ut_chain_get_previous(int sig, struct ut_kact *act)
 static void restore_default(int sig)
 {
 	struct ut_kact dfl = {.handler = (uint64_t)(uintptr_t)SIG_DFL};
-	UT_SYS4(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+	UT_SYS4(SYS_rt_sigaction, sig, &dfl, NULL, UT_SIGSET_SIZE);
 }
 
 static void resend(int sig, siginfo_t *info)
@@ -109,10 +109,10 @@ void ut_chain(int sig, siginfo_t *info, void *uc)
 	/* Not the signals usertrap and libsafecopy need: the previous handler runs inside usertrap's, and
 	 * its own intercepted calls, guard bytes and faults must still be served. */
 	block &= ~UT_KEEP_MASK;
-	UT_SYS4(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, 8);
+	UT_SYS4(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, UT_SIGSET_SIZE);
 	if (act.flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))(uintptr_t)act.handler)(sig, info, uc);
 	else
 		((void (*)(int))(uintptr_t)act.handler)(sig);
-	UT_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	UT_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, UT_SIGSET_SIZE);
 }

@@ -18,15 +18,13 @@
 #include "usertrap/sud.h"
 #include "usertrap/table.h"
 
-#define SIGSET_SIZE 8 /* the kernel's sigset_t on x86-64 */
-
 /* rt_sigaction on SIGSYS while capture is set up: the application's action is remembered (it gets every
  * SIGSYS that is not from Syscall User Dispatch) and usertrap's handler stays installed. */
 static long sigaction_sigsys(const struct usertrap_call *call)
 {
 	const void *act = (const void *)call->args[1];
 	void *oact = (void *)call->args[2];
-	if (call->args[3] != SIGSET_SIZE)
+	if (call->args[3] != UT_SIGSET_SIZE)
 		return -EINVAL;
 	struct ut_kact old, nw;
 	ut_chain_get_previous(SIGSYS, &old);
@@ -113,7 +111,7 @@ long ut_sigaction_call(const struct usertrap_call *call)
 	void *oact = (void *)call->args[2];
 	if (sig == SIGSYS && ut_sud_in_use() && ut_running())
 		return sigaction_sigsys(call);
-	if (sig < 1 || sig > 64 || call->args[3] != SIGSET_SIZE)
+	if (sig < 1 || sig > 64 || call->args[3] != UT_SIGSET_SIZE)
 		return ut_sys(SYS_rt_sigaction, sig, (long)act, (long)oact, call->args[3], 0, 0);
 	struct ut_kact app, given, old;
 	uint64_t view = 0;
@@ -123,8 +121,8 @@ long ut_sigaction_call(const struct usertrap_call *call)
 		given = filtered_action(sig, &app, &view);
 	}
 	uint64_t old_view = __atomic_load_n(&views[sig - 1], __ATOMIC_ACQUIRE);
-	long r =
-	    ut_sys(SYS_rt_sigaction, sig, act ? (long)&given : 0, oact ? (long)&old : 0, SIGSET_SIZE, 0, 0);
+	long r = ut_sys(SYS_rt_sigaction, sig, act ? (long)&given : 0, oact ? (long)&old : 0, UT_SIGSET_SIZE,
+	                0, 0);
 	if (r)
 		return r;
 	if (act)
@@ -148,10 +146,10 @@ void ut_actions_filter(void)
 	for (int sig = 1; sig <= 64; sig++) {
 		struct ut_kact app, given;
 		uint64_t view;
-		if (own_action(sig) || ut_sys(SYS_rt_sigaction, sig, 0, (long)&app, SIGSET_SIZE, 0, 0))
+		if (own_action(sig) || ut_sys(SYS_rt_sigaction, sig, 0, (long)&app, UT_SIGSET_SIZE, 0, 0))
 			continue;
 		given = filtered_action(sig, &app, &view);
-		if (view && ut_sys(SYS_rt_sigaction, sig, (long)&given, 0, SIGSET_SIZE, 0, 0) == 0)
+		if (view && ut_sys(SYS_rt_sigaction, sig, (long)&given, 0, UT_SIGSET_SIZE, 0, 0) == 0)
 			__atomic_store_n(&views[sig - 1], view, __ATOMIC_RELEASE);
 	}
 }
@@ -161,9 +159,9 @@ void ut_actions_restore(void)
 	for (int sig = 1; sig <= 64; sig++) {
 		uint64_t view = __atomic_exchange_n(&views[sig - 1], 0, __ATOMIC_ACQ_REL);
 		struct ut_kact k;
-		if (!view || ut_sys(SYS_rt_sigaction, sig, 0, (long)&k, SIGSET_SIZE, 0, 0))
+		if (!view || ut_sys(SYS_rt_sigaction, sig, 0, (long)&k, UT_SIGSET_SIZE, 0, 0))
 			continue;
 		if (application_view(&k, view))
-			ut_sys(SYS_rt_sigaction, sig, (long)&k, 0, SIGSET_SIZE, 0, 0);
+			ut_sys(SYS_rt_sigaction, sig, (long)&k, 0, UT_SIGSET_SIZE, 0, 0);
 	}
 }

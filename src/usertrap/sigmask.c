@@ -22,14 +22,13 @@
 #include "usertrap/table.h"
 
 #define UT_UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
-#define SIGSET_SIZE    8 /* the kernel's sigset_t on x86-64 */
 
 static long sigprocmask_call(const struct usertrap_call *call)
 {
 	long how = call->args[0];
 	const uint64_t *set = (const uint64_t *)call->args[1];
 	uint64_t *oldset = (uint64_t *)call->args[2];
-	if (call->args[3] != SIGSET_SIZE)
+	if (call->args[3] != UT_SIGSET_SIZE)
 		return -EINVAL;
 	uint64_t nset = 0;
 	if (set && safecopy_memcpy(&nset, set, 8, NULL) != 8)
@@ -40,7 +39,8 @@ static long sigprocmask_call(const struct usertrap_call *call)
 		nset &= ~UT_KEEP_MASK;
 	void *uc = (call->flags & USERTRAP_CALL_SIGSYS) ? call->internal_ : NULL;
 	if (!uc)
-		return ut_sys(SYS_rt_sigprocmask, how, set ? (long)&nset : 0, (long)oldset, 8, 0, 0);
+		return ut_sys(SYS_rt_sigprocmask, how, set ? (long)&nset : 0, (long)oldset, UT_SIGSET_SIZE, 0,
+		              0);
 	/* From the SIGSYS handler: the mask the thread runs with afterwards is the one in the signal
 	 * frame, which rt_sigreturn restores; change that one. */
 	uint64_t *mask = arch_uc_sigmask(uc);
@@ -61,7 +61,8 @@ static long sigprocmask_call(const struct usertrap_call *call)
 
 static bool filtered_copy(uint64_t user_mask, uint64_t size, uint64_t *copy)
 {
-	if (!user_mask || size != SIGSET_SIZE || safecopy_memcpy(copy, (const void *)user_mask, 8, NULL) != 8)
+	if (!user_mask || size != UT_SIGSET_SIZE ||
+	    safecopy_memcpy(copy, (const void *)user_mask, 8, NULL) != 8)
 		return false;
 	*copy &= ~UT_KEEP_MASK;
 	return true;

@@ -57,7 +57,7 @@ bool ut_sud_armed(void)
 void ut_sud_unblock_keep(void)
 {
 	uint64_t keep = UT_KEEP_MASK;
-	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &keep, NULL, 8);
+	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &keep, NULL, UT_SIGSET_SIZE);
 }
 
 void ut_sud_select(bool intercept)

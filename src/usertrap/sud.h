@@ -18,6 +18,9 @@
 #define UT_KEEP_MASK \
 	((1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
 
+/* The kernel's sigset_t on x86-64: the size rt_sigaction and rt_sigprocmask take. */
+#define UT_SIGSET_SIZE 8
+
 /* 0 if the kernel has Syscall User Dispatch, else USERTRAP_ERR_NO_SUD. */
 UT_HIDDEN int ut_sud_probe(void);
 
