@@ -4,9 +4,8 @@
 
 default rel
 
+%include "common.inc"
 %include "usertrap_table.inc"
-
-%define ENDBR64 db 0xF3, 0x0F, 0x1E, 0xFA
 
 section .rodata align=64
 
@@ -27,8 +26,10 @@ ut_tpl_header:
 	ret
 	times UT_H_RESTORER - ($ - ut_tpl_header) db 0xCC
 ; Restorer (SA_RESTORER) of usertrap's handlers: rt_sigreturn from the allowed range, so that returning
-; from the SIGSYS handler is not itself intercepted.
-	mov eax, 15
+; from the SIGSYS handler is not itself intercepted. Spelled `mov rax, 15` (48 c7 c0 0f 00 00 00), the
+; bytes of glibc's restorer: libgcc's unwinder (backtrace(), C++ exceptions) and gdb recognise a
+; signal frame only by them, and can then walk on into the interrupted code.
+	db 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00 ; mov rax, 15 (rt_sigreturn), whatever yasm would pick
 	syscall
 	ud2
 	times UT_SLOT_SIZE - ($ - ut_tpl_header) db 0xCC
@@ -51,4 +52,4 @@ ut_tpl_slot:
 	times UT_SLOT_SIZE - ($ - ut_tpl_slot) db 0xCC
 .end:
 
-section .note.GNU-stack noalloc noexec nowrite progbits
+NOTE_GNU_STACK

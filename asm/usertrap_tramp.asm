@@ -1,32 +1,48 @@
 ; The common trampoline body, entered from a trap-table slot with R11 = the slot's data and RSP = the
 ; caller's RSP - 128 (red zone skipped). Preserves every register but RAX (the result), RCX and R11
 ; (which a real syscall clobbers too: RCX = return address, R11 = RFLAGS, as the syscall leaves them),
-; and flags and the vector state, one of these ways (chosen at init):
-;   plain moves (default): zmm0-31 + k0-7, or ymm0-15, or xmm0-15; MXCSR; x87 control word. ~10 ns here.
-;   XSAVEC / XSAVE + XRSTOR: every enabled component incl. the x87 registers. ~150 ns here: XRSTOR is
-;     slow on this CPU whatever the mask (measured: 130-200 ns for x87+SSE alone up to all of AVX-512).
-;     XSAVEOPT is not offered: its "modified" optimisation is unsafe for an area on the stack, whose
-;     memory other code rewrites between two calls.
-;   none: the hook promised (USERTRAP_HOOK_NO_VECTOR) not to touch vector state.
+; and flags and the vector state, in one of these modes (chosen at init, src/usertrap/tramp.c):
+;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default): zmm0-31 + k0-7, or ymm0-15,
+;     or xmm0-15; MXCSR; the x87 control word.
+;   UT_MODE_XSAVEC / UT_MODE_XSAVE: XSAVEC or XSAVE + XRSTOR of every enabled component, including the
+;     x87 registers. XSAVEOPT is not offered: its "modified" optimisation is unsafe for an area on the
+;     stack, whose memory other code rewrites between two calls.
+;   UT_MODE_NONE: the hook promised (USERTRAP_HOOK_NO_VECTOR) not to touch vector state.
+; What each mode costs is measured by `scons bench` (rows syscall/getppid/*, bench/PERFORMANCE.md).
 ;
 ; Frame (from RBP): +8 saved RFLAGS, 0 saved RBP, -8.. rdi rsi rdx r10 r8 r9 rbx, -64 slot data;
-; below: struct usertrap_call (80 bytes, pointer kept in RBX), then the 64-byte aligned XSAVE area.
+; below: struct usertrap_call (80 bytes, pointer kept in RBX), then the 64-byte aligned save area.
+; usertrap_cfi.inc describes this frame to unwinders (labels .flags_pushed ... .red_zone_back).
 
 default rel
 
+%include "common.inc"
 %include "usertrap_table.inc"
 %include "usertrap_avx512.inc"
+%include "usertrap_cfi.inc"
 
-%define ENDBR64 db 0xF3, 0x0F, 0x1E, 0xFA
 ; yasm 1.3 lacks these mnemonics; all address [rsp].
 %define XSAVEC64_RSP db 0x48, 0x0F, 0xC7, 0x24, 0x24
 %define XSAVE64_RSP db 0x48, 0x0F, 0xAE, 0x24, 0x24
 %define XRSTOR64_RSP db 0x48, 0x0F, 0xAE, 0x2C, 0x24
 
-%define CALL_SIZE 80   ; sizeof(struct usertrap_call)
+; struct usertrap_call (include/usertrap.h; src/usertrap/tramp.h asserts these offsets).
+%define CALL_NR 0
+%define CALL_ARGS 8
+%define CALL_SITE 56
 %define CALL_FLAGS 64
 %define CALL_DEPTH 68
 %define CALL_INTERNAL 72
+%define CALL_SIZE 80
+%define CALL_PATCHED 1 ; USERTRAP_CALL_PATCHED
+
+; The save modes of UT_ENTRY.
+%define UT_MODE_NONE 0
+%define UT_MODE_XSAVEC 1
+%define UT_MODE_XSAVE 2
+%define UT_MODE_ZMM 3
+%define UT_MODE_YMM 4
+%define UT_MODE_XMM 5
 
 extern ut_dispatch
 extern ut_xsave_size
@@ -36,65 +52,69 @@ section .text
 
 ; Plain-move save areas: vector registers at [rsp], then MXCSR (4 bytes) and the x87 control word.
 ; (Restoring MXCSR/FCW only when changed was tried: the extra stmxcsr/fnstcw cost more than it saved.)
-%define REGS512_CTL 2112
-%define REGS512_SIZE 2176
-%define REGS256_CTL 512
-%define REGS256_SIZE 576
-%define REGS128_CTL 256
-%define REGS128_SIZE 320
+%define UT_ZMM_CTL 2112
+%define UT_ZMM_SIZE 2176
+%define UT_YMM_CTL 512
+%define UT_YMM_SIZE 576
+%define UT_XMM_CTL 256
+%define UT_XMM_SIZE 320
 
-%macro UT_SAVE_YMM 0
+; UT_VECTOR_MOVES SAVE|LOAD, mnemonic, register prefix, width: the 16 registers to or from [rsp].
+%macro UT_VECTOR_MOVES 4
 %assign i 0
 %rep 16
-	vmovdqu [rsp + i*32], ymm %+ i
+%ifidn %1, SAVE
+	%2 [rsp + i*%4], %3 %+ i
+%else
+	%2 %3 %+ i, [rsp + i*%4]
+%endif
 %assign i i+1
 %endrep
 %endmacro
-%macro UT_LOAD_YMM 0
-%assign i 0
-%rep 16
-	vmovdqu ymm %+ i, [rsp + i*32]
-%assign i i+1
-%endrep
-%endmacro
-%macro UT_SAVE_XMM 0
-%assign i 0
-%rep 16
-	movdqu [rsp + i*16], xmm %+ i
-%assign i i+1
-%endrep
-%endmacro
-%macro UT_LOAD_XMM 0
-%assign i 0
-%rep 16
-	movdqu xmm %+ i, [rsp + i*16]
-%assign i i+1
-%endrep
+; The plain moves of each kind (ZMM: usertrap_avx512.inc, as bytes).
+%define UT_YMM_MOV vmovdqu
+%define UT_YMM_REG ymm
+%define UT_YMM_WIDTH 32
+%define UT_XMM_MOV movdqu
+%define UT_XMM_REG xmm
+%define UT_XMM_WIDTH 16
+
+; UT_KIND_MOVES SAVE|LOAD, kind: the kind's registers to or from [rsp].
+%macro UT_KIND_MOVES 2
+%ifidn %2, ZMM
+	UT_%1_ZMM
+%else
+	UT_VECTOR_MOVES %1, UT_%2_MOV, UT_%2_REG, UT_%2_WIDTH
+%endif
 %endmacro
 
-; UT_REGS save-macro, load-macro, control offset, area size: the plain-move variant of the body.
-%macro UT_REGS 4
+; UT_REGS kind (ZMM, YMM or XMM): the plain-move variant of the body, the kind's registers saved
+; around the call in an area of UT_<kind>_SIZE bytes.
+%macro UT_REGS 1
 	and rsp, -64
-	sub rsp, %4
-	%1
-	stmxcsr [rsp + %3]
-	fnstcw [rsp + %3 + 4]
+	sub rsp, UT_%1_SIZE
+	UT_KIND_MOVES SAVE, %1
+	stmxcsr [rsp + UT_%1_CTL]
+	fnstcw [rsp + UT_%1_CTL + 4]
 	mov rdi, rbx
 	call ut_dispatch wrt ..plt
-	%2                                   ; RAX (the result) is not touched
-	ldmxcsr [rsp + %3]
-	fldcw [rsp + %3 + 4]
+	UT_KIND_MOVES LOAD, %1                ; RAX (the result) is not touched
+	ldmxcsr [rsp + UT_%1_CTL]
+	fldcw [rsp + UT_%1_CTL + 4]
 	mov rsp, rbx
 %endmacro
 
-%macro UT_ENTRY 2 ; name, save: 0 none, 1 xsavec, 2 xsave, 3 zmm+k, 4 ymm, 5 xmm (plain moves)
+%macro UT_ENTRY 2 ; name, save mode (UT_MODE_*)
 global %1:function hidden (%1.end - %1)
 align 32
 %1:
 	ENDBR64
 	pushfq
+.flags_pushed:
 	push rbp
+.rbp_pushed:
 	mov rbp, rsp
+.frame:
 	push rdi
 	push rsi
 	push rdx
@@ -103,34 +123,35 @@ align 32
 	push r9
 	push rbx
 	push r11
+.saved:
 	cld                                  ; the ABI wants DF clear in C code
 	sub rsp, CALL_SIZE
 	mov rax, [r11 + UT_D_NR]
-	mov [rsp], rax
-	mov [rsp+8], rdi
-	mov [rsp+16], rsi
-	mov [rsp+24], rdx
-	mov [rsp+32], r10
-	mov [rsp+40], r8
-	mov [rsp+48], r9
+	mov [rsp+CALL_NR], rax
+	mov [rsp+CALL_ARGS], rdi
+	mov [rsp+CALL_ARGS+8], rsi
+	mov [rsp+CALL_ARGS+16], rdx
+	mov [rsp+CALL_ARGS+24], r10
+	mov [rsp+CALL_ARGS+32], r8
+	mov [rsp+CALL_ARGS+40], r9
 	mov rax, [r11 + UT_D_RESUME]
-	sub rax, 2
-	mov [rsp+56], rax                    ; site: the syscall instruction's address
-	mov dword [rsp+CALL_FLAGS], 1        ; USERTRAP_CALL_PATCHED
+	sub rax, UT_SYSCALL_LEN
+	mov [rsp+CALL_SITE], rax             ; the syscall instruction's address
+	mov dword [rsp+CALL_FLAGS], CALL_PATCHED
 	mov dword [rsp+CALL_DEPTH], 0
 	mov [rsp+CALL_INTERNAL], r11
 	mov rbx, rsp
-%if %2 == 0
+%if %2 == UT_MODE_NONE
 	and rsp, -16
 	mov rdi, rbx
 	call ut_dispatch wrt ..plt
 	mov rsp, rbx
-%elif %2 == 3
-	UT_REGS UT_SAVE_ZMM_K, UT_LOAD_ZMM_K, REGS512_CTL, REGS512_SIZE
-%elif %2 == 4
-	UT_REGS UT_SAVE_YMM, UT_LOAD_YMM, REGS256_CTL, REGS256_SIZE
-%elif %2 == 5
-	UT_REGS UT_SAVE_XMM, UT_LOAD_XMM, REGS128_CTL, REGS128_SIZE
+%elif %2 == UT_MODE_ZMM
+	UT_REGS ZMM
+%elif %2 == UT_MODE_YMM
+	UT_REGS YMM
+%elif %2 == UT_MODE_XMM
+	UT_REGS XMM
 %else
 	and rsp, -64
 	sub rsp, [rel ut_xsave_size]         ; a multiple of 64
@@ -145,22 +166,23 @@ align 32
 	mov [rsp+568], rax
 	mov eax, [rel ut_xsave_mask]
 	mov edx, [rel ut_xsave_mask + 4]
-%if %2 == 1
+%if %2 == UT_MODE_XSAVEC
 	XSAVEC64_RSP
 %else
 	XSAVE64_RSP
 %endif
 	mov rdi, rbx
 	call ut_dispatch wrt ..plt
-	mov [rbx], rax                       ; keep the result across XRSTOR (needs EDX:EAX)
+	mov [rbx+CALL_NR], rax               ; keep the result across XRSTOR (needs EDX:EAX)
 	mov eax, [rel ut_xsave_mask]
 	mov edx, [rel ut_xsave_mask + 4]
 	XRSTOR64_RSP
 	mov rsp, rbx
-	mov rax, [rbx]
+	mov rax, [rbx+CALL_NR]
 %endif
 	add rsp, CALL_SIZE
 	pop r11
+.r11_back:
 	pop rbx
 	pop r9
 	pop r8
@@ -169,20 +191,26 @@ align 32
 	pop rsi
 	pop rdi
 	pop rbp
+.rbp_back:
 	mov rcx, [r11 + UT_D_RESUME]
+.resume_in_rcx:
 	mov r11, [rsp]                       ; R11 = RFLAGS, as after a syscall
 	popfq
+.flags_back:
 	lea rsp, [rsp+128]
+.red_zone_back:
 	jmp rcx
 .end:
+UT_FDE %1
 %endmacro
 
-UT_ENTRY ut_tramp_novec, 0
-UT_ENTRY ut_tramp_xsavec, 1
-UT_ENTRY ut_tramp_xsave, 2
-UT_ENTRY ut_tramp_regs512, 3
-UT_ENTRY ut_tramp_regs256, 4
-UT_ENTRY ut_tramp_regs128, 5
+UT_CIE
+UT_ENTRY ut_tramp_novec, UT_MODE_NONE
+UT_ENTRY ut_tramp_xsavec, UT_MODE_XSAVEC
+UT_ENTRY ut_tramp_xsave, UT_MODE_XSAVE
+UT_ENTRY ut_tramp_regs512, UT_MODE_ZMM
+UT_ENTRY ut_tramp_regs256, UT_MODE_YMM
+UT_ENTRY ut_tramp_regs128, UT_MODE_XMM
 
 ; Address stubs: the real code addresses (never &f in C: in a non-PIE executable that may be a PLT slot).
 %macro UT_ADDR 1
@@ -202,4 +230,4 @@ UT_ADDR ut_tramp_regs512
 UT_ADDR ut_tramp_regs256
 UT_ADDR ut_tramp_regs128
 
-section .note.GNU-stack noalloc noexec nowrite progbits
+NOTE_GNU_STACK

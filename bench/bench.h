@@ -27,7 +27,7 @@ enum bench_goal_kind {
 	GOAL_THROUGHPUT, /* time(ref) / time(row) >= limit: "at least 0.95x ref's throughput" */
 };
 
-/* A goal from the issue, evaluated on the row that carries it against another row of its group. */
+/* A goal (README.md, Performance), evaluated on the row that carries it against another row of its group. */
 struct bench_goal {
 	enum bench_goal_kind kind;
 	const char *ref; /* method name in the same group */
@@ -88,6 +88,16 @@ struct bench_size {
 };
 #define BENCH_NSIZES 7
 extern const struct bench_size bench_sizes[BENCH_NSIZES];
+
+/*
+ * The groups of a suite that measures every size of bench_sizes: group "<prefix>/<label>" of size n,
+ * with baseline `base`. add(g, n, ctx) adds the methods (and goals) for size n; for a group that
+ * --filter selects, buffers(ctx, n, true) sets up its memory before it runs and buffers(ctx, n, false)
+ * frees it after. Returns the largest size that ran (0: none).
+ */
+size_t bench_size_groups(struct bench_session *s, const char *prefix, const char *base,
+                         void (*add)(struct bench_group *g, size_t n, void *ctx),
+                         void (*buffers)(void *ctx, size_t n, bool get), void *ctx);
 
 /* True if --filter selects at least one row of g: a suite checks this before allocating buffers.
  * Under --list it counts (and prints) the selected row names and returns false. */

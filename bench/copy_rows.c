@@ -95,57 +95,56 @@ COPY_CHECK(check_sigsetjmp, run_sigsetjmp)
 COPY_CHECK(check_libsigsegv, run_libsigsegv)
 COPY_CHECK(check_pipe, run_pipe)
 
+static void add_methods(struct bench_group *g, size_t n, void *p)
+{
+	struct copy_ctx *ctx = p;
+	ctx->n = n;
+	struct bench_case *sc = bench_group_add(g, "safecopy", run_safecopy, ctx);
+	sc->check = check_safecopy;
+	bench_group_add(g, "memcpy", run_memcpy, ctx)->check = check_memcpy;
+	struct bench_case *pvr = bench_group_add(g, "process_vm_readv", run_pvr, ctx);
+	pvr->check = check_pvr;
+	bench_group_add(g, "proc_self_mem", run_procmem, ctx)->check = check_procmem;
+	struct bench_case *sj = bench_group_add_handled(g, "sigsetjmp", run_sigsetjmp, ctx,
+	                                                bl_sigsetjmp_enter, bl_leave, check_sigsetjmp);
+	bench_group_add_handled(g, "libsigsegv", run_libsigsegv, ctx, bl_libsigsegv_enter,
+	                        bl_libsigsegv_leave, check_libsigsegv);
+	if (n <= bl_pipe_capacity())
+		bench_group_add(g, "pipe", run_pipe, ctx)->check = check_pipe;
+
+	/* The goals (README.md, Performance): small copies near memcpy and far ahead of the
+	 * alternatives; big copies at glibc's throughput. */
+	if (n <= 64) {
+		sc->goal = (struct bench_goal){GOAL_AT_MOST, "memcpy", 1.5};
+		pvr->goal = (struct bench_goal){GOAL_REF_FASTER, "safecopy", 50};
+		sj->goal = (struct bench_goal){GOAL_REF_FASTER, "safecopy", 15};
+	} else if (n >= 4096) {
+		sc->goal = (struct bench_goal){GOAL_THROUGHPUT, "memcpy", 0.95};
+	}
+}
+
+static void buffers(void *p, size_t n, bool get)
+{
+	struct copy_ctx *ctx = p;
+	size_t len = (n < 4096 ? 4096 : n) + DST_SHIFT;
+	if (get) {
+		ctx->dst = (char *)bench_alloc(len) + DST_SHIFT;
+		ctx->src = bench_alloc(len);
+	} else {
+		bench_free((char *)ctx->dst - DST_SHIFT, len);
+		bench_free((void *)ctx->src, len);
+	}
+}
+
 static void copy_suite_run(struct bench_session *s)
 {
-	bool pipe_cut = false, any = false;
-	for (size_t k = 0; k < BENCH_NSIZES; k++) {
-		size_t n = bench_sizes[k].n;
-		struct copy_ctx ctx = {.n = n};
-		struct bench_group g;
-		char name[32];
-		snprintf(name, sizeof name, "copy/%s", bench_sizes[k].label);
-		bench_group_init(&g, name, n, "memcpy");
-
-		struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
-		sc->check = check_safecopy;
-		bench_group_add(&g, "memcpy", run_memcpy, &ctx)->check = check_memcpy;
-		struct bench_case *pvr = bench_group_add(&g, "process_vm_readv", run_pvr, &ctx);
-		pvr->check = check_pvr;
-		bench_group_add(&g, "proc_self_mem", run_procmem, &ctx)->check = check_procmem;
-		struct bench_case *sj = bench_group_add_handled(
-		    &g, "sigsetjmp", run_sigsetjmp, &ctx, bl_sigsetjmp_enter, bl_leave, check_sigsetjmp);
-		bench_group_add_handled(&g, "libsigsegv", run_libsigsegv, &ctx, bl_libsigsegv_enter,
-		                        bl_libsigsegv_leave, check_libsigsegv);
-		if (n <= bl_pipe_capacity())
-			bench_group_add(&g, "pipe", run_pipe, &ctx)->check = check_pipe;
-
-		/* The goals of the issue: small copies near memcpy and far ahead of the alternatives; big
-		 * copies at glibc's throughput. */
-		if (n <= 64) {
-			sc->goal = (struct bench_goal){GOAL_AT_MOST, "memcpy", 1.5};
-			pvr->goal = (struct bench_goal){GOAL_REF_FASTER, "safecopy", 50};
-			sj->goal = (struct bench_goal){GOAL_REF_FASTER, "safecopy", 15};
-		} else if (n >= 4096) {
-			sc->goal = (struct bench_goal){GOAL_THROUGHPUT, "memcpy", 0.95};
-		}
-
-		if (!bench_group_selected(s, &g))
-			continue;
-		pipe_cut |= n > bl_pipe_capacity();
-		any = true;
-		size_t len = (n < 4096 ? 4096 : n) + DST_SHIFT;
-		char *dst = bench_alloc(len);
-		ctx.dst = dst + DST_SHIFT;
-		ctx.src = bench_alloc(len);
-		bench_group_run(s, &g);
-		bench_free(dst, len);
-		bench_free((void *)ctx.src, len);
-	}
-	if (any)
+	struct copy_ctx ctx = {0};
+	size_t largest = bench_size_groups(s, "copy", "memcpy", add_methods, buffers, &ctx);
+	if (largest)
 		bench_note(
 		    s, "copy/*: every method copies between the same page-aligned buffers, again and again:"
 		       " cache-hot up to 1 MiB, 64 MiB is beyond the caches");
-	if (pipe_cut)
+	if (largest > bl_pipe_capacity())
 		bench_note(s, "copy/*/pipe: only sizes up to the pipe's capacity (%zu KiB) are measured",
 		           bl_pipe_capacity() >> 10);
 }

@@ -1,9 +1,9 @@
 /*
  * The fault path: one failed 8-byte read of a PROT_NONE page per operation. The base row is the bare
- * round trip (fault, a handler that only moves RIP past the load, rt_sigreturn), the reference of the
- * issue's goal for safecopy. It is not quite the floor: leaving the handler by a jump instead of
- * rt_sigreturn skips the restore of the whole register state, and bare_no_sigreturn shows what that
- * saves (sigsetjmp and libsigsegv profit from it too).
+ * round trip (fault, a handler that only moves RIP past the load, rt_sigreturn), the reference of
+ * safecopy's goal for the fault path (README.md, Performance). It is not quite the floor: leaving the handler
+ * by a jump instead of rt_sigreturn skips the restore of the whole register state, and bare_no_sigreturn
+ * shows what that saves (sigsetjmp and libsigsegv profit from it too).
  */
 #include <stdio.h>
 #include <string.h>

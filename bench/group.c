@@ -254,6 +254,28 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 	fflush(stdout);
 }
 
+size_t bench_size_groups(struct bench_session *s, const char *prefix, const char *base,
+                         void (*add)(struct bench_group *g, size_t n, void *ctx),
+                         void (*buffers)(void *ctx, size_t n, bool get), void *ctx)
+{
+	size_t largest = 0;
+	for (size_t k = 0; k < BENCH_NSIZES; k++) {
+		size_t n = bench_sizes[k].n;
+		struct bench_group g;
+		char name[32];
+		snprintf(name, sizeof name, "%s/%s", prefix, bench_sizes[k].label);
+		bench_group_init(&g, name, n, base);
+		add(&g, n, ctx);
+		if (!bench_group_selected(s, &g))
+			continue;
+		buffers(ctx, n, true);
+		bench_group_run(s, &g);
+		buffers(ctx, n, false);
+		largest = n;
+	}
+	return largest;
+}
+
 bool bench_is_quick(const struct bench_session *s)
 {
 	return s->quick;

@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	else
 		s.cfg = (struct measure_cfg){
 		    .batch_ns = 1000000, .batches = 101, .slow_batches = 21, .warmup = 3};
-	/* The issue's limit is 2 minutes. The default run takes ~10 s on an idle machine; past 45 s (a
+	/* A whole run must stay under 2 minutes. The default run takes ~10 s on an idle machine; past 45 s (a
 	 * busy machine: at load 75 on 2 CPUs even --quick takes ~55 s) the rest goes quick. */
 	s.budget_ns = s.quick ? 0 : UINT64_C(45000000000);
 

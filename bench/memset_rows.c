@@ -1,5 +1,4 @@
 /* memset rows: safecopy_memset against glibc memset, same sizes and buffers as the copy rows. */
-#include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
@@ -44,27 +43,31 @@ static const char *check_safecopy(void *p)
 	return NULL;
 }
 
+static void add_methods(struct bench_group *g, size_t n, void *p)
+{
+	struct set_ctx *ctx = p;
+	ctx->n = n;
+	struct bench_case *sc = bench_group_add(g, "safecopy", run_safecopy, ctx);
+	sc->check = check_safecopy;
+	bench_group_add(g, "memset", run_memset, ctx);
+	if (n >= 4096)
+		sc->goal = (struct bench_goal){GOAL_THROUGHPUT, "memset", 0.95};
+}
+
+static void buffers(void *p, size_t n, bool get)
+{
+	struct set_ctx *ctx = p;
+	size_t len = n < 4096 ? 4096 : n;
+	if (get)
+		ctx->dst = bench_alloc(len);
+	else
+		bench_free(ctx->dst, len);
+}
+
 static void memset_suite_run(struct bench_session *s)
 {
-	for (size_t k = 0; k < BENCH_NSIZES; k++) {
-		size_t n = bench_sizes[k].n;
-		struct set_ctx ctx = {.n = n};
-		struct bench_group g;
-		char name[32];
-		snprintf(name, sizeof name, "memset/%s", bench_sizes[k].label);
-		bench_group_init(&g, name, n, "memset");
-		struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy, &ctx);
-		sc->check = check_safecopy;
-		bench_group_add(&g, "memset", run_memset, &ctx);
-		if (n >= 4096)
-			sc->goal = (struct bench_goal){GOAL_THROUGHPUT, "memset", 0.95};
-		if (!bench_group_selected(s, &g))
-			continue;
-		size_t len = n < 4096 ? 4096 : n;
-		ctx.dst = bench_alloc(len);
-		bench_group_run(s, &g);
-		bench_free(ctx.dst, len);
-	}
+	struct set_ctx ctx = {0};
+	bench_size_groups(s, "memset", "memset", add_methods, buffers, &ctx);
 }
 
 const struct bench_suite memset_suite = {"memset", memset_suite_run};

@@ -141,7 +141,8 @@ static void usertrap_suite_run(struct bench_session *s)
 	for (size_t i = 0; i < METHOD_COUNT; i++) {
 		bench_group_add_handled(&g, methods[i].name, run, &methods[i], enter, leave, check);
 	}
-	/* The goals: patched pass-through <= 1.3x native, >= 10x faster than SUD alone. */
+	/* The goals (README.md, Performance): patched pass-through <= 1.3x native, >= 10x faster than SUD
+	 * alone. */
 	g.cases[2].goal = (struct bench_goal){GOAL_AT_MOST, "native", 1.3};
 	g.cases[3].goal = (struct bench_goal){GOAL_AT_MOST, "native", 1.3};
 	g.cases[1].goal = (struct bench_goal){GOAL_REF_FASTER, "patched", 10};

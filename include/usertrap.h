@@ -35,10 +35,15 @@
  * with lazy capture, SIGSYS. (libsafecopy owns SIGSEGV and SIGBUS.)
  * Signals it does not own are passed on exactly as libsafecopy passes on foreign faults: the previous
  * handler is called with its own mask and flags, SIG_DFL/SIG_IGN end the process with the signal.
- * While capture is on, a thread's attempt to block SIGSYS, SIGILL, SIGSEGV or SIGBUS with
- * rt_sigprocmask is filtered (those stay deliverable: an intercepted call while SIGSYS is blocked would
- * kill the process), and rt_sigaction on SIGSYS is virtualised (the application's action is kept and
- * receives every SIGSYS that is not usertrap's, e.g. from seccomp).
+ * SIGSYS, SIGILL, SIGSEGV and SIGBUS stay deliverable (an intercepted call while SIGSYS is blocked
+ * would kill the process): calls passed through usertrap_syscall() never give the kernel a mask that
+ * blocks them, neither a thread's mask (rt_sigprocmask), nor a handler's sa_mask or its own signal
+ * (rt_sigaction: SA_NODEFER is added for those four; rt_sigaction reports back the action as the
+ * application gave it), nor a temporary mask (rt_sigsuspend, ppoll, pselect6, epoll_pwait,
+ * epoll_pwait2, io_pgetevents, io_uring_enter). Actions installed before usertrap_init() with
+ * USERTRAP_LAZY are filtered by it and given back as they were by usertrap_shutdown(). rt_sigaction
+ * on SIGSYS is virtualised (the application's action is kept and receives every SIGSYS that is not
+ * usertrap's, e.g. from seccomp).
  *
  * Limits (known, by design or not yet done):
  * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching
@@ -51,10 +56,14 @@
  *   caller's own stack); each distinct such site takes a slot, and without a free slot that thread's
  *   capture is switched off (counted in capture_lost).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
- *   reports them unblocked; so do the temporary masks of rt_sigsuspend, ppoll, pselect6, epoll_pwait
- *   and epoll_pwait2; arming a thread unblocks them). rt_sigaction on SIGSYS is virtualised only for
- *   calls that reach the hook and are passed through. An application that later installs its own
- *   SIGILL handler replaces usertrap's (as with libsafecopy and SIGSEGV): guard-byte restarts stop.
+ *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
+ *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
+ *   passed through; a wait region registered with io_uring (IORING_ENTER_EXT_ARG_REG) is not looked
+ *   into. An application that later installs its own SIGILL handler replaces usertrap's (as with
+ *   libsafecopy and SIGSEGV): guard-byte restarts stop.
+ * - Unwinders (backtrace(), gdb) walk from a hook through usertrap's signal frames and trampolines into
+ *   the calling code; the three instructions of a trap-table slot that lead into a trampoline have no
+ *   unwind information (a profiler sampling exactly there stops).
  * - A patched page is a private anonymous copy: tools that name code by /proc/self/maps (perf, a
  *   sanitizer's symbolizer) no longer see which file that page came from.
  * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through
@@ -157,12 +166,9 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 #define USERTRAP_HOOK_NO_VECTOR 0x4u
 
 /*
- * How the trampoline preserves vector state (struct usertrap_config.vector_save). Measured here (AMD
- * EPYC, AVX-512, 2 vCPU VM; rows syscall/getppid of `scons bench`) for getppid through a patched site with a
- * pass-through hook: native 49 ns; REGS 72 ns (1.45-1.55x); NONE 58-61 ns (1.2x); XSAVEC/XSAVE
- * 197-206 ns (XRSTOR alone costs 130-200 ns on this CPU whatever the component mask); the same site
- * through Syscall User Dispatch without patching: 765-810 ns. The trampoline itself (a hook that
- * answers without a syscall): REGS 16-17 ns, NONE 8 ns, XSAVEC 146-152 ns.
+ * How the trampoline preserves vector state (struct usertrap_config.vector_save). What each mode costs
+ * is measured by `scons bench` (the syscall/getppid rows, see bench/PERFORMANCE.md): on the CPUs measured
+ * the default's plain moves cost a fraction of what XSAVEC/XSAVE do, whose XRSTOR dominates.
  */
 enum usertrap_vector_save {
 	USERTRAP_VECTOR_AUTO = 0, /* REGS */

@@ -1,81 +1,109 @@
 /*
- * Initialisation, explicit patching entry points and shutdown. Init order matters: libsafecopy first
- * (the patcher reads and writes through it), then the table (its gate and restorer are needed to
- * install handlers), then the handlers, then the hook.
+ * Layer 6, the top (see src/usertrap/README.md): usertrap_init, usertrap_shutdown, usertrap_patch and
+ * usertrap_unpatch. Init order matters: libsafecopy first (the patcher reads and writes through it),
+ * then the table (its gate and restorer are needed to install handlers), then the handlers, then the
+ * hook. An init that fails undoes what it did, in reverse; what cannot be undone (libsafecopy's handler,
+ * the fork handlers) is harmless while usertrap does not run.
  */
 #include <errno.h>
-#include <signal.h>
 
-#include "usertrap/internal.h"
+#include "usertrap/capture.h"
+#include "usertrap/counters.h"
+#include "usertrap/dispatch.h"
+#include "usertrap/exclude.h"
+#include "usertrap/fork.h"
+#include "usertrap/lock.h"
+#include "usertrap/patcher.h"
+#include "usertrap/refused.h"
+#include "usertrap/registry.h"
+#include "usertrap/restart.h"
+#include "usertrap/sigaction.h"
+#include "usertrap/status.h"
+#include "usertrap/sud.h"
+#include "usertrap/table.h"
+#include "usertrap/tramp.h"
 
-int ut_state;
+#define KNOWN_FLAGS (USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH | USERTRAP_HOOK_NO_VECTOR)
 
-int ut_fail(struct usertrap_error *err, int status, int sys_errno)
+/* ---- init ---- */
+
+static bool config_valid(const struct usertrap_config *config)
 {
-	if (err) {
-		err->status = status;
-		err->sys_errno = sys_errno;
-		err->fault = (struct safecopy_fault){0};
-	}
-	return status;
+	return config && config->hook && !(config->flags & ~KNOWN_FLAGS) &&
+	       (unsigned)config->vector_save <= USERTRAP_VECTOR_REGS;
 }
 
-int ut_ok(struct usertrap_error *err)
+/* The table with `body` in every slot: mapped now (*mapped set), or the one an earlier init left. */
+static int table_with(const struct usertrap_config *config, uintptr_t body, bool *mapped,
+                      struct usertrap_error *err)
 {
-	return ut_fail(err, USERTRAP_OK, 0);
+	*mapped = false;
+	if (ut_table())
+		return 0;
+	int r = ut_table_map(config->table_addr, body, err);
+	*mapped = r == 0;
+	return r;
 }
 
-#define UT_KNOWN_FLAGS (USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH | USERTRAP_HOOK_NO_VECTOR)
+/* The handlers; on failure none is left installed that was not before. Returns 0 or -errno. */
+static int install_handlers(bool lazy, bool patch)
+{
+	int sigill = ut_restart_install(); /* 1: still installed by an earlier init */
+	if (sigill < 0 || !lazy)
+		return sigill < 0 ? sigill : 0;
+	int r = ut_capture_install(patch);
+	if (r < 0 && sigill == 0)
+		ut_restart_uninstall();
+	return r < 0 ? r : 0;
+}
 
 int usertrap_init(const struct usertrap_config *config, struct usertrap_error *err)
 {
-	if (!config || !config->hook || (config->flags & ~UT_KNOWN_FLAGS) ||
-	    (unsigned)config->vector_save > USERTRAP_VECTOR_REGS)
+	if (!config_valid(config))
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
-	if (ut_state == 1)
+	if (ut_running())
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	bool lazy = (config->flags & USERTRAP_LAZY) != 0;
 	if (lazy && ut_sud_probe())
 		return ut_fail(err, USERTRAP_ERR_NO_SUD, EINVAL);
-	enum usertrap_vector_save mode = config->vector_save;
-	if (config->flags & USERTRAP_HOOK_NO_VECTOR)
-		mode = USERTRAP_VECTOR_NONE;
-	uint64_t common;
-	int r = ut_vector_setup(mode, &common);
+	enum usertrap_vector_save mode =
+	    config->flags & USERTRAP_HOOK_NO_VECTOR ? USERTRAP_VECTOR_NONE : config->vector_save;
+	struct ut_tramp_mode tramp;
+	int r = ut_tramp_choose(mode, &tramp);
 	if (r)
 		return ut_fail(err, r, 0);
-	r = safecopy_init();
-	if (r)
+	if ((r = safecopy_init()))
 		return ut_fail(err, USERTRAP_ERR_SYS, -r);
-	if ((r = ut_lock_setup()))
+	if ((r = ut_fork_handlers_register()))
 		return ut_fail(err, USERTRAP_ERR_SYS, -r);
-	ut_common_entry = common;
-	if (!ut_table) {
-		if ((r = ut_table_map(config->table_addr, err)))
-			return r;
-	} else {
-		for (unsigned i = 1; i < UT_SLOTS; i++)
-			ut_data_slot(i)->common = common;
+	bool mapped;
+	if ((r = table_with(config, tramp.body, &mapped, err)))
+		return r;
+	if ((r = install_handlers(lazy, !(config->flags & USERTRAP_LAZY_NO_PATCH)))) {
+		if (mapped)
+			ut_table_unmap();
+		return ut_fail(err, USERTRAP_ERR_SYS, -r);
 	}
+	/* Nothing can fail from here on. */
+	ut_tramp_use(&tramp);
+	ut_table_set_common(tramp.body);
 	ut_exclusions_setup();
-	ut_hook = config->hook;
-	ut_hook_arg = config->arg;
-	if ((r = ut_restart_install()))
-		return ut_fail(err, USERTRAP_ERR_SYS, -r);
-	ut_lazy = lazy;
-	ut_lazy_patch = lazy && !(config->flags & USERTRAP_LAZY_NO_PATCH);
+	ut_refused_clear();
+	ut_dispatch_set_hook(config->hook, config->arg);
+	ut_sud_set_in_use(lazy);
 	if (lazy) {
-		if ((r = ut_capture_install()))
-			return ut_fail(err, USERTRAP_ERR_SYS, -r);
-		__atomic_store_n(&ut_selector, 1, __ATOMIC_SEQ_CST);
+		ut_sud_select(true);
+		ut_actions_filter();
 	}
-	__atomic_store_n(&ut_state, 1, __ATOMIC_RELEASE);
+	ut_set_state(UT_STATE_RUNNING);
 	return ut_ok(err);
 }
 
+/* ---- explicit patching ---- */
+
 int usertrap_patch(void *site, long nr, struct usertrap_error *err)
 {
-	if (ut_state != 1)
+	if (!ut_running())
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	if (!site)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
@@ -91,7 +119,7 @@ int usertrap_patch(void *site, long nr, struct usertrap_error *err)
 
 int usertrap_unpatch(void *site, struct usertrap_error *err)
 {
-	if (ut_state != 1)
+	if (!ut_running())
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	if (!site)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
@@ -101,62 +129,40 @@ int usertrap_unpatch(void *site, struct usertrap_error *err)
 	return r;
 }
 
-int usertrap_shutdown(struct usertrap_error *err)
+/* ---- shutdown ---- */
+
+/* Restores every patched site; returns the first error (in *err), the others still restored. */
+static int unpatch_all(struct usertrap_error *err)
 {
-	if (ut_state != 1)
-		return ut_fail(err, USERTRAP_ERR_STATE, 0);
-	if (ut_lazy)
-		ut_capture_uninstall();
 	int first = 0;
-	struct usertrap_error e1;
+	struct usertrap_error e;
 	ut_lock();
 	unsigned n = ut_registry_used() + 1;
 	for (unsigned i = 1; i < n; i++) {
 		struct ut_data_slot *d = ut_data_slot(i);
 		if (d->kind != UT_SLOT_PATCH || !ut_site_patched[i])
 			continue;
-		int r = ut_unpatch_locked((uintptr_t)d->site, &e1);
+		int r = ut_unpatch_locked((uintptr_t)d->site, &e);
 		if (r && !first) {
 			first = r;
 			if (err)
-				*err = e1;
+				*err = e;
 		}
 	}
 	ut_unlock();
-	ut_lazy = ut_lazy_patch = false;
-	__atomic_store_n(&ut_state, 2, __ATOMIC_RELEASE);
-	return first ? first : ut_ok(err);
+	return first;
 }
 
-const char *usertrap_status_name(int status)
+int usertrap_shutdown(struct usertrap_error *err)
 {
-	switch (status) {
-	case USERTRAP_OK:
-		return "ok";
-	case USERTRAP_ERR_PATTERN:
-		return "pattern";
-	case USERTRAP_ERR_NR:
-		return "nr";
-	case USERTRAP_ERR_TABLE_FULL:
-		return "table full";
-	case USERTRAP_ERR_NOT_PATCHABLE:
-		return "not patchable";
-	case USERTRAP_ERR_FAULT:
-		return "fault";
-	case USERTRAP_ERR_TABLE_BUSY:
-		return "table busy";
-	case USERTRAP_ERR_NO_SUD:
-		return "no syscall user dispatch";
-	case USERTRAP_ERR_STATE:
-		return "state";
-	case USERTRAP_ERR_INVAL:
-		return "invalid";
-	case USERTRAP_ERR_SYS:
-		return "system call failed";
-	case USERTRAP_ERR_IN_PLACE:
-		return "in place";
-	case USERTRAP_ERR_CPU:
-		return "cpu";
-	}
-	return "unknown";
+	if (!ut_running())
+		return ut_fail(err, USERTRAP_ERR_STATE, 0);
+	if (ut_sud_in_use())
+		ut_capture_uninstall();
+	int first = unpatch_all(err);
+	ut_actions_restore();
+	ut_sud_set_in_use(false);
+	ut_refused_clear();
+	ut_set_state(UT_STATE_SHUT_DOWN);
+	return first ? first : ut_ok(err);
 }

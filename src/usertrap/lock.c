@@ -1,20 +1,14 @@
-/*
- * The patch lock: one patcher at a time, and held across fork (pthread_atfork) so that no child
- * inherits a half-written site. A spin lock with the owner's thread id, because signal handlers (the
- * SIGSYS path patches lazily) must be able to try it without ever waiting on their own thread.
- */
-#include <pthread.h>
-#include <sched.h>
+/* The patch lock. */
 #include <sys/syscall.h>
-#include <unistd.h>
 
-#include "usertrap/internal.h"
+#include "usertrap/lock.h"
+#include "usertrap/table.h"
 
 static int lock_owner; /* tid, 0 when free */
 
 static int my_tid(void)
 {
-	return (int)ut_sys(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	return (int)UT_SYS0(SYS_gettid);
 }
 
 bool ut_trylock(void)
@@ -27,7 +21,7 @@ bool ut_trylock(void)
 void ut_lock(void)
 {
 	while (!ut_trylock())
-		ut_sys(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+		UT_SYS0(SYS_sched_yield);
 }
 
 void ut_unlock(void)
@@ -44,7 +38,7 @@ bool ut_lock_held_by_me(void)
  * already held by its own thread: the child is then a copy of that patcher and finishes the patch. */
 static bool fork_reentered;
 
-static void atfork_prepare(void)
+void ut_lock_before_fork(void)
 {
 	if (ut_lock_held_by_me())
 		fork_reentered = true;
@@ -52,7 +46,7 @@ static void atfork_prepare(void)
 		ut_lock();
 }
 
-static void atfork_parent(void)
+void ut_lock_after_fork_parent(void)
 {
 	if (fork_reentered)
 		fork_reentered = false;
@@ -60,25 +54,12 @@ static void atfork_parent(void)
 		ut_unlock();
 }
 
-static void atfork_child(void)
+void ut_lock_after_fork_child(void)
 {
-	/* The child's thread has a new tid. */
-	if (fork_reentered) {
+	if (fork_reentered) { /* the child's thread has a new tid */
 		fork_reentered = false;
 		__atomic_store_n(&lock_owner, my_tid(), __ATOMIC_RELEASE);
 	} else {
 		ut_unlock();
 	}
-	ut_after_fork_child(); /* Syscall User Dispatch is not inherited: re-arm */
-}
-
-int ut_lock_setup(void)
-{
-	static int done;
-	if (done)
-		return 0;
-	int r = pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	if (r == 0)
-		done = 1;
-	return -r;
 }

@@ -26,13 +26,8 @@ static long counting(struct usertrap_call *call, void *arg)
 
 static void init_lazy(unsigned extra)
 {
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | extra};
-	struct usertrap_error err;
-	int r = usertrap_init(&cfg, &err);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
-	cr_assert_eq(usertrap_capture_thread(true, &err), 0);
+	lazy_init_or_skip(counting, extra);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
 }
 
 Test(lazy, glibc_wrappers_caught_then_patched)
@@ -167,6 +162,79 @@ Test(lazy, application_sigsys_handler_is_kept_and_chained)
 	usertrap_capture_thread(false, NULL);
 }
 
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* The kernel's struct sigaction, read natively (glibc's syscall() is never patched; capture is off). */
+struct kernel_action {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static struct kernel_action kernel_action(int sig)
+{
+	struct kernel_action k;
+	cr_assert_eq(syscall(SYS_rt_sigaction, sig, NULL, &k, 8), 0);
+	return k;
+}
+
+static uint64_t mask_word(const sigset_t *set)
+{
+	uint64_t w;
+	memcpy(&w, set, sizeof w);
+	return w;
+}
+
+#define BIT(sig) (1ULL << ((sig)-1))
+#define KEEP     (BIT(SIGSYS) | BIT(SIGILL) | BIT(SIGSEGV) | BIT(SIGBUS))
+
+/* An action that would block SIGSYS, SIGILL, SIGSEGV or SIGBUS while its handler runs reaches the
+ * kernel without them; the application reads back the action it gave. */
+Test(lazy, sigaction_keeps_usertraps_signals_out_of_handler_masks)
+{
+	init_lazy(0);
+	struct sigaction full = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	sigfillset(&full.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR2, &full, NULL), 0);
+	struct sigaction own = {.sa_handler = on_signal}; /* SIGBUS would block itself */
+	sigemptyset(&own.sa_mask);
+	sigaddset(&own.sa_mask, SIGILL);
+	cr_assert_eq(sigaction(SIGBUS, &own, NULL), 0);
+
+	struct sigaction seen;
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(sigaction(SIGUSR2, NULL, &seen), 0);
+	uint64_t given = mask_word(&full.sa_mask) & ~(BIT(SIGKILL) | BIT(SIGSTOP));
+	cr_assert_eq(mask_word(&seen.sa_mask), given, "the application's view: %#lx",
+	             mask_word(&seen.sa_mask));
+	cr_assert_eq(seen.sa_flags & (SA_RESTART | SA_NODEFER), SA_RESTART);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(sigaction(SIGBUS, NULL, &seen), 0);
+	cr_assert_eq(mask_word(&seen.sa_mask), BIT(SIGILL));
+	cr_assert_eq(seen.sa_flags & SA_NODEFER, 0, "no SA_NODEFER in the application's view");
+
+	usertrap_capture_thread(false, NULL);
+	struct kernel_action k = kernel_action(SIGUSR2);
+	cr_assert_eq(k.handler, (void *)on_signal);
+	cr_assert_eq(k.mask, given & ~KEEP, "the kernel's: %#lx", k.mask);
+	cr_assert_eq(k.flags & (SA_RESTART | SA_NODEFER), SA_RESTART);
+	k = kernel_action(SIGBUS);
+	cr_assert_eq(k.mask, 0);
+	cr_assert_eq(k.flags & SA_NODEFER, SA_NODEFER, "SIGBUS does not block itself");
+
+	/* An action the kernel got from elsewhere (not through the hook) is shown as the kernel has it. */
+	struct kernel_action other = {.handler = (void *)on_signal, .mask = BIT(SIGUSR1)};
+	cr_assert_eq(syscall(SYS_rt_sigaction, SIGBUS, &other, NULL, 8), 0);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(sigaction(SIGBUS, NULL, &seen), 0);
+	cr_assert_eq(mask_word(&seen.sa_mask), BIT(SIGUSR1));
+	cr_assert_eq(seen.sa_flags & SA_NODEFER, 0);
+}
+
 Test(lazy, shutdown_restores_sites)
 {
 	init_lazy(0);
@@ -184,6 +252,55 @@ Test(lazy, shutdown_restores_sites)
 	cr_assert_eq(by_nr[SYS_getppid], n, "no hook after shutdown");
 }
 
+/* A site in a MAP_SHARED mapping is refused (and the refusal remembered); the same address mapped
+ * privately afterwards holds a site that must be patched. */
+static unsigned char *shared_site_refused(void)
+{
+	unsigned char *m = make_sites(1, NR_FAKE, true);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS);
+	cr_assert_eq(sigsys_by_nr[NR_FAKE], 2, "refused: both calls came by SIGSYS");
+	return m;
+}
+
+static void remap_privately(unsigned char *m)
+{
+	cr_assert_eq(munmap(m, 4096), 0);
+	unsigned char *again =
+	    mmap(m, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	cr_assert_eq(again, m, "the same address again");
+	write_site(m, NR_FAKE);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+}
+
+static void assert_patched_now(unsigned char *m)
+{
+	uint64_t sigsys = sigsys_by_nr[NR_FAKE], patched = patched_by_nr[NR_FAKE];
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS);
+	cr_assert_eq(sigsys_by_nr[NR_FAKE], sigsys + 1, "one SIGSYS, which patched the site");
+	cr_assert_eq(patched_by_nr[NR_FAKE], patched + 2, "then through the patched site");
+}
+
+Test(lazy, reused_address_is_patchable_again)
+{
+	init_lazy(0);
+	unsigned char *m = shared_site_refused();
+	remap_privately(m); /* munmap, mmap and mprotect pass through the hook */
+	assert_patched_now(m);
+}
+
+Test(lazy, refusals_are_forgotten_across_shutdown_and_init)
+{
+	init_lazy(0);
+	unsigned char *m = shared_site_refused();
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	remap_privately(m); /* not seen by usertrap */
+	init_lazy(0);
+	assert_patched_now(m);
+}
+
 static unsigned max_depth;
 static long nesting(struct usertrap_call *call, void *arg)
 {
@@ -197,11 +314,7 @@ static long nesting(struct usertrap_call *call, void *arg)
 
 Test(lazy, hook_calls_from_inside_the_hook_nest)
 {
-	struct usertrap_config cfg = {.hook = nesting, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(nesting, 0);
 	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
 	pid_t ppid = (pid_t)syscall(SYS_getppid);
 	for (int i = 0; i < 5; i++)

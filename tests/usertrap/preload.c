@@ -2,7 +2,8 @@
  * Test 6: real, unmodified programs under libusertrap_preload.so (lazy capture in every thread and
  * child, a counting hook, sites patched on first use): /bin/ls -la /, sort, gzip -c, python3 with
  * threads, a subprocess and a signal. Their stdout, stderr and exit status must be byte-identical to a
- * plain run, and the report must show calls through the hook and patched sites.
+ * plain run, and the report must show calls through the hook and patched sites. Also dash, and a
+ * program calling system() and popen().
  */
 #include <fcntl.h>
 #include <spawn.h>
@@ -234,6 +235,22 @@ Test(preload, python3)
 	                "print(sum(range(10 ** 6)))\n"
 	                "raise SystemExit(3)\n",
 	                NULL};
+	compare(argv);
+}
+
+/* dash (Debian's /bin/sh) runs its SIGCHLD handler with every signal blocked: the shell, its children
+ * and their exit statuses must be as without usertrap. */
+Test(preload, dash_runs_children)
+{
+	char *argv[] = {"/bin/dash", "-c", "/bin/true; echo a | /bin/cat; /bin/sh -c 'exit 4'; echo $?",
+	                NULL};
+	compare(argv);
+}
+
+/* system() and popen(), which run /bin/sh. */
+Test(preload, system_and_popen)
+{
+	char *argv[] = {SHELL_CALLS_PATH, NULL};
 	compare(argv);
 }
 

@@ -4,6 +4,8 @@
  * handler that makes system calls while its thread is inside the hook.
  */
 #include <errno.h>
+#include <linux/aio_abi.h>
+#include <linux/io_uring.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -11,6 +13,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,11 +35,7 @@ static long counting(struct usertrap_call *call, void *arg)
 
 static void init_all(void)
 {
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0, "init: %s", usertrap_status_name(r));
+	lazy_init_or_skip(counting, 0);
 	cr_assert_eq(usertrap_capture_all(true, NULL), 0);
 }
 
@@ -51,6 +50,14 @@ static void make_unmatched(void)
 	memcpy(m, code, sizeof code);
 	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
 	unmatched_getpid = (long (*)(void))(void *)m;
+}
+
+/* Waits for child c, which must exit with `code`. */
+static void assert_exits_with(pid_t c, int code, const char *what)
+{
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == code, "%s: status %#x, not exit %d", what, st, code);
 }
 
 static void *thread_body(void *p)
@@ -86,10 +93,7 @@ Test(procs, fork_child_runs_and_is_captured)
 		bool ok = getppid() == parent && unmatched_getpid() == getpid() && my_calls > before;
 		_exit(ok ? 21 : 1);
 	}
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 21, "the child saw the right pids and its calls reached the hook");
+	assert_exits_with(c, 21, "the child saw the right pids and its calls reached the hook");
 	cr_assert_eq(unmatched_getpid(), getpid(), "the parent is still captured");
 }
 
@@ -102,10 +106,7 @@ Test(procs, vfork_exec)
 		_exit(127);
 	}
 	cr_assert_gt(c, 0);
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 5);
+	assert_exits_with(c, 5, "the child");
 	struct usertrap_counters cnt;
 	usertrap_get_counters(&cnt);
 	cr_assert_geq(cnt.in_place_calls, 1, "vfork ran in place");
@@ -118,10 +119,7 @@ Test(procs, posix_spawn)
 	pid_t c;
 	char *argv[] = {"sh", "-c", "exit 7", NULL};
 	cr_assert_eq(posix_spawn(&c, "/bin/sh", NULL, NULL, argv, environ), 0);
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 7);
+	assert_exits_with(c, 7, "the child");
 }
 
 static volatile int clone_flag;
@@ -140,10 +138,7 @@ Test(procs, raw_clone_vm_own_stack)
 	cr_assert(stack != MAP_FAILED);
 	pid_t c = clone(clone_child, stack + sz, CLONE_VM | SIGCHLD, (void *)(intptr_t)1234);
 	cr_assert_gt(c, 0, "clone: %s", strerror(errno));
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st));
-	cr_assert_eq(WEXITSTATUS(st), 42);
+	assert_exits_with(c, 42, "the child");
 	cr_assert_eq(clone_flag, 1234, "the child wrote the shared memory");
 }
 
@@ -253,10 +248,7 @@ Test(procs, fork_then_exec_without_usertrap)
 		_exit(127);
 	}
 	cr_assert_gt(c, 0);
-	int st;
-	cr_assert_eq(waitpid(c, &st, 0), c);
-	cr_assert(WIFEXITED(st), "status %#x", st);
-	cr_assert_eq(WEXITSTATUS(st), 9);
+	assert_exits_with(c, 9, "the child");
 }
 
 /* The same blocking read, on the signal path (a site that is never patched): the read runs inside the
@@ -311,24 +303,76 @@ Test(procs, sa_restart_on_blocking_call_in_sigsys_handler)
 	blocking_read_sigsys(true);
 }
 
-/* A captured thread sleeps in sigsuspend/ppoll with a mask that blocks everything but SIGUSR1; the
- * handler that SIGUSR1 runs makes intercepted calls. Were SIGSYS blocked by that temporary mask, the
- * first of them would kill the process. */
+/* A captured thread sleeps in a call that takes a temporary mask, one that blocks everything but
+ * SIGUSR1; the handler that SIGUSR1 runs makes intercepted calls. Were SIGSYS blocked by that temporary
+ * mask, the first of them would kill the process. */
 static volatile int waiter_done;
+static int wait_fd = -1;       /* the epoll instance or io_uring the sleeper waits on */
+static aio_context_t wait_ctx; /* or its aio context */
 
-static void *suspender(void *p)
+typedef void (*sleep_fn)(const sigset_t *mask);
+
+static void in_sigsuspend(const sigset_t *mask)
 {
-	int which = (int)(intptr_t)p;
+	sigsuspend(mask);
+}
+
+static void in_ppoll(const sigset_t *mask)
+{
+	struct timespec ts = {5, 0};
+	ppoll(NULL, 0, &ts, mask);
+}
+
+static void in_pselect(const sigset_t *mask)
+{
+	struct timespec ts = {5, 0};
+	pselect(0, NULL, NULL, NULL, &ts, mask);
+}
+
+static void in_epoll_pwait(const sigset_t *mask)
+{
+	struct epoll_event ev;
+	epoll_pwait(wait_fd, &ev, 1, 5000, mask);
+}
+
+static void in_epoll_pwait2(const sigset_t *mask)
+{
+	struct epoll_event ev;
+	struct timespec ts = {5, 0};
+	epoll_pwait2(wait_fd, &ev, 1, &ts, mask);
+}
+
+static void in_io_pgetevents(const sigset_t *mask)
+{
+	struct {
+		const sigset_t *mask;
+		size_t size;
+	} usig = {mask, 8};
+	struct io_event ev;
+	struct timespec ts = {5, 0};
+	syscall(SYS_io_pgetevents, wait_ctx, 1L, 1L, &ev, &ts, &usig);
+}
+
+static void in_io_uring_enter(const sigset_t *mask)
+{
+	syscall(SYS_io_uring_enter, wait_fd, 0, 1, IORING_ENTER_GETEVENTS, mask, 8);
+}
+
+static void in_io_uring_enter_ext_arg(const sigset_t *mask)
+{
+	struct io_uring_getevents_arg arg = {.sigmask = (uint64_t)(uintptr_t)mask, .sigmask_sz = 8};
+	syscall(SYS_io_uring_enter, wait_fd, 0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+	        sizeof arg);
+}
+
+static void *sleeper(void *p)
+{
+	sleep_fn sleep_in = (sleep_fn)p;
 	reader_tid = (pid_t)syscall(SYS_gettid);
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, SIGUSR1);
-	if (which == 0) {
-		sigsuspend(&all);
-	} else {
-		struct timespec ts = {5, 0};
-		ppoll(NULL, 0, &ts, &all);
-	}
+	sleep_in(&all);
 	waiter_done = 1;
 	return NULL;
 }
@@ -353,7 +397,7 @@ static void wait_blocked_in(long nr)
 	cr_assert_fail("the thread never slept in syscall %ld", nr);
 }
 
-static void suspend_case(int which, long nr)
+static void temporary_mask_case(sleep_fn sleep_in, long nr)
 {
 	make_unmatched();
 	init_all();
@@ -361,7 +405,7 @@ static void suspend_case(int which, long nr)
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, suspender, (void *)(intptr_t)which), 0);
+	cr_assert_eq(pthread_create(&t, NULL, sleeper, (void *)sleep_in), 0);
 	wait_blocked_in(nr);
 	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
@@ -371,12 +415,108 @@ static void suspend_case(int which, long nr)
 
 Test(procs, sigsuspend_mask_keeps_sigsys_deliverable)
 {
-	suspend_case(0, SYS_rt_sigsuspend);
+	temporary_mask_case(in_sigsuspend, SYS_rt_sigsuspend);
 }
 
 Test(procs, ppoll_mask_keeps_sigsys_deliverable)
 {
-	suspend_case(1, SYS_ppoll);
+	temporary_mask_case(in_ppoll, SYS_ppoll);
+}
+
+Test(procs, pselect_mask_keeps_sigsys_deliverable)
+{
+	temporary_mask_case(in_pselect, SYS_pselect6);
+}
+
+Test(procs, epoll_pwait_mask_keeps_sigsys_deliverable)
+{
+	wait_fd = epoll_create1(EPOLL_CLOEXEC);
+	cr_assert_geq(wait_fd, 0);
+	temporary_mask_case(in_epoll_pwait, SYS_epoll_pwait);
+}
+
+Test(procs, epoll_pwait2_mask_keeps_sigsys_deliverable)
+{
+	wait_fd = epoll_create1(EPOLL_CLOEXEC);
+	cr_assert_geq(wait_fd, 0);
+	temporary_mask_case(in_epoll_pwait2, SYS_epoll_pwait2);
+}
+
+Test(procs, io_pgetevents_mask_keeps_sigsys_deliverable)
+{
+	cr_assert_eq(syscall(SYS_io_setup, 1, &wait_ctx), 0, "io_setup: %s", strerror(errno));
+	temporary_mask_case(in_io_pgetevents, SYS_io_pgetevents);
+}
+
+static void open_io_uring(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	wait_fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (wait_fd < 0)
+		cr_skip_test("io_uring not available here: %s", strerror(errno));
+}
+
+Test(procs, io_uring_enter_mask_keeps_sigsys_deliverable)
+{
+	open_io_uring();
+	temporary_mask_case(in_io_uring_enter, SYS_io_uring_enter);
+}
+
+Test(procs, io_uring_enter_ext_arg_mask_keeps_sigsys_deliverable)
+{
+	open_io_uring();
+	temporary_mask_case(in_io_uring_enter_ext_arg, SYS_io_uring_enter);
+}
+
+/* dash's SIGCHLD handler: an action whose sa_mask blocks every signal. The handler makes intercepted
+ * calls, and its return (rt_sigreturn through glibc's restorer) is intercepted too. */
+static void install_full_mask_handler(int sig)
+{
+	struct sigaction sa = {.sa_handler = on_usr1_unmatched};
+	sigfillset(&sa.sa_mask);
+	cr_assert_eq(sigaction(sig, &sa, NULL), 0);
+}
+
+Test(procs, handler_with_a_full_mask_makes_calls)
+{
+	make_unmatched();
+	init_all();
+	install_full_mask_handler(SIGUSR1);
+	uint64_t before = my_calls;
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
+	cr_assert_gt(my_calls, before + 1, "and reached the hook");
+	cr_assert_eq(unmatched_getpid(), getpid(), "the thread is still captured after the handler");
+}
+
+/* The same with the action installed before usertrap_init: it is filtered when capture is set up, and
+ * given back to the kernel as it was at shutdown. */
+Test(procs, handler_with_a_full_mask_installed_before_init)
+{
+	make_unmatched();
+	install_full_mask_handler(SIGUSR1);
+	struct sigaction before;
+	cr_assert_eq(sigaction(SIGUSR1, NULL, &before), 0);
+	init_all();
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
+	cr_assert_eq(usertrap_shutdown(NULL), 0);
+	struct sigaction after;
+	cr_assert_eq(sigaction(SIGUSR1, NULL, &after), 0);
+	cr_assert_eq(memcmp(&after.sa_mask, &before.sa_mask, 8), 0, "the full mask is back");
+	cr_assert_eq(after.sa_flags, before.sa_flags);
+}
+
+/* The application's own SIGSYS handler (usertrap keeps it and passes it every SIGSYS that is not its
+ * own), with a full mask, making intercepted calls. */
+Test(procs, application_sigsys_handler_with_a_full_mask_makes_calls)
+{
+	make_unmatched();
+	init_all();
+	install_full_mask_handler(SIGSYS);
+	cr_assert_eq(raise(SIGSYS), 0);
+	cr_assert(handler_ok, "the handler's intercepted calls worked");
 }
 
 /* A thread that exists before usertrap_capture_all(true) is armed by it (it is sent a SIGSYS and arms
@@ -397,11 +537,7 @@ static void *early_thread(void *p)
 Test(procs, existing_threads_are_armed_by_capture_all)
 {
 	make_unmatched();
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(counting, 0);
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, early_thread, NULL), 0); /* capture is not on yet */
 	while (!early_started)
@@ -426,11 +562,7 @@ static long deny_vfork(struct usertrap_call *call, void *arg)
 
 Test(procs, hook_can_refuse_an_in_place_call)
 {
-	struct usertrap_config cfg = {.hook = deny_vfork, .flags = USERTRAP_LAZY};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(deny_vfork, 0);
 	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
 	pid_t c = vfork();
 	if (c == 0)
@@ -453,11 +585,7 @@ static void on_usr1_count(int sig)
 Test(procs, in_place_call_without_a_free_slot, .timeout = 60)
 {
 	make_unmatched();
-	struct usertrap_config cfg = {.hook = counting, .flags = USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH};
-	int r = usertrap_init(&cfg, NULL);
-	if (r == USERTRAP_ERR_NO_SUD)
-		cr_skip_test("kernel without Syscall User Dispatch");
-	cr_assert_eq(r, 0);
+	lazy_init_or_skip(counting, USERTRAP_LAZY_NO_PATCH);
 	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
 	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
 		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);

@@ -33,6 +33,16 @@ static const unsigned char *original(uint32_t nr)
 	return b;
 }
 
+/* Patching the site of m for nr fails with `status` and leaves the bytes (those of a site of site_nr)
+ * as they were. */
+static void assert_refused(unsigned char *m, uint32_t site_nr, long nr, int status)
+{
+	struct usertrap_error err;
+	cr_assert_eq(usertrap_patch(site_at(m, 0), nr, &err), status, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(err.status, status);
+	cr_assert_eq(memcmp(site_at(m, 0), original(site_nr), 7), 0, "the site is as it was");
+}
+
 Test(refuse, before_init)
 {
 	unsigned char *m = make_sites(1, NR_FAKE, false);
@@ -97,19 +107,14 @@ Test(refuse, pattern_mismatch)
 Test(refuse, imm32_is_not_the_syscall_number)
 {
 	init();
-	unsigned char *m = make_sites(1, NR_FAKE, false);
-	struct usertrap_error err;
-	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE + 1, &err), USERTRAP_ERR_NR);
-	cr_assert_eq(memcmp(site_at(m, 0), original(NR_FAKE), 7), 0);
+	assert_refused(make_sites(1, NR_FAKE, false), NR_FAKE, NR_FAKE + 1, USERTRAP_ERR_NR);
 }
 
 Test(refuse, map_shared_executable)
 {
 	init();
 	unsigned char *m = make_sites(1, NR_FAKE, true);
-	struct usertrap_error err;
-	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, &err), USERTRAP_ERR_NOT_PATCHABLE);
-	cr_assert_eq(memcmp(site_at(m, 0), original(NR_FAKE), 7), 0);
+	assert_refused(m, NR_FAKE, NR_FAKE, USERTRAP_ERR_NOT_PATCHABLE);
 	cr_assert_eq(fn_at(m, 0)(0, 0, 0, 0), -ENOSYS, "the site still runs natively");
 }
 
@@ -118,18 +123,13 @@ Test(refuse, not_executable)
 	init();
 	unsigned char *m = make_sites(1, NR_FAKE, false);
 	cr_assert_eq(mprotect(m, 4096, PROT_READ), 0);
-	struct usertrap_error err;
-	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, &err), USERTRAP_ERR_NOT_PATCHABLE);
-	cr_assert_eq(memcmp(site_at(m, 0), original(NR_FAKE), 7), 0);
+	assert_refused(m, NR_FAKE, NR_FAKE, USERTRAP_ERR_NOT_PATCHABLE);
 }
 
 Test(refuse, in_place_syscall)
 {
 	init();
-	unsigned char *m = make_sites(1, SYS_clone, false);
-	struct usertrap_error err;
-	cr_assert_eq(usertrap_patch(site_at(m, 0), SYS_clone, &err), USERTRAP_ERR_IN_PLACE);
-	cr_assert_eq(memcmp(site_at(m, 0), original(SYS_clone), 7), 0);
+	assert_refused(make_sites(1, SYS_clone, false), SYS_clone, SYS_clone, USERTRAP_ERR_IN_PLACE);
 }
 
 Test(refuse, table_full, .timeout = 60)

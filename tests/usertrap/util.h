@@ -1,4 +1,4 @@
-/* Helpers of the usertrap suites: executable buffers of generated syscall sites. */
+/* Helpers of the usertrap suites: lazy init, executable buffers of generated syscall sites. */
 #ifndef USERTRAP_TEST_UTIL_H
 #define USERTRAP_TEST_UTIL_H
 
@@ -10,9 +10,25 @@
 
 #include "usertrap.h"
 
-/* Test-only hook of the patcher (src/usertrap/patcher.c): called between the three writes. */
+/* Test-only hook of the patcher (src/usertrap/patcher.h): called after each of the first three of its
+ * four ordered writes. */
 extern void (*ut_test_step_hook)(uintptr_t site, int step, void *arg);
 extern void *ut_test_step_arg;
+
+/*
+ * usertrap_init with USERTRAP_LAZY | flags. On a kernel without Syscall User Dispatch the test is
+ * skipped and says why (Criterion counts a skipped test as neither tested nor passing); any other
+ * failure fails it.
+ */
+static inline void lazy_init_or_skip(usertrap_hook_fn hook, unsigned flags)
+{
+	struct usertrap_config cfg = {.hook = hook, .flags = USERTRAP_LAZY | flags};
+	struct usertrap_error err;
+	int r = usertrap_init(&cfg, &err);
+	if (r == USERTRAP_ERR_NO_SUD)
+		cr_skip_test("not run: this kernel lacks Syscall User Dispatch (Linux >= 5.11)");
+	cr_assert_eq(r, 0, "usertrap_init: %s (errno %d)", usertrap_status_name(r), err.sys_errno);
+}
 
 /*
  * A callable site: `mov %rcx,%r10; mov $nr,%eax; syscall; ret` (so a C call passes 4 arguments).

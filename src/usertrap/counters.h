@@ -1,0 +1,20 @@
+/* Layer 0 (see src/usertrap/README.md). The counters behind usertrap_get_counters(). */
+#ifndef USERTRAP_COUNTERS_H
+#define USERTRAP_COUNTERS_H
+
+#include "usertrap/defs.h"
+
+/* Every counter but the trampoline calls: relaxed atomics, bumped on each path. */
+struct ut_counters {
+	uint64_t patches, patch_failures, sigsys_calls, in_place_calls, capture_lost, sigill_restarts,
+	    restart_syscalls, sites_patched, slots_used;
+};
+UT_HIDDEN extern struct ut_counters ut_count;
+#define UT_COUNT(field)   __atomic_fetch_add(&ut_count.field, 1, __ATOMIC_RELAXED)
+#define UT_UNCOUNT(field) __atomic_fetch_sub(&ut_count.field, 1, __ATOMIC_RELAXED)
+
+/* Counts one call through a patched site, without a locked instruction (see counters.c).
+ * Async-signal-safe. */
+UT_HIDDEN void ut_count_trampoline_call(void);
+
+#endif

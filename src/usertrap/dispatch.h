@@ -1,0 +1,21 @@
+/*
+ * Layer 4 (see src/usertrap/README.md). Running the hook: the trampoline bodies call ut_dispatch() with the
+ * call they built on the caller's stack; the SIGSYS and SIGILL handlers build one from the signal
+ * context and call ut_run_hook(). usertrap_syscall(), the hook's pass-through, is here too.
+ */
+#ifndef USERTRAP_DISPATCH_H
+#define USERTRAP_DISPATCH_H
+
+#include "usertrap/defs.h"
+
+/* The hook the next calls reach (set at init, before any site is patched or any thread armed). */
+UT_HIDDEN void ut_dispatch_set_hook(usertrap_hook_fn hook, void *arg);
+/* Calls the hook with this thread's nesting depth in call->depth. */
+UT_HIDDEN long ut_run_hook(struct usertrap_call *call);
+/* Entry from asm/usertrap_tramp.asm: counts the call and runs the hook. */
+UT_HIDDEN long ut_dispatch(struct usertrap_call *call);
+/* True if this call must run on the caller's own stack and registers (see site.h): vfork, rt_sigreturn,
+ * and clone/clone3 with a new stack or CLONE_VM. */
+UT_HIDDEN bool ut_in_place(long nr, const long args[6]);
+
+#endif

@@ -1,0 +1,75 @@
+/* Syscall User Dispatch: probing, arming threads, the shared selector byte. */
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "usertrap/status.h"
+#include "usertrap/sud.h"
+#include "usertrap/table.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF          0
+#define PR_SYS_DISPATCH_ON           1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW 0
+#define SYSCALL_DISPATCH_FILTER_BLOCK 1
+#endif
+
+static unsigned char selector = SYSCALL_DISPATCH_FILTER_ALLOW; /* any other value kills: only 0 or 1 */
+static bool in_use;
+static __thread bool armed UT_TLS;
+
+int ut_sud_probe(void)
+{
+	long r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+	return r == 0 ? 0 : USERTRAP_ERR_NO_SUD;
+}
+
+bool ut_sud_in_use(void)
+{
+	return __atomic_load_n(&in_use, __ATOMIC_ACQUIRE);
+}
+
+void ut_sud_set_in_use(bool on)
+{
+	__atomic_store_n(&in_use, on, __ATOMIC_RELEASE);
+}
+
+int ut_sud_arm(bool on)
+{
+	long r;
+	if (on)
+		r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, ut_table(),
+		            UT_DATA_DELTA, &selector);
+	else
+		r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+	if (r == 0)
+		armed = on;
+	return (int)r;
+}
+
+bool ut_sud_armed(void)
+{
+	return armed;
+}
+
+void ut_sud_unblock_keep(void)
+{
+	uint64_t keep = UT_KEEP_MASK;
+	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &keep, NULL, UT_SIGSET_SIZE);
+}
+
+void ut_sud_select(bool intercept)
+{
+	__atomic_store_n(&selector, intercept ? SYSCALL_DISPATCH_FILTER_BLOCK : SYSCALL_DISPATCH_FILTER_ALLOW,
+	                 __ATOMIC_SEQ_CST);
+}
+
+void ut_sud_after_fork_child(void)
+{
+	if (armed && ut_running())
+		ut_sud_arm(true);
+	else
+		armed = false;
+}

@@ -1,0 +1,42 @@
+/*
+ * Layer 2 (see src/usertrap/README.md). Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, kernel
+ * >= 5.11), the kernel side of lazy capture. A thread is "armed" when it has made the prctl for itself:
+ * dispatch is per thread and is not inherited by fork, clone or exec. All armed threads share one
+ * selector byte, so capture is paused or resumed in every thread at once. The allowed range is the
+ * trap table's code: the gate and the restorer of usertrap's handlers lie there, so usertrap's own
+ * calls and its rt_sigreturn are never intercepted.
+ */
+#ifndef USERTRAP_SUD_H
+#define USERTRAP_SUD_H
+
+#include <signal.h>
+
+#include "usertrap/defs.h"
+
+/* Signals that must stay deliverable while usertrap runs: blocking them would turn an intercepted call
+ * (SIGSYS), a guard-byte restart (SIGILL) or a libsafecopy fault (SIGSEGV, SIGBUS) into a kill. */
+#define UT_KEEP_MASK \
+	((1ULL << (SIGSYS - 1)) | (1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
+
+/* The kernel's sigset_t on x86-64: the size rt_sigaction and rt_sigprocmask take. */
+#define UT_SIGSET_SIZE 8
+
+/* 0 if the kernel has Syscall User Dispatch, else USERTRAP_ERR_NO_SUD. */
+UT_HIDDEN int ut_sud_probe(void);
+
+/* Whether lazy capture is set up (usertrap_init with USERTRAP_LAZY, until shutdown). */
+UT_HIDDEN bool ut_sud_in_use(void);
+UT_HIDDEN void ut_sud_set_in_use(bool on);
+
+/* Arms (on) or disarms the calling thread. Returns 0 or -errno. Async-signal-safe. */
+UT_HIDDEN int ut_sud_arm(bool on);
+UT_HIDDEN bool ut_sud_armed(void);
+/* Unblocks the UT_KEEP_MASK signals in the calling thread (an armed thread must never block them). */
+UT_HIDDEN void ut_sud_unblock_keep(void);
+/* Intercept (true) or allow (false) the calls of every armed thread. */
+UT_HIDDEN void ut_sud_select(bool intercept);
+
+/* In a child of fork: re-arms the thread if its parent was armed and usertrap runs. */
+UT_HIDDEN void ut_sud_after_fork_child(void);
+
+#endif
