@@ -1,10 +1,11 @@
 /*
  * Atomic wrappers: reject a misaligned pointer before any access (an unaligned locked access could
  * split a cache line or straddle into a bad page), then tail-call the routine, which does the rest.
- * The first call, before the handler is installed, goes through a cold copy that installs it first:
- * no call is left on the fast path, so no compiler needs a frame there.
+ * The first call, before the handler is installed, and calls from inside a previous handler go through
+ * a cold copy (see sc_fast_path()): no call is left on the fast path, so no compiler needs a frame there.
  */
 #include "safecopy.h"
+#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 
 /* Where a routine's landing ends: the record for a fault at p. */
@@ -19,17 +20,20 @@ enum safecopy_status sc_atomic_fault(struct safecopy_fault *fault, uintptr_t p, 
  */
 /* clang-format off */
 #define SC_ATOMIC(W, op, params, args)                                                           \
-	__attribute__((noinline, cold)) static enum safecopy_status first_use_##op##W params     \
+	__attribute__((noinline, cold)) static enum safecopy_status slow_##op##W params          \
 	{                                                                                        \
-		sc_init_slow();                                                                  \
-		return sc_##op##W args;                                                          \
+		struct sc_window w;                                                              \
+		sc_window_enter(&w);                                                             \
+		enum safecopy_status st = sc_##op##W args;                                       \
+		sc_window_leave(&w);                                                             \
+		return st;                                                                       \
 	}                                                                                        \
 	enum safecopy_status safecopy_##op##W params                                             \
 	{                                                                                        \
 		if (((uintptr_t)p & (W / 8 - 1)) != 0)                                           \
 			return sc_record(fault, SAFECOPY_ALIGN, (uintptr_t)p, 0, 0);             \
-		if (__builtin_expect(!sc_is_ready(), 0))                                         \
-			return first_use_##op##W args;                                           \
+		if (__builtin_expect(!sc_fast_path(), 0))                                        \
+			return slow_##op##W args;                                                \
 		return sc_##op##W args;                                                          \
 	}
 

@@ -16,6 +16,7 @@
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"
+#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 
 /* One memcpy or memset, addressed by integers: NULL and wild pointers are valid inputs here. */
@@ -133,19 +134,25 @@ static inline bool answered_without_access(uintptr_t dst, uintptr_t src, bool is
 	return false;
 }
 
-/* The first calls, before the handler is installed: cold, so the fast paths need no frame. */
-__attribute__((noinline, cold)) static size_t memcpy_first_use(void *dst, const void *src, size_t n,
-                                                               struct safecopy_fault *fault)
+/* The cold paths (first use, calls from inside a previous handler): see sc_fast_path(). */
+__attribute__((noinline, cold)) static size_t memcpy_slow(void *dst, const void *src, size_t n,
+                                                          struct safecopy_fault *fault)
 {
-	sc_init_slow();
-	return sc_copy(dst, src, n, fault);
+	struct sc_window w;
+	sc_window_enter(&w);
+	size_t done = sc_copy(dst, src, n, fault);
+	sc_window_leave(&w);
+	return done;
 }
 
-__attribute__((noinline, cold)) static size_t memset_first_use(void *dst, int c, size_t n,
-                                                               struct safecopy_fault *fault)
+__attribute__((noinline, cold)) static size_t memset_slow(void *dst, int c, size_t n,
+                                                          struct safecopy_fault *fault)
 {
-	sc_init_slow();
-	return sc_memset(dst, c, n, fault);
+	struct sc_window w;
+	sc_window_enter(&w);
+	size_t done = sc_memset(dst, c, n, fault);
+	sc_window_leave(&w);
+	return done;
 }
 
 /* The fast paths are the asm routines themselves, reached by a tail call. */
@@ -153,8 +160,8 @@ size_t safecopy_memcpy(void *dst, const void *src, size_t n, struct safecopy_fau
 {
 	if (answered_without_access((uintptr_t)dst, (uintptr_t)src, true, n, fault))
 		return 0;
-	if (__builtin_expect(!sc_is_ready(), 0))
-		return memcpy_first_use(dst, src, n, fault);
+	if (__builtin_expect(!sc_fast_path(), 0))
+		return memcpy_slow(dst, src, n, fault);
 	return sc_copy(dst, src, n, fault);
 }
 
@@ -162,7 +169,7 @@ size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_fault *fault)
 {
 	if (answered_without_access((uintptr_t)dst, 0, false, n, fault))
 		return 0;
-	if (__builtin_expect(!sc_is_ready(), 0))
-		return memset_first_use(dst, c, n, fault);
+	if (__builtin_expect(!sc_fast_path(), 0))
+		return memset_slow(dst, c, n, fault);
 	return sc_memset(dst, c, n, fault);
 }

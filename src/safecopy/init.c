@@ -14,7 +14,7 @@
 
 enum { INIT_IDLE, INIT_RUNNING, INIT_DONE };
 
-int sc_ready;
+int sc_gate = SC_GATE_NEW;
 static int init_state = INIT_IDLE;
 
 static bool is_ours(const struct sigaction *act)
@@ -73,7 +73,7 @@ int safecopy_init(void)
 		__atomic_store_n(&init_state, INIT_IDLE, __ATOMIC_RELEASE);
 		return err;
 	}
-	__atomic_store_n(&sc_ready, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_and(&sc_gate, ~SC_GATE_NEW, __ATOMIC_RELEASE);
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -112,15 +112,19 @@ SC_HIDDEN const struct sc_routine_range *sc_routine_at(uintptr_t pc);
 SC_HIDDEN const struct sc_access *sc_access_at(const struct sc_routine_range *r, uintptr_t pc);
 
 /*
- * First use: the public functions check sc_is_ready() and, only while it is false, take a cold path
- * that calls sc_init_slow() (installs the handler) before the routine. Keeping that call off the fast
- * path lets every compiler turn the wrappers into a check and a tail call.
+ * The wrappers' fast path runs while sc_gate is 0; otherwise they take a cold path that puts
+ * sc_window_enter/leave (blocked.h) around the routine: before the handler is installed (bit 0,
+ * SC_GATE_NEW: the first use installs it), and while some thread runs a previous handler with
+ * SIGSEGV/SIGBUS blocked (2 per such thread: calls from inside one need them unblocked for their
+ * routine). Keeping that call off the fast path lets every compiler turn the wrappers into a check
+ * and a tail call.
  */
-SC_HIDDEN extern int sc_ready;
+#define SC_GATE_NEW 1
+SC_HIDDEN extern int sc_gate;
 SC_HIDDEN void sc_init_slow(void);
-static inline bool sc_is_ready(void)
+static inline bool sc_fast_path(void)
 {
-	return __atomic_load_n(&sc_ready, __ATOMIC_ACQUIRE) != 0;
+	return __atomic_load_n(&sc_gate, __ATOMIC_ACQUIRE) == 0;
 }
 
 #endif

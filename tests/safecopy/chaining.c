@@ -461,12 +461,8 @@ static void prev_check_mask(int sig, siginfo_t *info, void *uc)
 	(void)uc;
 	sigset_t cur;
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
-	/*
-	 * sa_mask had SIGUSR1: blocked. No SA_NODEFER, so the kernel would block SIGSEGV too; safecopy
-	 * emulates that instead (a fault with SIGSEGV really blocked could not be caught): not blocked.
-	 * SIGUSR2 is not.
-	 */
-	prev_mask_ok = sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGSEGV) == 0 &&
+	/* sa_mask had SIGUSR1; no SA_NODEFER, so SIGSEGV itself is blocked too; SIGUSR2 is not. */
+	prev_mask_ok = sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGSEGV) == 1 &&
 	               sigismember(&cur, SIGUSR2) == 0;
 	prev_siginfo_fix(sig, info, uc);
 }
@@ -530,8 +526,8 @@ Test(chaining, sa_resethand_previous_handler_is_one_shot)
 
 /*
  * The crash-reporter pattern: a handler installed before safecopy the common way (no SA_NODEFER)
- * reads memory with safecopy while handling a real crash. The kernel would run it with SIGSEGV
- * blocked, where a fault kills; safecopy emulates the blocking instead, so its own faults are caught.
+ * reads memory with safecopy while handling a real crash. It runs with SIGSEGV blocked, as the kernel
+ * would run it, yet safecopy's own faults inside it are caught (more in reporter.c).
  */
 static void prev_uses_safecopy(int sig, siginfo_t *info, void *uc)
 {
