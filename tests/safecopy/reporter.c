@@ -91,6 +91,7 @@ static int reads_with_signals_at_every_step(void)
 {
 	char buf[256];
 	struct safecopy_fault f;
+	(void)safecopy_memcpy(buf, hole - 100, sizeof buf, &f); /* binds everything it calls, unstepped */
 	stepper_arm(-1, NULL, NULL);
 	(void)STEPPED(safecopy_memcpy(buf, hole - 100, sizeof buf, &f));
 	long steps = stepper_state.steps;
