@@ -33,6 +33,14 @@ extern "C" {
 
 #define SAFECOPY_API __attribute__((visibility("default")))
 
+/*
+ * Alternate signal stacks: a fault in a safecopy call needs at most getauxval(AT_MINSIGSTKSZ) +
+ * SAFECOPY_SIGSTACK_EXTRA bytes of the alternate stack (the kernel's signal frame, then safecopy's
+ * handler, which makes no library call). A foreign fault safecopy passes on needs that much plus
+ * whatever the previous handler uses itself. MINSIGSTKSZ (2048) is too small on CPUs with AVX-512.
+ */
+#define SAFECOPY_SIGSTACK_EXTRA 1024
+
 enum safecopy_status {
 	SAFECOPY_OK = 0, /* everything was done */
 	SAFECOPY_SEGV,   /* stopped by SIGSEGV: unmapped, no permission, kernel or non-canonical address */
