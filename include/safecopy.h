@@ -85,8 +85,9 @@ SAFECOPY_API int safecopy_init(void);
  * n == 0 touches nothing and returns 0 with SAFECOPY_OK, whatever the pointers. If [src, src+n) or
  * [dst, dst+n) wraps around the address space, returns 0 with SAFECOPY_RANGE and touches nothing.
  * If another thread changes the mappings during the call, the count still ends at a byte that was
- * found inaccessible, but up to 64 bytes after it may already hold the source's data (they were
- * copied before their page went away: the routine copies in ascending blocks of at most 64 bytes).
+ * found inaccessible, and every byte before it holds the source's data; fewer than 64 bytes after it
+ * may also hold the source's data (copied before their page went away: the routine copies in
+ * ascending blocks of at most 64 bytes and never redoes more than the block that faulted).
  * Overlap: bytes are copied in ascending order, but in blocks; if the ranges overlap, the contents of
  * the overlapping part of dst are unspecified (as with memcpy). The count and the guarantee that
  * nothing outside dst is written still hold.

@@ -27,6 +27,7 @@ struct stepper {
 	stepper_action action;
 	void *arg;
 	uintptr_t pc_at_target; /* where the thread stood when the action ran */
+	uintptr_t trigger_pc;   /* if set: act again the first time this PC is reached after target */
 };
 
 static struct stepper stepper_state;
@@ -38,12 +39,17 @@ static void stepper_trap(int sig, siginfo_t *info, void *uc)
 		return;
 	struct stepper *s = &stepper_state;
 	greg_t *gregs = ((ucontext_t *)uc)->uc_mcontext.gregs;
+	if (s->trigger_pc && s->steps > s->target && (uintptr_t)gregs[REG_RIP] == s->trigger_pc) {
+		s->trigger_pc = 0;
+		s->target2 = s->steps; /* acts now, and stepping may stop */
+	}
 	if (s->steps == s->target || s->steps == s->target2) {
 		s->pc_at_target = (uintptr_t)gregs[REG_RIP];
 		if (s->action)
 			s->action(uc, s->arg);
-		if (s->steps >= s->target && s->steps >= s->target2)
-			gregs[REG_EFL] &= ~(greg_t)STEPPER_TF; /* nothing left to do: run the rest at full speed */
+		if (s->steps >= s->target && s->steps >= s->target2 && !s->trigger_pc)
+			gregs[REG_EFL] &=
+			    ~(greg_t)STEPPER_TF; /* nothing left to do: run the rest at full speed */
 	}
 	s->steps++;
 }
@@ -86,6 +92,7 @@ static inline void stepper_arm(long target, stepper_action action, void *arg)
 	stepper_state.action = action;
 	stepper_state.arg = arg;
 	stepper_state.pc_at_target = 0;
+	stepper_state.trigger_pc = 0;
 }
 
 /*
