@@ -49,7 +49,8 @@ static int faulting_calls(void)
 		if (safecopy_memset(bad, 1, 20000, &f) != 0 || f.addr != bad)
 			return 13;
 		uint64_t v;
-		if (safecopy_fetch_add64((uint64_t *)(void *)bad, 1, &v, &f) != SAFECOPY_SEGV || f.addr != bad)
+		if (safecopy_fetch_add64((uint64_t *)(void *)bad, 1, &v, &f) != SAFECOPY_SEGV ||
+		    f.addr != bad)
 			return 14;
 		if (safecopy_memcpy(buf, (void *)0xdead000000000000ull, 64, &f) != 0 || f.code != SI_KERNEL)
 			return 15;

@@ -547,13 +547,8 @@ static void one_signal(enum bad_kind kind, bool src_side, bool is_copy)
 	zone_make(&s, 2 * pg, src_side ? kind : BAD_NONE, true);
 	zone_make(&d, 2 * pg, src_side ? BAD_NONE : kind, false);
 	cr_assert_eq(safecopy_init(), 0);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = counting_owner;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
-	cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGSEGV, counting_owner, NULL, SA_SIGINFO | SA_NODEFER), 0);
+	cr_assert_eq(set_action(SIGBUS, counting_owner, NULL, SA_SIGINFO | SA_NODEFER), 0);
 	static const size_t sizes[] = {1,  2,  5,   8,   13,  16,   31,   32,   33,
 	                               64, 65, 100, 128, 200, 1000, 2047, 2048, 5000};
 	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {

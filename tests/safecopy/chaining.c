@@ -62,6 +62,23 @@ static char *map_sigbus_page(int *fd_out)
 	return p;
 }
 
+/*
+ * The set-up of most children: the page a foreign fault hits (PROT_NONE; for SIGBUS a memfd page past
+ * the end of its file) in fix_page, sig's previous action (a SA_SIGINFO handler `info`, or `plain`
+ * with flags), then safecopy installed over it. Returns 0, or the step that failed (91-93).
+ */
+static int setup_child(int sig, void (*info)(int, siginfo_t *, void *), void (*plain)(int), int flags)
+{
+	fix_page = sig == SIGBUS ? map_sigbus_page(&fix_fd) : map_prot_none_page();
+	if (!fix_page)
+		return 91;
+	if (set_action(sig, info, plain, flags) != 0)
+		return 92;
+	if (safecopy_init() != 0 || !safecopy_handler_active())
+		return 93;
+	return 0;
+}
+
 /* A safecopy fault is still converted: copying from a fresh PROT_NONE page gives 0, SEGV_ACCERR. */
 static int safecopy_still_converts(void)
 {
@@ -93,12 +110,10 @@ static int safecopy_still_converts(void)
 static int child_siginfo_prev_repairs(void *arg)
 {
 	(void)arg;
-	fix_page = map_prot_none_page();
-	if (!fix_page || set_action(SIGSEGV, prev_siginfo_fix, NULL, SA_SIGINFO))
-		return 1;
-	if (safecopy_init() != 0 || !safecopy_handler_active())
-		return 2;
-	int r = safecopy_still_converts();
+	int r = setup_child(SIGSEGV, prev_siginfo_fix, NULL, SA_SIGINFO);
+	if (r)
+		return r;
+	r = safecopy_still_converts();
 	if (r)
 		return r;
 	if (prev_calls != 0)
@@ -121,12 +136,10 @@ Test(chaining, siginfo_previous_handler_repairs_fault)
 static int child_siginfo_prev_sigbus(void *arg)
 {
 	(void)arg;
-	fix_page = map_sigbus_page(&fix_fd);
-	if (!fix_page || set_action(SIGBUS, prev_siginfo_fix, NULL, SA_SIGINFO))
-		return 1;
-	if (safecopy_init() != 0)
-		return 2;
-	int r = safecopy_still_converts();
+	int r = setup_child(SIGBUS, prev_siginfo_fix, NULL, SA_SIGINFO);
+	if (r)
+		return r;
+	r = safecopy_still_converts();
 	if (r)
 		return r;
 	child_step(1);
@@ -148,12 +161,10 @@ Test(chaining, siginfo_previous_sigbus_handler_repairs_fault)
 static int child_plain_prev(void *arg)
 {
 	(void)arg;
-	fix_page = map_prot_none_page();
-	if (!fix_page || set_action(SIGSEGV, NULL, prev_plain_fix, 0))
-		return 1;
-	if (safecopy_init() != 0)
-		return 2;
-	int r = safecopy_still_converts();
+	int r = setup_child(SIGSEGV, NULL, prev_plain_fix, 0);
+	if (r)
+		return r;
+	r = safecopy_still_converts();
 	if (r)
 		return r;
 	child_step(1);
@@ -183,15 +194,14 @@ struct real_fault {
 static int child_real_fault(void *arg)
 {
 	const struct real_fault *rf = arg;
-	int fd;
-	char *p = rf->sig == SIGBUS ? map_sigbus_page(&fd) : map_prot_none_page();
-	if (!p || set_action(rf->sig, NULL, rf->action, 0) || safecopy_init() != 0)
-		return 1;
-	int r = safecopy_still_converts();
+	int r = setup_child(rf->sig, NULL, rf->action, 0);
+	if (r)
+		return r;
+	r = safecopy_still_converts();
 	if (r)
 		return r;
 	child_step(1);
-	(void)*(volatile int *)p;
+	(void)*(volatile int *)fix_page;
 	child_step(2);
 	return 0;
 }
@@ -471,13 +481,8 @@ static int child_prev_mask(void *arg)
 {
 	(void)arg;
 	fix_page = map_prot_none_page();
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = prev_check_mask;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGUSR1);
-	if (!fix_page || sigaction(SIGSEGV, &sa, NULL) != 0 || safecopy_init() != 0)
+	if (!fix_page || set_action_masked(SIGSEGV, prev_check_mask, NULL, SA_SIGINFO, SIGUSR1) != 0 ||
+	    safecopy_init() != 0)
 		return 1;
 	*(volatile char *)fix_page = 1;
 	if (prev_calls != 1)
@@ -500,17 +505,15 @@ Test(chaining, previous_handler_runs_under_its_sa_mask)
 static int child_resethand(void *arg)
 {
 	(void)arg;
-	fix_page = map_prot_none_page();
 	char *second = map_prot_none_page();
-	if (!fix_page || !second || set_action(SIGSEGV, prev_siginfo_fix, NULL, SA_SIGINFO | SA_RESETHAND))
-		return 1;
-	if (safecopy_init() != 0)
-		return 2;
+	int r = setup_child(SIGSEGV, prev_siginfo_fix, NULL, SA_SIGINFO | SA_RESETHAND);
+	if (r || !second)
+		return r ? r : 1;
 	*(volatile char *)fix_page = 1;
 	if (prev_calls != 1)
 		return 3;
 	/* safecopy itself keeps working. */
-	int r = safecopy_still_converts();
+	r = safecopy_still_converts();
 	if (r)
 		return r;
 	child_step(1);
@@ -641,11 +644,9 @@ static void prev_keeps_errno(int sig, siginfo_t *info, void *uc)
 static int child_errno(void *arg)
 {
 	bool clobber = arg != NULL;
-	fix_page = map_prot_none_page();
-	if (!fix_page ||
-	    set_action(SIGSEGV, clobber ? prev_clobbers_errno : prev_keeps_errno, NULL, SA_SIGINFO) ||
-	    safecopy_init() != 0)
-		return 1;
+	int r = setup_child(SIGSEGV, clobber ? prev_clobbers_errno : prev_keeps_errno, NULL, SA_SIGINFO);
+	if (r)
+		return r;
 	char *bad = map_prot_none_page();
 	char buf[32];
 	errno = 4242;

@@ -285,18 +285,29 @@ static inline void expect_signal(int status, int sig, int step)
 	          sig, strsignal(sig), step);
 }
 
-/* Sets a signal's action in a child; returns nonzero on failure. */
-static inline int set_action(int sig, void (*h)(int, siginfo_t *, void *), void (*plain)(int), int flags)
+/*
+ * Sets sig's action: a SA_SIGINFO handler h, or plain (a handler, SIG_DFL or SIG_IGN), with flags and,
+ * unless 0, one more signal `masked` in sa_mask. Returns nonzero on failure.
+ */
+static inline int set_action_masked(int sig, void (*h)(int, siginfo_t *, void *), void (*plain)(int),
+                                    int flags, int masked)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
+	if (masked)
+		sigaddset(&sa.sa_mask, masked);
 	sa.sa_flags = flags;
 	if (h)
 		sa.sa_sigaction = h;
 	else
 		sa.sa_handler = plain;
 	return sigaction(sig, &sa, NULL);
+}
+
+static inline int set_action(int sig, void (*h)(int, siginfo_t *, void *), void (*plain)(int), int flags)
+{
+	return set_action_masked(sig, h, plain, flags, 0);
 }
 
 static inline pid_t gettid_(void)

@@ -67,11 +67,7 @@ Test(nesting, safecopy_in_sigusr1_handler)
 {
 	zones_make();
 	cr_assert_eq(safecopy_init(), 0);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = usr1_handler;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGUSR1, NULL, usr1_handler, 0), 0);
 	cr_assert_eq(raise(SIGUSR1), 0);
 	cr_assert_eq(h_calls, 1);
 	cr_assert_eq(h_count, 10);
@@ -102,12 +98,7 @@ Test(nesting, timer_handler_faults_while_copies_are_in_progress)
 	char *b = map_anon(BIGCOPY, PROT_READ | PROT_WRITE);
 	for (size_t i = 0; i < BIGCOPY; i += 8)
 		*(uint64_t *)(a + i) = i * 0x9e3779b97f4a7c15ull;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = alrm_handler;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGALRM, NULL, alrm_handler, SA_RESTART), 0);
 	struct itimerval it = {{0, 200}, {0, 200}};
 	cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
 	int rounds = 0, bad_rounds = 0;
@@ -170,12 +161,7 @@ Test(nesting, inside_another_librarys_sigsegv_handler)
 	/* Before the zones: a one-page mapping made later could fill their unmapped page. */
 	foreign_page = map_anon(pgsz(), PROT_NONE);
 	zones_make();
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = foreign_segv_handler;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGSEGV, foreign_segv_handler, NULL, SA_SIGINFO | SA_NODEFER), 0);
 	cr_assert_eq(safecopy_init(), 0);
 	*(volatile char *)foreign_page = 1;
 	cr_assert_eq(foreign_calls, 1);
@@ -236,12 +222,7 @@ Test(nesting, small_sigaltstack)
 	/* Before the zones: a one-page mapping made later could fill their unmapped page. */
 	foreign_page = map_anon(pgsz(), PROT_NONE);
 	zones_make();
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = alt_prev_handler;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGSEGV, alt_prev_handler, NULL, SA_SIGINFO | SA_ONSTACK), 0);
 	cr_assert_eq(safecopy_init(), 0);
 
 	/* A safecopy fault: the handler runs on the small stack (it is SA_ONSTACK) and works there. */
@@ -276,12 +257,7 @@ Test(nesting, safecopy_in_handler_on_sigaltstack)
 	cr_assert_eq(sigaltstack(&ss, NULL), 0);
 	zones_make();
 	cr_assert_eq(safecopy_init(), 0);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = usr1_handler;
-	sa.sa_flags = SA_ONSTACK;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGUSR1, NULL, usr1_handler, SA_ONSTACK), 0);
 	raise(SIGUSR1);
 	cr_assert_eq(h_calls, 1);
 	cr_assert_eq(h_count, 10);

@@ -160,14 +160,7 @@ static int setup(int sig, int flags, int masked)
 	rec->hole = hole;
 	for (size_t i = 0; i < pg; i++)
 		good[i] = (char)pat(i);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = reporter;
-	sa.sa_flags = SA_SIGINFO | flags;
-	sigemptyset(&sa.sa_mask);
-	if (masked)
-		sigaddset(&sa.sa_mask, masked);
-	if (sigaction(sig, &sa, NULL) != 0)
+	if (set_action_masked(sig, reporter, NULL, SA_SIGINFO | flags, masked) != 0)
 		return 3;
 	return safecopy_init() != 0 ? 4 : 0;
 }

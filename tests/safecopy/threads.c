@@ -558,12 +558,7 @@ Test(threads, foreign_faults_and_safecopy_faults_in_parallel)
 {
 	size_t pg = pgsz();
 	foreign_pages = map_anon(4 * pg, PROT_READ | PROT_WRITE);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = foreign_prev;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(set_action(SIGSEGV, foreign_prev, NULL, SA_SIGINFO), 0);
 	cr_assert_eq(safecopy_init(), 0);
 	struct zone s, d;
 	zone_make(&s, 2 * pg, BAD_PROT_NONE, true);
