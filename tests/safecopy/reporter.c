@@ -188,7 +188,7 @@ static void run(enum mode m, int *status)
 	}
 	memset(shared, 0, sizeof *shared);
 	rec = shared;
-	*status = run_in_child(child, (void *)(intptr_t)m, 10);
+	*status = run_in_child(child, (void *)(intptr_t)m, 120);
 }
 
 Test(reporter, reads_with_safecopy_then_the_crash_ends_the_process)

@@ -260,6 +260,19 @@ static void op_prepare(struct op *o)
 	o->dst = dst_buf + GUARD;
 }
 
+/* A copy or memset that returned got with record f did exactly its job. */
+static void op_check_copy(struct op *o, size_t got, const struct safecopy_fault *f, const char *what)
+{
+	CHECK(got == o->n, "%s: count %zu, want %zu", what, got, o->n);
+	check_fault_ok(f, what);
+	for (size_t i = 0; i < o->n; i++)
+		CHECK(o->dst[i] == (o->kind == OP_COPY ? pat(i) : 0x5a), "%s: dst[%zu] wrong", what, i);
+	for (size_t i = 0; i < GUARD; i++)
+		CHECK(dst_buf[i] == canary(i), "%s: byte %zu before dst written", what, GUARD - i);
+	for (size_t i = GUARD + o->n; i < 2 * GUARD + o->n; i++)
+		CHECK(dst_buf[i] == canary(i), "%s: byte %zu after dst written", what, i - GUARD - o->n);
+}
+
 /* Runs the operation (stepped when `stepped`) and checks it did exactly its job. */
 static void op_run_and_check(struct op *o, bool stepped, const char *what)
 {
@@ -292,14 +305,7 @@ static void op_run_and_check(struct op *o, bool stepped, const char *what)
 	else
 		got = stepped ? STEPPED(safecopy_memset(o->dst, 0x5a, o->n, &f))
 		              : safecopy_memset(o->dst, 0x5a, o->n, &f);
-	CHECK(got == o->n, "%s: count %zu, want %zu", what, got, o->n);
-	check_fault_ok(&f, what);
-	for (size_t i = 0; i < o->n; i++)
-		CHECK(o->dst[i] == (o->kind == OP_COPY ? pat(i) : 0x5a), "%s: dst[%zu] wrong", what, i);
-	for (size_t i = 0; i < GUARD; i++)
-		CHECK(dst_buf[i] == canary(i), "%s: byte %zu before dst written", what, GUARD - i);
-	for (size_t i = GUARD + o->n; i < 2 * GUARD + o->n; i++)
-		CHECK(dst_buf[i] == canary(i), "%s: byte %zu after dst written", what, i - GUARD - o->n);
+	op_check_copy(o, got, &f, what);
 }
 
 /* How many steps the operation takes (no action), once every function it calls is bound. */
@@ -504,6 +510,9 @@ Test(spurious, child_exit_with_sig_ign_is_dropped_and_the_handler_stays, .timeou
 
 #define TINY_STACK 1536
 
+/* Functions that run on a tiny stack: no AddressSanitizer frames (redzones would overflow it). */
+#define TINY_STACK_FN __attribute__((no_sanitize_address))
+
 static struct op tiny_op;
 static ucontext_t tiny_main_ctx, tiny_ctx;
 static volatile sig_atomic_t usr1_calls;
@@ -514,9 +523,16 @@ static void usr1_handler(int sig)
 	usr1_calls++;
 }
 
-static void tiny_run(void)
+static size_t tiny_got;
+static struct safecopy_fault tiny_fault;
+
+/*
+ * What runs on the tiny stack: the stepped copy and nothing else (no sanitizer frames, no library
+ * call but safecopy's); op_prepare() and the checks run on the normal stack around it.
+ */
+TINY_STACK_FN static void tiny_run(void)
 {
-	op_run_and_check(&tiny_op, true, "forced SIGSEGV on a full stack");
+	tiny_got = STEPPED(safecopy_memcpy(tiny_op.dst, tiny_op.src, tiny_op.n, &tiny_fault));
 	swapcontext(&tiny_ctx, &tiny_main_ctx);
 }
 
@@ -551,6 +567,7 @@ static void tiny_call(char *stack, long step)
 		op_run_and_check(&tiny_op, true, "binding");
 	}
 	bound = true;
+	op_prepare(&tiny_op);
 	stepper_arm(step, send_usr1, NULL);
 	cr_assert_eq(getcontext(&tiny_ctx), 0);
 	tiny_ctx.uc_stack.ss_sp = stack;
@@ -558,6 +575,7 @@ static void tiny_call(char *stack, long step)
 	tiny_ctx.uc_link = NULL;
 	makecontext(&tiny_ctx, tiny_run, 0);
 	cr_assert_eq(swapcontext(&tiny_main_ctx, &tiny_ctx), 0);
+	op_check_copy(&tiny_op, tiny_got, &tiny_fault, "forced SIGSEGV on a full stack");
 }
 
 Test(spurious, forced_sigsegv_from_an_undeliverable_frame_at_every_instruction, .timeout = 120)
@@ -624,21 +642,26 @@ static void storm_prev(int sig, siginfo_t *info, void *uc)
 		storm_forced++;
 }
 
-static void storm_round(unsigned r)
+/* One copy and its check, by hand: no library call but safecopy's on the tiny stack. */
+TINY_STACK_FN static void storm_round(unsigned r)
 {
 	static unsigned char src[600], dst[600];
-	for (size_t i = 0; i < sizeof src; i++)
-		src[i] = pat(i);
+	static struct safecopy_fault f;
 	size_t n = 1 + (r * 37) % (sizeof src - 1);
-	memset(dst, 0, sizeof dst);
-	struct safecopy_fault f;
+	volatile unsigned char *vs = src, *vd = dst; /* no loop turned into a memset() call */
+	for (size_t i = 0; i < sizeof src; i++) {
+		vs[i] = (unsigned char)(i * 7 + r);
+		vd[i] = 0;
+	}
 	size_t got = safecopy_memcpy(dst, src, n, &f);
-	if (got != n || f.status != SAFECOPY_OK || memcmp(dst, src, n) != 0 || dst[n] != 0)
-		storm_wrong++;
+	bool wrong = got != n || f.status != SAFECOPY_OK || dst[n] != 0;
+	for (size_t i = 0; i < n; i++)
+		wrong |= dst[i] != src[i];
+	storm_wrong += wrong;
 	storm_copies++;
 }
 
-static void storm_loop(void)
+TINY_STACK_FN static void storm_loop(void)
 {
 	for (unsigned r = 0; !storm_stop; r++)
 		storm_round(r);
@@ -649,16 +672,16 @@ static void *storm_thread(void *arg)
 {
 	char *stack = arg;
 	static char alt[1 << 16];
-	stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
-	sigaltstack(&ss, NULL);
-	storm_round(
-	    0); /* binds memset and memcmp here: the dynamic linker's resolver needs kilobytes of stack */
+	stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt}, old;
+	sigaltstack(&ss, &old);
+	storm_round(0); /* binds safecopy_memcpy here: the dynamic linker's resolver needs kilobytes */
 	getcontext(&storm_ctx);
 	storm_ctx.uc_stack.ss_sp = stack;
 	storm_ctx.uc_stack.ss_size = TINY_STACK;
 	storm_ctx.uc_link = NULL;
 	makecontext(&storm_ctx, storm_loop, 0);
 	swapcontext(&storm_main_ctx, &storm_ctx);
+	sigaltstack(&old, NULL); /* ASan unmaps the thread's alternate stack at exit: give its own back */
 	return NULL;
 }
 
