@@ -107,7 +107,8 @@ static int ctx_strict_child(void *arg)
 
 /*
  * Runs fn (after safecopy_init) in a child under seccomp strict mode: any system call but read,
- * write, exit and rt_sigreturn kills it with SIGKILL. Checks that it exited with 0.
+ * write, exit and rt_sigreturn kills it with SIGKILL. Checks that it exited with 0. (The first call
+ * maps the child's progress page: a hole fn relies on may be filled by it.)
  */
 static inline void expect_no_system_call(context_check fn)
 {
