@@ -247,6 +247,20 @@ extern sc_strnlen_after_fault
 	jmp .head			; no NUL before the next page, which the string so reaches
 %endmacro
 
+; SC_STR_PAIR width, register: copies src[0, width) and src[rcx - width, rcx) to dst (width <= rcx <=
+; 2 * width, so the two cover [0, rcx)), each loaded whole before it is stored.
+%macro SC_STR_PAIR 2
+	SC_LOAD rsi, none, 0, %1
+	mov %2, [rsi]
+	SC_STORE rdi, none, 0, %1
+	mov [rdi], %2
+	SC_LOAD rsi, rcx, -%1, %1
+	mov %2, [rsi + rcx - %1]
+	SC_STORE rdi, rcx, -%1, %1
+	mov [rdi + rcx - %1], %2
+	jmp .tail_done
+%endmacro
+
 ; SC_STR_TAIL: copies src[0, rcx) to dst (1 <= rcx); src[0, max(rcx - V, 0)) is already copied and
 ; every byte of src[0, rcx) has been read by this call.
 %macro SC_STR_TAIL 0
@@ -268,39 +282,15 @@ extern sc_strnlen_after_fault
 %endif
 	cmp ecx, 8
 	jb .tail_below8
-	SC_LOAD rsi, none, 0, 8
-	mov rax, [rsi]
-	SC_STORE rdi, none, 0, 8
-	mov [rdi], rax
-	SC_LOAD rsi, rcx, -8, 8
-	mov rax, [rsi + rcx - 8]
-	SC_STORE rdi, rcx, -8, 8
-	mov [rdi + rcx - 8], rax
-	jmp .tail_done
+	SC_STR_PAIR 8, rax
 .tail_below8:
 	cmp ecx, 4
 	jb .tail_below4
-	SC_LOAD rsi, none, 0, 4
-	mov eax, [rsi]
-	SC_STORE rdi, none, 0, 4
-	mov [rdi], eax
-	SC_LOAD rsi, rcx, -4, 4
-	mov eax, [rsi + rcx - 4]
-	SC_STORE rdi, rcx, -4, 4
-	mov [rdi + rcx - 4], eax
-	jmp .tail_done
+	SC_STR_PAIR 4, eax
 .tail_below4:
 	cmp ecx, 2
 	jb .tail_one
-	SC_LOAD rsi, none, 0, 2
-	movzx eax, word [rsi]
-	SC_STORE rdi, none, 0, 2
-	mov [rdi], ax
-	SC_LOAD rsi, rcx, -2, 2
-	movzx eax, word [rsi + rcx - 2]
-	SC_STORE rdi, rcx, -2, 2
-	mov [rdi + rcx - 2], ax
-	jmp .tail_done
+	SC_STR_PAIR 2, ax
 .tail_one:
 	SC_LOAD rsi, none, 0, 1
 	movzx eax, byte [rsi]
