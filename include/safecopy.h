@@ -163,7 +163,8 @@ SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, 
  *   r == size, SAFECOPY_OK     src[0, size) holds no NUL (a longer string, or none);
  *   r < size, SEGV or BUS      src[0, r) holds no NUL and src[r] could not be read (fault->addr ==
  *                              src + r), or, for safecopy_strncpy, dst[r] could not be written
- *                              (fault->addr == dst + r; the src byte if both fail at r).
+ *                              (fault->addr == dst + r, and src[r] may be the NUL; the src byte is
+ *                              reported if both fail at r).
  * So a fault looks like the end of the string unless a record is given: pass one when it matters.
  * size is a limit, not a promise: SIZE_MAX means "no limit" (the string still ends at the first
  * inaccessible byte; the top of the address space never is accessible, so nothing wraps).
@@ -171,8 +172,8 @@ SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, 
  * Reading: the functions look at src bytes in ascending order up to the NUL (or the limit, or the
  * fault). To find the NUL they load whole aligned vectors, so they also read other bytes of the pages
  * those bytes lie on (before src, after the NUL or the limit) and ignore them; they never read a page
- * the string does not reach, so a string that ends just before an inaccessible page is read without
- * a fault. src need not be aligned.
+ * that holds none of src[0, min(r + 1, size)), the bytes they had to look at, so a string that ends
+ * just before an inaccessible page is read without a fault. src need not be aligned.
  * Cost of a fault: one signal per faulting call (as for safecopy_memcpy), unless the mappings change
  * during the call.
  */
