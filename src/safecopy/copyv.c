@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "safecopy.h"
+#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 
 /* True if the element's bytes wrap around the address space (an empty element never does). */
@@ -67,18 +68,25 @@ static size_t copy_pieces(const struct iovec *dst, size_t dn, const struct iovec
 	return total;
 }
 
-__attribute__((noinline, cold)) static void copyv_first_use(void)
+/* The cold path (first use, calls from inside a previous handler): see sc_fast_path(). */
+__attribute__((noinline, cold)) static size_t copy_pieces_slow(const struct iovec *dst, size_t dn,
+                                                               const struct iovec *src, size_t sn,
+                                                               struct safecopy_fault *fault, struct walk *w)
 {
-	sc_init_slow();
+	struct sc_window win;
+	sc_window_enter(&win);
+	size_t total = copy_pieces(dst, dn, src, sn, fault, w);
+	sc_window_leave(&win);
+	return total;
 }
 
 size_t safecopy_copyv(const struct iovec *dst, size_t dst_count, const struct iovec *src, size_t src_count,
                       struct safecopy_fault *fault, struct safecopy_iov_pos *where)
 {
-	if (__builtin_expect(!sc_is_ready(), 0))
-		copyv_first_use();
 	struct walk w = {0, 0, 0, 0};
-	size_t total = copy_pieces(dst, dst_count, src, src_count, fault, &w);
+	size_t total = __builtin_expect(!sc_fast_path(), 0)
+	                   ? copy_pieces_slow(dst, dst_count, src, src_count, fault, &w)
+	                   : copy_pieces(dst, dst_count, src, src_count, fault, &w);
 	/* Empty elements (copied as zero-byte pieces above) are not where anything stopped. */
 	if (where) {
 		if (w.doff == 0)

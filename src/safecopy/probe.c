@@ -3,6 +3,7 @@
  * (asm/probe.asm). A fault comes back here, through the routine's landing, only to be recorded.
  */
 #include "safecopy.h"
+#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 #include "safecopy/tool_routines.h"
 
@@ -36,19 +37,24 @@ static inline bool answered_without_access(uintptr_t p, size_t n, int flags, str
 	return false;
 }
 
-__attribute__((noinline, cold)) static size_t probe_first_use(const void *p, size_t n, int flags,
-                                                              struct safecopy_fault *fault)
+/* The cold path (first use, calls from inside a previous handler): see sc_fast_path(). */
+__attribute__((noinline, cold)) static size_t probe_slow(const void *p, size_t n, int flags,
+                                                         struct safecopy_fault *fault)
 {
-	sc_init_slow();
-	return (flags & SAFECOPY_PROBE_WRITE) ? sc_probe_write(p, n, fault) : sc_probe_read(p, n, fault);
+	struct sc_window w;
+	sc_window_enter(&w);
+	size_t done =
+	    (flags & SAFECOPY_PROBE_WRITE) ? sc_probe_write(p, n, fault) : sc_probe_read(p, n, fault);
+	sc_window_leave(&w);
+	return done;
 }
 
 size_t safecopy_probe(const void *p, size_t n, int flags, struct safecopy_fault *fault)
 {
 	if (answered_without_access((uintptr_t)p, n, flags, fault))
 		return 0;
-	if (__builtin_expect(!sc_is_ready(), 0))
-		return probe_first_use(p, n, flags, fault);
+	if (__builtin_expect(!sc_fast_path(), 0))
+		return probe_slow(p, n, flags, fault);
 	if (flags & SAFECOPY_PROBE_WRITE)
 		return sc_probe_write(p, n, fault);
 	return sc_probe_read(p, n, fault);

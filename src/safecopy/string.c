@@ -14,6 +14,7 @@
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"
+#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 #include "safecopy/tool_routines.h"
 
@@ -133,19 +134,25 @@ size_t sc_strnlen_after_fault(const char *src, size_t size, struct safecopy_faul
 	return after_fault(&op, size, addr, word, fault);
 }
 
-/* The first calls, before the handler is installed: cold, so the fast paths need no frame. */
-__attribute__((noinline, cold)) static size_t strncpy_first_use(char *dst, const char *src, size_t size,
-                                                                struct safecopy_fault *fault)
+/* The cold paths (first use, calls from inside a previous handler): see sc_fast_path(). */
+__attribute__((noinline, cold)) static size_t strncpy_slow(char *dst, const char *src, size_t size,
+                                                           struct safecopy_fault *fault)
 {
-	sc_init_slow();
-	return sc_strncpy(dst, src, size, fault);
+	struct sc_window w;
+	sc_window_enter(&w);
+	size_t len = sc_strncpy(dst, src, size, fault);
+	sc_window_leave(&w);
+	return len;
 }
 
-__attribute__((noinline, cold)) static size_t strnlen_first_use(const char *src, size_t size,
-                                                                struct safecopy_fault *fault)
+__attribute__((noinline, cold)) static size_t strnlen_slow(const char *src, size_t size,
+                                                           struct safecopy_fault *fault)
 {
-	sc_init_slow();
-	return sc_strnlen(src, size, fault);
+	struct sc_window w;
+	sc_window_enter(&w);
+	size_t len = sc_strnlen(src, size, fault);
+	sc_window_leave(&w);
+	return len;
 }
 
 /* size == 0 is answered here: the routines read at least one vector. */
@@ -155,8 +162,8 @@ size_t safecopy_strncpy(char *dst, const char *src, size_t size, struct safecopy
 		sc_record_ok(fault);
 		return 0;
 	}
-	if (__builtin_expect(!sc_is_ready(), 0))
-		return strncpy_first_use(dst, src, size, fault);
+	if (__builtin_expect(!sc_fast_path(), 0))
+		return strncpy_slow(dst, src, size, fault);
 	return sc_strncpy(dst, src, size, fault);
 }
 
@@ -166,7 +173,7 @@ size_t safecopy_strnlen(const char *src, size_t size, struct safecopy_fault *fau
 		sc_record_ok(fault);
 		return 0;
 	}
-	if (__builtin_expect(!sc_is_ready(), 0))
-		return strnlen_first_use(src, size, fault);
+	if (__builtin_expect(!sc_fast_path(), 0))
+		return strnlen_slow(src, size, fault);
 	return sc_strnlen(src, size, fault);
 }

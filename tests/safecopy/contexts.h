@@ -1,8 +1,9 @@
 /*
  * Running a check in the contexts the new families are made for (the string, peek, probe and copyv
  * suites share these): inside a SIGUSR1 handler, inside a program's own SIGSEGV handler that handles a
- * foreign fault, under a handler that counts the signals safecopy takes, and in a child that may make
- * no system call but read/write/exit/rt_sigreturn (seccomp strict mode).
+ * foreign fault (with SA_NODEFER, and as a crash reporter without it), under a handler that counts the
+ * signals safecopy takes, and in a child that may make no system call but read/write/exit/rt_sigreturn
+ * (seccomp strict mode).
  * A check is an `int (*)(void)` that returns 0 when every result was exact, or a nonzero step number.
  */
 #ifndef SAFECOPY_TESTS_CONTEXTS_H
@@ -47,27 +48,39 @@ static void ctx_foreign_segv(int sig, siginfo_t *info, void *uc)
 }
 
 /*
- * fn's result when it runs inside the program's own SIGSEGV handler (SA_NODEFER), installed before
- * safecopy so that safecopy chains the program's foreign fault to it. Map the foreign page before the
- * zones fn uses: a one-page mapping made later could fill their unmapped page.
+ * fn's result when it runs inside the program's own SIGSEGV handler, installed before safecopy so that
+ * safecopy chains the program's foreign fault to it: with SA_NODEFER, or the crash reporter's common
+ * way without it (safecopy then runs it with SIGSEGV blocked, as the kernel would, and its safecopy
+ * calls take the slow path that unblocks it for their routine). Map the foreign page before the zones
+ * fn uses: a one-page mapping made later could fill their unmapped page.
  */
 static inline void foreign_page_map(void)
 {
 	ctx_foreign_page = map_anon(pgsz(), PROT_NONE);
 }
 
-static inline int run_in_foreign_segv_handler(context_check fn)
+static inline int run_in_foreign_handler(context_check fn, int flags)
 {
 	cr_assert_not_null(ctx_foreign_page, "foreign_page_map() first");
 	ctx_check = fn;
 	ctx_result = -1;
-	cr_assert_eq(set_action(SIGSEGV, ctx_foreign_segv, NULL, SA_SIGINFO | SA_NODEFER), 0);
+	cr_assert_eq(set_action(SIGSEGV, ctx_foreign_segv, NULL, SA_SIGINFO | flags), 0);
 	cr_assert_eq(safecopy_init(), 0);
 	*(volatile char *)ctx_foreign_page = 1;
 	cr_assert_eq(*(volatile char *)ctx_foreign_page, 1, "the foreign handler did not run");
 	munmap(ctx_foreign_page, pgsz());
 	ctx_foreign_page = NULL;
 	return ctx_result;
+}
+
+static inline int run_in_foreign_segv_handler(context_check fn)
+{
+	return run_in_foreign_handler(fn, SA_NODEFER);
+}
+
+static inline int run_in_crash_reporter(context_check fn)
+{
+	return run_in_foreign_handler(fn, 0);
 }
 
 /* ---- counting the signals safecopy takes ---------------------------------------------------------- */

@@ -362,6 +362,15 @@ Test(copyv, inside_the_programs_own_sigsegv_handler)
 	zone_free(&h_src);
 }
 
+/* The same inside a crash reporter: a handler without SA_NODEFER, run with SIGSEGV blocked. */
+Test(copyv, inside_a_crash_reporter_with_sigsegv_blocked)
+{
+	foreign_page_map();
+	zone_make(&h_src, pgsz(), BAD_PROT_NONE, true);
+	cr_assert_eq(run_in_crash_reporter(copyv_in_handler), 0);
+	zone_free(&h_src);
+}
+
 /* The first call installs the handler: no safecopy_init() in this process before it faults. */
 Test(copyv, first_call_installs_the_handler)
 {

@@ -284,6 +284,15 @@ Test(probes, inside_the_programs_own_sigsegv_handler)
 	zone_free(&h_zone);
 }
 
+/* The same inside a crash reporter: a handler without SA_NODEFER, run with SIGSEGV blocked. */
+Test(probes, inside_a_crash_reporter_with_sigsegv_blocked)
+{
+	foreign_page_map();
+	zone_make(&h_zone, 2 * pgsz(), BAD_PROT_NONE, true);
+	cr_assert_eq(run_in_crash_reporter(probes_in_handler), 0);
+	zone_free(&h_zone);
+}
+
 /* The first call installs the handler: no safecopy_init() in this process before it faults. */
 Test(probes, first_call_installs_the_handler)
 {
