@@ -32,39 +32,48 @@ struct walk {
 	size_t di, doff, si, soff;
 };
 
-/* Stops the walk at an element that wraps (dst's first, as safecopy_memcpy reports). */
-static bool stopped_by_wrap(const struct iovec *d, const struct iovec *s, struct safecopy_fault *fault)
+/*
+ * Stops the walk at an element that wraps, checked once, at its first piece (offset 0); the
+ * destination's first, as safecopy_memcpy reports.
+ */
+static inline bool stopped_by_wrap(const struct iovec *d, size_t doff, const struct iovec *s, size_t soff,
+                                   struct safecopy_fault *fault)
 {
-	const struct iovec *bad = wraps(d) ? d : wraps(s) ? s : NULL;
-	if (bad)
+	const struct iovec *bad = doff == 0 && wraps(d) ? d : soff == 0 && wraps(s) ? s : NULL;
+	if (__builtin_expect(bad != NULL, 0))
 		sc_record(fault, SAFECOPY_RANGE, (uintptr_t)bad->iov_base, 0, 0);
 	return bad != NULL;
 }
 
-/* Copies piece after piece until one side is used up, a piece comes up short, or an element wraps. */
+/*
+ * Copies piece after piece until one side is used up, a piece comes up short, or an element wraps;
+ * leaves the position in *w. (The walk is kept in locals: through w, every field would go to memory
+ * around each call of the routine.)
+ */
 static size_t copy_pieces(const struct iovec *dst, size_t dn, const struct iovec *src, size_t sn,
                           struct safecopy_fault *fault, struct walk *w)
 {
-	size_t total = 0;
+	size_t di = 0, doff = 0, si = 0, soff = 0, total = 0;
 	sc_record_ok(fault);
-	while (w->di < dn && w->si < sn) {
-		const struct iovec *d = &dst[w->di], *s = &src[w->si];
-		if ((w->doff == 0 || w->soff == 0) && stopped_by_wrap(d, s, fault))
+	while (di < dn && si < sn) {
+		const struct iovec *d = &dst[di], *s = &src[si];
+		if (stopped_by_wrap(d, doff, s, soff, fault))
 			break;
-		size_t dleft = d->iov_len - w->doff, sleft = s->iov_len - w->soff;
+		size_t dleft = d->iov_len - doff, sleft = s->iov_len - soff;
 		size_t want = dleft < sleft ? dleft : sleft;
 		size_t got =
-		    sc_copy((char *)d->iov_base + w->doff, (const char *)s->iov_base + w->soff, want, fault);
+		    sc_copy((char *)d->iov_base + doff, (const char *)s->iov_base + soff, want, fault);
 		total += got;
-		w->doff += got;
-		w->soff += got;
+		doff += got;
+		soff += got;
 		if (got < want)
 			break;
-		if (w->doff == d->iov_len)
-			w->di++, w->doff = 0;
-		if (w->soff == s->iov_len)
-			w->si++, w->soff = 0;
+		if (doff == d->iov_len)
+			di++, doff = 0;
+		if (soff == s->iov_len)
+			si++, soff = 0;
 	}
+	*w = (struct walk){di, doff, si, soff};
 	return total;
 }
 
@@ -83,7 +92,7 @@ __attribute__((noinline, cold)) static size_t copy_pieces_slow(const struct iove
 size_t safecopy_copyv(const struct iovec *dst, size_t dst_count, const struct iovec *src, size_t src_count,
                       struct safecopy_fault *fault, struct safecopy_iov_pos *where)
 {
-	struct walk w = {0, 0, 0, 0};
+	struct walk w;
 	size_t total = __builtin_expect(!sc_fast_path(), 0)
 	                   ? copy_pieces_slow(dst, dst_count, src, src_count, fault, &w)
 	                   : copy_pieces(dst, dst_count, src, src_count, fault, &w);
