@@ -49,7 +49,9 @@ extern sc_strnlen_after_fault
 %endif
 %endmacro
 
-%macro VLOADU 2
+; VMOVU / VMOVA dst, src: an unaligned / aligned vector move, any width (xmm moves are VEX-encoded in
+; the AVX2 variant too: no SSE/AVX transition penalty)
+%macro VMOVU 2
 %if VEX
 	vmovdqu %1, %2
 %else
@@ -57,19 +59,11 @@ extern sc_strnlen_after_fault
 %endif
 %endmacro
 
-%macro VLOADA 2
+%macro VMOVA 2
 %if VEX
 	vmovdqa %1, %2
 %else
 	movdqa %1, %2
-%endif
-%endmacro
-
-%macro VSTOREU 2
-%if VEX
-	vmovdqu %1, %2
-%else
-	movdqu %1, %2
 %endif
 %endmacro
 
@@ -94,15 +88,6 @@ extern sc_strnlen_after_fault
 	movdqa X4, %2
 	pcmpeqb X4, X7
 	pmovmskb %1, X4
-%endif
-%endmacro
-
-; 16-byte moves for the short tail (VEX-encoded in the AVX2 variant: no SSE/AVX transition).
-%macro MOV16 2
-%if VEX
-	vmovdqu %1, %2
-%else
-	movdqu %1, %2
 %endif
 %endmacro
 
@@ -132,7 +117,7 @@ extern sc_strnlen_after_fault
 	jae .limit
 %if %1
 	SC_STORE rdi, r8, %3, V
-	VSTOREU [rdi + r8 + %3], %2
+	VMOVU [rdi + r8 + %3], %2
 %endif
 %endmacro
 
@@ -145,7 +130,7 @@ extern sc_strnlen_after_fault
 	ja .head_cross
 .head:
 	SC_LOAD rsi, none, 0, V
-	VLOADU X0, [rsi]
+	VMOVU X0, [rsi]
 	VNULMASK eax, X0
 	bts rax, V			; a stop bit just past the vector
 	bsf rcx, rax			; the first NUL, or V
@@ -155,7 +140,7 @@ extern sc_strnlen_after_fault
 	jb .nul_at_rcx
 %if %1
 	SC_STORE rdi, none, 0, V
-	VSTOREU [rdi], X0
+	VMOVU [rdi], X0
 %endif
 	lea r8, [rsi + V]
 	and r8, -V
@@ -166,20 +151,20 @@ extern sc_strnlen_after_fault
 	test eax, 4 * V - 1
 	jz .group
 	SC_LOAD rsi, r8, 0, V
-	VLOADA X0, [rsi + r8]
+	VMOVA X0, [rsi + r8]
 	SC_STR_STEP %1, X0, 0
 	add r8, V
 	jmp .block
 .group:
 	; src + r8 is 4V-aligned: the four blocks lie in the page the string reaches.
 	SC_LOAD rsi, r8, 0, V
-	VLOADA X0, [rsi + r8]
+	VMOVA X0, [rsi + r8]
 	SC_LOAD rsi, r8, V, V
-	VLOADA X1, [rsi + r8 + V]
+	VMOVA X1, [rsi + r8 + V]
 	SC_LOAD rsi, r8, 2 * V, V
-	VLOADA X2, [rsi + r8 + 2 * V]
+	VMOVA X2, [rsi + r8 + 2 * V]
 	SC_LOAD rsi, r8, 3 * V, V
-	VLOADA X3, [rsi + r8 + 3 * V]
+	VMOVA X3, [rsi + r8 + 3 * V]
 	VMIN X5, X0, X1
 	VMIN X6, X2, X3
 	VMIN X5, X5, X6
@@ -191,13 +176,13 @@ extern sc_strnlen_after_fault
 	jae .group_stop
 %if %1
 	SC_STORE rdi, r8, 0, V
-	VSTOREU [rdi + r8], X0
+	VMOVU [rdi + r8], X0
 	SC_STORE rdi, r8, V, V
-	VSTOREU [rdi + r8 + V], X1
+	VMOVU [rdi + r8 + V], X1
 	SC_STORE rdi, r8, 2 * V, V
-	VSTOREU [rdi + r8 + 2 * V], X2
+	VMOVU [rdi + r8 + 2 * V], X2
 	SC_STORE rdi, r8, 3 * V, V
-	VSTOREU [rdi + r8 + 3 * V], X3
+	VMOVU [rdi + r8 + 3 * V], X3
 %endif
 	mov r8, r10
 	jmp .group
@@ -231,7 +216,7 @@ extern sc_strnlen_after_fault
 	mov rdx, rsi
 	and rdx, -V
 	SC_LOAD rdx, none, 0, V
-	VLOADA X0, [rdx]
+	VMOVA X0, [rdx]
 	VNULMASK eax, X0
 	mov ecx, esi
 	and ecx, V - 1
@@ -270,13 +255,13 @@ extern sc_strnlen_after_fault
 	cmp ecx, 16
 	jb .tail_below16
 	SC_LOAD rsi, none, 0, 16
-	MOV16 xmm0, [rsi]
+	VMOVU xmm0, [rsi]
 	SC_STORE rdi, none, 0, 16
-	MOV16 [rdi], xmm0
+	VMOVU [rdi], xmm0
 	SC_LOAD rsi, rcx, -16, 16
-	MOV16 xmm0, [rsi + rcx - 16]
+	VMOVU xmm0, [rsi + rcx - 16]
 	SC_STORE rdi, rcx, -16, 16
-	MOV16 [rdi + rcx - 16], xmm0
+	VMOVU [rdi + rcx - 16], xmm0
 	jmp .tail_done
 .tail_below16:
 %endif
@@ -299,9 +284,9 @@ extern sc_strnlen_after_fault
 	jmp .tail_done
 .tail_long:
 	SC_LOAD rsi, rcx, -V, V
-	VLOADU X0, [rsi + rcx - V]
+	VMOVU X0, [rsi + rcx - V]
 	SC_STORE rdi, rcx, -V, V
-	VSTOREU [rdi + rcx - V], X0
+	VMOVU [rdi + rcx - V], X0
 .tail_done:
 %endmacro
 

@@ -9,8 +9,8 @@
 #include <sys/uio.h>
 
 #include "safecopy.h"
-#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
+#include "safecopy/tool_routines.h"
 
 /* True if the element's bytes wrap around the address space (an empty element never does). */
 static inline bool wraps(const struct iovec *v)
@@ -82,11 +82,7 @@ __attribute__((noinline, cold)) static size_t copy_pieces_slow(const struct iove
                                                                const struct iovec *src, size_t sn,
                                                                struct safecopy_fault *fault, struct walk *w)
 {
-	struct sc_window win;
-	sc_window_enter(&win);
-	size_t total = copy_pieces(dst, dn, src, sn, fault, w);
-	sc_window_leave(&win);
-	return total;
+	return SC_SLOW(size_t, copy_pieces(dst, dn, src, sn, fault, w));
 }
 
 size_t safecopy_copyv(const struct iovec *dst, size_t dst_count, const struct iovec *src, size_t src_count,

@@ -4,25 +4,16 @@
  * sc_fast_path()), so no frame is left on the path.
  */
 #include "safecopy.h"
-#include "safecopy/blocked.h"
 #include "safecopy/tool_routines.h"
 
 __attribute__((noinline, cold)) static uint32_t peek32_slow(const void *p, uint32_t fallback)
 {
-	struct sc_window w;
-	sc_window_enter(&w);
-	uint32_t v = sc_peek32(p, fallback);
-	sc_window_leave(&w);
-	return v;
+	return SC_SLOW(uint32_t, sc_peek32(p, fallback));
 }
 
 __attribute__((noinline, cold)) static uint64_t peek64_slow(const void *p, uint64_t fallback)
 {
-	struct sc_window w;
-	sc_window_enter(&w);
-	uint64_t v = sc_peek64(p, fallback);
-	sc_window_leave(&w);
-	return v;
+	return SC_SLOW(uint64_t, sc_peek64(p, fallback));
 }
 
 uint32_t safecopy_peek32(const void *p, uint32_t fallback)

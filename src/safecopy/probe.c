@@ -3,7 +3,6 @@
  * (asm/probe.asm). A fault comes back here, through the routine's landing, only to be recorded.
  */
 #include "safecopy.h"
-#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 #include "safecopy/tool_routines.h"
 
@@ -41,12 +40,9 @@ static inline bool answered_without_access(uintptr_t p, size_t n, int flags, str
 __attribute__((noinline, cold)) static size_t probe_slow(const void *p, size_t n, int flags,
                                                          struct safecopy_fault *fault)
 {
-	struct sc_window w;
-	sc_window_enter(&w);
-	size_t done =
-	    (flags & SAFECOPY_PROBE_WRITE) ? sc_probe_write(p, n, fault) : sc_probe_read(p, n, fault);
-	sc_window_leave(&w);
-	return done;
+	if (flags & SAFECOPY_PROBE_WRITE)
+		return SC_SLOW(size_t, sc_probe_write(p, n, fault));
+	return SC_SLOW(size_t, sc_probe_read(p, n, fault));
 }
 
 size_t safecopy_probe(const void *p, size_t n, int flags, struct safecopy_fault *fault)

@@ -14,7 +14,6 @@
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"
-#include "safecopy/blocked.h"
 #include "safecopy/fault_record.h"
 #include "safecopy/tool_routines.h"
 
@@ -138,21 +137,13 @@ size_t sc_strnlen_after_fault(const char *src, size_t size, struct safecopy_faul
 __attribute__((noinline, cold)) static size_t strncpy_slow(char *dst, const char *src, size_t size,
                                                            struct safecopy_fault *fault)
 {
-	struct sc_window w;
-	sc_window_enter(&w);
-	size_t len = sc_strncpy(dst, src, size, fault);
-	sc_window_leave(&w);
-	return len;
+	return SC_SLOW(size_t, sc_strncpy(dst, src, size, fault));
 }
 
 __attribute__((noinline, cold)) static size_t strnlen_slow(const char *src, size_t size,
                                                            struct safecopy_fault *fault)
 {
-	struct sc_window w;
-	sc_window_enter(&w);
-	size_t len = sc_strnlen(src, size, fault);
-	sc_window_leave(&w);
-	return len;
+	return SC_SLOW(size_t, sc_strnlen(src, size, fault));
 }
 
 /* size == 0 is answered here: the routines read at least one vector. */

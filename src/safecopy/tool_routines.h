@@ -5,6 +5,7 @@
 #ifndef SAFECOPY_TOOL_ROUTINES_H
 #define SAFECOPY_TOOL_ROUTINES_H
 
+#include "safecopy/blocked.h"
 #include "safecopy/routines.h"
 
 /*
@@ -37,5 +38,18 @@ SC_HIDDEN size_t sc_probe_read(const void *p, size_t n, struct safecopy_fault *f
 SC_HIDDEN size_t sc_probe_write(const void *p, size_t n, struct safecopy_fault *fault);
 SC_HIDDEN size_t sc_probe_after_fault(struct safecopy_fault *fault, uintptr_t p, uint64_t addr,
                                       uint64_t word);
+
+/*
+ * SC_SLOW(type, call): the value of call (a routine) made on the cold path: first use, or from inside a
+ * previous handler that runs with SIGSEGV/SIGBUS blocked (see sc_fast_path() and blocked.h).
+ */
+#define SC_SLOW(type, call)                    \
+	({                                     \
+		struct sc_window sc_window_;   \
+		sc_window_enter(&sc_window_);  \
+		type sc_slow_result_ = (call); \
+		sc_window_leave(&sc_window_);  \
+		sc_slow_result_;               \
+	})
 
 #endif
