@@ -9,8 +9,8 @@
  *
  * Common rules:
  * - `fault` may be NULL. When given, it is always written: status SAFECOPY_OK and zeros on success,
- *   otherwise the reason the operation stopped. For SAFECOPY_ALIGN and SAFECOPY_RANGE, addr is the
- *   offending pointer and signo/code are 0.
+ *   otherwise the reason the operation stopped. For SAFECOPY_ALIGN, SAFECOPY_RANGE and SAFECOPY_INVAL,
+ *   addr is the offending pointer and signo/code are 0. (The peeks have no record: see below.)
  * - Only the memory the operation is about is guarded: `fault` and the output pointers of the atomics
  *   must be valid, writable memory of the caller (a bad one crashes like any bad pointer in C).
  * - The first call to any function installs the handler (thread-safely) if safecopy_init() was not
@@ -47,6 +47,7 @@ enum safecopy_status {
 	SAFECOPY_BUS,    /* stopped by SIGBUS: e.g. a file mapping beyond the end of its file */
 	SAFECOPY_ALIGN,  /* atomic on a pointer that is not naturally aligned; no access was made */
 	SAFECOPY_RANGE,  /* [p, p+n) wraps around the address space; no access was made */
+	SAFECOPY_INVAL,  /* an argument outside its documented values (probe flags); no access was made */
 };
 
 struct safecopy_fault {
@@ -153,6 +154,135 @@ SAFECOPY_API enum safecopy_status safecopy_fetch_or64(uint64_t *p, uint64_t v, u
                                                       struct safecopy_fault *fault);
 SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, uint64_t *old,
                                                        struct safecopy_fault *fault);
+
+/*
+ * Strings. One rule for both functions: a length never counts the NUL (as strlen, strnlen and Linux's
+ * strncpy_from_user; unlike strnlen_user and strncpy_from_user_nofault, which count it). With src
+ * unchanged during the call, the result r is:
+ *   r < size, SAFECOPY_OK      the NUL is at src[r]: the string has length r;
+ *   r == size, SAFECOPY_OK     src[0, size) holds no NUL (a longer string, or none);
+ *   r < size, SEGV or BUS      src[0, r) holds no NUL and src[r] could not be read (fault->addr ==
+ *                              src + r), or, for safecopy_strncpy, dst[r] could not be written
+ *                              (fault->addr == dst + r, and src[r] may be the NUL; the src byte is
+ *                              reported if both fail at r).
+ * So a fault looks like the end of the string unless a record is given: pass one when it matters.
+ * size is a limit, not a promise: SIZE_MAX means "no limit" (the string still ends at the first
+ * inaccessible byte; the top of the address space never is accessible, so nothing wraps).
+ * size == 0 reads and writes nothing and returns 0 with SAFECOPY_OK, whatever the pointers.
+ * Reading: the functions look at src bytes in ascending order up to the NUL (or the limit, or the
+ * fault). To find the NUL they load whole aligned vectors, so they also read other bytes of the pages
+ * those bytes lie on (before src, after the NUL or the limit) and ignore them; they never read a page
+ * that holds none of src[0, min(r + 1, size)), the bytes they had to look at, so a string that ends
+ * just before an inaccessible page is read without a fault. src need not be aligned.
+ * Cost of a fault: one signal per faulting call (as for safecopy_memcpy), unless the mappings change
+ * during the call.
+ */
+
+/*
+ * Copies the NUL-terminated string at src, at most size bytes of it, to dst; returns its length r as
+ * above. Writes dst[0, r), and also dst[r] = '\0' whenever r < size (the string's NUL, or a
+ * terminator after a fault on the source); when r == size no terminator is written (there is no room:
+ * dst[size] is never written). So with a buffer of size + 1 bytes, `dst[r] = '\0'` after the call
+ * gives a C string in every case. Nothing after dst[r], nor outside [dst, dst + size), is written;
+ * bytes of dst are written in ascending order, in blocks. A fault on the destination at byte r leaves
+ * dst[r] and everything after it untouched (no terminator). If another thread changes src during the
+ * call, dst[r] is still '\0' when r < size, but dst[0, r) may hold a NUL too. Overlapping src and dst:
+ * the contents of dst are unspecified (as with memcpy); the count and the limits on writing hold.
+ * Typical use, reading a path from an untrusted pointer:
+ *     char path[4097];
+ *     struct safecopy_fault f;
+ *     size_t len = safecopy_strncpy(path, p, sizeof path - 1, &f);
+ *     path[len] = '\0';
+ *     if (f.status != SAFECOPY_OK) ... faulted at f.addr after len bytes
+ *     else if (len == sizeof path - 1) ... longer than 4096 bytes
+ */
+SAFECOPY_API size_t safecopy_strncpy(char *dst, const char *src, size_t size, struct safecopy_fault *fault);
+
+/* The length r of the NUL-terminated string at src, at most size, as above (nothing is written). */
+SAFECOPY_API size_t safecopy_strnlen(const char *src, size_t size, struct safecopy_fault *fault);
+
+/*
+ * Peeks: a value, not a status (HotSpot's SafeFetch32/SafeFetchN). Returns the 4 or 8 bytes at p, or
+ * fallback if any of them cannot be read (SIGSEGV, SIGBUS, or a non-canonical p). There is no fault
+ * record: the fast path is one load and a return, for profilers walking frame-pointer chains. When a
+ * peek returns fallback, either the load faulted or memory held that value: choose a fallback the
+ * memory cannot hold (0 for a frame pointer), or use safecopy_load64 to tell. p need not be aligned
+ * (an unaligned load is not single-copy atomic, and one that straddles into a bad page gives
+ * fallback). Nothing is written.
+ */
+SAFECOPY_API uint32_t safecopy_peek32(const void *p, uint32_t fallback);
+SAFECOPY_API uint64_t safecopy_peek64(const void *p, uint64_t fallback);
+SAFECOPY_API void *safecopy_peekptr(const void *p, void *fallback);
+
+/* Flags of safecopy_probe. */
+#define SAFECOPY_PROBE_READ  1
+#define SAFECOPY_PROBE_WRITE 2
+
+/*
+ * Returns how many leading bytes of [p, p+n) are accessible for what flags asks: SAFECOPY_PROBE_READ,
+ * SAFECOPY_PROBE_WRITE, or both (x86-64 has no write-only pages: writable implies readable). n when
+ * all are; otherwise the offset of the first page that is not, and fault says why (addr = that page's
+ * first byte in the range: p itself, or a page start; signo and code as for safecopy_memcpy).
+ * How: one 1-byte access per page, in ascending order: p, then the first byte of each later page the
+ * range touches. No system call when the range is accessible, one signal when it is not.
+ * A read probe loads the byte. A write probe does `lock or byte [x], 0`: an atomic read-modify-write
+ * that stores the value it read, so memory keeps its contents even with concurrent writers; but it is
+ * a write to the kernel and the hardware, with a write's side effects on each page probed:
+ * - a private copy-on-write page (MAP_PRIVATE file mapping, memory shared with a fork()ed parent or
+ *   child, KSM-merged page) is copied: memory use grows, and a MAP_PRIVATE file page stops following
+ *   the file;
+ * - an anonymous page never written (no page yet, or the shared zero page) gets its own zeroed page;
+ * - a MAP_SHARED file page is dirtied: written back to the file, and the file's mtime may change;
+ * - in a range registered with userfaultfd, a missing page (UFFDIO_REGISTER_MODE_MISSING) or a
+ *   write-protected one (MODE_WP) raises an event and the probe blocks until the monitor resolves it;
+ *   a thread that is itself the monitor must not probe such ranges.
+ * A read probe has a read's side effects: it pages in (file read, swap-in, the zero page for
+ * untouched anonymous memory) and raises userfaultfd MISSING events. Probing just below a stack that
+ * grows down (MAP_GROWSDOWN) may extend it, as any access would. Neither probe sees memory protection
+ * that is finer than a page (none exists on x86-64 Linux) or changes after the probe returns.
+ * n == 0 makes no access and returns 0 with SAFECOPY_OK. If [p, p+n) wraps around the address space,
+ * returns 0 with SAFECOPY_RANGE; flags of 0 or with other bits return 0 with SAFECOPY_INVAL; neither
+ * makes an access.
+ */
+SAFECOPY_API size_t safecopy_probe(const void *p, size_t n, int flags, struct safecopy_fault *fault);
+
+/* struct iovec from <sys/uio.h> (declared here so this header needs no POSIX header). */
+struct iovec;
+
+/*
+ * Where safecopy_copyv stopped on each side: the element and the offset in it of the next byte that
+ * side would have taken (index == its count when every byte of that side was used). Empty elements
+ * are skipped: index names an element with a byte left, or the count.
+ */
+struct safecopy_iov_pos {
+	size_t dst_index;
+	size_t dst_offset;
+	size_t src_index;
+	size_t src_offset;
+};
+
+/*
+ * Copies the bytes of the src elements, in order, into the dst elements, in order (the in-process
+ * counterpart of process_vm_readv/writev, for readv/writev-style I/O on guest memory): as many as
+ * both sides hold, min(total of src lengths, total of dst lengths). Returns the exact number of bytes
+ * copied: as for safecopy_memcpy applied to the pieces in turn, the longest prefix whose source bytes
+ * are readable and destination bytes writable; nothing after it is written, nothing outside the dst
+ * elements ever is. On a short count, fault is filled as for safecopy_memcpy (addr: the first byte
+ * that could not be read or written; the src byte if both fail at the same point), and *where (if not
+ * NULL; always written) names the element holding fault->addr: src[where->src_index] at
+ * where->src_offset for a source fault, dst[where->dst_index] at where->dst_offset for a destination
+ * fault. Elements of length 0 are never accessed, whatever their base. The iovec arrays themselves
+ * are the caller's memory, read as ordinary C (a bad array pointer crashes); NULL is fine with a
+ * count of 0. An element whose range wraps around the address space is never accessed: the copy
+ * stops at its first byte with SAFECOPY_RANGE (addr = its base; the destination element's if both
+ * current elements wrap) after copying the bytes before it, as a loop of safecopy_memcpy calls over
+ * the pieces would; *where then names that element (offset 0). Each element is checked when the copy
+ * reaches it, so one after the stop is never looked at.
+ * Overlapping elements: as for safecopy_memcpy, the overlapping destination bytes are unspecified.
+ */
+SAFECOPY_API size_t safecopy_copyv(const struct iovec *dst, size_t dst_count, const struct iovec *src,
+                                   size_t src_count, struct safecopy_fault *fault,
+                                   struct safecopy_iov_pos *where);
 
 /*
  * For programs that own the SIGSEGV/SIGBUS handler (language runtimes, JIT-ing VMs) and call this first

@@ -13,6 +13,8 @@ const char *safecopy_status_name(enum safecopy_status status)
 		return "align";
 	case SAFECOPY_RANGE:
 		return "range";
+	case SAFECOPY_INVAL:
+		return "inval";
 	}
 	return "unknown";
 }

@@ -23,14 +23,16 @@ static const struct {
     API(safecopy_fetch_and32), API(safecopy_fetch_or32),    API(safecopy_fetch_xor32),
     API(safecopy_fetch_add64), API(safecopy_fetch_and64),   API(safecopy_fetch_or64),
     API(safecopy_fetch_xor64), API(safecopy_handle_signal), API(safecopy_handler_active),
-    API(safecopy_status_name),
+    API(safecopy_status_name), API(safecopy_strncpy),       API(safecopy_strnlen),
+    API(safecopy_peek32),      API(safecopy_peek64),        API(safecopy_peekptr),
+    API(safecopy_probe),       API(safecopy_copyv),
 #undef API
 };
 #define NAPI (sizeof api / sizeof api[0])
 
 Test(exports, shared_library_exports_exactly_the_api)
 {
-	cr_assert_eq(NAPI, 22);
+	cr_assert_eq(NAPI, 29);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "nm -D --defined-only '%s' 2>&1", SAFECOPY_SO_PATH);
 	FILE *p = popen(cmd, "r");

@@ -491,7 +491,8 @@ Test(odd_pointers, status_names)
 	cr_assert_str_eq(safecopy_status_name(SAFECOPY_BUS), "bus");
 	cr_assert_str_eq(safecopy_status_name(SAFECOPY_ALIGN), "align");
 	cr_assert_str_eq(safecopy_status_name(SAFECOPY_RANGE), "range");
-	cr_assert_str_eq(safecopy_status_name((enum safecopy_status)5), "unknown");
+	cr_assert_str_eq(safecopy_status_name(SAFECOPY_INVAL), "inval");
+	cr_assert_str_eq(safecopy_status_name((enum safecopy_status)6), "unknown");
 	cr_assert_str_eq(safecopy_status_name((enum safecopy_status) - 1), "unknown");
 	cr_assert_eq(SAFECOPY_OK, 0);
 }
