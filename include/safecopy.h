@@ -273,11 +273,9 @@ struct safecopy_iov_pos {
  * where->src_offset for a source fault, dst[where->dst_index] at where->dst_offset for a destination
  * fault. Elements of length 0 are never accessed, whatever their base. The iovec arrays themselves
  * are the caller's memory, read as ordinary C (a bad array pointer crashes); NULL is fine with a
- * count of 0. An element whose range wraps around the address space is never accessed: the copy
- * stops at its first byte with SAFECOPY_RANGE (addr = its base; the destination element's if both
- * current elements wrap) after copying the bytes before it, as a loop of safecopy_memcpy calls over
- * the pieces would; *where then names that element (offset 0). Each element is checked when the copy
- * reaches it, so one after the stop is never looked at.
+ * count of 0. If any element of either array wraps around the address space, nothing is accessed
+ * or copied: 0 is returned with SAFECOPY_RANGE, addr = that element's base (the first such element
+ * of dst, else of src), and *where names it (offset 0; the other side's index 0).
  * Overlapping elements: as for safecopy_memcpy, the overlapping destination bytes are unspecified.
  */
 SAFECOPY_API size_t safecopy_copyv(const struct iovec *dst, size_t dst_count, const struct iovec *src,
