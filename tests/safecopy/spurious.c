@@ -139,7 +139,7 @@ static void raise_spec_free(struct raise_spec *r)
 
 #define GUARD 64
 
-enum op_kind { OP_COPY, OP_MEMSET, OP_ATOMIC };
+enum op_kind { OP_COPY, OP_MEMSET, OP_ATOMIC, OP_STRNCPY, OP_STRNLEN, OP_PEEK, OP_PROBE };
 
 struct op {
 	enum op_kind kind;
@@ -274,9 +274,66 @@ static void op_check_copy(struct op *o, size_t got, const struct safecopy_fault 
 }
 
 /* Runs the operation (stepped when `stepped`) and checks it did exactly its job. */
+/* Strings of n letters then a NUL; strncpy into dst with room for n + 10. */
+static void op_string(struct op *o, bool stepped, const char *what)
+{
+	for (size_t i = 0; i < o->n; i++)
+		o->src[i] = (unsigned char)('a' + i % 26);
+	o->src[o->n] = '\0';
+	struct safecopy_fault f = fault_garbage();
+	size_t got;
+	if (o->kind == OP_STRNLEN) {
+		got = stepped ? STEPPED(safecopy_strnlen((const char *)o->src, o->n + 10, &f))
+		              : safecopy_strnlen((const char *)o->src, o->n + 10, &f);
+		CHECK(got == o->n, "%s: strnlen %zu, want %zu", what, got, o->n);
+		check_fault_ok(&f, what);
+		return;
+	}
+	got = stepped ? STEPPED(safecopy_strncpy((char *)o->dst, (const char *)o->src, o->n + 10, &f))
+	              : safecopy_strncpy((char *)o->dst, (const char *)o->src, o->n + 10, &f);
+	CHECK(got == o->n, "%s: strncpy %zu, want %zu", what, got, o->n);
+	check_fault_ok(&f, what);
+	CHECK(memcmp(o->dst, o->src, o->n + 1) == 0, "%s: string not copied with its NUL", what);
+	for (size_t i = 0; i < GUARD; i++)
+		CHECK(dst_buf[i] == canary(i), "%s: byte %zu before dst written", what, GUARD - i);
+	for (size_t i = GUARD + o->n + 1; i < 2 * GUARD + o->n + 10; i++)
+		CHECK(dst_buf[i] == canary(i), "%s: byte %zu after the NUL written", what,
+		      i - GUARD - o->n - 1);
+}
+
+/* A peek of each width, and a read/write probe of n bytes that must change nothing. */
+static void op_peek_probe(struct op *o, bool stepped, const char *what)
+{
+	if (o->kind == OP_PEEK) {
+		uint64_t cell = 0x1122334455667788ull;
+		uint64_t v64 = stepped ? STEPPED(safecopy_peek64(&cell, 1)) : safecopy_peek64(&cell, 1);
+		uint32_t v32 = stepped ? STEPPED(safecopy_peek32(&cell, 2)) : safecopy_peek32(&cell, 2);
+		void *vp = stepped ? STEPPED(safecopy_peekptr(&cell, NULL)) : safecopy_peekptr(&cell, NULL);
+		CHECK(v64 == cell && v32 == (uint32_t)cell && vp == (void *)(uintptr_t)cell,
+		      "%s: peeks wrong", what);
+		return;
+	}
+	struct safecopy_fault f = fault_garbage();
+	int flags = SAFECOPY_PROBE_READ | SAFECOPY_PROBE_WRITE;
+	size_t got = stepped ? STEPPED(safecopy_probe(o->dst, o->n, flags, &f))
+	                     : safecopy_probe(o->dst, o->n, flags, &f);
+	CHECK(got == o->n, "%s: probe %zu, want %zu", what, got, o->n);
+	check_fault_ok(&f, what);
+	for (size_t i = 0; i < sizeof dst_buf; i++)
+		CHECK(dst_buf[i] == canary(i), "%s: the probe changed byte %zu", what, i);
+}
+
 static void op_run_and_check(struct op *o, bool stepped, const char *what)
 {
 	op_prepare(o);
+	if (o->kind == OP_STRNCPY || o->kind == OP_STRNLEN) {
+		op_string(o, stepped, what);
+		return;
+	}
+	if (o->kind == OP_PEEK || o->kind == OP_PROBE) {
+		op_peek_probe(o, stepped, what);
+		return;
+	}
 	if (o->kind == OP_ATOMIC) {
 		uint64_t *cell = (uint64_t *)(void *)o->dst;
 		uint64_t before = 0x0102030405060708ull, after, out_want, out = 0;
@@ -381,6 +438,19 @@ static void sweep_all(enum maker m, int sig)
 	o.n = 8;
 	for (o.atomic = 0; o.atomic < ATOMIC_COUNT; o.atomic++)
 		sweep(&o, m, sig);
+	static const size_t string_sizes[] = {0, 5, 31, 40, 200};
+	for (size_t i = 0; i < sizeof string_sizes / sizeof string_sizes[0]; i++) {
+		o.n = string_sizes[i];
+		o.kind = OP_STRNCPY;
+		sweep(&o, m, sig);
+		o.kind = OP_STRNLEN;
+		sweep(&o, m, sig);
+	}
+	o.kind = OP_PEEK;
+	sweep(&o, m, sig);
+	o.kind = OP_PROBE;
+	o.n = 3 * 4096 + 5;
+	sweep(&o, m, sig);
 }
 
 Test(spurious, child_exit_sigsegv_at_every_instruction, .timeout = 120)
