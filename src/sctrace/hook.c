@@ -1,0 +1,392 @@
+/*
+ * One system call's life in the tracer: the entry half of its line, the call, the exit half, the
+ * counters. Calls that start or end tasks (fork, clone, vfork, exec, exit) also keep the task counts
+ * and the output consistent, whether they are shown or not.
+ */
+#include <linux/sched.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "sctrace/hook.h"
+#include "sctrace/memread.h"
+#include "sctrace/names.h"
+#include "sctrace/output.h"
+#include "sctrace/rawsys.h"
+
+bool sct_task_traced(const struct sct_thread *t)
+{
+	if (sct.o->follow)
+		return true;
+	return !t->vfork_parent && t->tid == sct.board->root_pid;
+}
+
+void sct_print_exited(struct sct_thread *t, int code)
+{
+	if (sct.o->quiet >= 2 || sct.o->summary == SCT_SUMMARY_ONLY)
+		return;
+	char buf[128];
+	struct sct_line l;
+	sct_line_init(&l, buf, sizeof buf);
+	sct_out_prefix(t, &l);
+	sct_puts(&l, "+++ exited with ");
+	sct_dec(&l, code & 0xff);
+	sct_puts(&l, " +++");
+	sct_line_end(&l);
+	sct_out_line(t, buf, l.len);
+}
+
+/* ---- calls that make or end tasks ---- */
+
+static bool is_fork_like(long nr)
+{
+	return nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3;
+}
+
+/* clone flags of a clone or clone3 call (0 for fork, CLONE_VM|CLONE_VFORK for vfork). */
+static unsigned long long clone_flags_of(long nr, const long *a)
+{
+	if (nr == SYS_vfork)
+		return CLONE_VM | CLONE_VFORK;
+	if (nr == SYS_clone)
+		return (unsigned long)a[0];
+	if (nr == SYS_clone3) {
+		uint64_t f;
+		return sct_peek(&f, (uintptr_t)a[0], sizeof f) ? f : 0;
+	}
+	return 0;
+}
+
+/* Before a task is made: its lines must not be gathered behind ours, and it counts as alive. */
+static void before_new_task(long nr, const long *a)
+{
+	sct_out_flush();
+	if (sct.o->follow)
+		__atomic_fetch_add(&sct.board->live_tasks, 1, __ATOMIC_ACQ_REL);
+	if (clone_flags_of(nr, a) & CLONE_THREAD)
+		__atomic_fetch_add(&sct.threads, 1, __ATOMIC_RELAXED);
+}
+
+static void new_task_failed(long nr, const long *a)
+{
+	if (sct.o->follow)
+		__atomic_fetch_sub(&sct.board->live_tasks, 1, __ATOMIC_ACQ_REL);
+	if (clone_flags_of(nr, a) & CLONE_THREAD)
+		__atomic_fetch_sub(&sct.threads, 1, __ATOMIC_RELAXED);
+}
+
+/* In the child of a fork-like call that returned 0 here: a process of its own now. */
+static void in_forked_child(struct sct_thread *t)
+{
+	sct.pid = (int32_t)sct_raw0(SYS_getpid);
+	sct.threads = 1;
+	sct_thread_after_fork(t);
+	if (!sct.o->follow)
+		sct.active = false; /* without -f nothing of it is shown */
+}
+
+/* The task ends: its lines go out first; the live count drops. */
+static void before_exit(struct sct_thread *t, long nr)
+{
+	sct_out_flush();
+	if (!sct.o->follow)
+		return;
+	int gone = 1;
+	if (nr == SYS_exit_group && !t->vfork_parent)
+		gone = __atomic_load_n(&sct.threads, __ATOMIC_RELAXED);
+	else if (!t->vfork_parent)
+		__atomic_fetch_sub(&sct.threads, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&sct.board->live_tasks, gone, __ATOMIC_ACQ_REL);
+}
+
+/* ---- counting (-c, -C) ---- */
+
+static void count(long nr, long ret, uint64_t ns)
+{
+	if (nr < 0 || nr >= SCT_NR_COUNT)
+		return;
+	struct sct_count *c = &sct.board->counts[nr];
+	__atomic_fetch_add(&c->calls, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->ns, ns, __ATOMIC_RELAXED);
+	if (sct_failed(ret))
+		__atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- the lines ---- */
+
+static void start_frame(struct sct_thread *t, struct sct_frame *f, const struct usertrap_call *call)
+{
+	struct sct_call *c = &f->call;
+	c->nr = call->nr;
+	memcpy(c->a, call->args, sizeof c->a);
+	c->ret = 0;
+	c->o = sct.o;
+	c->l = &f->line;
+	f->line.len = 0;
+	f->line.truncated = false;
+	f->published = false;
+	sct_out_prefix(t, &f->line);
+}
+
+/* "<... name resumed>" on a new line, after another task closed ours with "<unfinished ...>". */
+static void restart_line(struct sct_thread *t, struct sct_frame *f)
+{
+	f->line.len = 0;
+	f->line.truncated = false;
+	sct_out_prefix(t, &f->line);
+	sct_puts(&f->line, "<... ");
+	const char *name = sct_syscall_name(f->call.nr);
+	sct_puts(&f->line, name ? name : "syscall");
+	sct_puts(&f->line, " resumed>");
+}
+
+static bool status_shown(long ret, long nr)
+{
+	unsigned st = sct.o->status;
+	if (st == SCT_STATUS_ALL)
+		return true;
+	if (nr == SYS_exit || nr == SYS_exit_group)
+		return st & SCT_STATUS_UNFINISHED;
+	return st & (sct_failed(ret) ? SCT_STATUS_FAILED : SCT_STATUS_SUCCESSFUL);
+}
+
+/* The exit half and the result, then the line out. */
+static void finish_line(struct sct_thread *t, struct sct_frame *f, long ret, uint64_t t1, bool closed)
+{
+	if (closed)
+		restart_line(t, f);
+	f->call.ret = ret;
+	sct_decode_exit(&f->call);
+	sct_decode_result(&f->call);
+	if (sct.o->syscall_times) {
+		uint64_t d = t1 - f->t0;
+		sct_puts(&f->line, " <");
+		sct_udec(&f->line, d / 1000000000ULL);
+		sct_putc(&f->line, '.');
+		sct_dec_width(&f->line, d % 1000000000ULL / 1000, 6);
+		sct_putc(&f->line, '>');
+	}
+	sct_line_end(&f->line);
+	if (status_shown(ret, f->call.nr))
+		sct_out_line(t, f->line.buf, f->line.len);
+}
+
+/* Calls that may wait a long time: the gathered lines go out before them. */
+static bool may_block(long nr)
+{
+	switch (nr) {
+	case SYS_wait4:
+	case SYS_waitid:
+	case SYS_pause:
+	case SYS_rt_sigsuspend:
+	case SYS_rt_sigtimedwait:
+	case SYS_nanosleep:
+	case SYS_clock_nanosleep:
+	case SYS_poll:
+	case SYS_ppoll:
+	case SYS_select:
+	case SYS_pselect6:
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_futex:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_msgrcv:
+	case SYS_semop:
+	case SYS_semtimedop:
+	case SYS_flock:
+		return true;
+	}
+	return false;
+}
+
+/* The result of an in-place call made earlier on this thread, now that the thread runs again. */
+static long inplace_result(struct sct_thread *t)
+{
+	struct sct_inplace *ip = &t->inplace;
+	if (ip->vfork_like && ip->nr == SYS_vfork)
+		return ip->child ? ip->child : -1;
+	unsigned long long flags = clone_flags_of(ip->nr, ip->args);
+	if (flags & CLONE_PARENT_SETTID) {
+		uintptr_t ptid = 0;
+		if (ip->nr == SYS_clone)
+			ptid = (uintptr_t)ip->args[2];
+		else {
+			struct clone_args ca;
+			if (sct_peek(&ca, (uintptr_t)ip->args[0], 40))
+				ptid = (uintptr_t)ca.parent_tid;
+		}
+		int tid;
+		if (ptid && sct_peek(&tid, ptid, sizeof tid) && tid > 0)
+			return tid;
+	}
+	return ip->child ? ip->child : -1;
+}
+
+/* Called at the top of the thread's first call after an in-place clone/vfork: completes its line. */
+static void settle_inplace(struct sct_thread *t)
+{
+	struct sct_inplace *ip = &t->inplace;
+	ip->active = false;
+	ip->vfork_like = false;
+	struct sct_frame *f = &t->frames[0];
+	if (f->call.nr != ip->nr || !f->line.len)
+		return;
+	long ret = inplace_result(t);
+	bool closed = sct_out_withdraw(t, f);
+	if (ret == -1) {
+		/* the child's id could not be learnt: strace would have it; say so rather than guess */
+		if (closed)
+			restart_line(t, f);
+		f->call.ret = 0;
+		f->call.exiting = true;
+		sct_decode_exit(&f->call);
+		sct_pad_to(&f->line, 40);
+		sct_puts(&f->line, "= ?");
+		sct_line_end(&f->line);
+		sct_out_line(t, f->line.buf, f->line.len);
+		return;
+	}
+	finish_line(t, f, ret, sct_now_ns(), closed);
+}
+
+/* ---- the hook ---- */
+
+static bool counting(void)
+{
+	return sct.o->summary != SCT_SUMMARY_NONE;
+}
+
+static bool printing(void)
+{
+	return sct.o->summary != SCT_SUMMARY_ONLY;
+}
+
+/* The real call, and what calls that make or end tasks need around it. */
+static long run_call_body(struct sct_thread *t, struct usertrap_call *call)
+{
+	long nr = call->nr;
+	if (nr == SYS_execve || nr == SYS_execveat)
+		return sct_exec_syscall(t, call);
+	if (!is_fork_like(nr))
+		return sct_guarded_syscall(call);
+	long r = usertrap_syscall(call);
+	if (r == USERTRAP_RESULT_IN_PLACE)
+		return r;
+	if (r == 0)
+		in_forked_child(t);
+	else if (sct_failed(r))
+		new_task_failed(nr, call->args);
+	return r;
+}
+
+/* The real call, with the busy mark off: signal handlers that run meanwhile are the program's. */
+static long run_call(struct sct_thread *t, struct usertrap_call *call)
+{
+	t->busy = false;
+	long r = run_call_body(t, call);
+	t->busy = true;
+	return r;
+}
+
+/* A call that is neither shown nor counted: only the bookkeeping. */
+static long untraced_call(struct sct_thread *t, struct usertrap_call *call)
+{
+	long nr = call->nr;
+	if (nr == SYS_exit || nr == SYS_exit_group) {
+		before_exit(t, nr);
+		t->busy = false;
+		return usertrap_syscall(call);
+	}
+	if (is_fork_like(nr))
+		before_new_task(nr, call->args);
+	return run_call(t, call);
+}
+
+static long traced_call(struct sct_thread *t, struct usertrap_call *call)
+{
+	long nr = call->nr;
+	bool show = printing() && sct_traced(sct.o, nr);
+	bool timed = counting() || sct.o->syscall_times;
+	if (t->depth >= SCT_DEPTH) /* signal handlers nested too deep: shown no more */
+		return untraced_call(t, call);
+	struct sct_frame *f = &t->frames[t->depth++];
+	f->t0 = timed ? sct_now_ns() : 0;
+	if (show) {
+		start_frame(t, f, call);
+		sct_decode_entry(&f->call);
+		f->entry_len = f->line.len;
+	}
+	if (nr == SYS_exit || nr == SYS_exit_group) {
+		if (counting())
+			count(nr, 0, 0);
+		if (show)
+			finish_line(t, f, 0, f->t0, false);
+		before_exit(t, nr);
+		if (nr == SYS_exit_group || sct.o->follow)
+			sct_print_exited(t, (int)call->args[0]);
+		if (nr == SYS_exit_group && sct.pid == sct.board->root_pid && !t->vfork_parent)
+			__atomic_store_n(&sct.board->root_exit_printed, 1, __ATOMIC_RELEASE);
+		sct_out_flush();
+		t->depth--;
+		t->busy = false;
+		if (nr == SYS_exit && !t->vfork_parent)
+			sct_thread_release(t);
+		return usertrap_syscall(call);
+	}
+	/* published only when a line of another task (or of a signal handler here) may come first */
+	if (show && t->depth == 1 && sct.o->status == SCT_STATUS_ALL)
+		sct_out_publish(t, f, (nr == SYS_execve || nr == SYS_execveat) ? (uint32_t)t->tid : 0);
+	if (is_fork_like(nr))
+		before_new_task(nr, call->args);
+	else if (may_block(nr) || nr == SYS_execve || nr == SYS_execveat)
+		sct_out_flush();
+	long r = run_call(t, call);
+	if (r == USERTRAP_RESULT_IN_PLACE) {
+		/* the call runs natively once we return: its result is known at this thread's next call */
+		t->inplace = (struct sct_inplace){.active = true, .nr = nr, .t0 = f->t0};
+		memcpy(t->inplace.args, call->args, sizeof t->inplace.args);
+		t->inplace.vfork_like =
+		    (clone_flags_of(nr, call->args) & (CLONE_VM | CLONE_SETTLS)) == CLONE_VM;
+		if (!show || t->depth != 1)
+			t->inplace.active = false;
+		if (counting())
+			count(nr, 0, 0);
+		t->depth--;
+		return r;
+	}
+	if (r == 0 && is_fork_like(nr)) {
+		/* the child: strace shows the parent's line only; the board slot is the parent's */
+		f->published = false;
+		t->depth--;
+		return r;
+	}
+	uint64_t t1 = timed ? sct_now_ns() : 0;
+	if (counting() && sct_traced(sct.o, nr))
+		count(nr, r, t1 - f->t0);
+	if (show) {
+		bool closed = sct_out_withdraw(t, f);
+		finish_line(t, f, r, t1, closed);
+	}
+	t->depth--;
+	return r;
+}
+
+long sct_hook(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (!sct.active)
+		return sct_guarded_syscall(call);
+	struct sct_thread *t = sct_thread_self();
+	if (!t || t->busy) /* no state, or a call the tracer itself made (a vDSO falling back to a syscall) */
+		return usertrap_syscall(call);
+	t->busy = true;
+	if (t->inplace.active && !t->vfork_parent)
+		settle_inplace(t);
+	long r = sct_task_traced(t) ? traced_call(t, call) : untraced_call(t, call);
+	t = sct_thread_self_if_any();
+	if (t)
+		t->busy = false;
+	return r;
+}

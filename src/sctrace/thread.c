@@ -1,0 +1,108 @@
+/*
+ * Per-thread state: made on a thread's first traced call, in memory of its own (raw mmap, so that
+ * it works in a signal handler and in a thread glibc has not finished setting up).
+ */
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "sctrace/rawsys.h"
+#include "sctrace/tracer.h"
+
+#define SCT_EXEC_AREA (64 * 1024)
+
+static __thread struct sct_thread *self_tls __attribute__((tls_model("initial-exec")));
+
+static size_t page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static struct sct_thread *make_state(struct sct_thread *vfork_parent)
+{
+	struct sct_thread *t;
+	size_t per_frame = sct.line_cap + sct.scratch_cap;
+	size_t size = page_round(sizeof *t + SCT_DEPTH * per_frame + SCT_EXEC_AREA);
+	long m =
+	    sct_raw6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0 && m > -4096)
+		return NULL;
+	t = (struct sct_thread *)m;
+	t->tid = (int32_t)sct_raw0(SYS_gettid);
+	t->busy = false;
+	t->slot = -1;
+	t->out_fd = -1;
+	t->map_size = size;
+	for (int d = 0; d < SCT_DEPTH; d++) {
+		char *base = t->memory + (size_t)d * per_frame;
+		t->frames[d].call.scratch = base + sct.line_cap;
+		t->frames[d].call.scratch_cap = sct.scratch_cap;
+		t->frames[d].line.buf = base;
+		t->frames[d].line.cap = sct.line_cap;
+	}
+	t->exec_area = t->memory + SCT_DEPTH * per_frame;
+	t->exec_cap = size - (size_t)(t->exec_area - (char *)t);
+	t->vfork_parent = vfork_parent;
+	self_tls = t;
+	return t;
+}
+
+struct sct_thread *sct_thread_self(void)
+{
+	struct sct_thread *t = self_tls;
+	if (!t)
+		return make_state(NULL);
+	if (!t->vfork_parent && !t->inplace.vfork_like)
+		return t;
+	int32_t now = (int32_t)sct_raw0(SYS_gettid);
+	if (t->vfork_parent) {
+		if (now == t->tid)
+			return t; /* still the child */
+		/* the parent runs again: the child has exec'd or exited, its state is ours to drop */
+		struct sct_thread *p = t->vfork_parent;
+		self_tls = p;
+		sct_raw2(SYS_munmap, t, t->map_size);
+		return p;
+	}
+	if (now == t->tid)
+		return t; /* the parent, its child gone before making a call we saw */
+	t->inplace.child = now;
+	return make_state(t); /* the vfork child's first call */
+}
+
+struct sct_thread *sct_thread_self_if_any(void)
+{
+	return self_tls;
+}
+
+void sct_thread_release(struct sct_thread *t)
+{
+	self_tls = NULL;
+	sct_raw2(SYS_munmap, t, t->map_size);
+}
+
+void sct_thread_after_fork(struct sct_thread *t)
+{
+	t->tid = (int32_t)sct_raw0(SYS_gettid);
+	t->slot = -1;
+	t->out_fd = -1;
+	t->vfork_parent = NULL;
+	t->inplace.active = false;
+	t->inplace.vfork_like = false;
+	t->side_len = 0;
+	t->emitting = 0;
+}
+
+uint64_t sct_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sct_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
