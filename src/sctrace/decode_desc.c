@@ -122,6 +122,13 @@ void sct_p_o_flags(struct sct_call *c, int i, const void *aux)
 	sct_print_open_flags(c->l, (unsigned long)c->a[i]);
 }
 
+/* pipe2, signalfd4: O_* flags without an access mode ("0" for none) */
+void sct_p_fd_flags(struct sct_call *c, int i, const void *aux)
+{
+	(void)aux;
+	sct_print_flags(c->l, sct_open_flag_names(), (unsigned long)c->a[i], "O_???");
+}
+
 /* loff_t * of sendfile, splice, copy_file_range: [N] at entry and, after the call, the new value. */
 void sct_p_loff_in(struct sct_call *c, int i, const void *aux)
 {

@@ -24,15 +24,20 @@ SCT_XLAT_PUBLIC(sct_xlat_whence, SCT_X(SEEK_SET), SCT_X(SEEK_CUR), SCT_X(SEEK_EN
                 SCT_X(SEEK_HOLE));
 SCT_XLAT(statx_sync, {0, "AT_STATX_SYNC_AS_STAT"}, {0x2000, "AT_STATX_FORCE_SYNC"},
          {0x4000, "AT_STATX_DONT_SYNC"});
-SCT_XLAT(statx_masks, {0x00000fffU, "STATX_BASIC_STATS"}, {0x1U, "STATX_TYPE"}, {0x2U, "STATX_MODE"},
-         {0x4U, "STATX_NLINK"}, {0x8U, "STATX_UID"}, {0x10U, "STATX_GID"}, {0x20U, "STATX_ATIME"},
-         {0x40U, "STATX_MTIME"}, {0x80U, "STATX_CTIME"}, {0x100U, "STATX_INO"}, {0x200U, "STATX_SIZE"},
-         {0x400U, "STATX_BLOCKS"}, {0x800U, "STATX_BTIME"}, {0x1000U, "STATX_MNT_ID"},
+SCT_XLAT(statx_masks, {0xfffU, "STATX_ALL"}, {0x7ffU, "STATX_BASIC_STATS"}, {0x1U, "STATX_TYPE"},
+         {0x2U, "STATX_MODE"}, {0x4U, "STATX_NLINK"}, {0x8U, "STATX_UID"}, {0x10U, "STATX_GID"},
+         {0x20U, "STATX_ATIME"}, {0x40U, "STATX_MTIME"}, {0x80U, "STATX_CTIME"}, {0x100U, "STATX_INO"},
+         {0x200U, "STATX_SIZE"}, {0x400U, "STATX_BLOCKS"}, {0x800U, "STATX_BTIME"}, {0x1000U, "STATX_MNT_ID"},
          {0x2000U, "STATX_DIOALIGN"});
 SCT_XLAT(statx_attrs, {0x4, "STATX_ATTR_COMPRESSED"}, {0x10, "STATX_ATTR_IMMUTABLE"},
          {0x20, "STATX_ATTR_APPEND"}, {0x40, "STATX_ATTR_NODUMP"}, {0x800, "STATX_ATTR_ENCRYPTED"},
          {0x1000, "STATX_ATTR_AUTOMOUNT"}, {0x2000, "STATX_ATTR_MOUNT_ROOT"}, {0x100000, "STATX_ATTR_VERITY"},
          {0x200000, "STATX_ATTR_DAX"});
+
+const struct sct_xlat *sct_open_flag_names(void)
+{
+	return &open_flags;
+}
 
 /* open(2) flags: the access mode first, then the other flags (strace's order). */
 void sct_print_open_flags(struct sct_line *l, unsigned long flags)

@@ -90,70 +90,78 @@ void sct_dec_clone(struct sct_call *c)
 	}
 }
 
+/*
+ * clone3({...} => {parent_tid=[N]}, size): what the kernel writes is shown at exit, from the pointers
+ * saved at entry (the structure itself is often on a stack that is gone by then).
+ */
 void sct_dec_clone3(struct sct_call *c)
 {
 	struct clone_args ca = {0};
 	unsigned long size = (unsigned long)c->a[1];
 	size_t need = offsetof(struct clone_args, tls) + sizeof ca.tls;
 	size_t fetch = size < sizeof ca ? size : sizeof ca;
-	if (!c->exiting) {
-		c->saved[0] = 0;
-		if (fetch < need) {
-			sct_ptr(c->l, sct_addr(c, 0));
-		} else if (sct_fetch(c, sct_addr(c, 0), &ca, fetch)) {
-			sct_puts(c->l, "{flags=");
-			sct_print_flags(c->l, &clone_flags, ca.flags, "CLONE_???");
-			if (ca.flags & 0x1000) {
-				sct_puts(c->l, ", pidfd=");
-				sct_ptr(c->l, ca.pidfd);
+	if (c->exiting) {
+		if (c->saved[0]) {
+			if (!sct_failed(c->ret)) {
+				const char *sep = " => {";
+				if (c->saved[0] & 0x1000) {
+					sct_puts(c->l, sep);
+					sct_puts(c->l, "pidfd=");
+					sct_print_int_in_brackets(c, c->saved[2]);
+					sep = ", ";
+				}
+				if (c->saved[0] & CLONE_PARENT_SETTID) {
+					sct_puts(c->l, sep);
+					sct_puts(c->l, "parent_tid=[");
+					sct_dec(c->l, c->ret);
+					sct_putc(c->l, ']');
+				}
+				sct_putc(c->l, '}');
 			}
-			if (ca.flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
-				sct_puts(c->l, ", child_tid=");
-				sct_ptr(c->l, ca.child_tid);
-			}
-			if (ca.flags & CLONE_PARENT_SETTID) {
-				sct_puts(c->l, ", parent_tid=");
-				sct_ptr(c->l, ca.parent_tid);
-			}
-			sct_puts(c->l, ", exit_signal=");
-			if (ca.exit_signal < 0x7fffffff)
-				sct_print_signal(c->l, (long)ca.exit_signal);
-			else
-				sct_udec(c->l, ca.exit_signal);
-			sct_puts(c->l, ", stack=");
-			sct_ptr(c->l, ca.stack);
-			sct_puts(c->l, ", stack_size=");
-			sct_hex(c->l, ca.stack_size);
-			if (ca.flags & CLONE_SETTLS) {
-				sct_puts(c->l, ", tls=");
-				sct_ptr(c->l, ca.tls);
-			}
-			sct_putc(c->l, '}');
-			if (ca.flags & (0x1000 | CLONE_PARENT_SETTID)) {
-				c->saved[0] = 1; /* the rest at exit */
-				return;
-			}
+			sct_puts(c->l, ", ");
+			sct_udec(c->l, size);
 		}
-		sct_puts(c->l, ", ");
-		sct_udec(c->l, size);
 		return;
 	}
-	if (!c->saved[0])
-		return;
-	if (!sct_failed(c->ret) && sct_peek(&ca, sct_addr(c, 0), fetch)) {
-		const char *sep = " => {";
+	c->saved[0] = 0;
+	if (fetch < need) {
+		sct_ptr(c->l, sct_addr(c, 0));
+	} else if (sct_fetch(c, sct_addr(c, 0), &ca, fetch)) {
+		sct_puts(c->l, "{flags=");
+		sct_print_flags(c->l, &clone_flags, ca.flags, "CLONE_???");
 		if (ca.flags & 0x1000) {
-			sct_puts(c->l, sep);
-			sct_puts(c->l, "pidfd=");
-			sct_print_int_in_brackets(c, ca.pidfd);
-			sep = ", ";
+			sct_puts(c->l, ", pidfd=");
+			sct_ptr(c->l, ca.pidfd);
+		}
+		if (ca.flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
+			sct_puts(c->l, ", child_tid=");
+			sct_ptr(c->l, ca.child_tid);
 		}
 		if (ca.flags & CLONE_PARENT_SETTID) {
-			sct_puts(c->l, sep);
-			sct_puts(c->l, "parent_tid=");
-			sct_print_int_in_brackets(c, ca.parent_tid);
+			sct_puts(c->l, ", parent_tid=");
+			sct_ptr(c->l, ca.parent_tid);
+		}
+		sct_puts(c->l, ", exit_signal=");
+		if (ca.exit_signal < 0x7fffffff)
+			sct_print_signal(c->l, (long)ca.exit_signal);
+		else
+			sct_udec(c->l, ca.exit_signal);
+		sct_puts(c->l, ", stack=");
+		sct_ptr(c->l, ca.stack);
+		sct_puts(c->l, ", stack_size=");
+		sct_hex(c->l, ca.stack_size);
+		if (ca.flags & CLONE_SETTLS) {
+			sct_puts(c->l, ", tls=");
+			sct_ptr(c->l, ca.tls);
 		}
 		sct_putc(c->l, '}');
+		if (ca.flags & (0x1000 | CLONE_PARENT_SETTID)) {
+			/* the rest at exit; the kernel writes the child's id where parent_tid points */
+			c->saved[0] = ca.flags & (0x1000 | CLONE_PARENT_SETTID);
+			c->saved[1] = ca.parent_tid;
+			c->saved[2] = ca.pidfd;
+			return;
+		}
 	}
 	sct_puts(c->l, ", ");
 	sct_udec(c->l, size);

@@ -65,7 +65,7 @@ void sct_p_timeval_out(struct sct_call *c, int i, const void *aux)
 void sct_p_clockid(struct sct_call *c, int i, const void *aux)
 {
 	(void)aux;
-	sct_print_xval_d(c->l, &clocks, (int)c->a[i], "CLOCK_???");
+	sct_print_xval(c->l, &clocks, (unsigned)c->a[i], "CLOCK_???");
 }
 
 void sct_p_timer_flags(struct sct_call *c, int i, const void *aux)

@@ -26,6 +26,8 @@ void sct_print_sigmask(struct sct_line *l, const uint64_t *mask, unsigned long b
 void sct_print_timespec_at(struct sct_call *c, uintptr_t addr);
 void sct_print_timeval_at(struct sct_call *c, uintptr_t addr);
 void sct_print_open_flags(struct sct_line *l, unsigned long flags);
+/* The O_* flag names other than the access modes. */
+const struct sct_xlat *sct_open_flag_names(void);
 void sct_print_symbolic_mode(struct sct_line *l, unsigned mode);
 void sct_print_sockaddr(struct sct_call *c, uintptr_t addr, long len);
 void sct_print_iov(struct sct_call *c, uintptr_t addr, unsigned long count, unsigned long data_size);
@@ -52,6 +54,7 @@ void sct_p_iov_in(struct sct_call *c, int i, const void *aux);
 void sct_p_iov_out(struct sct_call *c, int i, const void *aux);
 void sct_p_fd_pair_out(struct sct_call *c, int i, const void *aux);
 void sct_p_o_flags(struct sct_call *c, int i, const void *aux);
+void sct_p_fd_flags(struct sct_call *c, int i, const void *aux);
 void sct_p_loff_in(struct sct_call *c, int i, const void *aux);
 void sct_p_loff_out(struct sct_call *c, int i, const void *aux);
 void sct_dec_fcntl(struct sct_call *c);

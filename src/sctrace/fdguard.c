@@ -53,6 +53,8 @@ static bool move_own(int fd)
 long sct_guarded_syscall(const struct usertrap_call *call)
 {
 	const long *a = call->args;
+	if (sct_faults_owns(call->nr, a))
+		return sct_faults_sigaction(a);
 	switch (call->nr) {
 	case SYS_close:
 		if (sct_own_fd((int)a[0]))

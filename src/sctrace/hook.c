@@ -171,10 +171,15 @@ static void finish_line(struct sct_thread *t, struct sct_frame *f, long ret, uin
 		sct_out_line(t, f->line.buf, f->line.len);
 }
 
-/* Calls that may wait a long time: the gathered lines go out before them. */
+/* Calls that may wait a long time, or end this process by a signal: the gathered lines go out first. */
 static bool may_block(long nr)
 {
 	switch (nr) {
+	case SYS_kill:
+	case SYS_tkill:
+	case SYS_tgkill:
+	case SYS_rt_sigqueueinfo:
+	case SYS_rt_tgsigqueueinfo:
 	case SYS_wait4:
 	case SYS_waitid:
 	case SYS_pause:
@@ -201,27 +206,21 @@ static bool may_block(long nr)
 	return false;
 }
 
-/* The result of an in-place call made earlier on this thread, now that the thread runs again. */
+/*
+ * The result of an in-place call made earlier on this thread, now that it runs again: the child's id,
+ * from where CLONE_PARENT_SETTID had the kernel write it (read early by the child itself, see
+ * sct_note_birth, since a thread that has exited has cleared it), or from a vfork child's first call.
+ */
 static long inplace_result(struct sct_thread *t)
 {
 	struct sct_inplace *ip = &t->inplace;
-	if (ip->vfork_like && ip->nr == SYS_vfork)
-		return ip->child ? ip->child : -1;
-	unsigned long long flags = clone_flags_of(ip->nr, ip->args);
-	if (flags & CLONE_PARENT_SETTID) {
-		uintptr_t ptid = 0;
-		if (ip->nr == SYS_clone)
-			ptid = (uintptr_t)ip->args[2];
-		else {
-			struct clone_args ca;
-			if (sct_peek(&ca, (uintptr_t)ip->args[0], 40))
-				ptid = (uintptr_t)ca.parent_tid;
-		}
-		int tid;
-		if (ptid && sct_peek(&tid, ptid, sizeof tid) && tid > 0)
-			return tid;
-	}
-	return ip->child ? ip->child : -1;
+	if (ip->child)
+		return ip->child;
+	uintptr_t ptid = ip->ptid;
+	int tid;
+	if (ptid && sct_peek(&tid, ptid, sizeof tid) && tid > 0)
+		return tid;
+	return -1;
 }
 
 /* Called at the top of the thread's first call after an in-place clone/vfork: completes its line. */
@@ -229,7 +228,7 @@ static void settle_inplace(struct sct_thread *t)
 {
 	struct sct_inplace *ip = &t->inplace;
 	ip->active = false;
-	ip->vfork_like = false;
+	sct_births_forget(t);
 	struct sct_frame *f = &t->frames[0];
 	if (f->call.nr != ip->nr || !f->line.len)
 		return;
@@ -239,11 +238,12 @@ static void settle_inplace(struct sct_thread *t)
 		/* the child's id could not be learnt: strace would have it; say so rather than guess */
 		if (closed)
 			restart_line(t, f);
-		f->call.ret = 0;
+		f->call.ret = -1;
 		f->call.exiting = true;
+		f->call.saved[0] = 0;
 		sct_decode_exit(&f->call);
-		sct_pad_to(&f->line, 40);
-		sct_puts(&f->line, "= ?");
+		f->call.ret_kind = SCT_RET_NONE;
+		sct_decode_result(&f->call);
 		sct_line_end(&f->line);
 		sct_out_line(t, f->line.buf, f->line.len);
 		return;
@@ -347,10 +347,15 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 		/* the call runs natively once we return: its result is known at this thread's next call */
 		t->inplace = (struct sct_inplace){.active = true, .nr = nr, .t0 = f->t0};
 		memcpy(t->inplace.args, call->args, sizeof t->inplace.args);
-		t->inplace.vfork_like =
-		    (clone_flags_of(nr, call->args) & (CLONE_VM | CLONE_SETTLS)) == CLONE_VM;
+		unsigned long long flags = clone_flags_of(nr, call->args);
+		t->inplace.vfork_like = (flags & (CLONE_VM | CLONE_SETTLS)) == CLONE_VM;
+		if (flags & CLONE_PARENT_SETTID)
+			t->inplace.ptid =
+			    nr == SYS_clone ? (uintptr_t)call->args[2] : (uintptr_t)f->call.saved[1];
 		if (!show || t->depth != 1)
 			t->inplace.active = false;
+		else if (flags & CLONE_THREAD)
+			sct_births_expect(t);
 		if (counting())
 			count(nr, 0, 0);
 		t->depth--;

@@ -16,6 +16,17 @@ SCT_HIDDEN long sct_guarded_syscall(const struct usertrap_call *call);
  * traced too (exec.c). Returns only if the call failed. */
 SCT_HIDDEN long sct_exec_syscall(struct sct_thread *t, const struct usertrap_call *call);
 
+/*
+ * SIGSEGV/SIGBUS actions of the program, virtualised (faults.c): remember the program's actions before
+ * usertrap and libsafecopy install theirs; then install the tracer's handler, which lets libsafecopy
+ * take its faults and does the program's action with the others.
+ */
+SCT_HIDDEN void sct_faults_remember(void);
+SCT_HIDDEN void sct_faults_install(void);
+/* True if the call is rt_sigaction on SIGSEGV/SIGBUS, answered by sct_faults_sigaction. */
+SCT_HIDDEN bool sct_faults_owns(long nr, const long *args);
+SCT_HIDDEN long sct_faults_sigaction(const long *args);
+
 /* Prints "+++ exited with N +++" for task id of t (unless -qq). */
 SCT_HIDDEN void sct_print_exited(struct sct_thread *t, int code);
 

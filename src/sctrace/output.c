@@ -8,9 +8,12 @@
 #include "sctrace/output.h"
 #include "sctrace/rawsys.h"
 
-/* Lines gathered while a single task is traced and the output is a regular file. */
+/* Lines gathered while a single task is traced and the output is a regular file; written when the
+ * batch is full, before the process may stop or wait, and when its first line is this old: */
+#define SCT_BATCH_AGE_NS (200 * 1000 * 1000ULL)
 static char batch[64 * 1024];
 static size_t batch_len;
+static uint64_t batch_since; /* monotonic time of the batch's first line */
 
 bool sct_own_fd(int fd)
 {
@@ -123,9 +126,14 @@ static void emit(struct sct_thread *t, const char *a, size_t na, const char *b, 
 		if (batch_len + na + nb > sizeof batch)
 			sct_out_flush();
 		if (na + nb <= sizeof batch) {
+			uint64_t now = sct_now_ns();
+			if (!batch_len)
+				batch_since = now;
 			memcpy(batch + batch_len, a, na);
 			memcpy(batch + batch_len + na, b, nb);
 			batch_len += na + nb;
+			if (now - batch_since > SCT_BATCH_AGE_NS)
+				sct_out_flush();
 			return;
 		}
 	}

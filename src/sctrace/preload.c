@@ -182,7 +182,16 @@ static bool start_capture(void)
 {
 	struct usertrap_config cfg = {.hook = sct_hook, .flags = USERTRAP_LAZY};
 	struct usertrap_error err;
-	if (usertrap_init(&cfg, &err) != 0 || usertrap_capture_all(true, &err) != 0) {
+	if (usertrap_init(&cfg, &err) != 0) {
+		char msg[160];
+		int n =
+		    snprintf(msg, sizeof msg, "sctrace: cannot trace process %d: usertrap: %s (errno %d)\n",
+		             (int)sct.pid, usertrap_status_name(err.status), err.sys_errno);
+		sct_raw3(SYS_write, 2, msg, n);
+		return false;
+	}
+	sct_faults_install();
+	if (usertrap_capture_all(true, &err) != 0) {
 		char msg[160];
 		int n =
 		    snprintf(msg, sizeof msg, "sctrace: cannot trace process %d: usertrap: %s (errno %d)\n",
@@ -209,7 +218,8 @@ __attribute__((constructor(101))) static void sct_start(int argc, char **argv)
 	sct.pid = (int32_t)getpid();
 	sct_own_fd_add(sct.board_fd);
 	if (!sct.o->follow && sct.pid != b->root_pid)
-		return; /* a process the trace does not follow */
+		return;        /* a process the trace does not follow */
+	sct_faults_remember(); /* before anything here uses libsafecopy, which installs its handler */
 	size_buffers();
 	local_time_offset();
 	sct.threads = 1;

@@ -6,10 +6,43 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "sctrace/memread.h"
 #include "sctrace/rawsys.h"
 #include "sctrace/tracer.h"
 
 #define SCT_EXEC_AREA (64 * 1024)
+
+/* In-place thread clones waiting for their child's id (see tracer.h). */
+#define SCT_BIRTHS 16
+static struct sct_thread *births[SCT_BIRTHS];
+
+void sct_births_expect(struct sct_thread *parent)
+{
+	for (int i = 0; i < SCT_BIRTHS; i++) {
+		struct sct_thread *none = NULL;
+		if (__atomic_compare_exchange_n(&births[i], &none, parent, false, __ATOMIC_ACQ_REL,
+		                                __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+void sct_births_forget(struct sct_thread *parent)
+{
+	for (int i = 0; i < SCT_BIRTHS; i++) {
+		struct sct_thread *p = parent;
+		__atomic_compare_exchange_n(&births[i], &p, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	}
+}
+
+void sct_note_birth(int32_t tid)
+{
+	for (int i = 0; i < SCT_BIRTHS; i++) {
+		struct sct_thread *p = __atomic_load_n(&births[i], __ATOMIC_ACQUIRE);
+		int32_t v;
+		if (p && p->inplace.ptid && sct_peek(&v, p->inplace.ptid, sizeof v) && v == tid)
+			__atomic_store_n(&p->inplace.child, tid, __ATOMIC_RELEASE);
+	}
+}
 
 static __thread struct sct_thread *self_tls __attribute__((tls_model("initial-exec")));
 
@@ -44,6 +77,8 @@ static struct sct_thread *make_state(struct sct_thread *vfork_parent)
 	t->exec_cap = size - (size_t)(t->exec_area - (char *)t);
 	t->vfork_parent = vfork_parent;
 	self_tls = t;
+	if (!vfork_parent)
+		sct_note_birth(t->tid);
 	return t;
 }
 

@@ -54,7 +54,8 @@ struct sct_inplace {
 	long nr;
 	long args[6];
 	uint64_t t0;
-	int32_t child; /* tid of a vfork child, when it made a call we saw */
+	int32_t child;  /* the child's id, when the child told it (a vfork child's call, a thread's birth) */
+	uintptr_t ptid; /* where CLONE_PARENT_SETTID has the kernel write the child's id */
 };
 
 struct sct_thread {
@@ -89,6 +90,16 @@ SCT_HIDDEN void sct_thread_release(struct sct_thread *t);
 
 /* Forgets the state inherited from the parent in a forked child's only thread. */
 SCT_HIDDEN void sct_thread_after_fork(struct sct_thread *t);
+
+/*
+ * New threads and the clone that made them: a thread's clone3 line is completed at its parent's next
+ * call, by which time the thread may have exited and the kernel cleared the id it had written
+ * (CLONE_CHILD_CLEARTID, same word). So the parent registers its in-place clone; the new thread, at its
+ * first call, finds the registration whose parent_tid word holds its own id and gives it the id.
+ */
+SCT_HIDDEN void sct_births_expect(struct sct_thread *parent);
+SCT_HIDDEN void sct_births_forget(struct sct_thread *parent);
+SCT_HIDDEN void sct_note_birth(int32_t tid);
 
 /* Monotonic and real time, in ns (vDSO: no system call). */
 SCT_HIDDEN uint64_t sct_now_ns(void);
