@@ -3,10 +3,12 @@
 #include <linux/stat.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sctrace/decoders.h"
 #include "sctrace/memread.h"
+#include "sctrace/quote.h"
 #include "sctrace/xlat.h"
 
 SCT_XLAT(open_access, SCT_X(O_RDONLY), SCT_X(O_WRONLY), SCT_X(O_RDWR), {3, "O_ACCMODE"});
@@ -239,4 +241,71 @@ void sct_p_dirents_out(struct sct_call *c, int i, const void *aux)
 	sct_puts(c->l, " /* ");
 	sct_udec(c->l, n);
 	sct_puts(c->l, left ? "+ entries */" : " entries */");
+}
+
+/* ---- extended attributes ---- */
+
+SCT_XLAT(xattr_flags, {1, "XATTR_CREATE"}, {2, "XATTR_REPLACE"});
+
+/* getxattr's value (the result is its size) and the size asked for. */
+static void print_xattr_value(struct sct_call *c, uintptr_t addr, unsigned long size, unsigned long insize)
+{
+	if (size > 65536) /* XATTR_SIZE_MAX; an error result is taken as a huge size */
+		sct_ptr(c->l, addr);
+	else
+		sct_print_buffer(c, addr, size, SCT_QUOTE_OMIT_TRAILING_NUL);
+	sct_puts(c->l, ", ");
+	sct_udec(c->l, insize);
+}
+
+/* getxattr, lgetxattr (path) and fgetxattr (fd): the value at exit */
+void sct_dec_getxattr(struct sct_call *c)
+{
+	if (!c->exiting) {
+		if (c->nr == SYS_fgetxattr)
+			sct_p_fd(c, 0, NULL);
+		else
+			sct_p_path(c, 0, NULL);
+		sct_puts(c->l, ", ");
+		sct_p_str(c, 1, NULL);
+		sct_puts(c->l, ", ");
+		return;
+	}
+	print_xattr_value(c, sct_addr(c, 2), (unsigned long)c->ret, (unsigned long)c->a[3]);
+}
+
+/* setxattr, lsetxattr, fsetxattr */
+void sct_dec_setxattr(struct sct_call *c)
+{
+	if (c->exiting)
+		return;
+	if (c->nr == SYS_fsetxattr)
+		sct_p_fd(c, 0, NULL);
+	else
+		sct_p_path(c, 0, NULL);
+	sct_puts(c->l, ", ");
+	sct_p_str(c, 1, NULL);
+	sct_puts(c->l, ", ");
+	print_xattr_value(c, sct_addr(c, 2), (unsigned long)c->a[3], (unsigned long)c->a[3]);
+	sct_puts(c->l, ", ");
+	sct_print_flags(c->l, &xattr_flags, (unsigned)c->a[4], "XATTR_???");
+}
+
+/* listxattr, llistxattr, flistxattr: the NUL-separated names at exit */
+void sct_dec_listxattr(struct sct_call *c)
+{
+	if (!c->exiting) {
+		if (c->nr == SYS_flistxattr)
+			sct_p_fd(c, 0, NULL);
+		else
+			sct_p_path(c, 0, NULL);
+		sct_puts(c->l, ", ");
+		return;
+	}
+	if (!c->a[2] || sct_failed(c->ret))
+		sct_ptr(c->l, sct_addr(c, 1));
+	else
+		sct_print_buffer(c, sct_addr(c, 1), (unsigned long)c->ret, 0);
+	sct_puts(c->l, ", ");
+	sct_udec(c->l, (unsigned long)c->a[2]);
 }

@@ -48,6 +48,9 @@ void sct_p_access_mode(struct sct_call *c, int i, const void *aux);
 void sct_p_path_out(struct sct_call *c, int i, const void *aux);
 void sct_p_cwd_out(struct sct_call *c, int i, const void *aux);
 void sct_p_dirents_out(struct sct_call *c, int i, const void *aux);
+void sct_dec_getxattr(struct sct_call *c);
+void sct_dec_setxattr(struct sct_call *c);
+void sct_dec_listxattr(struct sct_call *c);
 
 /* ---- descriptors ---- */
 void sct_p_iov_in(struct sct_call *c, int i, const void *aux);

@@ -27,6 +27,9 @@ SCT_HIDDEN void sct_faults_install(void);
 SCT_HIDDEN bool sct_faults_owns(long nr, const long *args);
 SCT_HIDDEN long sct_faults_sigaction(const long *args);
 
+/* Patches libc's sites of the calls made by code that is not captured (prepatch.c). */
+SCT_HIDDEN void sct_prepatch_libc(void);
+
 /* Prints "+++ exited with N +++" for task id of t (unless -qq). */
 SCT_HIDDEN void sct_print_exited(struct sct_thread *t, int code);
 

@@ -4,7 +4,6 @@
  * program's environment (so that it sees the environment it would see untraced), prints the execve
  * line of this image, and starts usertrap's lazy capture with the tracer's hook in every thread.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,26 +157,6 @@ static bool complete_exec(struct sct_thread *t)
 	return true;
 }
 
-/* Patches libc's execve and execveat sites at once: a vfork child is not captured (Syscall User Dispatch
- * is per thread), so only a patched site shows its exec, and lets -f follow it. */
-static void prepatch(const char *symbol, long nr)
-{
-	unsigned char *f = dlsym(RTLD_NEXT, symbol);
-	if (!f)
-		return;
-	unsigned char code[16];
-	if (!sct_peek(code, (uintptr_t)f, sizeof code))
-		return;
-	for (int k = 0; k + 7 <= (int)sizeof code; k++) {
-		uint32_t imm;
-		memcpy(&imm, code + k + 1, 4);
-		if (code[k] == 0xb8 && imm == (uint32_t)nr && code[k + 5] == 0x0f && code[k + 6] == 0x05) {
-			usertrap_patch(f + k, nr, NULL);
-			return;
-		}
-	}
-}
-
 static bool start_capture(void)
 {
 	struct usertrap_config cfg = {.hook = sct_hook, .flags = USERTRAP_LAZY};
@@ -199,8 +178,7 @@ static bool start_capture(void)
 		sct_raw3(SYS_write, 2, msg, n);
 		return false;
 	}
-	prepatch("execve", SYS_execve);
-	prepatch("execveat", SYS_execveat);
+	sct_prepatch_libc();
 	return true;
 }
 

@@ -31,7 +31,8 @@ size_t sct_quote(struct sct_line *l, const unsigned char *s, size_t n, unsigned 
 	sct_putc(l, '"');
 	for (i = 0; i < n && !l->truncated; i++) {
 		unsigned char c = s[i];
-		if (c == 0 && (flags & SCT_QUOTE_NUL_ENDS))
+		if (c == 0 &&
+		    ((flags & SCT_QUOTE_NUL_ENDS) || (i == n - 1 && (flags & SCT_QUOTE_OMIT_TRAILING_NUL))))
 			break;
 		if (flags & SCT_QUOTE_HEX) {
 			put_hex(l, c);

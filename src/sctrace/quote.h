@@ -10,6 +10,8 @@
 #define SCT_QUOTE_NUL_ENDS 0x1u
 /* Every byte as \xNN (strace does this for random bytes, e.g. getrandom's buffer). */
 #define SCT_QUOTE_HEX 0x2u
+/* A NUL as the last byte is not shown (extended attribute values). */
+#define SCT_QUOTE_OMIT_TRAILING_NUL 0x4u
 
 /*
  * Appends s[0..n) between double quotes: \t \n \v \f \r \" \\ escaped, printable ASCII as is, any

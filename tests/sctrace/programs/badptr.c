@@ -6,7 +6,6 @@
  * reads must not fault into them); "crash" (after the calls, a real NULL dereference: the process must
  * die of SIGSEGV as untraced).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

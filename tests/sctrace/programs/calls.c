@@ -5,7 +5,6 @@
  * Usage: calls DIR   (DIR: an empty scratch directory; the program works inside it)
  * Exits 0 when every call returned what it must; prints the first surprise and exits 1 otherwise.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
