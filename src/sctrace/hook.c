@@ -319,7 +319,7 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 		f->entry_len = f->line.len;
 	}
 	if (nr == SYS_exit || nr == SYS_exit_group) {
-		if (counting())
+		if (counting() && sct_traced(sct.o, nr))
 			count(nr, 0, 0);
 		if (show)
 			finish_line(t, f, 0, f->t0, false);
@@ -356,7 +356,7 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 			t->inplace.active = false;
 		else if (flags & CLONE_THREAD)
 			sct_births_expect(t);
-		if (counting())
+		if (counting() && sct_traced(sct.o, nr))
 			count(nr, 0, 0);
 		t->depth--;
 		return r;

@@ -208,10 +208,13 @@ __attribute__((constructor(101))) static void sct_start(int argc, char **argv)
 	sct.active = true;
 	t->busy = true;
 	if (!complete_exec(t) && sct.pid == b->root_pid &&
-	    !__atomic_exchange_n(&b->root_started, 1, __ATOMIC_ACQ_REL) &&
-	    sct.o->summary != SCT_SUMMARY_ONLY && sct_traced(sct.o, SYS_execve) &&
-	    (sct.o->status & SCT_STATUS_SUCCESSFUL))
-		print_first_exec(t, argv);
+	    !__atomic_exchange_n(&b->root_started, 1, __ATOMIC_ACQ_REL) && sct_traced(sct.o, SYS_execve)) {
+		/* the command's own execve, which strace shows (and counts) first */
+		if (sct.o->summary != SCT_SUMMARY_NONE)
+			__atomic_fetch_add(&b->counts[SYS_execve].calls, 1, __ATOMIC_RELAXED);
+		if (sct.o->summary != SCT_SUMMARY_ONLY && (sct.o->status & SCT_STATUS_SUCCESSFUL))
+			print_first_exec(t, argv);
+	}
 	/* usertrap's own calls while it arms the threads are not the program's: busy until it is done */
 	if (!start_capture())
 		sct.active = false;

@@ -93,6 +93,20 @@ void run_free(struct run *r)
 	free(r->err);
 }
 
+const char *find_call(const char *trace, const char *call, const char *result)
+{
+	size_t n = strlen(call);
+	for (const char *p = trace; (p = strstr(p, call)); p += n) {
+		const char *q = p + n;
+		while (*q == ' ')
+			q++;
+		if (q > p + n && strncmp(q, result, strlen(result)) == 0 &&
+		    (q[strlen(result)] == '\n' || q[strlen(result)] == '\0' || q[strlen(result)] == ' '))
+			return p;
+	}
+	return NULL;
+}
+
 size_t count_lines_with(const char *text, const char *needle)
 {
 	size_t n = 0;

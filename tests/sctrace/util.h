@@ -27,6 +27,12 @@ struct run {
 struct run run_in(const char *dir, char *const argv[], char *const extra_env[]);
 void run_free(struct run *r);
 
+/*
+ * The first line of a trace that holds the call text `call` followed by the result `result` ("= 3"),
+ * whatever strace-style padding lies between them; NULL if none.
+ */
+const char *find_call(const char *trace, const char *call, const char *result);
+
 /* Counts the lines of text that contain needle. */
 size_t count_lines_with(const char *text, const char *needle);
 
