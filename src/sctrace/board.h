@@ -21,7 +21,7 @@
 #define SCT_SLOT_TEXT   8000
 
 struct sct_count {
-	uint64_t calls, errors, ns;
+	uint64_t calls, errors, ticks; /* ticks of the call clock (see ticks_per_ns) */
 };
 
 /* A task's call in progress: text is the line so far (prefix included), up to the point where strace
@@ -53,11 +53,15 @@ struct sct_board {
 	char lib_path[PATH_MAX];   /* the tracer library, for LD_PRELOAD of new images */
 	int32_t root_started;      /* the first image of the root process printed its execve line */
 	int32_t root_exit_printed; /* its "+++ exited" line is out (else the command prints how it ended) */
-	int32_t live_tasks;        /* traced tasks alive (strace's nprocs): more than 1 means [pid N] */
-	uint32_t pending;          /* slots in state PENDING */
-	uint32_t slots_used;       /* slots ever claimed (a high-water mark bounding scans) */
-	uint64_t unseen_tasks;     /* processes or threads that started but could not be traced */
-	uint64_t capture_lost;     /* calls usertrap could not hand over (summed at exit) */
+	/* The clock of -c and -T: TSC ticks per ns when the command found an invariant TSC (a read costs a
+	 * fraction of clock_gettime's, and this is read twice per call); 0: CLOCK_MONOTONIC, in ns. */
+	double ticks_per_ns;
+	uint64_t exec_t0;      /* the call clock when the command called execve, for the first line's -T */
+	int32_t live_tasks;    /* traced tasks alive (strace's nprocs): more than 1 means [pid N] */
+	uint32_t pending;      /* slots in state PENDING */
+	uint32_t slots_used;   /* slots ever claimed (a high-water mark bounding scans) */
+	uint64_t unseen_tasks; /* processes or threads that started but could not be traced */
+	uint64_t capture_lost; /* calls usertrap could not hand over (summed at exit) */
 	struct sct_count counts[SCT_NR_COUNT];
 	struct sct_slot slots[SCT_SLOTS];
 };

@@ -15,9 +15,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sctrace/board.h"
+#include "sctrace/clock.h"
 #include "sctrace/decode.h"
 #include "sctrace/options.h"
 #include "sctrace/summary.h"
@@ -149,6 +151,13 @@ static void run_child(struct sct_board *b, char **argv, const char *program)
 {
 	b->root_pid = getpid();
 	child_env(b);
+	if (b->ticks_per_ns > 0) {
+		b->exec_t0 = sct_rdtsc();
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		b->exec_t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	}
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	execv(program, argv);
@@ -192,12 +201,48 @@ static void report_end(const struct sct_board *b, const struct sct_options *o, p
 	fclose(f);
 }
 
+/*
+ * TSC ticks per ns when the CPU has an invariant TSC (constant rate, running through idle states):
+ * then the tracer times calls with rdtsc, a fraction of clock_gettime's cost. 0 otherwise.
+ */
+static double tsc_ticks_per_ns(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return 0;
+	char line[4096];
+	bool constant = false, nonstop = false;
+	while (fgets(line, sizeof line, f) && !(constant && nonstop))
+		if (strncmp(line, "flags", 5) == 0) {
+			constant = strstr(line, " constant_tsc") != NULL;
+			nonstop = strstr(line, " nonstop_tsc") != NULL;
+		}
+	fclose(f);
+	if (!constant || !nonstop)
+		return 0;
+	struct timespec a, z, pause = {0, 20 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	uint64_t t0 = sct_rdtsc();
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &z);
+	uint64_t t1 = sct_rdtsc();
+	double ns = (double)(z.tv_sec - a.tv_sec) * 1e9 + (double)(z.tv_nsec - a.tv_nsec);
+	double ticks = (double)(t1 - t0);
+	return ns > 0 && ticks > 0 ? ticks / ns : 0;
+}
+
 static void print_summary(const struct sct_board *b, const struct sct_options *o)
 {
 	FILE *f = o->output && !o->separate ? fdopen(dup(b->out_fd), "w") : stderr;
 	if (!f)
 		return;
-	sct_print_summary(f, b->counts);
+	static struct sct_count ns[SCT_NR_COUNT];
+	for (int i = 0; i < SCT_NR_COUNT; i++) {
+		ns[i] = b->counts[i];
+		if (b->ticks_per_ns > 0)
+			ns[i].ticks = (uint64_t)((double)ns[i].ticks / b->ticks_per_ns);
+	}
+	sct_print_summary(f, ns);
 	if (b->capture_lost)
 		fprintf(f, "sctrace: %llu calls ran without the tracer (usertrap could not capture them)\n",
 		        (unsigned long long)b->capture_lost);
@@ -235,6 +280,8 @@ int main(int argc, char **argv)
 	b->opts = o;
 	b->opts.output = NULL;
 	b->live_tasks = 1;
+	if (o.summary != SCT_SUMMARY_NONE || o.syscall_times)
+		b->ticks_per_ns = tsc_ticks_per_ns();
 	find_library(b->lib_path, sizeof b->lib_path);
 	setup_output(b, &o);
 	if (o.follow && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)

@@ -14,7 +14,7 @@ void sct_line_init(struct sct_line *l, char *buf, size_t cap)
 	l->truncated = false;
 }
 
-void sct_put(struct sct_line *l, const char *s, size_t n)
+void sct_put_slow(struct sct_line *l, const char *s, size_t n)
 {
 	if (n > l->cap - l->len) {
 		n = l->cap - l->len;
@@ -27,14 +27,6 @@ void sct_put(struct sct_line *l, const char *s, size_t n)
 void sct_puts(struct sct_line *l, const char *s)
 {
 	sct_put(l, s, strlen(s));
-}
-
-void sct_putc(struct sct_line *l, char c)
-{
-	if (l->len < l->cap)
-		l->buf[l->len++] = c;
-	else
-		l->truncated = true;
 }
 
 /* Digits of v in base b, most significant first, into out (at least 1 digit); returns the count. */
@@ -104,6 +96,15 @@ void sct_pad_to(struct sct_line *l, size_t col)
 {
 	while (l->len < col && l->len < l->cap)
 		l->buf[l->len++] = ' ';
+}
+
+void sct_duration(struct sct_line *l, uint64_t ns)
+{
+	sct_puts(l, " <");
+	sct_udec(l, ns / 1000000000ULL);
+	sct_putc(l, '.');
+	sct_dec_width(l, ns % 1000000000ULL / 1000, 6);
+	sct_putc(l, '>');
 }
 
 void sct_line_end(struct sct_line *l)

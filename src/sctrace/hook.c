@@ -101,13 +101,13 @@ static void before_exit(struct sct_thread *t, long nr)
 
 /* ---- counting (-c, -C) ---- */
 
-static void count(long nr, long ret, uint64_t ns)
+static void count(long nr, long ret, uint64_t ticks)
 {
 	if (nr < 0 || nr >= SCT_NR_COUNT)
 		return;
 	struct sct_count *c = &sct.board->counts[nr];
 	__atomic_fetch_add(&c->calls, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->ns, ns, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->ticks, ticks, __ATOMIC_RELAXED);
 	if (sct_failed(ret))
 		__atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED);
 }
@@ -124,7 +124,7 @@ static void start_frame(struct sct_thread *t, struct sct_frame *f, const struct 
 	c->l = &f->line;
 	f->line.len = 0;
 	f->line.truncated = false;
-	f->published = false;
+	f->published = SCT_UNPUBLISHED;
 	sct_out_prefix(t, &f->line);
 }
 
@@ -158,14 +158,8 @@ static void finish_line(struct sct_thread *t, struct sct_frame *f, long ret, uin
 	f->call.ret = ret;
 	sct_decode_exit(&f->call);
 	sct_decode_result(&f->call);
-	if (sct.o->syscall_times) {
-		uint64_t d = t1 - f->t0;
-		sct_puts(&f->line, " <");
-		sct_udec(&f->line, d / 1000000000ULL);
-		sct_putc(&f->line, '.');
-		sct_dec_width(&f->line, d % 1000000000ULL / 1000, 6);
-		sct_putc(&f->line, '>');
-	}
+	if (sct.o->syscall_times && f->call.ret_kind != SCT_RET_NONE) /* a call that never returns: no time */
+		sct_duration(&f->line, sct_clock_ns(t1 - f->t0));
 	sct_line_end(&f->line);
 	if (status_shown(ret, f->call.nr))
 		sct_out_line(t, f->line.buf, f->line.len);
@@ -248,7 +242,7 @@ static void settle_inplace(struct sct_thread *t)
 		sct_out_line(t, f->line.buf, f->line.len);
 		return;
 	}
-	finish_line(t, f, ret, sct_now_ns(), closed);
+	finish_line(t, f, ret, sct_call_clock(), closed);
 }
 
 /* ---- the hook ---- */
@@ -312,7 +306,7 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 	if (t->depth >= SCT_DEPTH) /* signal handlers nested too deep: shown no more */
 		return untraced_call(t, call);
 	struct sct_frame *f = &t->frames[t->depth++];
-	f->t0 = timed ? sct_now_ns() : 0;
+	f->t0 = timed ? sct_call_clock() : 0;
 	if (show) {
 		start_frame(t, f, call);
 		sct_decode_entry(&f->call);
@@ -337,7 +331,8 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 	}
 	/* published only when a line of another task (or of a signal handler here) may come first */
 	if (show && t->depth == 1 && sct.o->status == SCT_STATUS_ALL)
-		sct_out_publish(t, f, (nr == SYS_execve || nr == SYS_execveat) ? (uint32_t)t->tid : 0);
+		sct_out_publish(t, f, is_fork_like(nr),
+		                (nr == SYS_execve || nr == SYS_execveat) ? (uint32_t)t->tid : 0);
 	if (is_fork_like(nr))
 		before_new_task(nr, call->args);
 	else if (may_block(nr) || nr == SYS_execve || nr == SYS_execveat)
@@ -363,11 +358,12 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 	}
 	if (r == 0 && is_fork_like(nr)) {
 		/* the child: strace shows the parent's line only; the board slot is the parent's */
-		f->published = false;
+		f->published = SCT_UNPUBLISHED;
+		t->local_pending = NULL;
 		t->depth--;
 		return r;
 	}
-	uint64_t t1 = timed ? sct_now_ns() : 0;
+	uint64_t t1 = timed ? sct_call_clock() : 0;
 	if (counting() && sct_traced(sct.o, nr))
 		count(nr, r, t1 - f->t0);
 	if (show) {

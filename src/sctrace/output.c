@@ -14,6 +14,7 @@
 static char batch[64 * 1024];
 static size_t batch_len;
 static uint64_t batch_since; /* monotonic time of the batch's first line */
+static unsigned batch_lines; /* lines since the age was last looked at (every 32: a clock read costs) */
 
 bool sct_own_fd(int fd)
 {
@@ -126,13 +127,14 @@ static void emit(struct sct_thread *t, const char *a, size_t na, const char *b, 
 		if (batch_len + na + nb > sizeof batch)
 			sct_out_flush();
 		if (na + nb <= sizeof batch) {
-			uint64_t now = sct_now_ns();
-			if (!batch_len)
-				batch_since = now;
+			if (!batch_len) {
+				batch_since = sct_now_ns();
+				batch_lines = 0;
+			}
 			memcpy(batch + batch_len, a, na);
 			memcpy(batch + batch_len + na, b, nb);
 			batch_len += na + nb;
-			if (now - batch_since > SCT_BATCH_AGE_NS)
+			if (++batch_lines % 32 == 0 && sct_now_ns() - batch_since > SCT_BATCH_AGE_NS)
 				sct_out_flush();
 			return;
 		}
@@ -149,6 +151,12 @@ static void emit(struct sct_thread *t, const char *a, size_t na, const char *b, 
 static void close_pending(struct sct_thread *t)
 {
 	struct sct_board *b = sct.board;
+	struct sct_frame *mine = __atomic_load_n(&t->local_pending, __ATOMIC_RELAXED);
+	if (mine && !t->local_closed) {
+		static const char tail[] = " <unfinished ...>\n";
+		emit(t, mine->line.buf, mine->entry_len, tail, sizeof tail - 1);
+		t->local_closed = true;
+	}
 	if (!__atomic_load_n(&b->pending, __ATOMIC_ACQUIRE))
 		return;
 	uint32_t used = __atomic_load_n(&b->slots_used, __ATOMIC_ACQUIRE);
@@ -214,9 +222,24 @@ void sct_out_line(struct sct_thread *t, const char *text, size_t len)
 	__atomic_store_n(&t->emitting, 0, __ATOMIC_RELAXED);
 }
 
-bool sct_out_publish(struct sct_thread *t, struct sct_frame *f, uint32_t exec_pid)
+/* No other task can print a line while this one is in a call: only a signal handler here can. */
+static bool alone(const struct sct_thread *t)
+{
+	if (t->vfork_parent)
+		return false;
+	return !sct.o->follow || __atomic_load_n(&sct.board->live_tasks, __ATOMIC_RELAXED) <= 1;
+}
+
+bool sct_out_publish(struct sct_thread *t, struct sct_frame *f, bool new_task, uint32_t exec_pid)
 {
 	struct sct_board *b = sct.board;
+	if (!new_task && !exec_pid && alone(t)) {
+		t->local_closed = false;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->local_pending, f, __ATOMIC_RELAXED);
+		f->published = SCT_ON_THREAD;
+		return true;
+	}
 	if (t->slot < 0 || __atomic_load_n(&b->slots[t->slot].tid, __ATOMIC_RELAXED) != t->tid)
 		t->slot = sct_board_claim(b, t->tid);
 	if (t->slot < 0)
@@ -229,15 +252,21 @@ bool sct_out_publish(struct sct_thread *t, struct sct_frame *f, uint32_t exec_pi
 	s->t0 = f->t0;
 	__atomic_fetch_add(&b->pending, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&s->state, SCT_SLOT_PENDING, __ATOMIC_RELEASE);
-	f->published = true;
+	f->published = SCT_ON_BOARD;
 	return true;
 }
 
 bool sct_out_withdraw(struct sct_thread *t, struct sct_frame *f)
 {
-	if (!f->published)
+	if (f->published == SCT_UNPUBLISHED)
 		return false;
-	f->published = false;
+	if (f->published == SCT_ON_THREAD) {
+		f->published = SCT_UNPUBLISHED;
+		__atomic_store_n(&t->local_pending, NULL, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		return t->local_closed;
+	}
+	f->published = SCT_UNPUBLISHED;
 	struct sct_slot *s = &sct.board->slots[t->slot];
 	uint32_t expect = SCT_SLOT_PENDING;
 	if (__atomic_compare_exchange_n(&s->state, &expect, SCT_SLOT_IDLE, false, __ATOMIC_ACQ_REL,

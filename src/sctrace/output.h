@@ -22,9 +22,13 @@ SCT_HIDDEN void sct_out_line(struct sct_thread *t, const char *text, size_t len)
 /* Writes the lines gathered so far (before the process may stop: exit, exec, fork, a blocking call). */
 SCT_HIDDEN void sct_out_flush(void);
 
-/* Publishes frame f's entry half on the board, where another task may close it with "<unfinished
- * ...>". Returns false if it could not (no free slot): the line is then printed whole at exit. */
-SCT_HIDDEN bool sct_out_publish(struct sct_thread *t, struct sct_frame *f, uint32_t exec_pid);
+/*
+ * Publishes frame f's entry half where a line printed before the call returns closes it with
+ * "<unfinished ...>": on the board when other tasks may print meanwhile (always for a call that makes
+ * a task, new_task, or an execve, whose new image completes the line: exec_pid is its pid), else in the
+ * thread. Returns false if it could not (no free slot): the line is then printed whole at exit.
+ */
+SCT_HIDDEN bool sct_out_publish(struct sct_thread *t, struct sct_frame *f, bool new_task, uint32_t exec_pid);
 
 /* Takes the entry half back at exit; true if another task closed it meanwhile (the rest of the line
  * must then be printed as "<... name resumed>"). */

@@ -93,8 +93,9 @@ static void print_first_exec(struct sct_thread *t, char **argv)
 	c->ret = 0;
 	sct_decode_exit(c);
 	sct_decode_result(c);
-	if (sct.o->syscall_times)
-		sct_puts(&f->line, " <0.000000>");
+	if (sct.o->syscall_times) /* from the command's execve to here: the dynamic loader's work included */
+		sct_duration(&f->line,
+		             sct.board->exec_t0 ? sct_clock_ns(sct_call_clock() - sct.board->exec_t0) : 0);
 	sct_line_end(&f->line);
 	sct_out_line(t, f->line.buf, f->line.len);
 }
@@ -110,11 +111,11 @@ static bool complete_exec(struct sct_thread *t)
 		return false;
 	t->slot = i;
 	s->exec_pid = 0;
-	uint64_t now = sct_now_ns();
+	uint64_t now = sct_call_clock();
 	if (sct.o->summary != SCT_SUMMARY_NONE) {
 		struct sct_count *cnt = &sct.board->counts[SYS_execve];
 		__atomic_fetch_add(&cnt->calls, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&cnt->ns, now - s->t0, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&cnt->ticks, now - s->t0, __ATOMIC_RELAXED);
 	}
 	if (sct.o->summary == SCT_SUMMARY_ONLY)
 		return true;
@@ -127,7 +128,7 @@ static bool complete_exec(struct sct_thread *t)
 	f->line.len = 0;
 	f->line.truncated = false;
 	f->t0 = s->t0;
-	f->published = true;
+	f->published = SCT_ON_BOARD;
 	uint32_t len = s->len;
 	memcpy(f->line.buf, s->text, len);
 	f->line.len = len;
@@ -143,14 +144,8 @@ static bool complete_exec(struct sct_thread *t)
 	f->call.ret_kind = SCT_RET_DEC;
 	f->call.aux[0] = '\0';
 	sct_decode_result(&f->call);
-	if (sct.o->syscall_times) {
-		uint64_t d = now - s->t0;
-		sct_puts(&f->line, " <");
-		sct_udec(&f->line, d / 1000000000ULL);
-		sct_putc(&f->line, '.');
-		sct_dec_width(&f->line, d % 1000000000ULL / 1000, 6);
-		sct_putc(&f->line, '>');
-	}
+	if (sct.o->syscall_times)
+		sct_duration(&f->line, sct_clock_ns(now - s->t0));
 	sct_line_end(&f->line);
 	if (sct.o->status & SCT_STATUS_SUCCESSFUL)
 		sct_out_line(t, f->line.buf, f->line.len);
@@ -194,6 +189,7 @@ __attribute__((constructor(101))) static void sct_start(int argc, char **argv)
 	sct.o = &b->opts;
 	sct.board_fd = atoi(fd_text);
 	sct.pid = (int32_t)getpid();
+	sct_tsc = b->ticks_per_ns > 0;
 	sct_own_fd_add(sct.board_fd);
 	if (!sct.o->follow && sct.pid != b->root_pid)
 		return;        /* a process the trace does not follow */

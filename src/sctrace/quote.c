@@ -6,66 +6,86 @@ static bool is_octal_digit(unsigned char c)
 	return c >= '0' && c <= '7';
 }
 
-static void put_octal(struct sct_line *l, unsigned char c, bool full)
+/* One byte as strace escapes it, written at o (at most 4 bytes); returns the end. */
+static char *quote_byte(char *o, unsigned char c, bool octal_follows)
 {
-	char d[4];
-	int n = 0;
-	if (full || c >> 6)
-		d[n++] = (char)('0' + (c >> 6));
-	if (full || c >> 3)
-		d[n++] = (char)('0' + ((c >> 3) & 7));
-	d[n++] = (char)('0' + (c & 7));
-	sct_putc(l, '\\');
-	sct_put(l, d, (size_t)n);
+	switch (c) {
+	case '"':
+	case '\\':
+		*o++ = '\\';
+		*o++ = (char)c;
+		return o;
+	case '\f':
+		*o++ = '\\';
+		*o++ = 'f';
+		return o;
+	case '\n':
+		*o++ = '\\';
+		*o++ = 'n';
+		return o;
+	case '\r':
+		*o++ = '\\';
+		*o++ = 'r';
+		return o;
+	case '\t':
+		*o++ = '\\';
+		*o++ = 't';
+		return o;
+	case '\v':
+		*o++ = '\\';
+		*o++ = 'v';
+		return o;
+	}
+	if (c >= ' ' && c < 0x7f) {
+		*o++ = (char)c;
+		return o;
+	}
+	*o++ = '\\';
+	if (octal_follows || c >> 6)
+		*o++ = (char)('0' + (c >> 6));
+	if (octal_follows || c >> 3)
+		*o++ = (char)('0' + ((c >> 3) & 7));
+	*o++ = (char)('0' + (c & 7));
+	return o;
 }
 
-static void put_hex(struct sct_line *l, unsigned char c)
+static char *hex_byte(char *o, unsigned char c)
 {
-	char d[4] = {'\\', 'x', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
-	sct_put(l, d, 4);
+	*o++ = '\\';
+	*o++ = 'x';
+	*o++ = "0123456789abcdef"[c >> 4];
+	*o++ = "0123456789abcdef"[c & 15];
+	return o;
 }
 
 size_t sct_quote(struct sct_line *l, const unsigned char *s, size_t n, unsigned flags)
 {
+	/* Every byte takes at most 4 bytes of output: quote straight into the line when it has room for
+	 * that, else a byte at a time through a small buffer (the line ends truncated). */
+	char tmp[4];
+	bool direct = l->cap - l->len >= 4 * n + 2;
 	size_t i;
 	sct_putc(l, '"');
-	for (i = 0; i < n && !l->truncated; i++) {
+	char *o = l->buf + l->len;
+	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 		if (c == 0 &&
 		    ((flags & SCT_QUOTE_NUL_ENDS) || (i == n - 1 && (flags & SCT_QUOTE_OMIT_TRAILING_NUL))))
 			break;
-		if (flags & SCT_QUOTE_HEX) {
-			put_hex(l, c);
+		char *start = direct ? o : tmp;
+		char *end = (flags & SCT_QUOTE_HEX)
+		                ? hex_byte(start, c)
+		                : quote_byte(start, c, i + 1 < n && is_octal_digit(s[i + 1]));
+		if (direct) {
+			o = end;
 			continue;
 		}
-		switch (c) {
-		case '"':
-		case '\\':
-			sct_putc(l, '\\');
-			sct_putc(l, (char)c);
+		sct_put(l, tmp, (size_t)(end - tmp));
+		if (l->truncated)
 			break;
-		case '\f':
-			sct_puts(l, "\\f");
-			break;
-		case '\n':
-			sct_puts(l, "\\n");
-			break;
-		case '\r':
-			sct_puts(l, "\\r");
-			break;
-		case '\t':
-			sct_puts(l, "\\t");
-			break;
-		case '\v':
-			sct_puts(l, "\\v");
-			break;
-		default:
-			if (c >= ' ' && c < 0x7f)
-				sct_putc(l, (char)c);
-			else
-				put_octal(l, c, i + 1 < n && is_octal_digit(s[i + 1]));
-		}
 	}
+	if (direct)
+		l->len = (size_t)(o - l->buf);
 	sct_putc(l, '"');
 	return i;
 }

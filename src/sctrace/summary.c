@@ -14,8 +14,8 @@ static int by_time(const void *a, const void *b)
 {
 	long x = *(const long *)a, y = *(const long *)b;
 	const struct sct_count *cx = &sort_counts[x], *cy = &sort_counts[y];
-	if (cx->ns != cy->ns)
-		return cx->ns < cy->ns ? 1 : -1;
+	if (cx->ticks != cy->ticks)
+		return cx->ticks < cy->ticks ? 1 : -1;
 	if (cx->calls != cy->calls)
 		return cx->calls < cy->calls ? 1 : -1;
 	return (x > y) - (x < y);
@@ -60,10 +60,10 @@ void sct_print_summary(FILE *out, const struct sct_count counts[SCT_NR_COUNT])
 		if (!c->calls)
 			continue;
 		order[n++] = nr;
-		total_ns += c->ns;
+		total_ns += c->ticks;
 		total_calls += c->calls;
 		total_errors += c->errors;
-		uint64_t avg = c->ns / c->calls / 1000;
+		uint64_t avg = c->ticks / c->calls / 1000;
 		if (avg > max_avg_us)
 			max_avg_us = avg;
 		const char *name = sct_syscall_name(nr);
@@ -84,8 +84,8 @@ void sct_print_summary(FILE *out, const struct sct_count counts[SCT_NR_COUNT])
 	dashes(out, w, 6);
 	for (int i = 0; i < n; i++) {
 		const struct sct_count *c = &counts[order[i]];
-		double s = (double)c->ns / 1e9;
-		double pct = total_ns ? 100.0 * (double)c->ns / (double)total_ns : 0.0;
+		double s = (double)c->ticks / 1e9;
+		double pct = total_ns ? 100.0 * (double)c->ticks / (double)total_ns : 0.0;
 		const char *name = sct_syscall_name(order[i]);
 		char unknown[32];
 		if (!name) {
@@ -93,7 +93,7 @@ void sct_print_summary(FILE *out, const struct sct_count counts[SCT_NR_COUNT])
 			name = unknown;
 		}
 		fprintf(out, "%*.2f %*.6f %*llu %*llu ", w[0], pct, w[1], s, w[2],
-		        (unsigned long long)(c->ns / c->calls / 1000), w[3], (unsigned long long)c->calls);
+		        (unsigned long long)(c->ticks / c->calls / 1000), w[3], (unsigned long long)c->calls);
 		if (c->errors)
 			fprintf(out, "%*llu", w[4], (unsigned long long)c->errors);
 		else

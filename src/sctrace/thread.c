@@ -128,6 +128,13 @@ void sct_thread_after_fork(struct sct_thread *t)
 	t->emitting = 0;
 }
 
+bool sct_tsc;
+
+uint64_t sct_clock_ns(uint64_t ticks)
+{
+	return sct_tsc ? (uint64_t)((double)ticks / sct.board->ticks_per_ns) : ticks;
+}
+
 uint64_t sct_now_ns(void)
 {
 	struct timespec ts;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "sctrace/board.h"
+#include "sctrace/clock.h"
 #include "sctrace/decode.h"
 #include "sctrace/fmt.h"
 
@@ -43,7 +44,9 @@ struct sct_frame {
 	struct sct_line line;
 	uint64_t t0;      /* monotonic ns at entry */
 	size_t entry_len; /* bytes of the line printed at entry */
-	bool published;   /* the entry half is on the board, where another task may close it */
+	/* the entry half was published: on the board, where another task may close it; or, while this is
+	 * the only task traced, in the thread itself, where only a signal handler's line can close it */
+	enum { SCT_UNPUBLISHED, SCT_ON_BOARD, SCT_ON_THREAD } published;
 };
 
 /* A call that runs natively in the caller's context (clone with a new stack or CLONE_VM, vfork): its
@@ -68,7 +71,9 @@ struct sct_thread {
 	 * or exits, so it gets a state of its own, and the parent's comes back when the parent runs. */
 	struct sct_thread *vfork_parent;
 	struct sct_inplace inplace;
-	volatile int emitting; /* in sct_out_line: a nested line goes to side[] instead */
+	volatile int emitting;           /* in sct_out_line: a nested line goes to side[] instead */
+	struct sct_frame *local_pending; /* an entry half published SCT_ON_THREAD */
+	volatile bool local_closed;      /* ... and closed since by a signal handler's line */
 	size_t side_len;
 	char side[4096];
 	size_t map_size;
@@ -100,6 +105,18 @@ SCT_HIDDEN void sct_thread_after_fork(struct sct_thread *t);
 SCT_HIDDEN void sct_births_expect(struct sct_thread *parent);
 SCT_HIDDEN void sct_births_forget(struct sct_thread *parent);
 SCT_HIDDEN void sct_note_birth(int32_t tid);
+
+/* The call clock (see board.h: TSC ticks or ns) and a duration of it in ns. */
+SCT_HIDDEN extern bool sct_tsc; /* the call clock is the TSC */
+
+static inline uint64_t sct_call_clock(void)
+{
+	if (__builtin_expect(sct_tsc, 1))
+		return sct_rdtsc();
+	uint64_t sct_now_ns(void);
+	return sct_now_ns();
+}
+SCT_HIDDEN uint64_t sct_clock_ns(uint64_t ticks);
 
 /* Monotonic and real time, in ns (vDSO: no system call). */
 SCT_HIDDEN uint64_t sct_now_ns(void);
