@@ -55,6 +55,9 @@ struct bench_group {
 	const char *base; /* method name of the baseline */
 	struct bench_case cases[BENCH_MAX_CASES];
 	int ncases;
+	/* > 0: one operation is a whole program run: after one untimed run each, every method is timed
+	 * this many times, in turn (measure_runs), instead of in calibrated batches */
+	int runs;
 };
 
 /* A row file's entry point. */

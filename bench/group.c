@@ -214,7 +214,10 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 	fflush(stdout);
 	if (n == 0)
 		return;
-	measure_items(&s->cfg, items, n);
+	if (g->runs > 0)
+		measure_runs(items, n, g->runs);
+	else
+		measure_items(&s->cfg, items, n);
 	if (!safecopy_handler_active()) {
 		fprintf(
 		    stderr,

@@ -95,6 +95,35 @@ struct item_state {
 	int want, limit, clean, dirty;
 };
 
+void measure_runs(struct measure_item *items, int n, int runs)
+{
+	double *samples = calloc((size_t)(n * runs), sizeof *samples);
+	if (!samples)
+		abort();
+	for (int i = 0; i < n; i++) {
+		if (items[i].enter)
+			items[i].enter(items[i].ctx);
+		items[i].run(items[i].ctx, 1);
+		if (items[i].leave)
+			items[i].leave(items[i].ctx);
+	}
+	for (int r = 0; r < runs; r++)
+		for (int i = 0; i < n; i++) {
+			if (items[i].enter)
+				items[i].enter(items[i].ctx);
+			uint64_t t0 = measure_now_ns();
+			items[i].run(items[i].ctx, 1);
+			samples[i * runs + r] = (double)(measure_now_ns() - t0);
+			if (items[i].leave)
+				items[i].leave(items[i].ctx);
+		}
+	for (int i = 0; i < n; i++) {
+		items[i].stats = (struct measure_stats){.iters = 1};
+		summarize(samples + i * runs, runs, &items[i].stats);
+	}
+	free(samples);
+}
+
 void measure_items(const struct measure_cfg *cfg, struct measure_item *items, int n)
 {
 	struct item_state *st = calloc((size_t)n, sizeof *st);

@@ -53,4 +53,11 @@ uint64_t measure_now_ns(void);
  */
 void measure_items(const struct measure_cfg *cfg, struct measure_item *items, int n);
 
+/*
+ * Times n items whose one operation is long (a whole program run): one untimed run of each, then
+ * runs timed runs of each, round-robin as above; every run counts (a run lasts long enough that
+ * another task's time slices are part of what it costs). Fills items[i].stats with iters 1.
+ */
+void measure_runs(struct measure_item *items, int n, int runs);
+
 #endif

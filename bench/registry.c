@@ -5,9 +5,9 @@
 #include "bench.h"
 
 extern const struct bench_suite copy_suite, memset_suite, atomic_suite, fault_suite, mixed_suite,
-    usertrap_suite, string_suite, peek_suite, probe_suite, copyv_suite;
+    usertrap_suite, string_suite, peek_suite, probe_suite, copyv_suite, sctrace_suite;
 
 const struct bench_suite *const bench_suites[] = {
-    &copy_suite,  &memset_suite, &atomic_suite, &string_suite,   &peek_suite, &probe_suite,
-    &copyv_suite, &fault_suite,  &mixed_suite,  &usertrap_suite, NULL,
+    &copy_suite,  &memset_suite, &atomic_suite, &string_suite,   &peek_suite,    &probe_suite,
+    &copyv_suite, &fault_suite,  &mixed_suite,  &usertrap_suite, &sctrace_suite, NULL,
 };
