@@ -243,9 +243,6 @@ static void print_summary(const struct sct_board *b, const struct sct_options *o
 			ns[i].ticks = (uint64_t)((double)ns[i].ticks / b->ticks_per_ns);
 	}
 	sct_print_summary(f, ns);
-	if (b->capture_lost)
-		fprintf(f, "sctrace: %llu calls ran without the tracer (usertrap could not capture them)\n",
-		        (unsigned long long)b->capture_lost);
 	if (f != stderr)
 		fclose(f);
 	else
@@ -305,6 +302,11 @@ int main(int argc, char **argv)
 	report_end(b, &o, pid, root_status);
 	if (o.summary != SCT_SUMMARY_NONE)
 		print_summary(b, &o);
+	if (b->capture_lost && o.quiet < 2)
+		fprintf(
+		    stderr,
+		    "sctrace: %llu calls ran without the tracer (usertrap lost the capture of a thread)\n",
+		    (unsigned long long)b->capture_lost);
 	if (WIFSIGNALED(root_status)) {
 		int sig = WTERMSIG(root_status);
 		signal(sig, SIG_DFL);

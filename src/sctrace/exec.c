@@ -103,6 +103,7 @@ long sct_exec_syscall(struct sct_thread *t, const struct usertrap_call *call)
 	struct usertrap_call c = *call;
 	int envp_arg = call->nr == SYS_execve ? 2 : 3;
 	sct_out_flush(); /* the image and its gathered lines are about to go */
+	sct_report_unseen();
 	if (sct_task_traced(t)) {
 		char **env = traced_env(t, (uintptr_t)call->args[envp_arg]);
 		if (env)

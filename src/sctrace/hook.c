@@ -86,9 +86,24 @@ static void in_forked_child(struct sct_thread *t)
 }
 
 /* The task ends: its lines go out first; the live count drops. */
+/* The calls of this image usertrap could not hand over (its capture was lost in some thread), for the
+ * command's note; taken before the image ends (exit_group, a successful exec). */
+void sct_report_unseen(void)
+{
+	static uint64_t reported; /* an exec that failed reported some already */
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	if (c.capture_lost > reported) {
+		__atomic_fetch_add(&sct.board->capture_lost, c.capture_lost - reported, __ATOMIC_RELAXED);
+		reported = c.capture_lost;
+	}
+}
+
 static void before_exit(struct sct_thread *t, long nr)
 {
 	sct_out_flush();
+	if (nr == SYS_exit_group && !t->vfork_parent)
+		sct_report_unseen();
 	if (!sct.o->follow)
 		return;
 	int gone = 1;

@@ -30,6 +30,9 @@ SCT_HIDDEN long sct_faults_sigaction(const long *args);
 /* Patches libc's sites of the calls made by code that is not captured (prepatch.c). */
 SCT_HIDDEN void sct_prepatch_libc(void);
 
+/* Adds usertrap's count of calls it could not capture in this image to the board. */
+SCT_HIDDEN void sct_report_unseen(void);
+
 /* Prints "+++ exited with N +++" for task id of t (unless -qq). */
 SCT_HIDDEN void sct_print_exited(struct sct_thread *t, int code);
 
