@@ -70,8 +70,7 @@ struct run run_in(const char *dir, char *const argv[], char *const extra_env[])
 	cr_assert(env);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "SCTRACE_", 8) &&
-		    strncmp(environ[i], "ASAN_OPTIONS=", 13) && strncmp(environ[i], "UBSAN_OPTIONS=", 14))
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "SCTRACE_", 8))
 			env[k++] = environ[i];
 	for (size_t i = 0; i < extra; i++)
 		env[k++] = extra_env[i];

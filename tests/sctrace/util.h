@@ -21,8 +21,9 @@ struct run {
 
 /*
  * Runs argv[0] (a path) with stdin from /dev/null, stdout and stderr to files in dir, and the
- * environment of the suite without LD_PRELOAD or SCTRACE_* variables, plus extra_env (NULL-terminated,
- * may be NULL). Waits for it and returns its status and outputs (free them with run_free).
+ * environment of the suite without LD_PRELOAD or SCTRACE_* variables (the sanitizers' options stay:
+ * the sctrace command is built with them in a san= build), plus extra_env (NULL-terminated, may be
+ * NULL). Waits for it and returns its status and outputs (free them with run_free).
  */
 struct run run_in(const char *dir, char *const argv[], char *const extra_env[]);
 void run_free(struct run *r);
