@@ -105,6 +105,14 @@ void sct_p_buf_out(struct sct_call *c, int i,
                    const void *aux); /* the result is the length: read(2)'s buffer */
 void sct_p_signal(struct sct_call *c, int i, const void *aux); /* SIGTERM */
 
+/* Starts / ends writing the note printed after the result (c->aux) through the line l. */
+void sct_aux_begin(struct sct_call *c, struct sct_line *l);
+void sct_aux_end(struct sct_call *c, const struct sct_line *l);
+
+/* The note "prefix FLAG|FLAG" after a result shown in hex (fcntl's F_GETFD, F_GETFL, F_GET_SEALS). */
+struct sct_xlat;
+void sct_note_flags(struct sct_call *c, const char *prefix, const struct sct_xlat *x, unsigned long v);
+
 /* Building blocks for decoders. */
 void sct_print_fd(struct sct_call *c, int fd);
 void sct_print_path(struct sct_call *c, uintptr_t addr);

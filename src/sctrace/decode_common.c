@@ -422,3 +422,23 @@ void sct_print_int_in_brackets(struct sct_call *c, uintptr_t addr)
 	sct_dec(c->l, v);
 	sct_putc(c->l, ']');
 }
+
+void sct_aux_begin(struct sct_call *c, struct sct_line *l)
+{
+	sct_line_init(l, c->aux, sizeof c->aux);
+}
+
+void sct_aux_end(struct sct_call *c, const struct sct_line *l)
+{
+	c->aux[l->len] = '\0';
+}
+
+void sct_note_flags(struct sct_call *c, const char *prefix, const struct sct_xlat *x, unsigned long v)
+{
+	struct sct_line l;
+	c->ret_kind = SCT_RET_HEX;
+	sct_aux_begin(c, &l);
+	sct_puts(&l, prefix);
+	sct_print_flags(&l, x, v, NULL);
+	sct_aux_end(c, &l);
+}

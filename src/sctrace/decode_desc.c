@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <string.h>
 #include <termios.h>
 
 #include "sctrace/decoders.h"
@@ -237,10 +238,10 @@ static void print_fcntl_entry_arg(struct sct_call *c, unsigned cmd, long arg)
 static void note_open_flags(struct sct_call *c, unsigned long flags)
 {
 	struct sct_line l;
-	sct_line_init(&l, c->aux, sizeof c->aux);
+	sct_aux_begin(c, &l);
 	sct_puts(&l, "flags ");
 	sct_print_open_flags(&l, flags);
-	c->aux[l.len] = '\0';
+	sct_aux_end(c, &l);
 }
 
 void sct_dec_fcntl(struct sct_call *c)
@@ -261,14 +262,8 @@ void sct_dec_fcntl(struct sct_call *c)
 			print_flock(c, sct_addr(c, 2), true);
 		break;
 	case F_GETFD:
-		if (!sct_failed(c->ret) && c->ret) {
-			c->ret_kind = SCT_RET_HEX;
-			struct sct_line l;
-			sct_line_init(&l, c->aux, sizeof c->aux);
-			sct_puts(&l, "flags ");
-			sct_print_flags(&l, &fd_flags, (unsigned long)c->ret, NULL);
-			c->aux[l.len] = '\0';
-		}
+		if (!sct_failed(c->ret) && c->ret)
+			sct_note_flags(c, "flags ", &fd_flags, (unsigned long)c->ret);
 		break;
 	case F_GETFL:
 		if (!sct_failed(c->ret)) {
@@ -277,14 +272,8 @@ void sct_dec_fcntl(struct sct_call *c)
 		}
 		break;
 	case F_GET_SEALS:
-		if (!sct_failed(c->ret)) {
-			c->ret_kind = SCT_RET_HEX;
-			struct sct_line l;
-			sct_line_init(&l, c->aux, sizeof c->aux);
-			sct_puts(&l, "seals ");
-			sct_print_flags(&l, &seals, (unsigned long)c->ret, NULL);
-			c->aux[l.len] = '\0';
-		}
+		if (!sct_failed(c->ret))
+			sct_note_flags(c, "seals ", &seals, (unsigned long)c->ret);
 		break;
 	}
 }
@@ -424,7 +413,7 @@ static void note_poll_result(struct sct_call *c, uintptr_t fds, unsigned long nf
 	if (sct_failed(c->ret))
 		return;
 	struct sct_line l;
-	sct_line_init(&l, c->aux, sizeof c->aux);
+	sct_aux_begin(c, &l);
 	if (c->ret == 0) {
 		sct_puts(&l, "Timeout");
 	} else {
@@ -451,7 +440,7 @@ static void note_poll_result(struct sct_call *c, uintptr_t fds, unsigned long nf
 		if (any)
 			sct_putc(&l, ']');
 	}
-	c->aux[l.len] = '\0';
+	sct_aux_end(c, &l);
 }
 
 void sct_dec_poll(struct sct_call *c)
@@ -487,13 +476,13 @@ void sct_dec_ppoll(struct sct_call *c)
 	if (c->a[2] && !sct_failed(c->ret)) {
 		/* ", left {tv_sec=0, tv_nsec=...}" as strace appends it */
 		struct sct_line l;
-		sct_line_init(&l, c->aux, sizeof c->aux);
-		l.len = __builtin_strlen(c->aux);
+		sct_aux_begin(c, &l);
+		l.len = strlen(c->aux); /* after the fds' note */
 		struct sct_call sub = *c;
 		sub.l = &l;
 		sct_puts(&l, l.len ? ", left " : "left ");
 		sct_print_timespec_at(&sub, sct_addr(c, 2));
-		c->aux[l.len] = '\0';
+		sct_aux_end(c, &l);
 	}
 }
 
@@ -533,10 +522,10 @@ static void note_select_result(struct sct_call *c, int nfds, bool timespec)
 	if (sct_failed(c->ret))
 		return;
 	struct sct_line l;
-	sct_line_init(&l, c->aux, sizeof c->aux);
+	sct_aux_begin(c, &l);
 	if (c->ret == 0) {
 		sct_puts(&l, "Timeout");
-		c->aux[l.len] = '\0';
+		sct_aux_end(c, &l);
 		return;
 	}
 	static const char *const set_names[] = {"in", "out", "except"};
@@ -577,7 +566,7 @@ static void note_select_result(struct sct_call *c, int nfds, bool timespec)
 		else
 			sct_print_timeval_at(&sub, sct_addr(c, 4));
 	}
-	c->aux[l.len] = '\0';
+	sct_aux_end(c, &l);
 }
 
 static void select_entry(struct sct_call *c)

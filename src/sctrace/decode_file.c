@@ -258,17 +258,25 @@ static void print_xattr_value(struct sct_call *c, uintptr_t addr, unsigned long 
 	sct_udec(c->l, insize);
 }
 
+/* The file of an xattr call: a descriptor for the f* calls, else a path; then the attribute's name. */
+static void print_xattr_file(struct sct_call *c, bool by_fd, bool with_name)
+{
+	if (by_fd)
+		sct_p_fd(c, 0, NULL);
+	else
+		sct_p_path(c, 0, NULL);
+	sct_puts(c->l, ", ");
+	if (with_name) {
+		sct_p_str(c, 1, NULL);
+		sct_puts(c->l, ", ");
+	}
+}
+
 /* getxattr, lgetxattr (path) and fgetxattr (fd): the value at exit */
 void sct_dec_getxattr(struct sct_call *c)
 {
 	if (!c->exiting) {
-		if (c->nr == SYS_fgetxattr)
-			sct_p_fd(c, 0, NULL);
-		else
-			sct_p_path(c, 0, NULL);
-		sct_puts(c->l, ", ");
-		sct_p_str(c, 1, NULL);
-		sct_puts(c->l, ", ");
+		print_xattr_file(c, c->nr == SYS_fgetxattr, true);
 		return;
 	}
 	print_xattr_value(c, sct_addr(c, 2), (unsigned long)c->ret, (unsigned long)c->a[3]);
@@ -279,13 +287,7 @@ void sct_dec_setxattr(struct sct_call *c)
 {
 	if (c->exiting)
 		return;
-	if (c->nr == SYS_fsetxattr)
-		sct_p_fd(c, 0, NULL);
-	else
-		sct_p_path(c, 0, NULL);
-	sct_puts(c->l, ", ");
-	sct_p_str(c, 1, NULL);
-	sct_puts(c->l, ", ");
+	print_xattr_file(c, c->nr == SYS_fsetxattr, true);
 	print_xattr_value(c, sct_addr(c, 2), (unsigned long)c->a[3], (unsigned long)c->a[3]);
 	sct_puts(c->l, ", ");
 	sct_print_flags(c->l, &xattr_flags, (unsigned)c->a[4], "XATTR_???");
@@ -295,11 +297,7 @@ void sct_dec_setxattr(struct sct_call *c)
 void sct_dec_listxattr(struct sct_call *c)
 {
 	if (!c->exiting) {
-		if (c->nr == SYS_flistxattr)
-			sct_p_fd(c, 0, NULL);
-		else
-			sct_p_path(c, 0, NULL);
-		sct_puts(c->l, ", ");
+		print_xattr_file(c, c->nr == SYS_flistxattr, false);
 		return;
 	}
 	if (!c->a[2] || sct_failed(c->ret))

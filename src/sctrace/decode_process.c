@@ -653,9 +653,9 @@ void sct_dec_prctl(struct sct_call *c)
 			const char *n = sct_xlat_name(&dumpable, (unsigned long)c->ret);
 			if (n) {
 				struct sct_line l;
-				sct_line_init(&l, c->aux, sizeof c->aux);
+				sct_aux_begin(c, &l);
 				sct_puts(&l, n);
-				c->aux[l.len] = '\0';
+				sct_aux_end(c, &l);
 			}
 		}
 		return;

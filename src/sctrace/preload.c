@@ -156,16 +156,12 @@ static bool start_capture(void)
 {
 	struct usertrap_config cfg = {.hook = sct_hook, .flags = USERTRAP_LAZY};
 	struct usertrap_error err;
-	if (usertrap_init(&cfg, &err) != 0) {
-		char msg[160];
-		int n =
-		    snprintf(msg, sizeof msg, "sctrace: cannot trace process %d: usertrap: %s (errno %d)\n",
-		             (int)sct.pid, usertrap_status_name(err.status), err.sys_errno);
-		sct_raw3(SYS_write, 2, msg, n);
-		return false;
+	int r = usertrap_init(&cfg, &err);
+	if (r == 0) {
+		sct_faults_install();
+		r = usertrap_capture_all(true, &err);
 	}
-	sct_faults_install();
-	if (usertrap_capture_all(true, &err) != 0) {
+	if (r != 0) {
 		char msg[160];
 		int n =
 		    snprintf(msg, sizeof msg, "sctrace: cannot trace process %d: usertrap: %s (errno %d)\n",
