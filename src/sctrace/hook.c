@@ -43,6 +43,11 @@ static bool is_fork_like(long nr)
 	return nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3;
 }
 
+static bool is_exec(long nr)
+{
+	return nr == SYS_execve || nr == SYS_execveat;
+}
+
 /* clone flags of a clone or clone3 call (0 for fork, CLONE_VM|CLONE_VFORK for vfork). */
 static unsigned long long clone_flags_of(long nr, const long *a)
 {
@@ -85,7 +90,6 @@ static void in_forked_child(struct sct_thread *t)
 		sct.active = false; /* without -f nothing of it is shown */
 }
 
-/* The task ends: its lines go out first; the live count drops. */
 /* The calls of this image usertrap could not hand over (its capture was lost in some thread), for the
  * command's note; taken before the image ends (exit_group, a successful exec). */
 void sct_report_unseen(void)
@@ -99,6 +103,7 @@ void sct_report_unseen(void)
 	}
 }
 
+/* The task ends: its lines go out first; the live count drops. */
 static void before_exit(struct sct_thread *t, long nr)
 {
 	sct_out_flush();
@@ -276,7 +281,7 @@ static bool printing(void)
 static long run_call_body(struct sct_thread *t, struct usertrap_call *call)
 {
 	long nr = call->nr;
-	if (nr == SYS_execve || nr == SYS_execveat)
+	if (is_exec(nr))
 		return sct_exec_syscall(t, call);
 	if (!is_fork_like(nr))
 		return sct_guarded_syscall(call);
@@ -313,6 +318,48 @@ static long untraced_call(struct sct_thread *t, struct usertrap_call *call)
 	return run_call(t, call);
 }
 
+/* exit, exit_group: the line ("= ?") and the "+++ exited" line go out before the call, which does not
+ * return (for a thread's exit, its state is given back first). */
+static long exit_call(struct sct_thread *t, struct sct_frame *f, struct usertrap_call *call, bool show)
+{
+	long nr = call->nr;
+	if (counting() && sct_traced(sct.o, nr))
+		count(nr, 0, 0);
+	if (show)
+		finish_line(t, f, 0, f->t0, false);
+	before_exit(t, nr);
+	if (nr == SYS_exit_group || sct.o->follow)
+		sct_print_exited(t, (int)call->args[0]);
+	if (nr == SYS_exit_group && sct.pid == sct.board->root_pid && !t->vfork_parent)
+		__atomic_store_n(&sct.board->root_exit_printed, 1, __ATOMIC_RELEASE);
+	sct_out_flush();
+	t->depth--;
+	t->busy = false;
+	if (nr == SYS_exit && !t->vfork_parent)
+		sct_thread_release(t);
+	return usertrap_syscall(call);
+}
+
+/* A clone or vfork that runs natively once the hook returns (usertrap's in-place path): its result is
+ * known at this thread's next call (settle_inplace); until then its line stays published. */
+static void inplace_started(struct sct_thread *t, struct sct_frame *f, const struct usertrap_call *call,
+                            bool show)
+{
+	long nr = call->nr;
+	t->inplace = (struct sct_inplace){.active = true, .nr = nr, .t0 = f->t0};
+	memcpy(t->inplace.args, call->args, sizeof t->inplace.args);
+	unsigned long long flags = clone_flags_of(nr, call->args);
+	t->inplace.vfork_like = (flags & (CLONE_VM | CLONE_SETTLS)) == CLONE_VM;
+	if (flags & CLONE_PARENT_SETTID)
+		t->inplace.ptid = nr == SYS_clone ? (uintptr_t)call->args[2] : (uintptr_t)f->call.saved[1];
+	if (!show || t->depth != 1)
+		t->inplace.active = false;
+	else if (flags & CLONE_THREAD)
+		sct_births_expect(t);
+	if (counting() && sct_traced(sct.o, nr))
+		count(nr, 0, 0);
+}
+
 static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 {
 	long nr = call->nr;
@@ -327,47 +374,18 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 		sct_decode_entry(&f->call);
 		f->entry_len = f->line.len;
 	}
-	if (nr == SYS_exit || nr == SYS_exit_group) {
-		if (counting() && sct_traced(sct.o, nr))
-			count(nr, 0, 0);
-		if (show)
-			finish_line(t, f, 0, f->t0, false);
-		before_exit(t, nr);
-		if (nr == SYS_exit_group || sct.o->follow)
-			sct_print_exited(t, (int)call->args[0]);
-		if (nr == SYS_exit_group && sct.pid == sct.board->root_pid && !t->vfork_parent)
-			__atomic_store_n(&sct.board->root_exit_printed, 1, __ATOMIC_RELEASE);
-		sct_out_flush();
-		t->depth--;
-		t->busy = false;
-		if (nr == SYS_exit && !t->vfork_parent)
-			sct_thread_release(t);
-		return usertrap_syscall(call);
-	}
+	if (nr == SYS_exit || nr == SYS_exit_group)
+		return exit_call(t, f, call, show);
 	/* published only when a line of another task (or of a signal handler here) may come first */
 	if (show && t->depth == 1 && sct.o->status == SCT_STATUS_ALL)
-		sct_out_publish(t, f, is_fork_like(nr),
-		                (nr == SYS_execve || nr == SYS_execveat) ? (uint32_t)t->tid : 0);
+		sct_out_publish(t, f, is_fork_like(nr), is_exec(nr) ? (uint32_t)t->tid : 0);
 	if (is_fork_like(nr))
 		before_new_task(nr, call->args);
-	else if (may_block(nr) || nr == SYS_execve || nr == SYS_execveat)
+	else if (may_block(nr) || is_exec(nr))
 		sct_out_flush();
 	long r = run_call(t, call);
 	if (r == USERTRAP_RESULT_IN_PLACE) {
-		/* the call runs natively once we return: its result is known at this thread's next call */
-		t->inplace = (struct sct_inplace){.active = true, .nr = nr, .t0 = f->t0};
-		memcpy(t->inplace.args, call->args, sizeof t->inplace.args);
-		unsigned long long flags = clone_flags_of(nr, call->args);
-		t->inplace.vfork_like = (flags & (CLONE_VM | CLONE_SETTLS)) == CLONE_VM;
-		if (flags & CLONE_PARENT_SETTID)
-			t->inplace.ptid =
-			    nr == SYS_clone ? (uintptr_t)call->args[2] : (uintptr_t)f->call.saved[1];
-		if (!show || t->depth != 1)
-			t->inplace.active = false;
-		else if (flags & CLONE_THREAD)
-			sct_births_expect(t);
-		if (counting() && sct_traced(sct.o, nr))
-			count(nr, 0, 0);
+		inplace_started(t, f, call, show);
 		t->depth--;
 		return r;
 	}
