@@ -1,5 +1,5 @@
 /* Decoders of the network family: socket types, addresses, message headers, options. */
-#include <arpa/inet.h>
+#include <arpa/inet.h> /* ntohs, ntohl */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -101,6 +101,53 @@ static void print_sun_path(struct sct_line *l, const struct sockaddr_un *un, lon
 	}
 }
 
+static void print_ipv4(struct sct_line *l, const void *addr);
+
+/* An IPv6 address as inet_ntop writes it (the first longest run of two or more zero groups as "::",
+ * an IPv4-mapped or -compatible address with its last 32 bits dotted), without inet_ntop, which is not
+ * async-signal-safe. */
+static void print_ipv6(struct sct_line *l, const unsigned char *a)
+{
+	unsigned g[8];
+	for (int i = 0; i < 8; i++)
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	int best = -1, len = 0;
+	for (int i = 0; i < 8;) {
+		int j = i;
+		while (j < 8 && g[j] == 0)
+			j++;
+		if (j - i >= 2 && j - i > len) {
+			best = i;
+			len = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + len) {
+			if (i == best)
+				sct_putc(l, ':');
+			continue;
+		}
+		if (i)
+			sct_putc(l, ':');
+		if (i == 6 && best == 0 && (len == 6 || (len == 5 && g[5] == 0xffff))) {
+			print_ipv4(l, a + 12);
+			return;
+		}
+		char d[4];
+		int n = 0;
+		unsigned v = g[i];
+		do {
+			d[n++] = "0123456789abcdef"[v & 15];
+			v >>= 4;
+		} while (v);
+		while (n)
+			sct_putc(l, d[--n]);
+	}
+	if (best >= 0 && best + len == 8)
+		sct_putc(l, ':');
+}
+
 static void print_ipv4(struct sct_line *l, const void *addr)
 {
 	const unsigned char *b = addr;
@@ -145,14 +192,12 @@ void sct_print_sockaddr(struct sct_call *c, uintptr_t addr, long len)
 	}
 	case AF_INET6: {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-		char text[INET6_ADDRSTRLEN];
 		sct_puts(c->l, ", sin6_port=htons(");
 		sct_udec(c->l, ntohs(in6->sin6_port));
 		sct_puts(c->l, "), sin6_flowinfo=htonl(");
 		sct_udec(c->l, ntohl(in6->sin6_flowinfo));
 		sct_puts(c->l, "), inet_pton(AF_INET6, \"");
-		if (inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text))
-			sct_puts(c->l, text);
+		print_ipv6(c->l, in6->sin6_addr.s6_addr);
 		sct_puts(c->l, "\", &sin6_addr), sin6_scope_id=");
 		sct_udec(c->l, in6->sin6_scope_id);
 		break;

@@ -3,6 +3,7 @@
  * counters. Calls that start or end tasks (fork, clone, vfork, exec, exit) also keep the task counts
  * and the output consistent, whether they are shown or not.
  */
+#include <errno.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <string.h>
@@ -412,6 +413,7 @@ long sct_hook(struct usertrap_call *call, void *arg)
 	(void)arg;
 	if (!sct.active)
 		return sct_guarded_syscall(call);
+	int saved_errno = errno; /* the program's: nothing the tracer does may change it */
 	struct sct_thread *t = sct_thread_self();
 	if (!t || t->busy) /* no state, or a call the tracer itself made (a vDSO falling back to a syscall) */
 		return usertrap_syscall(call);
@@ -422,5 +424,6 @@ long sct_hook(struct usertrap_call *call, void *arg)
 	t = sct_thread_self_if_any();
 	if (t)
 		t->busy = false;
+	errno = saved_errno;
 	return r;
 }

@@ -295,3 +295,32 @@ Test(decode, result_column)
 	cr_assert_str_eq(D_EXACT(SYS_openat, 3, AT_FDCWD, (long)"/a/path/long/enough", O_RDONLY),
 	                 "openat(AT_FDCWD, \"/a/path/long/enough\", O_RDONLY) = 3");
 }
+
+/* IPv6 addresses as inet_ntop writes them (the decoder has its own formatter: inet_ntop is not
+ * async-signal-safe). */
+Test(decode, ipv6_text)
+{
+	static const char *const samples[] = {"::",
+	                                      "::1",
+	                                      "1::",
+	                                      "2001:db8::ff00:42:8329",
+	                                      "::ffff:1.2.3.4",
+	                                      "::1.2.3.4",
+	                                      "fe80::1:0:0:1",
+	                                      "1:0:0:2:0:0:0:3",
+	                                      "1:2:3:4:5:6:7:8",
+	                                      "1::2:0:0:3",
+	                                      "0:1::",
+	                                      "::ffff:0:1.2.3.4"};
+	for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+		struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+		cr_assert_eq(inet_pton(AF_INET6, samples[i], &in6.sin6_addr), 1, "%s", samples[i]);
+		char text[INET6_ADDRSTRLEN], want[256];
+		cr_assert(inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text));
+		snprintf(want, sizeof want,
+		         "bind(3, {sa_family=AF_INET6, sin6_port=htons(0), sin6_flowinfo=htonl(0), "
+		         "inet_pton(AF_INET6, \"%s\", &sin6_addr), sin6_scope_id=0}, 28) = 0",
+		         text);
+		cr_assert_str_eq(D(SYS_bind, 0, 3, (long)&in6, sizeof in6), want);
+	}
+}
