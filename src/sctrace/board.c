@@ -66,7 +66,7 @@ int sct_board_find(const struct sct_board *b, int32_t tid)
 	return -1;
 }
 
-int sct_board_claim(struct sct_board *b, int32_t tid)
+int sct_board_claim(struct sct_board *b, int32_t tid, int32_t pid)
 {
 	int s = sct_board_find(b, tid);
 	if (s >= 0)
@@ -78,6 +78,7 @@ int sct_board_claim(struct sct_board *b, int32_t tid)
 			continue;
 		b->slots[i].state = SCT_SLOT_IDLE;
 		b->slots[i].exec_pid = 0;
+		b->slots[i].pid = pid;
 		uint32_t used = __atomic_load_n(&b->slots_used, __ATOMIC_RELAXED);
 		while (used < i + 1 && !__atomic_compare_exchange_n(&b->slots_used, &used, i + 1, false,
 		                                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -93,4 +94,13 @@ void sct_board_release(struct sct_board *b, int slot)
 		return;
 	__atomic_store_n(&b->slots[slot].state, SCT_SLOT_IDLE, __ATOMIC_RELEASE);
 	__atomic_store_n(&b->slots[slot].tid, 0, __ATOMIC_RELEASE);
+}
+
+void sct_board_release_process(struct sct_board *b, int32_t pid)
+{
+	uint32_t used = __atomic_load_n(&b->slots_used, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < used && i < SCT_SLOTS; i++)
+		if (__atomic_load_n(&b->slots[i].tid, __ATOMIC_ACQUIRE) && b->slots[i].pid == pid &&
+		    b->slots[i].state != SCT_SLOT_PENDING)
+			sct_board_release(b, (int)i);
 }

@@ -35,6 +35,7 @@ enum sct_slot_state {
 
 struct sct_slot {
 	int32_t tid; /* owner; 0: free */
+	int32_t pid; /* the owner's process */
 	uint32_t state;
 	uint32_t len;
 	uint32_t exec_pid; /* nonzero: an execve in progress; the new image of that pid completes it */
@@ -74,13 +75,17 @@ struct sct_board *sct_board_create(int min_fd);
  * only direct system calls. */
 struct sct_board *sct_board_attach(const char *fd_text);
 
-/* The slot owned by tid, claiming a free one if it has none; -1 if all are taken. Async-signal-safe. */
-int sct_board_claim(struct sct_board *b, int32_t tid);
+/* The slot owned by tid (of process pid), claiming a free one if it has none; -1 if all are taken.
+ * Async-signal-safe. */
+int sct_board_claim(struct sct_board *b, int32_t tid, int32_t pid);
 
 /* The slot owned by tid, or -1. */
 int sct_board_find(const struct sct_board *b, int32_t tid);
 
 /* Gives the slot back (its owner is gone). */
 void sct_board_release(struct sct_board *b, int slot);
+
+/* Gives back every slot of process pid (it is ending). */
+void sct_board_release_process(struct sct_board *b, int32_t pid);
 
 #endif

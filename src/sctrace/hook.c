@@ -336,6 +336,10 @@ static long exit_call(struct sct_thread *t, struct sct_frame *f, struct usertrap
 	sct_out_flush();
 	t->depth--;
 	t->busy = false;
+	if (nr == SYS_exit_group)
+		sct_board_release_process(sct.board, t->vfork_parent ? t->tid : sct.pid);
+	else if (t->slot >= 0)
+		sct_board_release(sct.board, t->slot);
 	if (nr == SYS_exit && !t->vfork_parent)
 		sct_thread_release(t);
 	return usertrap_syscall(call);

@@ -241,7 +241,7 @@ bool sct_out_publish(struct sct_thread *t, struct sct_frame *f, bool new_task, u
 		return true;
 	}
 	if (t->slot < 0 || __atomic_load_n(&b->slots[t->slot].tid, __ATOMIC_RELAXED) != t->tid)
-		t->slot = sct_board_claim(b, t->tid);
+		t->slot = sct_board_claim(b, t->tid, t->vfork_parent ? t->tid : sct.pid);
 	if (t->slot < 0)
 		return false;
 	struct sct_slot *s = &b->slots[t->slot];

@@ -312,3 +312,46 @@ Test(output, descriptors_survive_a_program_closing_them_all)
 	cr_assert(find_call(trace, "close_range(3, 4294967295, 0)", "= 0"), "%s", trace);
 	free(trace);
 }
+
+/* Children are followed through fork, vfork, posix_spawn and exec even when none of those calls is shown. */
+Test(output, following_without_showing_the_process_calls)
+{
+	char *prog[] = {SCTRACE_PROGRAMS "/forkexec", NULL};
+	char *trace = traced("-f", "-e", "trace=write", prog);
+	cr_assert(find_call(trace, "write(1, \"forked child\\n\", 13)", "= 13"), "%s", trace);
+	cr_assert(find_call(trace, "write(1, \"vforked\\n\", 8)", "= 8"), "%s", trace);
+	cr_assert_eq(count_lines_with(trace, "execve("), 0);
+	cr_assert_eq(count_lines_with(trace, "clone"), 0);
+	cr_assert_eq(count_lines_with(trace, "+++ exited with "), 5);
+	free(trace);
+}
+
+/* -ff: a file for each thread too, as strace writes them. */
+Test(output, ff_with_threads)
+{
+	char base[128];
+	snprintf(base, sizeof base, "%s/t", dir);
+	char *argv[] = {SCTRACE_BIN, "-ff", "-o", base, SCTRACE_PROGRAMS "/threads", NULL};
+	struct run r = run_in(dir, argv, NULL);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	run_free(&r);
+	DIR *d = opendir(dir);
+	cr_assert(d);
+	int files = 0, with_first = 0, with_second = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "t.", 2) != 0)
+			continue;
+		files++;
+		char path[400];
+		cr_assert_lt(snprintf(path, sizeof path, "%s/%s", dir, e->d_name), (int)sizeof path);
+		char *t = slurp(path, NULL);
+		with_first += strstr(t, "\"first line 0\\n\"") != NULL;
+		with_second += strstr(t, "\"second line 0\\n\"") != NULL;
+		free(t);
+	}
+	closedir(d);
+	cr_assert_eq(files, 3);
+	cr_assert_eq(with_first, 1);
+	cr_assert_eq(with_second, 1);
+}
