@@ -64,9 +64,8 @@ static void write_all(int fd, struct iovec *iov, int n)
 	}
 }
 
-void sct_out_setup(bool after_exec)
+void sct_out_setup(void)
 {
-	(void)after_exec;
 	sct.out_fd = sct.o->separate ? -1 : sct.board->out_fd;
 	sct.buffered = false;
 	if (sct.out_fd >= 0) {

@@ -10,7 +10,7 @@
 #include "sctrace/tracer.h"
 
 /* Sets up this process's output (after sct.board and sct.o are set). */
-SCT_HIDDEN void sct_out_setup(bool after_exec);
+SCT_HIDDEN void sct_out_setup(void);
 
 /* Starts line l with the prefix strace puts before every line of task t: "[pid N] " or "N ", then the
  * -t/-tt/-ttt timestamp. */

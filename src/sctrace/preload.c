@@ -193,7 +193,7 @@ __attribute__((constructor(101))) static void sct_start(int argc, char **argv)
 	size_buffers();
 	local_time_offset();
 	sct.threads = 1;
-	sct_out_setup(false);
+	sct_out_setup();
 	struct sct_thread *t = sct_thread_self();
 	if (!t)
 		return;
