@@ -19,7 +19,9 @@
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 #include "sctrace/decode.h"
 #include "sctrace/options.h"
@@ -323,4 +325,30 @@ Test(decode, ipv6_text)
 		         text);
 		cr_assert_str_eq(D(SYS_bind, 0, 3, (long)&in6, sizeof in6), want);
 	}
+}
+
+/* A terminal's termios, as strace abbreviates it (the line a real terminal gives, checked against
+ * strace on a pseudo-terminal); the address when there is no terminal. */
+Test(decode, termios)
+{
+	struct termios t = {.c_iflag = ICRNL | IXON,
+	                    .c_oflag = OPOST | ONLCR,
+	                    .c_cflag = B38400 | CS8 | CREAD,
+	                    .c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | IEXTEN | ECHOCTL | ECHOKE};
+	cr_assert_str_eq(
+	    D(SYS_ioctl, 0, 0, TCGETS, (long)&t),
+	    "ioctl(0, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, "
+	    "c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, "
+	    "...}) = 0");
+	char want[128];
+	snprintf(want, sizeof want, "ioctl(1, TCGETS, %p) = -1 ENOTTY (Inappropriate ioctl for device)",
+	         (void *)&t);
+	cr_assert_str_eq(D(SYS_ioctl, -ENOTTY, 1, TCGETS, (long)&t), want);
+	struct winsize w = {.ws_row = 24, .ws_col = 80};
+	cr_assert_str_eq(D(SYS_ioctl, 0, 1, TIOCGWINSZ, (long)&w),
+	                 "ioctl(1, TIOCGWINSZ, {ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}) = 0");
+	cr_assert_str_eq(
+	    D(SYS_ioctl, -ENOTTY, 3, 0xc0105400, 0x1000),
+	    "ioctl(3, _IOC(_IOC_READ|_IOC_WRITE, 0x54, 0, 0x10), 0x1000) = -1 ENOTTY (Inappropriate ioctl "
+	    "for device)");
 }
