@@ -66,13 +66,19 @@ static void note_poll_result(struct sct_call *c, uintptr_t fds, unsigned long nf
 	sct_aux_end(c, &l);
 }
 
+/* The first two arguments poll and ppoll share: the pollfd array as the program filled it, nfds. */
+static void print_pollfds_in(struct sct_call *c)
+{
+	struct pollfd p;
+	sct_print_array(c, sct_addr(c, 0), (unsigned)c->a[1], &p, sizeof p, print_pollfd, NULL);
+	sct_puts(c->l, ", ");
+	sct_udec(c->l, (unsigned)c->a[1]);
+}
+
 void sct_dec_poll(struct sct_call *c)
 {
 	if (!c->exiting) {
-		struct pollfd p;
-		sct_print_array(c, sct_addr(c, 0), (unsigned)c->a[1], &p, sizeof p, print_pollfd, NULL);
-		sct_puts(c->l, ", ");
-		sct_udec(c->l, (unsigned)c->a[1]);
+		print_pollfds_in(c);
 		sct_puts(c->l, ", ");
 		sct_dec(c->l, (int)c->a[2]);
 		return;
@@ -83,10 +89,7 @@ void sct_dec_poll(struct sct_call *c)
 void sct_dec_ppoll(struct sct_call *c)
 {
 	if (!c->exiting) {
-		struct pollfd p;
-		sct_print_array(c, sct_addr(c, 0), (unsigned)c->a[1], &p, sizeof p, print_pollfd, NULL);
-		sct_puts(c->l, ", ");
-		sct_udec(c->l, (unsigned)c->a[1]);
+		print_pollfds_in(c);
 		sct_puts(c->l, ", ");
 		sct_print_timespec_at(c, sct_addr(c, 2));
 		sct_puts(c->l, ", ");
