@@ -30,39 +30,50 @@ static bool print_pollfd(struct sct_call *c, const void *elem, void *data)
 	return true;
 }
 
+/*
+ * Begins the note after a readiness call's result. Nothing follows a failure, and (Timeout) a result
+ * of 0, written whole: false then. Otherwise true, with l begun for the caller to fill and end.
+ */
+static bool ready_note_begin(struct sct_call *c, struct sct_line *l)
+{
+	if (sct_failed(c->ret))
+		return false;
+	sct_aux_begin(c, l);
+	if (c->ret != 0)
+		return true;
+	sct_puts(l, "Timeout");
+	sct_aux_end(c, l);
+	return false;
+}
+
 /* The note after poll's result: ([{fd=3, revents=POLLIN}]) or (Timeout). */
 static void note_poll_result(struct sct_call *c, uintptr_t fds, unsigned long nfds)
 {
-	if (sct_failed(c->ret))
-		return;
 	struct sct_line l;
-	sct_aux_begin(c, &l);
-	if (c->ret == 0) {
-		sct_puts(&l, "Timeout");
-	} else {
-		bool any = false;
-		unsigned printed = 0;
-		for (unsigned long k = 0; k < nfds; k++) {
-			struct pollfd p;
-			if (!sct_peek(&p, fds + k * sizeof p, sizeof p))
-				break;
-			if (!p.revents)
-				continue;
-			sct_puts(&l, any ? ", " : "[");
-			any = true;
-			if (printed++ >= c->o->max_strlen) {
-				sct_puts(&l, "...");
-				break;
-			}
-			sct_puts(&l, "{fd=");
-			sct_dec(&l, p.fd);
-			sct_puts(&l, ", revents=");
-			sct_print_flags(&l, &poll_events, (unsigned short)p.revents, NULL);
-			sct_putc(&l, '}');
+	if (!ready_note_begin(c, &l))
+		return;
+	bool any = false;
+	unsigned printed = 0;
+	for (unsigned long k = 0; k < nfds; k++) {
+		struct pollfd p;
+		if (!sct_peek(&p, fds + k * sizeof p, sizeof p))
+			break;
+		if (!p.revents)
+			continue;
+		sct_puts(&l, any ? ", " : "[");
+		any = true;
+		if (printed++ >= c->o->max_strlen) {
+			sct_puts(&l, "...");
+			break;
 		}
-		if (any)
-			sct_putc(&l, ']');
+		sct_puts(&l, "{fd=");
+		sct_dec(&l, p.fd);
+		sct_puts(&l, ", revents=");
+		sct_print_flags(&l, &poll_events, (unsigned short)p.revents, NULL);
+		sct_putc(&l, '}');
 	}
+	if (any)
+		sct_putc(&l, ']');
 	sct_aux_end(c, &l);
 }
 
@@ -145,15 +156,9 @@ static void print_fdset(struct sct_call *c, uintptr_t addr, int nfds)
 /* The note after select's result: (in [3], left {...}) or (Timeout). */
 static void note_select_result(struct sct_call *c, int nfds, bool timespec)
 {
-	if (sct_failed(c->ret))
-		return;
 	struct sct_line l;
-	sct_aux_begin(c, &l);
-	if (c->ret == 0) {
-		sct_puts(&l, "Timeout");
-		sct_aux_end(c, &l);
+	if (!ready_note_begin(c, &l))
 		return;
-	}
 	static const char *const set_names[] = {"in", "out", "except"};
 	const char *sep = "";
 	long ready = c->ret;
