@@ -1,11 +1,21 @@
 ; Loads, stores and read-modify-write operations, 32 and 64 bits, on memory that may fault.
 ;
-; Each routine takes exactly the arguments of its public function (include/safecopy.h), alignment
-; already checked by the C wrapper, and is that function's whole fast path: on success it leaves its
-; range through a done stub that writes the value to the output pointer, clears *fault and returns
-; SAFECOPY_OK. On a fault the handler resumes it at its landing with RAX = fault address and RDX = fault
+; Each routine is also the exported function safecopy_atomic_<op><width> (include/safecopy.h): its
+; whole fast path, with no C frame around it. It takes the arguments of that function and returns
+; struct safecopy_atomic_result in RAX:RDX (value, status; SysV returns a struct of two INTEGER
+; eightbytes there): RAX = the output (zero-extended), RDX = SAFECOPY_OK. It does not touch the fault
+; record on success (the caller's inline code clears it, where a NULL record costs nothing).
+;
+; The entry checks come first: a misaligned p tail-jumps to sc_atomic_misaligned(p, fault) (no access);
+; while sc_gate is not 0 (not initialised yet, or some thread runs a previous handler with
+; SIGSEGV/SIGBUS blocked: src/safecopy/routines.h) the entry tail-jumps to the cold C path
+; sc_atomic_slow_<op><width> with the same arguments, which opens the window and calls the routine
+; again at sc_<op><width>_unchecked, right after the checks.
+;
+; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word, and the landing tail-jumps to sc_atomic_fault(fault, p, word), which fills the record and
-; returns the status. Kept for the landing: RDI = p, R11 = fault; R10 holds the output pointer.
+; returns the result. Kept for the landing: RDI = p and R11 = fault, set before the access (the
+; handler overwrites RAX and RDX, so the record pointer cannot stay in RDX).
 ;
 ; Loads are plain aligned moves (seq_cst on x86-64); every write is lock-prefixed or an xchg
 ; (implicitly locked), so all operations are sequentially consistent.
@@ -13,76 +23,74 @@
 %include "safecopy.inc"
 
 extern sc_atomic_fault
+extern sc_atomic_misaligned
+extern sc_gate
 
-; The range of each routine ends right after its memory access; the exit that follows (store the
-; result through the output pointer R10, clear *fault in R11, return SAFECOPY_OK) is outside it, so a
-; bad output or fault pointer crashes as the caller's bug instead of being reported as a fault of p.
-; Inline rather than shared: these are the hottest paths of the library.
+; SC_ATOMIC_ENTRY op, width, fault register: starts routine sc_<op><width> = safecopy_atomic_<op><width>
+; with its checks, then keeps the record pointer in R11 from sc_<op><width>_unchecked on.
+%macro SC_ATOMIC_ENTRY 3
+extern sc_atomic_slow_%1%2
+SC_ROUTINE sc_%1%2, safecopy_atomic_%1%2
+	test dil, %2/8 - 1
+	jnz sc_%1%2_misaligned
+	cmp dword [rel sc_gate], 0
+	jne sc_atomic_slow_%1%2
+global sc_%1%2_unchecked:function hidden
+sc_%1%2_unchecked:
+	mov r11, %3
+%endmacro
 
-; SC_ATOMIC_EXIT name, value register or `none`
-%macro SC_ATOMIC_EXIT 2
-%1_end:
-%ifnidn %2, none
-	mov [r10], %2
-%endif
-	xor eax, eax
-	test r11, r11
-	jz %%no_record
-	mov [r11], rax
-	mov [r11+8], rax
-	mov [r11+16], rax
-%%no_record:
+; SC_ATOMIC_EXIT op, width, fault register: the range ends right after the memory access; then the
+; success return (the output is already in RAX), the misaligned exit and the landing.
+%macro SC_ATOMIC_EXIT 3
+sc_%1%2_end:
+	xor edx, edx
 	ret
-SC_LANDING %1
+sc_%1%2_misaligned:
+	mov rsi, %3
+	jmp sc_atomic_misaligned
+SC_LANDING sc_%1%2
 	mov rsi, rdi
 	mov rdi, r11
 	jmp sc_atomic_fault
-SC_STUB %1
+SC_STUB sc_%1%2
 %endmacro
 
 ; SC_ATOMICS width, a (accumulator), v (operand), t (temporary), d (desired)
 %macro SC_ATOMICS 5
-; (p, out, fault)
-SC_ROUTINE sc_load%1
-	mov r10, rsi
-	mov r11, rdx
+; (p, fault)
+SC_ATOMIC_ENTRY load, %1, rsi
 	SC_LOAD rdi, none, 0, %1/8
 	mov %2, [rdi]
-SC_ATOMIC_EXIT sc_load%1, %2
+SC_ATOMIC_EXIT load, %1, rsi
 
 ; (p, v, fault)
-SC_ROUTINE sc_store%1
-	mov r11, rdx
+SC_ATOMIC_ENTRY store, %1, rdx
 	SC_RMW rdi, none, 0, %1/8
 	xchg [rdi], %3
-SC_ATOMIC_EXIT sc_store%1, none
+	xor eax, eax
+SC_ATOMIC_EXIT store, %1, rdx
 
-; (p, v, old, fault)
-SC_ROUTINE sc_swap%1
-	mov r10, rdx
-	mov r11, rcx
+; (p, v, fault)
+SC_ATOMIC_ENTRY swap, %1, rdx
 	SC_RMW rdi, none, 0, %1/8
 	xchg [rdi], %3
 	mov %2, %3
-SC_ATOMIC_EXIT sc_swap%1, %2
+SC_ATOMIC_EXIT swap, %1, rdx
 
-; (p, expected, desired, actual, fault)
-SC_ROUTINE sc_cas%1
-	mov r10, rcx
-	mov r11, r8
+; (p, expected, desired, fault)
+SC_ATOMIC_ENTRY cas, %1, rcx
 	mov %2, %3
 	SC_RMW rdi, none, 0, %1/8
 	lock cmpxchg [rdi], %5
-SC_ATOMIC_EXIT sc_cas%1, %2
+SC_ATOMIC_EXIT cas, %1, rcx
 
-; (p, v, old, fault)
-SC_ROUTINE sc_fetch_add%1
-	mov r10, rdx
-	mov r11, rcx
+; (p, v, fault)
+SC_ATOMIC_ENTRY fetch_add, %1, rdx
 	SC_RMW rdi, none, 0, %1/8
 	lock xadd [rdi], %3
 	mov %2, %3
-SC_ATOMIC_EXIT sc_fetch_add%1, %2
+SC_ATOMIC_EXIT fetch_add, %1, rdx
 
 SC_FETCH_OP %1, and, %2, %3, %4
 SC_FETCH_OP %1, or, %2, %3, %4
@@ -90,11 +98,9 @@ SC_FETCH_OP %1, xor, %2, %3, %4
 %endmacro
 
 ; and/or/xor have no fetching form: load, then cmpxchg until no other writer got in between.
-; SC_FETCH_OP width, op, a, v, t: (p, v, old, fault)
+; SC_FETCH_OP width, op, a, v, t: (p, v, fault)
 %macro SC_FETCH_OP 5
-SC_ROUTINE sc_fetch_%2%1
-	mov r10, rdx
-	mov r11, rcx
+SC_ATOMIC_ENTRY fetch_%2, %1, rdx
 	SC_LOAD rdi, none, 0, %1/8
 	mov %3, [rdi]
 .retry:
@@ -103,7 +109,7 @@ SC_ROUTINE sc_fetch_%2%1
 	SC_RMW rdi, none, 0, %1/8
 	lock cmpxchg [rdi], %5
 	jne .retry
-SC_ATOMIC_EXIT sc_fetch_%2%1, %3
+SC_ATOMIC_EXIT fetch_%2, %1, rdx
 %endmacro
 
 SC_ATOMICS 32, eax, esi, ecx, edx

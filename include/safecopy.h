@@ -108,6 +108,12 @@ SAFECOPY_API size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_
  * the call returns SAFECOPY_ALIGN and makes no access. A fault reports fault->addr = p.
  * Output parameters (*out, *old, *actual) are written only when SAFECOPY_OK is returned; they may not
  * be NULL. The return value is the status (the same as fault->status when fault is given).
+ *
+ * Each of these is also an inline function (below, unless SAFECOPY_NO_INLINE is defined before this
+ * header): a call of the register-result form safecopy_atomic_<op><W>, then the output and the record
+ * written by the caller's own code, so that the output can stay in a register and a NULL record costs
+ * nothing. Taking a function's address, or a build without inlining, gives the exported function,
+ * which does exactly the same.
  */
 
 /* *out = *p. */
@@ -154,6 +160,125 @@ SAFECOPY_API enum safecopy_status safecopy_fetch_or64(uint64_t *p, uint64_t v, u
                                                       struct safecopy_fault *fault);
 SAFECOPY_API enum safecopy_status safecopy_fetch_xor64(uint64_t *p, uint64_t v, uint64_t *old,
                                                        struct safecopy_fault *fault);
+
+/*
+ * The register-result forms (part of the ABI, SAFECOPY_1): the same operations with the output
+ * returned instead of stored. Returned in RAX (value) and RDX (status) by the x86-64 SysV ABI.
+ * value is the output (*out, *old, *actual; zero-extended; 0 for a store) and is meaningful only
+ * when status is SAFECOPY_OK. Unlike the functions above they write the record only when the status is
+ * not SAFECOPY_OK: on success they leave *fault as it was.
+ */
+struct safecopy_atomic_result {
+	uint64_t value;
+	uint64_t status; /* enum safecopy_status */
+};
+
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_load32(const uint32_t *p,
+                                                                  struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_load64(const uint64_t *p,
+                                                                  struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_store32(uint32_t *p, uint32_t v,
+                                                                   struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_store64(uint64_t *p, uint64_t v,
+                                                                   struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_swap32(uint32_t *p, uint32_t v,
+                                                                  struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_swap64(uint64_t *p, uint64_t v,
+                                                                  struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result
+safecopy_atomic_cas32(uint32_t *p, uint32_t expected, uint32_t desired, struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result
+safecopy_atomic_cas64(uint64_t *p, uint64_t expected, uint64_t desired, struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_add32(uint32_t *p, uint32_t v,
+                                                                       struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_and32(uint32_t *p, uint32_t v,
+                                                                       struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_or32(uint32_t *p, uint32_t v,
+                                                                      struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_xor32(uint32_t *p, uint32_t v,
+                                                                       struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_add64(uint64_t *p, uint64_t v,
+                                                                       struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_and64(uint64_t *p, uint64_t v,
+                                                                       struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_or64(uint64_t *p, uint64_t v,
+                                                                      struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_atomic_fetch_xor64(uint64_t *p, uint64_t v,
+                                                                       struct safecopy_fault *fault);
+
+/*
+ * GNU inline semantics in every language mode: the definition is used for inlining only and never
+ * emitted; calls that are not inlined go to the exported function of that name. The helpers below have
+ * no exported function and are always inlined (a static one could not be used by the inline atomics).
+ */
+#define SAFECOPY_GNU_INLINE    extern __inline__ __attribute__((__gnu_inline__))
+#define SAFECOPY_ALWAYS_INLINE extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
+
+/* The second half of every atomic, shared by the inline and the exported functions: the result's
+ * status, with the record cleared on success (it holds the failure already otherwise). */
+SAFECOPY_ALWAYS_INLINE enum safecopy_status safecopy_atomic_status(struct safecopy_atomic_result r,
+                                                                   struct safecopy_fault *fault)
+{
+	if (r.status == SAFECOPY_OK && fault) {
+		fault->status = SAFECOPY_OK;
+		fault->addr = 0;
+		fault->signo = 0;
+		fault->code = 0;
+	}
+	return (enum safecopy_status)r.status;
+}
+
+/* ... and with the output stored on success. */
+SAFECOPY_ALWAYS_INLINE enum safecopy_status safecopy_atomic_out32(struct safecopy_atomic_result r,
+                                                                  uint32_t *out, struct safecopy_fault *fault)
+{
+	if (r.status == SAFECOPY_OK)
+		*out = (uint32_t)r.value;
+	return safecopy_atomic_status(r, fault);
+}
+
+SAFECOPY_ALWAYS_INLINE enum safecopy_status safecopy_atomic_out64(struct safecopy_atomic_result r,
+                                                                  uint64_t *out, struct safecopy_fault *fault)
+{
+	if (r.status == SAFECOPY_OK)
+		*out = r.value;
+	return safecopy_atomic_status(r, fault);
+}
+
+/*
+ * SAFECOPY_ATOMIC_BODIES(DEFINE): the body of every atomic in terms of its register-result form, as
+ * DEFINE(name, parameters, expression giving the status); the inline definitions below and the exported
+ * ones in the library are both made from it.
+ */
+/* clang-format off */
+#define SAFECOPY_ATOMIC_BODIES_W(DEFINE, W)                                                                \
+	DEFINE(safecopy_load##W, (const uint##W##_t *p, uint##W##_t *out, struct safecopy_fault *fault),     \
+	       safecopy_atomic_out##W(safecopy_atomic_load##W(p, fault), out, fault))                        \
+	DEFINE(safecopy_store##W, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *fault),             \
+	       safecopy_atomic_status(safecopy_atomic_store##W(p, v, fault), fault))                         \
+	DEFINE(safecopy_swap##W, (uint##W##_t *p, uint##W##_t v, uint##W##_t *old, struct safecopy_fault *fault), \
+	       safecopy_atomic_out##W(safecopy_atomic_swap##W(p, v, fault), old, fault))                     \
+	DEFINE(safecopy_cas##W,                                                                              \
+	       (uint##W##_t *p, uint##W##_t expected, uint##W##_t desired, uint##W##_t *actual,              \
+	        struct safecopy_fault *fault),                                                               \
+	       safecopy_atomic_out##W(safecopy_atomic_cas##W(p, expected, desired, fault), actual, fault))   \
+	SAFECOPY_ATOMIC_FETCH_BODY(DEFINE, W, add)                                                           \
+	SAFECOPY_ATOMIC_FETCH_BODY(DEFINE, W, and)                                                           \
+	SAFECOPY_ATOMIC_FETCH_BODY(DEFINE, W, or) SAFECOPY_ATOMIC_FETCH_BODY(DEFINE, W, xor)
+#define SAFECOPY_ATOMIC_FETCH_BODY(DEFINE, W, op)                                                          \
+	DEFINE(safecopy_fetch_##op##W, (uint##W##_t *p, uint##W##_t v, uint##W##_t *old, struct safecopy_fault *fault), \
+	       safecopy_atomic_out##W(safecopy_atomic_fetch_##op##W(p, v, fault), old, fault))
+#define SAFECOPY_ATOMIC_BODIES(DEFINE) SAFECOPY_ATOMIC_BODIES_W(DEFINE, 32) SAFECOPY_ATOMIC_BODIES_W(DEFINE, 64)
+/* clang-format on */
+
+#ifndef SAFECOPY_NO_INLINE
+#define SAFECOPY_INLINE_ATOMIC(name, params, expr)           \
+	SAFECOPY_GNU_INLINE enum safecopy_status name params \
+	{                                                    \
+		return expr;                                 \
+	}
+SAFECOPY_ATOMIC_BODIES(SAFECOPY_INLINE_ATOMIC)
+#endif
 
 /*
  * Strings. One rule for both functions: a length never counts the NUL (as strlen, strnlen and Linux's

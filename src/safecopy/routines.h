@@ -54,25 +54,31 @@ SC_HIDDEN size_t sc_memset_after_fault(void *dst, int c, size_t n, struct safeco
                                        uint64_t addr, uint64_t word);
 
 /*
- * The atomic routines take the arguments of their public functions and are their whole fast paths
- * (see asm/atomic.asm); a fault ends in sc_atomic_fault(fault, p, word), whose result they return.
+ * The atomic routines (asm/atomic.asm) are the exported register-result functions
+ * safecopy_atomic_<op><W> themselves. Their entry checks the alignment (misaligned: tail-jump to
+ * sc_atomic_misaligned) and sc_gate (not 0: tail-jump to sc_atomic_slow_<op><W>, same arguments, which
+ * runs the routine from sc_<op><W>_unchecked, after the checks, inside the window); a fault ends in
+ * sc_atomic_fault(fault, p, word). Each returns the routine's result.
  */
-#define SC_DECLARE_ATOMICS(W)                                                                                \
-	SC_HIDDEN enum safecopy_status sc_load##W(const uint##W##_t *p, uint##W##_t *out,                    \
-	                                          struct safecopy_fault *f);                                 \
-	SC_HIDDEN enum safecopy_status sc_store##W(uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f); \
-	SC_HIDDEN enum safecopy_status sc_swap##W(uint##W##_t *p, uint##W##_t v, uint##W##_t *old,           \
-	                                          struct safecopy_fault *f);                                 \
-	SC_HIDDEN enum safecopy_status sc_cas##W(uint##W##_t *p, uint##W##_t expected, uint##W##_t desired,  \
-	                                         uint##W##_t *actual, struct safecopy_fault *f);             \
-	SC_DECLARE_FETCH_OP(W, add)                                                                          \
-	SC_DECLARE_FETCH_OP(W, and) SC_DECLARE_FETCH_OP(W, or) SC_DECLARE_FETCH_OP(W, xor)
-#define SC_DECLARE_FETCH_OP(W, op)                                                                       \
-	SC_HIDDEN enum safecopy_status sc_fetch_##op##W(uint##W##_t *p, uint##W##_t v, uint##W##_t *old, \
-	                                                struct safecopy_fault *f);
+/* clang-format off */
+#define SC_DECLARE_ATOMIC(W, op, params)                                                                    \
+	SC_HIDDEN struct safecopy_atomic_result sc_##op##W##_unchecked params;                              \
+	SC_HIDDEN struct safecopy_atomic_result sc_atomic_slow_##op##W params;
+#define SC_DECLARE_ATOMICS(W)                                                                               \
+	SC_DECLARE_ATOMIC(W, load, (const uint##W##_t *p, struct safecopy_fault *f))                        \
+	SC_DECLARE_ATOMIC(W, store, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f))             \
+	SC_DECLARE_ATOMIC(W, swap, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f))              \
+	SC_DECLARE_ATOMIC(W, cas, (uint##W##_t *p, uint##W##_t e, uint##W##_t d, struct safecopy_fault *f)) \
+	SC_DECLARE_ATOMIC(W, fetch_add, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f))         \
+	SC_DECLARE_ATOMIC(W, fetch_and, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f))         \
+	SC_DECLARE_ATOMIC(W, fetch_or, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f))          \
+	SC_DECLARE_ATOMIC(W, fetch_xor, (uint##W##_t *p, uint##W##_t v, struct safecopy_fault *f))
+/* clang-format on */
 SC_DECLARE_ATOMICS(32)
 SC_DECLARE_ATOMICS(64)
-SC_HIDDEN enum safecopy_status sc_atomic_fault(struct safecopy_fault *fault, uintptr_t p, uint64_t word);
+SC_HIDDEN struct safecopy_atomic_result sc_atomic_fault(struct safecopy_fault *fault, uintptr_t p,
+                                                        uint64_t word);
+SC_HIDDEN struct safecopy_atomic_result sc_atomic_misaligned(const void *p, struct safecopy_fault *fault);
 
 /* One instruction of a routine that may fault, as SC_LOAD/SC_STORE/... in asm/safecopy.inc declare it. */
 enum sc_access_kind {

@@ -16,29 +16,112 @@ static bool op_has_output(enum op op)
 	return op != OP_STORE;
 }
 
-/* Calls the width-w (32 or 64) version of op. For OP_CAS, v is desired. out is a uint32_t* or uint64_t*. */
+/*
+ * The three ways to call an atomic: the header's inline definition (what an optimised caller gets),
+ * the exported function (a call through its address: builds without inlining, function pointers) and
+ * the register-result form safecopy_atomic_<op><W> called directly. Each Test picks one.
+ */
+enum form { FORM_INLINE, FORM_EXPORTED, FORM_RESULT };
+static enum form form;
+
+/* p, with the compiler unable to see where it points: a call through it is never inlined. */
+static void *opaque(void *p)
+{
+	__asm__ volatile("" : "+r"(p));
+	return p;
+}
+
+/* fn(args) in the current form (FORM_INLINE or FORM_EXPORTED). */
+#define CALL(fn, ...) \
+	(form == FORM_EXPORTED ? ((__typeof__(&fn))opaque((void *)&fn))(__VA_ARGS__) : fn(__VA_ARGS__))
+
+/* The register-result form of op at width w. For OP_CAS, v is desired. */
+static struct safecopy_atomic_result call_result(int w, enum op op, void *p, uint64_t v, uint64_t expected,
+                                                 struct safecopy_fault *f)
+{
+	uint32_t *q = p, v32 = (uint32_t)v, e32 = (uint32_t)expected;
+	uint64_t *r = p;
+	switch (op) {
+	case OP_LOAD:
+		return w == 32 ? safecopy_atomic_load32(q, f) : safecopy_atomic_load64(r, f);
+	case OP_STORE:
+		return w == 32 ? safecopy_atomic_store32(q, v32, f) : safecopy_atomic_store64(r, v, f);
+	case OP_SWAP:
+		return w == 32 ? safecopy_atomic_swap32(q, v32, f) : safecopy_atomic_swap64(r, v, f);
+	case OP_CAS:
+		return w == 32 ? safecopy_atomic_cas32(q, e32, v32, f)
+		               : safecopy_atomic_cas64(r, expected, v, f);
+	case OP_ADD:
+		return w == 32 ? safecopy_atomic_fetch_add32(q, v32, f)
+		               : safecopy_atomic_fetch_add64(r, v, f);
+	case OP_AND:
+		return w == 32 ? safecopy_atomic_fetch_and32(q, v32, f)
+		               : safecopy_atomic_fetch_and64(r, v, f);
+	case OP_OR:
+		return w == 32 ? safecopy_atomic_fetch_or32(q, v32, f) : safecopy_atomic_fetch_or64(r, v, f);
+	case OP_XOR:
+		return w == 32 ? safecopy_atomic_fetch_xor32(q, v32, f)
+		               : safecopy_atomic_fetch_xor64(r, v, f);
+	default:
+		break;
+	}
+	cr_assert_fail("bad op");
+	return (struct safecopy_atomic_result){0, 0};
+}
+
+/*
+ * The register-result form held to the contract of the functions with outputs, which the suite
+ * checks: its own differences are checked here. On success it leaves the record as it was (the
+ * caller clears it: done here to match); a store's value and a 32-bit value's high half are 0.
+ */
+static enum safecopy_status via_result(int w, enum op op, void *p, uint64_t v, uint64_t expected, void *out,
+                                       struct safecopy_fault *f)
+{
+	struct safecopy_fault before;
+	if (f)
+		before = *f;
+	struct safecopy_atomic_result r = call_result(w, op, p, v, expected, f);
+	if (r.status != SAFECOPY_OK)
+		return (enum safecopy_status)r.status;
+	if (f)
+		CHECK(memcmp(f, &before, sizeof before) == 0,
+		      "%s%d: the result form wrote the record on success", op_names[op], w);
+	if (op == OP_STORE)
+		CHECK(r.value == 0, "store%d: value %#lx, want 0", w, r.value);
+	else if (w == 32)
+		memcpy(out, &(uint32_t){(uint32_t)r.value}, 4);
+	else
+		memcpy(out, &r.value, 8);
+	CHECK(w == 64 || r.value >> 32 == 0, "%s32: value %#lx is not zero-extended", op_names[op], r.value);
+	return safecopy_atomic_status(r, f);
+}
+
+/* Calls the width-w (32 or 64) version of op in the current form. For OP_CAS, v is desired. out is a
+ * uint32_t* or uint64_t*. */
 static enum safecopy_status call_op(int w, enum op op, void *p, uint64_t v, uint64_t expected, void *out,
                                     struct safecopy_fault *f)
 {
+	if (form == FORM_RESULT)
+		return via_result(w, op, p, v, expected, out, f);
 	if (w == 32) {
 		uint32_t *q = p, *o = out, v32 = (uint32_t)v;
 		switch (op) {
 		case OP_LOAD:
-			return safecopy_load32(q, o, f);
+			return CALL(safecopy_load32, q, o, f);
 		case OP_STORE:
-			return safecopy_store32(q, v32, f);
+			return CALL(safecopy_store32, q, v32, f);
 		case OP_SWAP:
-			return safecopy_swap32(q, v32, o, f);
+			return CALL(safecopy_swap32, q, v32, o, f);
 		case OP_CAS:
-			return safecopy_cas32(q, (uint32_t)expected, v32, o, f);
+			return CALL(safecopy_cas32, q, (uint32_t)expected, v32, o, f);
 		case OP_ADD:
-			return safecopy_fetch_add32(q, v32, o, f);
+			return CALL(safecopy_fetch_add32, q, v32, o, f);
 		case OP_AND:
-			return safecopy_fetch_and32(q, v32, o, f);
+			return CALL(safecopy_fetch_and32, q, v32, o, f);
 		case OP_OR:
-			return safecopy_fetch_or32(q, v32, o, f);
+			return CALL(safecopy_fetch_or32, q, v32, o, f);
 		case OP_XOR:
-			return safecopy_fetch_xor32(q, v32, o, f);
+			return CALL(safecopy_fetch_xor32, q, v32, o, f);
 		default:
 			break;
 		}
@@ -46,21 +129,21 @@ static enum safecopy_status call_op(int w, enum op op, void *p, uint64_t v, uint
 		uint64_t *q = p, *o = out;
 		switch (op) {
 		case OP_LOAD:
-			return safecopy_load64(q, o, f);
+			return CALL(safecopy_load64, q, o, f);
 		case OP_STORE:
-			return safecopy_store64(q, v, f);
+			return CALL(safecopy_store64, q, v, f);
 		case OP_SWAP:
-			return safecopy_swap64(q, v, o, f);
+			return CALL(safecopy_swap64, q, v, o, f);
 		case OP_CAS:
-			return safecopy_cas64(q, expected, v, o, f);
+			return CALL(safecopy_cas64, q, expected, v, o, f);
 		case OP_ADD:
-			return safecopy_fetch_add64(q, v, o, f);
+			return CALL(safecopy_fetch_add64, q, v, o, f);
 		case OP_AND:
-			return safecopy_fetch_and64(q, v, o, f);
+			return CALL(safecopy_fetch_and64, q, v, o, f);
 		case OP_OR:
-			return safecopy_fetch_or64(q, v, o, f);
+			return CALL(safecopy_fetch_or64, q, v, o, f);
 		case OP_XOR:
-			return safecopy_fetch_xor64(q, v, o, f);
+			return CALL(safecopy_fetch_xor64, q, v, o, f);
 		default:
 			break;
 		}
@@ -405,8 +488,8 @@ static void *contend(void *arg)
 {
 	struct contender *c = arg;
 	struct shared_words *w = c->w;
-	uint32_t o32;
-	uint64_t o64;
+	uint32_t o32 = 0;
+	uint64_t o64 = 0;
 	for (int i = 0; i < ROUNDS; i++) {
 		c->errors += safecopy_fetch_add32(&w->add32, 1, &o32, NULL) != SAFECOPY_OK;
 		c->errors += safecopy_fetch_add64(&w->add64, 0x100000001ull, &o64, NULL) != SAFECOPY_OK;
@@ -422,10 +505,10 @@ static void *contend(void *arg)
 			c->errors += safecopy_fetch_and64(&w->and64, ~(1ull << (c->id * 16 + i)), &o64,
 			                                  NULL) != SAFECOPY_OK;
 		/* A CAS increment loop. */
-		uint64_t cur;
+		uint64_t cur = 0;
 		c->errors += safecopy_load64(&w->cas64, &cur, NULL) != SAFECOPY_OK;
 		for (;;) {
-			uint64_t actual;
+			uint64_t actual = 0;
 			c->errors += safecopy_cas64(&w->cas64, cur, cur + 1, &actual, NULL) != SAFECOPY_OK;
 			if (actual == cur)
 				break;
@@ -461,4 +544,40 @@ Test(atomics, exact_totals_under_contention)
 	cr_assert_eq(w->swap64 & 0xffffffffu, ROUNDS - 1, "last swap stored round %lu",
 	             w->swap64 & 0xffffffffu);
 	munmap(w, pgsz());
+}
+
+/* The same checks on the exported functions and on the register-result forms. */
+#define OTHER_FORMS(name, ...)         \
+	Test(atomics, name##_exported) \
+	{                              \
+		form = FORM_EXPORTED;  \
+		__VA_ARGS__;           \
+	}                              \
+	Test(atomics, name##_result)   \
+	{                              \
+		form = FORM_RESULT;    \
+		__VA_ARGS__;           \
+	}
+OTHER_FORMS(good_memory_32, good_memory(32))
+OTHER_FORMS(good_memory_64, good_memory(64))
+OTHER_FORMS(unmapped_32, bad_memory(32, BAD_UNMAPPED))
+OTHER_FORMS(unmapped_64, bad_memory(64, BAD_UNMAPPED))
+OTHER_FORMS(readonly_64, bad_memory(64, BAD_READONLY))
+OTHER_FORMS(truncated_memfd_sigbus_64, bad_memory(64, BAD_SIGBUS))
+OTHER_FORMS(misaligned_32, misaligned(32))
+OTHER_FORMS(misaligned_64, misaligned(64))
+
+/* The process's first safecopy call is a register-result form that faults: its entry's slow path
+ * installs the handler before the access (else the fault would kill the process). */
+Test(atomics, first_use_is_a_result_form_that_faults)
+{
+	cr_assert_not(safecopy_handler_active());
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_UNMAPPED, false);
+	struct safecopy_fault f = fault_garbage();
+	struct safecopy_atomic_result r = safecopy_atomic_cas64((uint64_t *)(void *)z.bad, 0, 1, &f);
+	cr_assert_eq(r.status, SAFECOPY_SEGV);
+	check_fault(&f, SAFECOPY_SEGV, z.bad, SIGSEGV, SEGV_MAPERR, "cas64");
+	cr_assert(safecopy_handler_active());
+	zone_free(&z);
 }

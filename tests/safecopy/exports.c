@@ -16,23 +16,58 @@ static const struct {
 	{                             \
 #f, (void (*)(void))f \
 	}
-    API(safecopy_init),        API(safecopy_memcpy),        API(safecopy_memset),
-    API(safecopy_load32),      API(safecopy_load64),        API(safecopy_store32),
-    API(safecopy_store64),     API(safecopy_swap32),        API(safecopy_swap64),
-    API(safecopy_cas32),       API(safecopy_cas64),         API(safecopy_fetch_add32),
-    API(safecopy_fetch_and32), API(safecopy_fetch_or32),    API(safecopy_fetch_xor32),
-    API(safecopy_fetch_add64), API(safecopy_fetch_and64),   API(safecopy_fetch_or64),
-    API(safecopy_fetch_xor64), API(safecopy_handle_signal), API(safecopy_handler_active),
-    API(safecopy_status_name), API(safecopy_strncpy),       API(safecopy_strnlen),
-    API(safecopy_peek32),      API(safecopy_peek64),        API(safecopy_peekptr),
-    API(safecopy_probe),       API(safecopy_copyv),
+    API(safecopy_init),
+    API(safecopy_memcpy),
+    API(safecopy_memset),
+    API(safecopy_load32),
+    API(safecopy_load64),
+    API(safecopy_store32),
+    API(safecopy_store64),
+    API(safecopy_swap32),
+    API(safecopy_swap64),
+    API(safecopy_cas32),
+    API(safecopy_cas64),
+    API(safecopy_fetch_add32),
+    API(safecopy_fetch_and32),
+    API(safecopy_fetch_or32),
+    API(safecopy_fetch_xor32),
+    API(safecopy_fetch_add64),
+    API(safecopy_fetch_and64),
+    API(safecopy_fetch_or64),
+    API(safecopy_fetch_xor64),
+    API(safecopy_handle_signal),
+    API(safecopy_handler_active),
+    API(safecopy_status_name),
+    API(safecopy_strncpy),
+    API(safecopy_strnlen),
+    API(safecopy_peek32),
+    API(safecopy_peek64),
+    API(safecopy_peekptr),
+    API(safecopy_probe),
+    API(safecopy_copyv),
+    API(safecopy_atomic_load32),
+    API(safecopy_atomic_load64),
+    API(safecopy_atomic_store32),
+    API(safecopy_atomic_store64),
+    API(safecopy_atomic_swap32),
+    API(safecopy_atomic_swap64),
+    API(safecopy_atomic_cas32),
+    API(safecopy_atomic_cas64),
+    API(safecopy_atomic_fetch_add32),
+    API(safecopy_atomic_fetch_and32),
+    API(safecopy_atomic_fetch_or32),
+    API(safecopy_atomic_fetch_xor32),
+    API(safecopy_atomic_fetch_add64),
+    API(safecopy_atomic_fetch_and64),
+    API(safecopy_atomic_fetch_or64),
+    API(safecopy_atomic_fetch_xor64),
 #undef API
 };
 #define NAPI (sizeof api / sizeof api[0])
 
 Test(exports, shared_library_exports_exactly_the_api)
 {
-	cr_assert_eq(NAPI, 29);
+	cr_assert_eq(NAPI, 45);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "nm -D --defined-only '%s' 2>&1", SAFECOPY_SO_PATH);
 	FILE *p = popen(cmd, "r");
