@@ -4,6 +4,11 @@
 ; and flags and the vector state, in one of these modes (chosen at init, src/usertrap/tramp.c):
 ;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default): zmm0-31 + k0-7, or ymm0-15,
 ;     or xmm0-15; MXCSR; the x87 control word.
+;   UT_MODE_INUSE (AVX-512 CPUs with XINUSE): as UT_MODE_ZMM, but only the state components that
+;     XGETBV(ECX=1) reports in use at entry: zmm0-15 whole, or ymm0-15, or xmm0-15 (restored with VEX
+;     moves, which zero the bits above: a component not in use holds zeros), zmm16-31 and k0-7 only when
+;     in use; those two are zeroed after the hook if it put them in use. Not the default: XGETBV costs
+;     more than all the plain moves on the CPUs measured (src/usertrap/tramp.c).
 ;   UT_MODE_XSAVEC / UT_MODE_XSAVE: XSAVEC or XSAVE + XRSTOR of every enabled component, including the
 ;     x87 registers. XSAVEOPT is not offered: its "modified" optimisation is unsafe for an area on the
 ;     stack, whose memory other code rewrites between two calls.
@@ -43,6 +48,7 @@ default rel
 %define UT_MODE_ZMM 3
 %define UT_MODE_YMM 4
 %define UT_MODE_XMM 5
+%define UT_MODE_INUSE 6
 
 extern ut_dispatch
 extern ut_xsave_size
@@ -104,6 +110,87 @@ section .text
 	mov rsp, rbx
 %endmacro
 
+; XSAVE state components (bits of XCR0 and XINUSE).
+%define XF_AVX 0x04
+%define XF_OPMASK 0x20
+%define XF_ZMM_HI256 0x40
+%define XF_HI16_ZMM 0x80
+%define UT_INUSE_MASK 2120  ; XINUSE at entry, in the ZMM area after MXCSR and the FCW
+
+; UT_LOW_MOVES SAVE|LOAD, register prefix: xmm0-15 or ymm0-15 (VEX) at the zmm0-15 places.
+%macro UT_LOW_MOVES 2
+%assign i 0
+%rep 16
+%ifidn %1, SAVE
+	vmovdqu [rsp + i*64], %2 %+ i
+%else
+	vmovdqu %2 %+ i, [rsp + i*64]
+%endif
+%assign i i+1
+%endrep
+%endmacro
+
+; UT_INUSE_MOVES SAVE|LOAD: the components in use at entry (the mask in EAX), to or from the ZMM area.
+%macro UT_INUSE_MOVES 1
+	test al, XF_ZMM_HI256
+	jz %%no_hi256
+	UT_%1_ZMM_LO
+	jmp %%low_done
+%%no_hi256:
+	test al, XF_AVX
+	jz %%no_avx
+	UT_LOW_MOVES %1, ymm
+	jmp %%low_done
+%%no_avx:
+	UT_LOW_MOVES %1, xmm
+%%low_done:
+	test al, XF_HI16_ZMM
+	jz %%no_hi16
+	UT_%1_ZMM_HI
+%%no_hi16:
+	test al, XF_OPMASK
+	jz %%no_k
+	UT_%1_K
+%%no_k:
+%endmacro
+
+; UT_INUSE: the XINUSE variant of the ZMM body (UT_MODE_INUSE above). Free after the call: RCX, RDX,
+; RSI (restored from the frame later); the result waits in the call record while XGETBV needs EAX.
+%macro UT_INUSE 0
+	and rsp, -64
+	sub rsp, UT_ZMM_SIZE
+	mov ecx, 1
+	xgetbv
+	mov [rsp + UT_INUSE_MASK], eax
+	UT_INUSE_MOVES SAVE
+	stmxcsr [rsp + UT_ZMM_CTL]
+	fnstcw [rsp + UT_ZMM_CTL + 4]
+	mov rdi, rbx
+	call ut_dispatch wrt ..plt
+	mov [rbx+CALL_NR], rax
+	mov esi, [rsp + UT_INUSE_MASK]
+	not esi                              ; components in their initial state at entry
+	test sil, XF_HI16_ZMM | XF_OPMASK
+	jz %%restore
+	mov ecx, 1
+	xgetbv
+	and esi, eax                         ; ... that the hook put in use
+	test sil, XF_HI16_ZMM
+	jz %%hi16_clean
+	UT_ZERO_ZMM_HI
+%%hi16_clean:
+	test sil, XF_OPMASK
+	jz %%restore
+	UT_ZERO_K
+%%restore:
+	mov eax, [rsp + UT_INUSE_MASK]
+	UT_INUSE_MOVES LOAD
+	ldmxcsr [rsp + UT_ZMM_CTL]
+	fldcw [rsp + UT_ZMM_CTL + 4]
+	mov rsp, rbx
+	mov rax, [rbx+CALL_NR]
+%endmacro
+
 %macro UT_ENTRY 2 ; name, save mode (UT_MODE_*)
 global %1:function hidden (%1.end - %1)
 align 32
@@ -152,6 +239,8 @@ align 32
 	UT_REGS YMM
 %elif %2 == UT_MODE_XMM
 	UT_REGS XMM
+%elif %2 == UT_MODE_INUSE
+	UT_INUSE
 %else
 	and rsp, -64
 	sub rsp, [rel ut_xsave_size]         ; a multiple of 64
@@ -211,6 +300,7 @@ UT_ENTRY ut_tramp_xsave, UT_MODE_XSAVE
 UT_ENTRY ut_tramp_regs512, UT_MODE_ZMM
 UT_ENTRY ut_tramp_regs256, UT_MODE_YMM
 UT_ENTRY ut_tramp_regs128, UT_MODE_XMM
+UT_ENTRY ut_tramp_inuse, UT_MODE_INUSE
 
 ; Address stubs: the real code addresses (never &f in C: in a non-PIE executable that may be a PLT slot).
 %macro UT_ADDR 1
@@ -229,5 +319,6 @@ UT_ADDR ut_tramp_xsave
 UT_ADDR ut_tramp_regs512
 UT_ADDR ut_tramp_regs256
 UT_ADDR ut_tramp_regs128
+UT_ADDR ut_tramp_inuse
 
 NOTE_GNU_STACK

@@ -180,6 +180,10 @@ enum usertrap_vector_save {
 	                             the ABI has the x87 stack empty at every call, so only a hand-written site
 	                             with live x87 values whose hook uses long double would notice (use XSAVEC).
 	                           */
+	USERTRAP_VECTOR_INUSE,    /* as REGS on AVX-512, but only the state components that XGETBV(ECX=1)
+	                             (XINUSE) reports in use at the site (after vzeroupper, e.g., no upper
+	                             halves); needs AVX-512 and XINUSE (else ERR_CPU). Not AUTO's choice: on
+	                             the CPUs measured XGETBV alone costs more than all of REGS's moves. */
 };
 
 struct usertrap_config {

@@ -30,7 +30,7 @@
 static bool config_valid(const struct usertrap_config *config)
 {
 	return config && config->hook && !(config->flags & ~KNOWN_FLAGS) &&
-	       (unsigned)config->vector_save <= USERTRAP_VECTOR_REGS;
+	       (unsigned)config->vector_save <= USERTRAP_VECTOR_INUSE;
 }
 
 /* The table with `body` in every slot: mapped now (*mapped set), or the one an earlier init left. */

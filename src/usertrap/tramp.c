@@ -16,6 +16,7 @@ UT_HIDDEN uintptr_t ut_addr_ut_tramp_xsave(void);
 UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs512(void);
 UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs256(void);
 UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs128(void);
+UT_HIDDEN uintptr_t ut_addr_ut_tramp_inuse(void);
 
 /* XSAVE components the trampoline preserves: everything the OS enabled except AMX tile data (8 KiB, and
  * saving it needs an arch_prctl permission). */
@@ -28,6 +29,7 @@ UT_HIDDEN uintptr_t ut_addr_ut_tramp_regs128(void);
 #define CPUID7_EBX_AVX512F  (1u << 16)
 #define CPUID7_EBX_AVX512BW (1u << 30)
 #define CPUIDD1_EAX_XSAVEC  (1u << 1)
+#define CPUIDD1_EAX_XINUSE  (1u << 2) /* XGETBV with ECX = 1 */
 
 static uint64_t read_xcr0(bool osxsave)
 {
@@ -38,12 +40,18 @@ static uint64_t read_xcr0(bool osxsave)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Plain moves of the widest registers the OS saves. */
-static uintptr_t regs_body(bool avx, uint64_t xcr0)
+/* True if the CPU has AVX-512 (F and BW, for kmovq) and the OS saves its state. */
+static bool avx512_enabled(uint64_t xcr0)
 {
 	unsigned a, b, c, d;
 	__cpuid_count(7, 0, a, b, c, d);
-	if ((b & CPUID7_EBX_AVX512F) && (b & CPUID7_EBX_AVX512BW) && (xcr0 & XCR0_AVX512) == XCR0_AVX512)
+	return (b & CPUID7_EBX_AVX512F) && (b & CPUID7_EBX_AVX512BW) && (xcr0 & XCR0_AVX512) == XCR0_AVX512;
+}
+
+/* Plain moves of the widest registers the OS saves. */
+static uintptr_t regs_body(bool avx, uint64_t xcr0)
+{
+	if (avx512_enabled(xcr0))
 		return ut_addr_ut_tramp_regs512();
 	if (avx && (xcr0 & XCR0_AVX) == XCR0_AVX)
 		return ut_addr_ut_tramp_regs256();
@@ -68,6 +76,12 @@ int ut_tramp_choose(enum usertrap_vector_save mode, struct ut_tramp_mode *out)
 	if (!osxsave)
 		return USERTRAP_ERR_CPU;
 	__cpuid_count(0xd, 1, a, b, c, d);
+	if (mode == USERTRAP_VECTOR_INUSE) {
+		if (!(a & CPUIDD1_EAX_XINUSE) || !avx512_enabled(xcr0))
+			return USERTRAP_ERR_CPU;
+		out->body = ut_addr_ut_tramp_inuse();
+		return 0;
+	}
 	bool has_xsavec = (a & CPUIDD1_EAX_XSAVEC) != 0;
 	uint64_t size_compact = b;
 	__cpuid_count(0xd, 0, a, b, c, d);

@@ -314,18 +314,7 @@ static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save
 	__cpuid_count(7, 0, a, b, c, d);
 	rt_avx512 = (b & (1u << 16)) != 0; /* AVX512F (the kernel enables it when present) */
 
-	/* The site: mov $NR_FAKE2,%eax; syscall; then jmp *regs_resume (absolute, through the next 8 bytes).
-	 */
-	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(m != MAP_FAILED);
-	const unsigned char code[] = {
-	    0xb8, NR_FAKE2 & 0xff, NR_FAKE2 >> 8, 0, 0, 0x0f, 0x05, 0xff, 0x25, 0, 0, 0, 0};
-	memcpy(m, code, sizeof code);
-	uint64_t back = (uint64_t)(uintptr_t)regs_resume;
-	memcpy(m + sizeof code, &back, 8);
-	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
-	r = usertrap_patch(m, NR_FAKE2, &err);
-	cr_assert_eq(r, 0, "patch: %s", usertrap_status_name(r));
+	unsigned char *m = patched_jump_site(regs_resume);
 	rt_site = (uint64_t)(uintptr_t)m;
 
 	fill_input();
@@ -381,6 +370,13 @@ Test(regs, preserved_with_plain_moves)
 Test(regs, preserved_with_auto)
 {
 	run(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
+}
+
+Test(regs, preserved_with_inuse)
+{
+	if (!inuse_supported())
+		cr_skip_test("no AVX-512 or no XINUSE: USERTRAP_VECTOR_INUSE is refused here");
+	run(clobbering_hook, 0, USERTRAP_VECTOR_INUSE);
 }
 
 /* With the promise not to touch vector state, the trampoline saves none; a hook that keeps it holds. */

@@ -2,6 +2,7 @@
 #ifndef USERTRAP_TEST_UTIL_H
 #define USERTRAP_TEST_UTIL_H
 
+#include <cpuid.h>
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
@@ -73,5 +74,36 @@ static inline site_fn fn_at(unsigned char *m, size_t i)
  * call went through the hook. */
 #define NR_FAKE  500
 #define NR_FAKE2 501
+
+/* True if USERTRAP_VECTOR_INUSE can run here: AVX-512 F and BW, XGETBV with ECX = 1 (XINUSE). */
+static inline bool inuse_supported(void)
+{
+	unsigned a, b, c, d;
+	__cpuid_count(7, 0, a, b, c, d);
+	bool avx512 = (b & (1u << 16)) && (b & (1u << 30));
+	__cpuid_count(0xd, 1, a, b, c, d);
+	return avx512 && (a & (1u << 2));
+}
+
+/*
+ * A patched site of NR_FAKE2 that resumes at `resume`: mov $NR_FAKE2,%eax; syscall; then jmp *resume
+ * (absolute, through the next 8 bytes). Entered by a jump, so a routine can reach it with every
+ * register set and come back without a call (nothing pushed into its red zone).
+ */
+static inline void *patched_jump_site(const void *resume)
+{
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {
+	    0xb8, NR_FAKE2 & 0xff, NR_FAKE2 >> 8, 0, 0, 0x0f, 0x05, 0xff, 0x25, 0, 0, 0, 0};
+	memcpy(m, code, sizeof code);
+	uint64_t back = (uint64_t)(uintptr_t)resume;
+	memcpy(m + sizeof code, &back, 8);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	struct usertrap_error err;
+	int r = usertrap_patch(m, NR_FAKE2, &err);
+	cr_assert_eq(r, 0, "patch: %s", usertrap_status_name(r));
+	return m;
+}
 
 #endif
