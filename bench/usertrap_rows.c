@@ -8,6 +8,8 @@
  *   patched_xsavec the same with XSAVEC/XRSTOR of every enabled state component
  *   answer         patched site, the hook answers without a syscall (the trampoline's own cost)
  *   answer_novec   the same without vector save
+ *   patched_inuse, answer_inuse  patched and answer with USERTRAP_VECTOR_INUSE (only the state
+ *                  components XINUSE reports in use), where the CPU has it
  *
  * usertrap's configuration (hook, vector save) is process-wide, so each method's enter() sets it up
  * (usertrap_init, then patch its own site or arm capture) and leave() takes it down again
@@ -59,7 +61,11 @@ static struct method methods[] = {
     {"patched_xsavec", PATCHED, pass_through, 0, USERTRAP_VECTOR_XSAVEC, NULL, 0},
     {"answer", PATCHED, answer, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer_novec", PATCHED, answer, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
+    /* last: left out where the CPU lacks XINUSE (inuse_available()) */
+    {"patched_inuse", PATCHED, pass_through, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
+    {"answer_inuse", PATCHED, answer, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
 };
+#define INUSE_METHODS 2
 
 #define METHOD_COUNT (sizeof methods / sizeof methods[0])
 
@@ -134,11 +140,22 @@ static const char *check(void *ctx)
 	return NULL;
 }
 
+/* True if usertrap accepts USERTRAP_VECTOR_INUSE on this CPU (AVX-512 and XINUSE). */
+static bool inuse_available(void)
+{
+	struct usertrap_config cfg = {.hook = pass_through, .vector_save = USERTRAP_VECTOR_INUSE};
+	if (usertrap_init(&cfg, NULL) != 0)
+		return false;
+	usertrap_shutdown(NULL);
+	return true;
+}
+
 static void usertrap_suite_run(struct bench_session *s)
 {
 	struct bench_group g;
 	bench_group_init(&g, "syscall/getppid", 0, "native");
-	for (size_t i = 0; i < METHOD_COUNT; i++) {
+	size_t count = inuse_available() ? METHOD_COUNT : METHOD_COUNT - INUSE_METHODS;
+	for (size_t i = 0; i < count; i++) {
 		bench_group_add_handled(&g, methods[i].name, run, &methods[i], enter, leave, check);
 	}
 	/* The goals (README.md, Performance): patched pass-through <= 1.3x native, >= 10x faster than SUD
@@ -149,14 +166,15 @@ static void usertrap_suite_run(struct bench_session *s)
 	if (!bench_group_selected(s, &g))
 		return;
 	parent_pid = getppid();
-	for (size_t i = 0; i < METHOD_COUNT; i++)
+	for (size_t i = 0; i < count; i++)
 		if (!methods[i].site)
 			methods[i].site = make_site();
 	bench_group_run(s, &g);
 	bench_note(
 	    s, "syscall/getppid: usertrap's paths for one getppid(); patched = pass-through hook with the"
 	       " default vector save (plain moves of zmm/ymm/xmm, k, MXCSR), _novec = hook flagged"
-	       " USERTRAP_HOOK_NO_VECTOR, _xsavec = XSAVEC/XRSTOR, answer = hook returns without a syscall");
+	       " USERTRAP_HOOK_NO_VECTOR, _xsavec = XSAVEC/XRSTOR, _inuse = only what XINUSE reports in use,"
+	       " answer = hook returns without a syscall");
 }
 
 const struct bench_suite usertrap_suite = {"usertrap", usertrap_suite_run};
