@@ -75,6 +75,20 @@ static inline site_fn fn_at(unsigned char *m, size_t i)
 #define NR_FAKE  500
 #define NR_FAKE2 501
 
+/*
+ * Assembler macros for the register tests' top-level asm routines (Intel syntax), which jump to a
+ * patched site with every register set: `keep_caller saved` pushes the caller's callee-saved registers
+ * and then keeps RSP in the 64-bit variable `saved`; `back_to_caller saved` takes them back and returns.
+ */
+__asm__(".macro keep_caller saved\n"
+        "\tpush rbx\n\tpush rbp\n\tpush r12\n\tpush r13\n\tpush r14\n\tpush r15\n"
+        "\tmov [rip + \\saved], rsp\n"
+        ".endm\n"
+        ".macro back_to_caller saved\n"
+        "\tmov rsp, [rip + \\saved]\n"
+        "\tpop r15\n\tpop r14\n\tpop r13\n\tpop r12\n\tpop rbp\n\tpop rbx\n\tret\n"
+        ".endm\n");
+
 /* True if USERTRAP_VECTOR_INUSE can run here: AVX-512 F and BW, XGETBV with ECX = 1 (XINUSE). */
 static inline bool inuse_supported(void)
 {
