@@ -113,7 +113,8 @@ SAFECOPY_API size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_
  * header): a call of the register-result form safecopy_atomic_<op><W>, then the output and the record
  * written by the caller's own code, so that the output can stay in a register and a NULL record costs
  * nothing. Taking a function's address, or a build without inlining, gives the exported function,
- * which does exactly the same.
+ * which does exactly the same. (An optimising compiler then sees that an output is written only on
+ * success, and may warn where one is read without checking the status.)
  */
 
 /* *out = *p. */
