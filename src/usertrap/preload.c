@@ -33,12 +33,13 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
 	__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
-	if (report_sites && (call->flags & USERTRAP_CALL_SIGSYS))
+	unsigned top = __atomic_load_n(&report_sites, __ATOMIC_RELAXED);
+	if (top && (call->flags & USERTRAP_CALL_SIGSYS))
 		preload_sites_count((uintptr_t)call->site, call->nr);
 	long r = usertrap_syscall(call);
 	if (forked_child(call, r)) {
 		__atomic_store_n(&calls, 0, __ATOMIC_RELAXED);
-		if (report_sites)
+		if (top)
 			preload_sites_reset();
 	}
 	return r;
@@ -83,8 +84,10 @@ __attribute__((destructor(101))) static void preload_report(void)
 {
 	static char text[16384]; /* one write, so that processes appending at once do not interleave */
 	size_t len = (size_t)counts_line(text, sizeof text);
-	if (report_sites && len < sizeof text)
-		len += preload_sites_report((long)getpid(), report_sites, text + len, sizeof text - len);
+	/* The listing reads /proc/self/maps itself: its own calls are not the program's. */
+	unsigned top = __atomic_exchange_n(&report_sites, 0, __ATOMIC_RELAXED);
+	if (top && len < sizeof text)
+		len += preload_sites_report((long)getpid(), top, text + len, sizeof text - len);
 	const char *path = getenv("USERTRAP_REPORT");
 	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
 	if (fd < 0)

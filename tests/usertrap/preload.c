@@ -348,3 +348,120 @@ Test(preload, report_sites_lists_a_known_site)
 	free(r.out);
 	free(r.err);
 }
+
+/*
+ * Real programs under both glibcs: the system's (Debian 12, 2.36) and Debian 13's 2.41, run through
+ * scripts/glibc-trixie (its ld.so --library-path), where every cancellable call goes through one site
+ * of __internal_syscall_cancel. The 2.41 runs are skipped, saying why, only when that glibc cannot be
+ * fetched (the script exits 2: offline, no apt).
+ */
+static void need_glibc_241(void)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s --dir >/dev/null 2>%s/fetch.err", GLIBC_TRIXIE_PATH, dir);
+	int st = system(cmd);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		char path[160];
+		snprintf(path, sizeof path, "%s/fetch.err", dir);
+		size_t len;
+		char *why = slurp(path, &len);
+		cr_skip_test("Debian 13's glibc 2.41 cannot be fetched: %.*s", (int)len, why);
+	}
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s --dir: status %#x", GLIBC_TRIXIE_PATH, st);
+}
+
+/* argv[0] run by glibc 2.41's dynamic linker. */
+static void compare_glibc_241(char *const argv[])
+{
+	need_glibc_241();
+	char *with[16] = {GLIBC_TRIXIE_PATH};
+	for (int i = 0; argv[i] && i < 14; i++)
+		with[i + 1] = argv[i];
+	compare(with);
+}
+
+static char data_path[160];
+
+static char *data(void)
+{
+	snprintf(data_path, sizeof data_path, "%s/data", dir);
+	return data_path;
+}
+
+#define DD   "/bin/dd", "if=/dev/zero", "bs=64", "count=3000", "status=none"
+#define TAR  "/bin/tar", "-cf", "-", "-C", dir, "data"
+#define FIND "/usr/bin/find", "/usr/include/linux", "-name", "*.h"
+#define SH_C "/bin/sh", "-c", "echo a | /bin/cat; /bin/sh -c 'exit 3'; echo $?; exit 5"
+
+Test(preload, dd)
+{
+	char *argv[] = {DD, NULL};
+	compare(argv);
+}
+
+Test(preload, dd_glibc_241)
+{
+	char *argv[] = {DD, NULL};
+	compare_glibc_241(argv);
+}
+
+Test(preload, sort_glibc_241)
+{
+	char *argv[] = {"/usr/bin/sort", data(), NULL};
+	compare_glibc_241(argv);
+}
+
+Test(preload, gzip_glibc_241)
+{
+	char *argv[] = {"/bin/gzip", "-c", data(), NULL};
+	compare_glibc_241(argv);
+}
+
+Test(preload, tar)
+{
+	char *argv[] = {TAR, NULL};
+	compare(argv);
+}
+
+Test(preload, tar_glibc_241)
+{
+	char *argv[] = {TAR, NULL};
+	compare_glibc_241(argv);
+}
+
+Test(preload, find)
+{
+	char *argv[] = {FIND, NULL};
+	compare(argv);
+}
+
+Test(preload, find_glibc_241)
+{
+	char *argv[] = {FIND, NULL};
+	compare_glibc_241(argv);
+}
+
+Test(preload, sh_c)
+{
+	char *argv[] = {SH_C, NULL};
+	compare(argv);
+}
+
+Test(preload, sh_c_glibc_241)
+{
+	char *argv[] = {SH_C, NULL};
+	compare_glibc_241(argv);
+}
+
+/* The runs above do run on 2.41, preloaded too: glibc itself says so. */
+Test(preload, glibc_241_is_the_one_running)
+{
+	need_glibc_241();
+	char *argv[] = {GLIBC_TRIXIE_PATH, "/usr/bin/getconf", "GNU_LIBC_VERSION", NULL};
+	struct run r = run(argv, true);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	cr_assert_eq(r.out_len, 11, "%.*s", (int)r.out_len, r.out);
+	cr_assert_eq(memcmp(r.out, "glibc 2.41\n", 11), 0, "%.*s", (int)r.out_len, r.out);
+	free(r.out);
+	free(r.err);
+}
