@@ -23,6 +23,7 @@
 
 #include "bench.h"
 #include "usertrap.h"
+#include "usertrap_setup.h"
 
 static int zero_fd = -1;
 static char buf[64];
@@ -118,11 +119,8 @@ static void run(void *ctx, uint64_t iters)
 static const char *check(void *ctx)
 {
 	struct method *m = ctx;
-	static char why[96];
-	if (m->status != 0) {
-		snprintf(why, sizeof why, "usertrap set-up failed: %s", usertrap_status_name(m->status));
-		return why;
-	}
+	if (m->status != 0)
+		return usertrap_setup_failure(m->status);
 	if (read_once(m) != (long)sizeof buf)
 		return "read did not return 64";
 	struct usertrap_counters before, after;

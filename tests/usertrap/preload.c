@@ -222,10 +222,15 @@ Test(preload, gzip)
 	compare(argv);
 }
 
-Test(preload, python3)
+static void need_python3(void)
 {
 	if (access("/usr/bin/python3", X_OK) != 0)
 		cr_skip_test("no /usr/bin/python3");
+}
+
+Test(preload, python3)
+{
+	need_python3();
 	char *argv[] = {"/usr/bin/python3", "-c",
 	                "import os, signal, subprocess, threading, hashlib\n"
 	                "got = []\n"
@@ -290,8 +295,7 @@ static void assert_calls_add_up(const char *rep, size_t len)
 
 Test(preload, calls_add_up_with_signals_and_forks)
 {
-	if (access("/usr/bin/python3", X_OK) != 0)
-		cr_skip_test("no /usr/bin/python3");
+	need_python3();
 	/* Signal handlers in parent and child, and forked children that exit normally (so that they
 	 * report too): each child's line must add up with its own counts. */
 	char *argv[] = {"/usr/bin/python3", "-c",
@@ -388,23 +392,25 @@ static char *data(void)
 	return data_path;
 }
 
-#define DD   "/bin/dd", "if=/dev/zero", "bs=64", "count=3000", "status=none"
-#define TAR  "/bin/tar", "-cf", "-", "-C", dir, "data"
-#define FIND "/usr/bin/find", "/usr/include/linux", "-name", "*.h"
-#define SH_C "/bin/sh", "-c", "echo a | /bin/cat; /bin/sh -c 'exit 3'; echo $?; exit 5"
+/* A test of argv under the system's glibc, and one under 2.41. */
+#define BOTH_GLIBCS(name, ...)                      \
+	Test(preload, name)                         \
+	{                                           \
+		char *argv[] = {__VA_ARGS__, NULL}; \
+		compare(argv);                      \
+	}                                           \
+	Test(preload, name##_glibc_241)             \
+	{                                           \
+		char *argv[] = {__VA_ARGS__, NULL}; \
+		compare_glibc_241(argv);            \
+	}
 
-Test(preload, dd)
-{
-	char *argv[] = {DD, NULL};
-	compare(argv);
-}
+BOTH_GLIBCS(dd, "/bin/dd", "if=/dev/zero", "bs=64", "count=3000", "status=none")
+BOTH_GLIBCS(tar, "/bin/tar", "-cf", "-", "-C", dir, "data")
+BOTH_GLIBCS(find, "/usr/bin/find", "/usr/include/linux", "-name", "*.h")
+BOTH_GLIBCS(sh_c, "/bin/sh", "-c", "echo a | /bin/cat; /bin/sh -c 'exit 3'; echo $?; exit 5")
 
-Test(preload, dd_glibc_241)
-{
-	char *argv[] = {DD, NULL};
-	compare_glibc_241(argv);
-}
-
+/* sort and gzip under the system's glibc are the tests above. */
 Test(preload, sort_glibc_241)
 {
 	char *argv[] = {"/usr/bin/sort", data(), NULL};
@@ -414,42 +420,6 @@ Test(preload, sort_glibc_241)
 Test(preload, gzip_glibc_241)
 {
 	char *argv[] = {"/bin/gzip", "-c", data(), NULL};
-	compare_glibc_241(argv);
-}
-
-Test(preload, tar)
-{
-	char *argv[] = {TAR, NULL};
-	compare(argv);
-}
-
-Test(preload, tar_glibc_241)
-{
-	char *argv[] = {TAR, NULL};
-	compare_glibc_241(argv);
-}
-
-Test(preload, find)
-{
-	char *argv[] = {FIND, NULL};
-	compare(argv);
-}
-
-Test(preload, find_glibc_241)
-{
-	char *argv[] = {FIND, NULL};
-	compare_glibc_241(argv);
-}
-
-Test(preload, sh_c)
-{
-	char *argv[] = {SH_C, NULL};
-	compare(argv);
-}
-
-Test(preload, sh_c_glibc_241)
-{
-	char *argv[] = {SH_C, NULL};
 	compare_glibc_241(argv);
 }
 
