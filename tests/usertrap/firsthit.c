@@ -248,3 +248,33 @@ Test(firsthit, forked_child_counts_from_zero)
 	usertrap_get_counters(&after);
 	cr_assert_geq(after.trampoline_calls, parent.trampoline_calls, "the parent's counts stay");
 }
+
+/* The patching thread itself runs the site between two of its writes (as a handler of its own could):
+ * waiting for the lock would never end, so the SIGILL handler makes the call through the hook. */
+static long own_result;
+
+static void call_own_site(uintptr_t site, int step, void *arg)
+{
+	(void)arg;
+	if (step == 2) /* the guard at +0 and +5 */
+		own_result = ((site_fn)(site - SITE_OFFSET))(9, 0, 0, 0);
+}
+
+Test(firsthit, patcher_meeting_its_own_site_mid_patch_is_served, .timeout = 30)
+{
+	struct usertrap_config cfg = {.hook = triple};
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	unsigned char *m = make_sites(1, NR_FAKE, false);
+	ut_test_step_hook = call_own_site;
+	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, NULL), 0);
+	ut_test_step_hook = NULL;
+	cr_assert_eq(own_result, 28);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.sigill_calls, 1, "served by the SIGILL handler");
+	cr_assert_eq(c.sigill_restarts, 1);
+	cr_assert_eq(hook_runs, 1);
+	cr_assert_eq(fn_at(m, 0)(1, 0, 0, 0), 4, "and the patch was finished");
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.trampoline_calls, 1);
+}
