@@ -13,8 +13,6 @@
  * A note says which share of dd's calls took usertrap's patched path (from libusertrap_preload.so's
  * counters).
  */
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +20,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-
-extern char **environ;
+#include "whole_run.h"
 
 struct command {
 	char *argv[12];
@@ -31,33 +28,17 @@ struct command {
 	long min_lines;    /* lines the trace must have */
 };
 
-/* Runs argv with stdin, stdout and stderr on /dev/null; returns its wait status. */
-static int spawn_wait(char *const argv[], char *const env[])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int status = -1;
-	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, env ? env : environ) == 0)
-		waitpid(pid, &status, 0);
-	posix_spawn_file_actions_destroy(&fa);
-	return status;
-}
-
 static void run_command(void *ctx, uint64_t iters)
 {
 	struct command *c = ctx;
 	for (uint64_t i = 0; i < iters; i++)
-		spawn_wait(c->argv, NULL);
+		bench_spawn_wait(c->argv, NULL);
 }
 
 static const char *check_command(void *ctx)
 {
 	struct command *c = ctx;
-	int status = spawn_wait(c->argv, NULL);
+	int status = bench_spawn_wait(c->argv, NULL);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return "the command failed";
 	if (!c->trace)
@@ -137,7 +118,7 @@ static void note_fast_path(struct bench_session *s, char *const dd[])
 	snprintf(rep, sizeof rep, "USERTRAP_REPORT=%s", report);
 	char *env[] = {pre, rep, NULL};
 	unlink(report);
-	spawn_wait(dd, env);
+	bench_spawn_wait(dd, env);
 	FILE *f = fopen(report, "r");
 	unsigned long long calls = 0, tramp = 0, sigsys = 0;
 	if (f &&

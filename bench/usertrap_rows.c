@@ -25,6 +25,7 @@
 
 #include "bench.h"
 #include "usertrap.h"
+#include "usertrap_setup.h"
 
 static long parent_pid; /* what getppid() must return */
 
@@ -119,11 +120,8 @@ static void run(void *ctx, uint64_t iters)
 static const char *check(void *ctx)
 {
 	struct method *m = ctx;
-	static char why[96];
-	if (m->status != 0) {
-		snprintf(why, sizeof why, "usertrap set-up failed: %s", usertrap_status_name(m->status));
-		return why;
-	}
+	if (m->status != 0)
+		return usertrap_setup_failure(m->status);
 	struct usertrap_counters before, after;
 	usertrap_get_counters(&before);
 	if (m->site() != parent_pid)

@@ -64,8 +64,10 @@
  * - Unwinders (backtrace(), gdb) walk from a hook through usertrap's signal frames and trampolines into
  *   the calling code; the three instructions of a trap-table slot that lead into a trampoline have no
  *   unwind information (a profiler sampling exactly there stops).
- * - A patched page is a private anonymous copy: tools that name code by /proc/self/maps (perf, a
- *   sanitizer's symbolizer) no longer see which file that page came from.
+ * - Sites are written through /proc/self/mem, which keeps a patched page in its file's mapping. On a
+ *   kernel that refuses forced writes (proc_mem.force_override=never) a patched page is a private
+ *   anonymous copy instead: tools that name code by /proc/self/maps (perf, a sanitizer's symbolizer)
+ *   then no longer see which file that page came from.
  * - Code that jumps straight to a site's syscall instruction with another number in EAX (not through
  *   its `mov`) would, once the site is patched, be restarted at the site and make the site's call
  *   instead (as in gVisor).
@@ -255,6 +257,12 @@ USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
 #define USERTRAP_RESULT_IN_PLACE (-4096L - 77)
 USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);
 
+/*
+ * What usertrap did. Every run of the hook is counted in exactly one of trampoline_calls, sigsys_calls
+ * and sigill_calls, so a hook that counts its own runs finds their sum. The counts of events (all but
+ * sites_patched, slots_used and slots_free) start at zero in a child made by fork (a fork-like clone
+ * that usertrap_syscall ran): the child reports its own work, not its parent's.
+ */
 struct usertrap_counters {
 	uint64_t sites_patched;  /* sites currently patched */
 	uint64_t patches;        /* successful patch operations */
@@ -262,12 +270,16 @@ struct usertrap_counters {
 	uint64_t slots_used;     /* trap-table slots bound to a site (patched sites and in-place gates) */
 	uint64_t slots_free;
 	uint64_t trampoline_calls; /* calls that came through a patched site */
-	uint64_t sigsys_calls;     /* calls that came through Syscall User Dispatch (the slow path) */
+	uint64_t sigsys_calls;     /* calls that came through Syscall User Dispatch and went to the hook */
 	uint64_t in_place_calls;   /* SIGSYS calls run natively in the caller's context */
 	uint64_t
 	    capture_lost; /* in-place calls without a free slot: that thread's capture was switched off */
 	uint64_t sigill_restarts;  /* threads caught on the guard byte and restarted at the site */
 	uint64_t restart_syscalls; /* of those, interrupted calls resumed with restart_syscall */
+	uint64_t sigsys_native;    /* SIGSYS calls the hook never sees: rt_sigreturn (it returns from a
+	                              handler), and calls caught as usertrap shut down */
+	uint64_t sigill_calls;     /* calls the SIGILL handler made through the hook: at a site a failed
+	                              write left half-written, or met by a handler of its own patcher */
 };
 
 /* A snapshot of the counters (each value is read atomically; the set is not one instant). */

@@ -85,15 +85,18 @@ static void lazy_patch(uintptr_t insn, long nr)
 /* An intercepted call: to the hook, or run in place. */
 static void intercepted(long nr, void *uc)
 {
-	UT_COUNT(sigsys_calls);
 	uintptr_t insn = arch_pc(uc) - UT_SYSCALL_LEN;
 	struct usertrap_call call = {
 	    .nr = nr, .site = (void *)insn, .flags = USERTRAP_CALL_SIGSYS, .internal_ = uc};
 	arch_syscall_args(uc, call.args);
-	bool in_place = ut_in_place(nr, call.args);
+	bool in_place = ut_in_place(nr, call.args), running = ut_running();
+	if (nr == SYS_rt_sigreturn || !running)
+		UT_COUNT(sigsys_native); /* the two cases the hook never sees */
+	else
+		UT_COUNT(sigsys_calls);
 	if (nr == SYS_rt_sigreturn) { /* not the hook's business: it returns from some signal handler */
 		run_in_place(insn, nr, uc);
-	} else if (!ut_running()) { /* intercepted just as usertrap shut down: the call, without the hook */
+	} else if (!running) { /* intercepted just as usertrap shut down: the call, without the hook */
 		const long *a = call.args;
 		if (in_place)
 			run_in_place(insn, nr, uc);

@@ -45,6 +45,17 @@ static uint64_t trampoline_calls(void)
 	return sum;
 }
 
+void ut_counters_after_fork_child(void)
+{
+	struct ut_counters state = {.sites_patched =
+	                                __atomic_load_n(&ut_count.sites_patched, __ATOMIC_RELAXED),
+	                            .slots_used = __atomic_load_n(&ut_count.slots_used, __ATOMIC_RELAXED)};
+	ut_count = state;
+	__atomic_store_n(&shared_trampoline_calls, 0, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < UT_COUNT_CELLS; i++)
+		__atomic_store_n(&count_cells[i].n, 0, __ATOMIC_RELAXED);
+}
+
 #define LOAD(f) __atomic_load_n(&ut_count.f, __ATOMIC_RELAXED)
 
 void usertrap_get_counters(struct usertrap_counters *out)
@@ -62,4 +73,6 @@ void usertrap_get_counters(struct usertrap_counters *out)
 	out->capture_lost = LOAD(capture_lost);
 	out->sigill_restarts = LOAD(sigill_restarts);
 	out->restart_syscalls = LOAD(restart_syscalls);
+	out->sigsys_native = LOAD(sigsys_native);
+	out->sigill_calls = LOAD(sigill_calls);
 }

@@ -7,7 +7,8 @@
 /* Every counter but the trampoline calls: relaxed atomics, bumped on each path. */
 struct ut_counters {
 	uint64_t patches, patch_failures, sigsys_calls, in_place_calls, capture_lost, sigill_restarts,
-	    restart_syscalls, sites_patched, slots_used;
+	    restart_syscalls, sigsys_native, sigill_calls; /* events */
+	uint64_t sites_patched, slots_used;                /* state */
 };
 UT_HIDDEN extern struct ut_counters ut_count;
 #define UT_COUNT(field)   __atomic_fetch_add(&ut_count.field, 1, __ATOMIC_RELAXED)
@@ -16,5 +17,9 @@ UT_HIDDEN extern struct ut_counters ut_count;
 /* Counts one call through a patched site, without a locked instruction (see counters.c).
  * Async-signal-safe. */
 UT_HIDDEN void ut_count_trampoline_call(void);
+
+/* In a child made by fork, its only thread: every count of events back to zero (the state counts,
+ * sites_patched and slots_used, describe memory the child shares a copy of, and stay). */
+UT_HIDDEN void ut_counters_after_fork_child(void);
 
 #endif

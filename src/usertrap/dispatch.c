@@ -8,6 +8,8 @@
 
 #include "usertrap/counters.h"
 #include "usertrap/dispatch.h"
+#include "usertrap/maps.h"
+#include "usertrap/pagewrite.h"
 #include "usertrap/refused.h"
 #include "usertrap/sigaction.h"
 #include "usertrap/sigmask.h"
@@ -47,19 +49,32 @@ bool ut_in_place(long nr, const long args[6])
 {
 	if (!ut_in_place_nr(nr))
 		return false;
-	if (nr == SYS_clone)
+	if (nr == SYS_clone) {
+		if (args[0] & CLONE_VM)
+			ut_window_note_thread();
 		return (args[0] & CLONE_VM) || args[1] != 0;
+	}
 	if (nr == SYS_clone3) {
 		/* struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack */
 		uint64_t ca[6];
 		if (safecopy_memcpy(ca, (const void *)args[0], sizeof ca, NULL) != sizeof ca)
 			return true; /* let the kernel report the fault, natively */
+		if (ca[0] & CLONE_VM)
+			ut_window_note_thread();
 		return (ca[0] & CLONE_VM) || ca[5] != 0;
 	}
 	return true;
 }
 
-/* A site refused because of its mapping may be patchable once the mapping changed. */
+/* [lo, hi) was mapped, unmapped or re-protected: what was cached about it is stale. */
+static void mapping_changed(uintptr_t lo, uintptr_t hi)
+{
+	ut_refused_forget(lo, hi);
+	ut_maps_forget(lo, hi);
+}
+
+/* A site refused because of its mapping may be patchable once the mapping changed, and a cached
+ * mapping may no longer be there. */
 static void forget_changed_mappings(const struct usertrap_call *call, long r)
 {
 	const long *a = call->args;
@@ -69,18 +84,18 @@ static void forget_changed_mappings(const struct usertrap_call *call, long r)
 	case SYS_munmap:
 	case SYS_mprotect:
 	case SYS_pkey_mprotect:
-		ut_refused_forget((uintptr_t)a[0], (uintptr_t)a[0] + (uintptr_t)a[1]);
+		mapping_changed((uintptr_t)a[0], (uintptr_t)a[0] + (uintptr_t)a[1]);
 		break;
 	case SYS_mmap:
-		ut_refused_forget((uintptr_t)r, (uintptr_t)r + (uintptr_t)a[1]);
+		mapping_changed((uintptr_t)r, (uintptr_t)r + (uintptr_t)a[1]);
 		break;
 	case SYS_mremap:
-		ut_refused_forget((uintptr_t)a[0], (uintptr_t)a[0] + (uintptr_t)a[1]);
-		ut_refused_forget((uintptr_t)r, (uintptr_t)r + (uintptr_t)a[2]);
+		mapping_changed((uintptr_t)a[0], (uintptr_t)a[0] + (uintptr_t)a[1]);
+		mapping_changed((uintptr_t)r, (uintptr_t)r + (uintptr_t)a[2]);
 		break;
 	case SYS_shmat:
 	case SYS_shmdt: /* sizes the call does not give */
-		ut_refused_forget(0, UINTPTR_MAX);
+		mapping_changed(0, UINTPTR_MAX);
 		break;
 	default:
 		break;
@@ -98,8 +113,13 @@ long usertrap_syscall(const struct usertrap_call *call)
 	if (ut_mask_call(call, &r))
 		return r;
 	r = ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (r == 0 && (call->nr == SYS_fork || call->nr == SYS_clone || call->nr == SYS_clone3))
-		ut_sud_after_fork_child(); /* a copy of this thread: Syscall User Dispatch is not inherited */
+	if (r == 0 && (call->nr == SYS_fork || call->nr == SYS_clone || call->nr == SYS_clone3)) {
+		/* A child with memory of its own (CLONE_VM calls run in place and never get here), and
+		 * a copy of this thread: Syscall User Dispatch is not inherited, and the parent's counts
+		 * are not the child's. */
+		ut_sud_after_fork_child();
+		ut_counters_after_fork_child();
+	}
 	forget_changed_mappings(call, r);
 	return r;
 }

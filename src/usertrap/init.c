@@ -13,6 +13,7 @@
 #include "usertrap/exclude.h"
 #include "usertrap/fork.h"
 #include "usertrap/lock.h"
+#include "usertrap/maps.h"
 #include "usertrap/patcher.h"
 #include "usertrap/refused.h"
 #include "usertrap/registry.h"
@@ -89,6 +90,7 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 	ut_table_set_common(tramp.body);
 	ut_exclusions_setup();
 	ut_refused_clear();
+	ut_maps_forget(0, UINTPTR_MAX);
 	ut_dispatch_set_hook(config->hook, config->arg);
 	ut_sud_set_in_use(lazy);
 	if (lazy) {
@@ -108,6 +110,7 @@ int usertrap_patch(void *site, long nr, struct usertrap_error *err)
 	if (!site)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
 	ut_lock();
+	ut_maps_forget(0, UINTPTR_MAX); /* mappings changed behind the hook's back are read afresh */
 	int r = ut_patch_locked((uintptr_t)site, nr, err);
 	ut_unlock();
 	if (r == 0)
@@ -124,6 +127,7 @@ int usertrap_unpatch(void *site, struct usertrap_error *err)
 	if (!site)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
 	ut_lock();
+	ut_maps_forget(0, UINTPTR_MAX);
 	int r = ut_unpatch_locked((uintptr_t)site, err);
 	ut_unlock();
 	return r;
@@ -163,6 +167,7 @@ int usertrap_shutdown(struct usertrap_error *err)
 	ut_actions_restore();
 	ut_sud_set_in_use(false);
 	ut_refused_clear();
+	ut_maps_forget(0, UINTPTR_MAX);
 	ut_set_state(UT_STATE_SHUT_DOWN);
 	return first ? first : ut_ok(err);
 }

@@ -1,4 +1,16 @@
-/* Reading /proc/self/maps with raw system calls into stack buffers (the SIGSYS path patches). */
+/*
+ * Reading /proc/self/maps with raw system calls into stack buffers (the SIGSYS path patches), and a
+ * cache of what it said about executable mappings: reading the file costs several system calls and
+ * tens of microseconds, and a program's first hits fall in a handful of mappings (libc, the program).
+ *
+ * The cache is filled only under the patch lock (one writer). It is a hint about mappings that can
+ * change at any time, like the file itself: mmap, munmap, mprotect and mremap made through usertrap's
+ * hook forget the entries they overlap (dispatch.c), and an entry forgotten while the file was being
+ * read is not trusted. Changes made where the hook does not see them (a thread with capture off, or a
+ * process without lazy capture) are not seen: the explicit patching API forgets the whole cache
+ * first, and a stale entry can at worst make a write fail (the kernel refuses forced writes into
+ * what is not there or is shared and read-only).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -7,6 +19,15 @@
 
 #include "usertrap/maps.h"
 #include "usertrap/table.h"
+
+#define CACHE_ENTRIES 64
+
+static struct cached {
+	struct ut_mapping m;
+	bool valid; /* atomic: cleared by ut_maps_forget from any thread */
+} cache[CACHE_ENTRIES];
+static unsigned generation; /* bumped by every forget */
+static unsigned long reads;
 
 static bool parse_hex(const char **p, uintptr_t *out)
 {
@@ -25,14 +46,12 @@ static bool parse_hex(const char **p, uintptr_t *out)
 	return n > 0;
 }
 
-/* One line, "lo-hi perms offset dev inode name": true (and *m) if it holds addr. */
-static bool parse_line(const char *line, uintptr_t addr, struct ut_mapping *m)
+/* One line, "lo-hi perms offset dev inode name", into *m. False if it is not such a line. */
+static bool parse_line(const char *line, struct ut_mapping *m)
 {
 	const char *p = line;
 	uintptr_t lo, hi;
 	if (!parse_hex(&p, &lo) || *p++ != '-' || !parse_hex(&p, &hi) || *p++ != ' ')
-		return false;
-	if (addr < lo || addr >= hi)
 		return false;
 	m->start = lo;
 	m->end = hi;
@@ -43,19 +62,51 @@ static bool parse_line(const char *line, uintptr_t addr, struct ut_mapping *m)
 	return true;
 }
 
-int ut_find_mapping(uintptr_t addr, struct ut_mapping *m)
+static bool cached(uintptr_t addr, struct ut_mapping *m)
 {
+	for (unsigned i = 0; i < CACHE_ENTRIES; i++) {
+		struct cached *c = &cache[i];
+		if (__atomic_load_n(&c->valid, __ATOMIC_ACQUIRE) && addr >= c->m.start && addr < c->m.end) {
+			*m = c->m;
+			/* A forget that ran meanwhile may have meant this entry. */
+			return __atomic_load_n(&c->valid, __ATOMIC_ACQUIRE);
+		}
+	}
+	return false;
+}
+
+static void drop_all(void)
+{
+	for (unsigned i = 0; i < CACHE_ENTRIES; i++)
+		__atomic_store_n(&cache[i].valid, false, __ATOMIC_RELEASE);
+}
+
+/* Remembers an executable mapping read from the file (the first CACHE_ENTRIES of them). */
+static void remember(const struct ut_mapping *m, unsigned *used)
+{
+	if (!(m->prot & PROT_EXEC) || *used >= CACHE_ENTRIES)
+		return;
+	cache[*used].m = *m;
+	__atomic_store_n(&cache[*used].valid, true, __ATOMIC_RELEASE);
+	++*used;
+}
+
+/* Reads the whole file: every executable mapping into the cache, the one holding addr into *m. */
+static int read_maps(uintptr_t addr, struct ut_mapping *m)
+{
+	unsigned gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
 	int fd = (int)UT_SYS3(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
+	__atomic_fetch_add(&reads, 1, __ATOMIC_RELAXED);
+	drop_all();
 	char buf[1024], line[256];
 	size_t len = 0;
+	unsigned used = 0;
 	bool found = false;
-	for (;;) {
-		long n = UT_SYS3(SYS_read, fd, buf, sizeof buf);
-		if (n <= 0)
-			break;
-		for (long i = 0; i < n && !found; i++) {
+	long n;
+	while ((n = UT_SYS3(SYS_read, fd, buf, sizeof buf)) > 0) {
+		for (long i = 0; i < n; i++) {
 			if (buf[i] != '\n') {
 				if (len < sizeof line - 1)
 					line[len++] = buf[i];
@@ -63,11 +114,38 @@ int ut_find_mapping(uintptr_t addr, struct ut_mapping *m)
 			}
 			line[len] = 0;
 			len = 0;
-			found = parse_line(line, addr, m);
+			struct ut_mapping cur;
+			if (!parse_line(line, &cur))
+				continue;
+			remember(&cur, &used);
+			if (addr >= cur.start && addr < cur.end) {
+				*m = cur;
+				found = true;
+			}
 		}
-		if (found)
-			break;
 	}
 	UT_SYS1(SYS_close, fd);
+	if (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) != gen)
+		drop_all(); /* a mapping changed while the file was read: what it said may be stale */
 	return found ? 0 : -ENOENT;
+}
+
+int ut_find_mapping(uintptr_t addr, struct ut_mapping *m)
+{
+	return cached(addr, m) ? 0 : read_maps(addr, m);
+}
+
+void ut_maps_forget(uintptr_t lo, uintptr_t hi)
+{
+	__atomic_fetch_add(&generation, 1, __ATOMIC_ACQ_REL);
+	for (unsigned i = 0; i < CACHE_ENTRIES; i++) {
+		struct cached *c = &cache[i];
+		if (c->m.start < hi && c->m.end > lo)
+			__atomic_store_n(&c->valid, false, __ATOMIC_RELEASE);
+	}
+}
+
+unsigned long ut_maps_reads(void)
+{
+	return __atomic_load_n(&reads, __ATOMIC_RELAXED);
 }

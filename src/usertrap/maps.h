@@ -1,4 +1,7 @@
-/* Layer 3 (see src/usertrap/README.md). The mapping that holds an address, from /proc/self/maps. */
+/*
+ * Layer 3 (see src/usertrap/README.md). The mapping that holds an address, from /proc/self/maps, with a
+ * cache of the executable mappings (see maps.c).
+ */
 #ifndef USERTRAP_MAPS_H
 #define USERTRAP_MAPS_H
 
@@ -10,8 +13,17 @@ struct ut_mapping {
 	bool shared, vdso;
 };
 
-/* Fills *m with the mapping that holds addr. Returns 0, or -errno (-ENOENT: nothing is mapped there).
- * Raw system calls and stack buffers only: async-signal-safe. */
+/* Fills *m with the mapping that holds addr: from the cache, or (when addr is in no cached mapping)
+ * from /proc/self/maps, which then refills the cache. Returns 0, or -errno (-ENOENT: nothing is
+ * mapped there). Needs the patch lock (the only writer of the cache). Raw system calls and stack
+ * buffers only: async-signal-safe. */
 UT_HIDDEN int ut_find_mapping(uintptr_t addr, struct ut_mapping *m);
+
+/* Drops the cached mappings that overlap [lo, hi): something mapped, unmapped or re-protected there.
+ * Any thread, any time, no lock; async-signal-safe. */
+UT_HIDDEN void ut_maps_forget(uintptr_t lo, uintptr_t hi);
+
+/* Tests only: how many times /proc/self/maps was read. */
+UT_HIDDEN unsigned long ut_maps_reads(void);
 
 #endif

@@ -1,14 +1,26 @@
 /*
  * One write into code. A page that is already writable (JIT code) is written in place. Otherwise the
- * page is never made writable at all: a copy of it is made in a fresh read-write page, the bytes are
- * written there, the copy gets the page's exact protection (read-execute: never writable and executable
- * at once) and mremap() puts it in the page's place in one step. Threads running that code meanwhile see
- * the old page or the new one, never a page they cannot execute (making the page itself read-write made
- * them fault; a thread that had SIGSEGV blocked, e.g. a new thread under ASan, was then killed). The
- * page becomes private anonymous memory with the same contents otherwise. Every access goes through
- * libsafecopy: a page that vanishes meanwhile is an error, never a crash. Async-signal-safe.
+ * page is never made writable at all, and either of two ways is taken:
+ *
+ * - pwrite() into /proc/self/mem (one system call). The kernel forces the write into the read-execute
+ *   page, as for a debugger's breakpoint: the page gets a private copy but stays in its file-backed
+ *   mapping (/proc/self/maps keeps the file's name). The descriptor is opened for one window and
+ *   closed with it: one kept open would be inherited by a forked child (it names the parent's memory),
+ *   seen in /proc/self/fd, or closed and its number reused by the program.
+ * - Where the kernel refuses forced writes (proc_mem.force_override=never: EIO or EPERM on a page that
+ *   is there) or /proc is missing, a page swap: a copy of the page is made in a fresh read-write page,
+ *   the bytes are written there, the copy gets the page's exact protection (read-execute: never
+ *   writable and executable at once) and mremap() puts it in the page's place in one step. Threads
+ *   running that code meanwhile see the old page or the new one, never a page they cannot execute
+ *   (making the page itself read-write made them fault; a thread that had SIGSEGV blocked, e.g. a new
+ *   thread under ASan, was then killed). The page becomes private anonymous memory with the same
+ *   contents otherwise.
+ *
+ * Every access goes through libsafecopy or the kernel: a page that vanishes meanwhile is an error,
+ * never a crash. Async-signal-safe.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -20,6 +32,11 @@
 #include "usertrap/status.h"
 #include "usertrap/table.h"
 
+bool ut_test_no_proc_mem;
+static bool proc_mem_refused; /* learnt once: this kernel refuses forced writes */
+static bool clone_vm_seen;
+extern char __libc_single_threaded __attribute__((weak));
+
 /* The page at addr went away: a fault there, as libsafecopy would have reported it. */
 static int vanished(struct usertrap_error *err, uintptr_t addr)
 {
@@ -28,8 +45,17 @@ static int vanished(struct usertrap_error *err, uintptr_t addr)
 	return ut_fail_fault(err, &f);
 }
 
+static int open_proc_mem(void)
+{
+	if (ut_test_no_proc_mem || __atomic_load_n(&proc_mem_refused, __ATOMIC_RELAXED))
+		return -1;
+	int fd = (int)UT_SYS3(SYS_open, "/proc/self/mem", O_RDWR | O_CLOEXEC, 0);
+	return fd < 0 ? -1 : fd;
+}
+
 int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err)
 {
+	w->mem_fd = -1;
 	w->lo = site & ~(UT_PAGE - 1);
 	w->hi = (site + UT_SITE_LEN + UT_PAGE - 1) & ~(UT_PAGE - 1);
 	if (ut_table_contains(site, UT_SITE_LEN) || ut_excluded(w->lo, w->hi))
@@ -43,15 +69,23 @@ int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err
 	if (m.shared || m.vdso || !(m.prot & PROT_EXEC) || m.end < site + UT_SITE_LEN)
 		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0);
 	w->prot = m.prot;
+	if (!(m.prot & PROT_WRITE))
+		w->mem_fd = open_proc_mem();
 	return 0;
 }
 
-int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
-                    struct usertrap_error *err)
+void ut_window_release(struct ut_window *w)
+{
+	if (w->mem_fd >= 0)
+		UT_SYS1(SYS_close, w->mem_fd);
+	w->mem_fd = -1;
+}
+
+/* The page swap (see the top of this file). */
+static int swap_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
+                      struct usertrap_error *err)
 {
 	struct safecopy_fault fault;
-	if (w->prot & PROT_WRITE)
-		return safecopy_memcpy((void *)dst, src, n, &fault) == n ? 0 : ut_fail_fault(err, &fault);
 	size_t len = w->hi - w->lo;
 	long copy =
 	    ut_sys(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -78,4 +112,51 @@ int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned cha
 out:
 	UT_SYS2(SYS_munmap, copy, len);
 	return r;
+}
+
+/* True if the bytes [dst, dst + n) can be read (the pages are there). */
+static bool readable(uintptr_t dst, size_t n)
+{
+	unsigned char b[UT_SITE_LEN];
+	return n <= sizeof b && safecopy_memcpy(b, (const void *)dst, n, NULL) == n;
+}
+
+/* The forced write. 1: the kernel refused it on pages that are there (take the page swap). */
+static int proc_mem_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
+                          struct usertrap_error *err)
+{
+	long r = UT_SYS4(SYS_pwrite64, w->mem_fd, src, n, dst);
+	if (r == (long)n)
+		return 0;
+	if (r >= 0) /* a short write: the page after the first vanished (the kernel stops there) */
+		return vanished(err, (dst + (size_t)r) & ~(UT_PAGE - 1));
+	if (!readable(dst, n))
+		return vanished(err, dst & ~(UT_PAGE - 1));
+	__atomic_store_n(&proc_mem_refused, true, __ATOMIC_RELAXED);
+	return 1;
+}
+
+int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
+                    struct usertrap_error *err)
+{
+	struct safecopy_fault fault;
+	if (w->prot & PROT_WRITE)
+		return safecopy_memcpy((void *)dst, src, n, &fault) == n ? 0 : ut_fail_fault(err, &fault);
+	if (w->mem_fd >= 0 && !ut_test_no_proc_mem && !__atomic_load_n(&proc_mem_refused, __ATOMIC_RELAXED)) {
+		int r = proc_mem_write(w, dst, src, n, err);
+		if (r <= 0)
+			return r;
+	}
+	return swap_write(w, dst, src, n, err);
+}
+
+bool ut_window_single_threaded(void)
+{
+	return &__libc_single_threaded && __libc_single_threaded &&
+	       !__atomic_load_n(&clone_vm_seen, __ATOMIC_RELAXED);
+}
+
+void ut_window_note_thread(void)
+{
+	__atomic_store_n(&clone_vm_seen, true, __ATOMIC_RELAXED);
 }

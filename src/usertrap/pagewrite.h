@@ -12,16 +12,31 @@
 struct ut_window {
 	uintptr_t lo, hi; /* the page(s) holding the site's bytes */
 	int prot;         /* their protection, which the new page(s) get too */
+	int mem_fd;       /* /proc/self/mem while the window is open, or -1 (page swaps) */
 };
 
 /* The window of the site at `site`, if it may be patched. Returns 0, USERTRAP_ERR_NOT_PATCHABLE (in the
  * trap table or usertrap's own code, MAP_SHARED, the vDSO, not executable, or across two mappings),
- * USERTRAP_ERR_FAULT (nothing mapped there: err->fault), or USERTRAP_ERR_SYS. */
+ * USERTRAP_ERR_FAULT (nothing mapped there: err->fault), or USERTRAP_ERR_SYS. A window that was
+ * returned (0) holds a descriptor until ut_window_release(). */
 UT_HIDDEN int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err);
+
+/* Closes what ut_window_of opened. Safe on a window ut_window_of refused or never filled (mem_fd -1). */
+UT_HIDDEN void ut_window_release(struct ut_window *w);
 
 /* Writes n bytes at dst (inside w) in one step. Returns 0, USERTRAP_ERR_FAULT (the page went away),
  * USERTRAP_ERR_NOT_PATCHABLE (the kernel refused the swap: err->sys_errno) or USERTRAP_ERR_SYS. */
 UT_HIDDEN int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
                               struct usertrap_error *err);
+
+/* True if no other thread can run code of this process now: the caller may write a whole site at
+ * once. glibc's __libc_single_threaded (false for good once a thread was created) and no CLONE_VM
+ * clone seen by usertrap. Async-signal-safe. */
+UT_HIDDEN bool ut_window_single_threaded(void);
+/* A CLONE_VM clone was seen (a thread glibc may not know about): never single-threaded again. */
+UT_HIDDEN void ut_window_note_thread(void);
+
+/* Tests only: true makes every write take the page swap, as if /proc/self/mem refused forced writes. */
+UT_HIDDEN extern bool ut_test_no_proc_mem;
 
 #endif

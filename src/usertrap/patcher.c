@@ -54,7 +54,15 @@ static int check_patched(int slot, const unsigned char cur[UT_SITE_LEN], struct 
 	return memcmp(cur, j, UT_SITE_LEN) == 0 ? ut_ok(err) : ut_fail(err, USERTRAP_ERR_PATTERN, 0);
 }
 
-int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
+/* The whole jump in one write: no other thread can see the bytes in between (see
+ * ut_window_single_threaded), and the caller's signals are blocked while it holds the patch lock. The
+ * test step hook observes the ordered writes, so it keeps them. */
+static bool one_write(void)
+{
+	return !ut_test_step_hook && ut_window_single_threaded();
+}
+
+static int patch_locked(uintptr_t site, long nr, struct ut_window *w, struct usertrap_error *err)
 {
 	unsigned char cur[UT_SITE_LEN];
 	int r = read_site(site, cur, err);
@@ -70,8 +78,7 @@ int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
 		return ut_fail(err, USERTRAP_ERR_NR, 0);
 	if (ut_in_place_nr(nr))
 		return ut_fail(err, USERTRAP_ERR_IN_PLACE, 0);
-	struct ut_window w;
-	if ((r = ut_window_of(site, &w, err)))
+	if ((r = ut_window_of(site, w, err)))
 		return r;
 	slot = ut_registry_bind(site, UT_SLOT_PATCH, nr);
 	if (!slot)
@@ -87,24 +94,38 @@ int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
 	 * syscall with the wrong number (seen in tests/usertrap/hammer.c). With it, every `mov` any thread
 	 * can run loads the right number.
 	 */
-	if ((r = ut_window_write(&w, site + UT_SYSCALL_OFFSET, &guard, 1, err)))
+	if (one_write()) {
+		if ((r = ut_window_write(w, site, j, UT_SITE_LEN, err)))
+			return r;
+		goto written;
+	}
+	if ((r = ut_window_write(w, site + UT_SYSCALL_OFFSET, &guard, 1, err)))
 		return r;
 	step_done(site, 1);
-	if ((r = ut_window_write(&w, site, &guard, 1, err)))
+	if ((r = ut_window_write(w, site, &guard, 1, err)))
 		return broken(slot, r);
 	step_done(site, 2);
-	if ((r = ut_window_write(&w, site + 1, j + 1, UT_SITE_LEN - 1, err)))
+	if ((r = ut_window_write(w, site + 1, j + 1, UT_SITE_LEN - 1, err)))
 		return broken(slot, r);
 	step_done(site, 3);
-	if ((r = ut_window_write(&w, site, j, 1, err)))
+	if ((r = ut_window_write(w, site, j, 1, err)))
 		return broken(slot, r);
+written:
 	ut_site_patched[slot] = 1;
 	ut_site_broken[slot] = 0;
 	UT_COUNT(sites_patched);
 	return ut_ok(err);
 }
 
-int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err)
+int ut_patch_locked(uintptr_t site, long nr, struct usertrap_error *err)
+{
+	struct ut_window w = {.mem_fd = -1};
+	int r = patch_locked(site, nr, &w, err);
+	ut_window_release(&w);
+	return r;
+}
+
+static int unpatch_locked(uintptr_t site, struct ut_window *w, struct usertrap_error *err)
 {
 	int slot = ut_registry_find(site, UT_SLOT_PATCH);
 	if (!slot)
@@ -115,8 +136,7 @@ int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err)
 	int r = read_site(site, cur, err);
 	if (r || (r = check_patched(slot, cur, err)))
 		return r;
-	struct ut_window w;
-	if ((r = ut_window_of(site, &w, err)))
+	if ((r = ut_window_of(site, w, err)))
 		return r;
 	const unsigned char *orig = ut_site_orig[slot];
 	/*
@@ -129,19 +149,27 @@ int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err)
 	unsigned char mid[UT_SITE_LEN - 1];
 	memcpy(mid, orig + 1, sizeof mid);
 	mid[UT_SYSCALL_OFFSET - 1] = UT_GUARD;
-	if ((r = ut_window_write(&w, site, &guard, 1, err)))
+	if ((r = ut_window_write(w, site, &guard, 1, err)))
 		return r;
 	step_done(site, 1);
-	if ((r = ut_window_write(&w, site + 1, mid, sizeof mid, err)))
+	if ((r = ut_window_write(w, site + 1, mid, sizeof mid, err)))
 		return broken(slot, r);
 	step_done(site, 2);
-	if ((r = ut_window_write(&w, site, orig, 1, err)))
+	if ((r = ut_window_write(w, site, orig, 1, err)))
 		return broken(slot, r);
 	step_done(site, 3);
-	if ((r = ut_window_write(&w, site + UT_SYSCALL_OFFSET, orig + UT_SYSCALL_OFFSET, 1, err)))
+	if ((r = ut_window_write(w, site + UT_SYSCALL_OFFSET, orig + UT_SYSCALL_OFFSET, 1, err)))
 		return broken(slot, r);
 	ut_site_patched[slot] = 0;
 	ut_site_broken[slot] = 0;
 	UT_UNCOUNT(sites_patched);
 	return ut_ok(err);
+}
+
+int ut_unpatch_locked(uintptr_t site, struct usertrap_error *err)
+{
+	struct ut_window w = {.mem_fd = -1};
+	int r = unpatch_locked(site, &w, err);
+	ut_window_release(&w);
+	return r;
 }

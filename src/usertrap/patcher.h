@@ -1,7 +1,7 @@
 /*
  * Layer 3 (see src/usertrap/README.md). The patcher: checks a site, binds it to a trap-table slot and
- * rewrites it in four ordered writes (see patcher.c); restores it the same way. Both need the patch lock and
- * are async-signal-safe (the SIGSYS path patches from its handler).
+ * rewrites it in four ordered writes, or in one when no other thread can run (see patcher.c); restores it
+ * in four. Both need the patch lock and are async-signal-safe (the SIGSYS path patches from its handler).
  */
 #ifndef USERTRAP_PATCHER_H
 #define USERTRAP_PATCHER_H

@@ -2,8 +2,12 @@
  * libusertrap_preload.so: run an unmodified program with every system call of every thread going
  * through a counting hook (lazy capture on, sites patched on first use). At exit it appends one line
  * per process to $USERTRAP_REPORT (or writes it to stderr if that is unset):
- *   usertrap pid=N calls=N trampoline=N sigsys=N patched=N in_place=N restarts=N
- * USERTRAP_NO_PATCH=1 keeps every call on the signal path.
+ *   usertrap pid=N calls=N trampoline=N sigsys=N patched=N in_place=N restarts=N sigill=N
+ *            sigsys_native=N patches=N patch_failures=N capture_lost=N fast=P%
+ * calls (the hook's own count) = trampoline + sigsys + sigill; sigsys_native (rt_sigreturn) never
+ * reaches the hook; fast is trampoline / calls. A forked child counts from zero.
+ * USERTRAP_NO_PATCH=1 keeps every call on the signal path. USERTRAP_REPORT_SITES=N adds the N sites
+ * whose calls stayed on the SIGSYS path most often, with their bytes and mapping (preload_sites.h).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,14 +16,33 @@
 #include <unistd.h>
 
 #include "usertrap.h"
+#include "usertrap/preload_sites.h"
 
 static uint64_t calls;
+static unsigned report_sites;
+
+/* A fork-like call returned 0: this is a child with memory of its own (calls sharing memory run in
+ * place and never return here), which counts from zero like the library's counters. */
+static bool forked_child(const struct usertrap_call *call, long r)
+{
+	return r == 0 && !(call->flags & USERTRAP_CALL_IN_PLACE) &&
+	       (call->nr == SYS_fork || call->nr == SYS_clone || call->nr == SYS_clone3);
+}
 
 static long counting_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
 	__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
-	return usertrap_syscall(call);
+	unsigned top = __atomic_load_n(&report_sites, __ATOMIC_RELAXED);
+	if (top && (call->flags & USERTRAP_CALL_SIGSYS))
+		preload_sites_count((uintptr_t)call->site, call->nr);
+	long r = usertrap_syscall(call);
+	if (forked_child(call, r)) {
+		__atomic_store_n(&calls, 0, __ATOMIC_RELAXED);
+		if (top)
+			preload_sites_reset();
+	}
+	return r;
 }
 
 __attribute__((constructor(101))) static void preload_start(void)
@@ -28,6 +51,9 @@ __attribute__((constructor(101))) static void preload_start(void)
 	const char *np = getenv("USERTRAP_NO_PATCH");
 	if (np && *np == '1')
 		cfg.flags |= USERTRAP_LAZY_NO_PATCH;
+	const char *rs = getenv("USERTRAP_REPORT_SITES");
+	if (rs)
+		report_sites = (unsigned)strtoul(rs, NULL, 10);
 	struct usertrap_error err;
 	if (usertrap_init(&cfg, &err) != 0 || usertrap_capture_all(true, &err) != 0) {
 		fprintf(stderr, "usertrap_preload: %s (errno %d)\n", usertrap_status_name(err.status),
@@ -36,23 +62,37 @@ __attribute__((constructor(101))) static void preload_start(void)
 	}
 }
 
-__attribute__((destructor(101))) static void preload_report(void)
+static int counts_line(char *line, size_t n)
 {
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
-	char line[256];
-	int n = snprintf(line, sizeof line,
-	                 "usertrap pid=%ld calls=%llu trampoline=%llu sigsys=%llu patched=%llu in_place=%llu "
-	                 "restarts=%llu\n",
-	                 (long)getpid(), (unsigned long long)__atomic_load_n(&calls, __ATOMIC_RELAXED),
-	                 (unsigned long long)c.trampoline_calls, (unsigned long long)c.sigsys_calls,
-	                 (unsigned long long)c.sites_patched, (unsigned long long)c.in_place_calls,
-	                 (unsigned long long)c.sigill_restarts);
+	unsigned long long all = __atomic_load_n(&calls, __ATOMIC_RELAXED);
+	return snprintf(line, n,
+	                "usertrap pid=%ld calls=%llu trampoline=%llu sigsys=%llu patched=%llu in_place=%llu "
+	                "restarts=%llu sigill=%llu sigsys_native=%llu patches=%llu patch_failures=%llu "
+	                "capture_lost=%llu fast=%.1f%%\n",
+	                (long)getpid(), all, (unsigned long long)c.trampoline_calls,
+	                (unsigned long long)c.sigsys_calls, (unsigned long long)c.sites_patched,
+	                (unsigned long long)c.in_place_calls, (unsigned long long)c.sigill_restarts,
+	                (unsigned long long)c.sigill_calls, (unsigned long long)c.sigsys_native,
+	                (unsigned long long)c.patches, (unsigned long long)c.patch_failures,
+	                (unsigned long long)c.capture_lost,
+	                all ? 100.0 * (double)c.trampoline_calls / (double)all : 0.0);
+}
+
+__attribute__((destructor(101))) static void preload_report(void)
+{
+	static char text[16384]; /* one write, so that processes appending at once do not interleave */
+	size_t len = (size_t)counts_line(text, sizeof text);
+	/* The listing reads /proc/self/maps itself: its own calls are not the program's. */
+	unsigned top = __atomic_exchange_n(&report_sites, 0, __ATOMIC_RELAXED);
+	if (top && len < sizeof text)
+		len += preload_sites_report((long)getpid(), top, text + len, sizeof text - len);
 	const char *path = getenv("USERTRAP_REPORT");
 	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
 	if (fd < 0)
 		return;
-	if (write(fd, line, (size_t)n) < 0) {
+	if (write(fd, text, len) < 0) {
 		/* nothing useful to do: the report is best effort */
 	}
 	if (fd != 2)

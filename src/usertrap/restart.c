@@ -5,7 +5,11 @@
  * syscall instruction): that call is finished here with restart_syscall itself (rt_sigreturn would
  * cancel the kernel's restart block), and the thread continues after the site. While a site is being
  * patched or restored, the guard also sits at +0 for a while (the second write of either): a thread
- * that meets it there runs +0 again. A site left half-written by a write that failed midway (its page
+ * that meets it there runs +0 again. Either way the thread first sleeps until the patch lock is free
+ * (a futex, not a SIGILL per retry), so it resumes at the finished site; if its own thread holds the
+ * lock (a handler that interrupted the patcher, which blocks asynchronous signals while it writes, so
+ * only a fault could), waiting would never end, and the call is served here instead, as for a broken
+ * site. A site left half-written by a write that failed midway (its page
  * unmapped or re-protected under the patcher) would hold threads there forever; for those the handler
  * makes the call itself, through the hook, and continues after the site.
  */
@@ -17,6 +21,7 @@
 #include "usertrap/chain.h"
 #include "usertrap/counters.h"
 #include "usertrap/dispatch.h"
+#include "usertrap/lock.h"
 #include "usertrap/registry.h"
 #include "usertrap/restart.h"
 
@@ -34,6 +39,7 @@ static void serve_broken(int slot, uintptr_t site, void *uc)
 	                             .flags = USERTRAP_CALL_SIGSYS,
 	                             .internal_ = uc};
 	arch_syscall_args(uc, call.args);
+	UT_COUNT(sigill_calls);
 	arch_set_rax(uc, (uint64_t)ut_run_hook(&call));
 	arch_set_pc(uc, site + UT_SITE_LEN);
 }
@@ -45,7 +51,7 @@ static void guard_after_mov(int slot, uintptr_t site, void *uc)
 		UT_COUNT(restart_syscalls);
 		arch_set_rax(uc, (uint64_t)UT_SYS0(SYS_restart_syscall));
 		arch_set_pc(uc, site + UT_SITE_LEN);
-	} else if (is_broken(slot)) {
+	} else if (is_broken(slot) || !ut_lock_wait_free()) {
 		serve_broken(slot, site, uc);
 	} else {
 		arch_set_pc(uc, site);
@@ -56,8 +62,8 @@ static void guard_after_mov(int slot, uintptr_t site, void *uc)
 static bool on_guard(uintptr_t pc, void *uc)
 {
 	int slot = ut_registry_find(pc, UT_SLOT_PATCH);
-	if (slot) { /* the guard at +0: run it again until it is done, or serve a broken site */
-		if (is_broken(slot))
+	if (slot) { /* the guard at +0: run it again once it is done, or serve a broken site */
+		if (is_broken(slot) || !ut_lock_wait_free())
 			serve_broken(slot, pc, uc);
 		return true;
 	}

@@ -49,6 +49,8 @@ static char *slurp(const char *path, size_t *len)
 
 /* Set by a test: every call stays on the SIGSYS path (nothing is patched). */
 static bool signal_path_only;
+/* Set by a test: one more variable for the preloaded run (e.g. USERTRAP_REPORT_SITES=3). */
+static char *extra_env;
 
 static struct run run(char *const argv[], bool preload)
 {
@@ -63,7 +65,7 @@ static struct run run(char *const argv[], bool preload)
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 4, sizeof *env);
+	char **env = calloc(n + 5, sizeof *env);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "USERTRAP_", 9))
@@ -75,6 +77,8 @@ static struct run run(char *const argv[], bool preload)
 		env[k++] = rep;
 		if (signal_path_only)
 			env[k++] = "USERTRAP_NO_PATCH=1";
+		if (extra_env)
+			env[k++] = extra_env;
 	}
 	pid_t pid;
 	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
@@ -218,10 +222,15 @@ Test(preload, gzip)
 	compare(argv);
 }
 
-Test(preload, python3)
+static void need_python3(void)
 {
 	if (access("/usr/bin/python3", X_OK) != 0)
 		cr_skip_test("no /usr/bin/python3");
+}
+
+Test(preload, python3)
+{
+	need_python3();
 	char *argv[] = {"/usr/bin/python3", "-c",
 	                "import os, signal, subprocess, threading, hashlib\n"
 	                "got = []\n"
@@ -263,4 +272,166 @@ Test(preload, ls_and_sort_on_the_signal_path_only)
 	snprintf(path, sizeof path, "%s/data", dir);
 	char *sort[] = {"/usr/bin/sort", path, NULL};
 	compare(sort);
+}
+
+/* Every process's report: calls (the hook's own count) = trampoline + sigsys + sigill, whatever
+ * signals, forks and in-place calls happened; a forked child counts only its own calls. */
+static void assert_calls_add_up(const char *rep, size_t len)
+{
+	size_t lines = 0;
+	for (const char *p = rep; p < rep + len; p = strchr(p, '\n') + 1) {
+		unsigned long long calls, tramp, sigsys, sigill, native;
+		cr_assert_eq(sscanf(p,
+		                    "usertrap pid=%*d calls=%llu trampoline=%llu sigsys=%llu patched=%*u "
+		                    "in_place=%*u restarts=%*u sigill=%llu sigsys_native=%llu",
+		                    &calls, &tramp, &sigsys, &sigill, &native),
+		             5, "report line: %.80s", p);
+		cr_assert_eq(calls, tramp + sigsys + sigill, "%llu calls != %llu + %llu + %llu: %.200s",
+		             calls, tramp, sigsys, sigill, p);
+		lines++;
+	}
+	cr_assert_eq(lines, 3, "the parent and its two forked children reported");
+}
+
+Test(preload, calls_add_up_with_signals_and_forks)
+{
+	need_python3();
+	/* Signal handlers in parent and child, and forked children that exit normally (so that they
+	 * report too): each child's line must add up with its own counts. */
+	char *argv[] = {"/usr/bin/python3", "-c",
+	                "import os, signal, sys\n"
+	                "got = []\n"
+	                "signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))\n"
+	                "for i in range(2):\n"
+	                "    os.kill(os.getpid(), signal.SIGUSR1)\n"
+	                "    pid = os.fork()\n"
+	                "    if pid == 0:\n"
+	                "        os.kill(os.getpid(), signal.SIGUSR1)\n"
+	                "        print('child', i, len(got)); sys.stdout.flush(); sys.exit(0)\n"
+	                "    os.waitpid(pid, 0)\n"
+	                "print('parent', len(got))\n",
+	                NULL};
+	compare(argv);
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	size_t len;
+	char *rep = slurp(report, &len);
+	assert_calls_add_up(rep, len);
+	free(rep);
+}
+
+/* USERTRAP_REPORT_SITES: a site the patcher cannot take (`xor %eax,%eax; syscall`), called 37 times,
+ * is listed with its count, number, bytes and mapping. */
+Test(preload, report_sites_lists_a_known_site)
+{
+	char *argv[] = {SITES_PROBE_PATH, "37", NULL};
+	extra_env = "USERTRAP_REPORT_SITES=3";
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	unlink(report);
+	struct run r = run(argv, true);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	unsigned long insn = strtoul(r.out, NULL, 16);
+	cr_assert_neq(insn, 0);
+	size_t len;
+	char *rep = slurp(report, &len);
+	char want[160];
+	snprintf(want, sizeof want,
+	         "calls=37 nr=0 addr=%#lx bytes=90909090909031c0[0f05]c3cccccc map=[anon]+", insn);
+	const char *first = strstr(rep, "usertrap-site ");
+	cr_assert(first, "no site listed:\n%.*s", (int)len, rep);
+	const char *hit = strstr(first, want);
+	/* The hottest: nothing else in the program made 37 calls from one site on the SIGSYS path. */
+	cr_assert(hit && hit < strchr(first, '\n'), "not listed first as %s:\n%.*s", want, (int)len, rep);
+	unsigned sites = 0;
+	for (const char *p = rep; (p = strstr(p, "usertrap-site ")); p++)
+		sites++;
+	cr_assert_leq(sites, 3, "at most USERTRAP_REPORT_SITES lines");
+	cr_assert(strstr(rep, "usertrap-sites pid="), "the summary line");
+	free(rep);
+	free(r.out);
+	free(r.err);
+}
+
+/*
+ * Real programs under both glibcs: the system's (Debian 12, 2.36) and Debian 13's 2.41, run through
+ * scripts/glibc-trixie (its ld.so --library-path), where every cancellable call goes through one site
+ * of __internal_syscall_cancel. The 2.41 runs are skipped, saying why, only when that glibc cannot be
+ * fetched (the script exits 2: offline, no apt).
+ */
+static void need_glibc_241(void)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s --dir >/dev/null 2>%s/fetch.err", GLIBC_TRIXIE_PATH, dir);
+	int st = system(cmd);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		char path[160];
+		snprintf(path, sizeof path, "%s/fetch.err", dir);
+		size_t len;
+		char *why = slurp(path, &len);
+		cr_skip_test("Debian 13's glibc 2.41 cannot be fetched: %.*s", (int)len, why);
+	}
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s --dir: status %#x", GLIBC_TRIXIE_PATH, st);
+}
+
+/* argv[0] run by glibc 2.41's dynamic linker. */
+static void compare_glibc_241(char *const argv[])
+{
+	need_glibc_241();
+	char *with[16] = {GLIBC_TRIXIE_PATH};
+	for (int i = 0; argv[i] && i < 14; i++)
+		with[i + 1] = argv[i];
+	compare(with);
+}
+
+static char data_path[160];
+
+static char *data(void)
+{
+	snprintf(data_path, sizeof data_path, "%s/data", dir);
+	return data_path;
+}
+
+/* A test of argv under the system's glibc, and one under 2.41. */
+#define BOTH_GLIBCS(name, ...)                      \
+	Test(preload, name)                         \
+	{                                           \
+		char *argv[] = {__VA_ARGS__, NULL}; \
+		compare(argv);                      \
+	}                                           \
+	Test(preload, name##_glibc_241)             \
+	{                                           \
+		char *argv[] = {__VA_ARGS__, NULL}; \
+		compare_glibc_241(argv);            \
+	}
+
+BOTH_GLIBCS(dd, "/bin/dd", "if=/dev/zero", "bs=64", "count=3000", "status=none")
+BOTH_GLIBCS(tar, "/bin/tar", "-cf", "-", "-C", dir, "data")
+BOTH_GLIBCS(find, "/usr/bin/find", "/usr/include/linux", "-name", "*.h")
+BOTH_GLIBCS(sh_c, "/bin/sh", "-c", "echo a | /bin/cat; /bin/sh -c 'exit 3'; echo $?; exit 5")
+
+/* sort and gzip under the system's glibc are the tests above. */
+Test(preload, sort_glibc_241)
+{
+	char *argv[] = {"/usr/bin/sort", data(), NULL};
+	compare_glibc_241(argv);
+}
+
+Test(preload, gzip_glibc_241)
+{
+	char *argv[] = {"/bin/gzip", "-c", data(), NULL};
+	compare_glibc_241(argv);
+}
+
+/* The runs above do run on 2.41, preloaded too: glibc itself says so. */
+Test(preload, glibc_241_is_the_one_running)
+{
+	need_glibc_241();
+	char *argv[] = {GLIBC_TRIXIE_PATH, "/usr/bin/getconf", "GNU_LIBC_VERSION", NULL};
+	struct run r = run(argv, true);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	cr_assert_eq(r.out_len, 11, "%.*s", (int)r.out_len, r.out);
+	cr_assert_eq(memcmp(r.out, "glibc 2.41\n", 11), 0, "%.*s", (int)r.out_len, r.out);
+	free(r.out);
+	free(r.err);
 }

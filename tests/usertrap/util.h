@@ -15,6 +15,9 @@
  * four ordered writes. */
 extern void (*ut_test_step_hook)(uintptr_t site, int step, void *arg);
 extern void *ut_test_step_arg;
+/* Test-only switch of the code writer (src/usertrap/pagewrite.h): true takes the page swap, as on a
+ * kernel that refuses forced writes into /proc/self/mem. */
+extern bool ut_test_no_proc_mem;
 
 /*
  * usertrap_init with USERTRAP_LAZY | flags. On a kernel without Syscall User Dispatch the test is

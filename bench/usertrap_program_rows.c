@@ -1,0 +1,167 @@
+/*
+ * usertrap program rows: real programs, unmodified, plainly and under libusertrap_preload.so (every
+ * call of every thread through a counting hook, sites patched on first use). One operation is one
+ * whole run, from spawn to exit; the ratio column is the whole-process time ratio preload/plain.
+ *
+ *   programs/dd    dd if=/dev/zero of=/dev/null bs=64 count=300000 (--quick 30000): goal <= 1.5x
+ *   programs/sort  sort of a 20000-line file
+ *   programs/gzip  gzip -c of the same file
+ *   programs/tar   tar -cf FILE /usr/include/linux
+ *   programs/find  find /usr/include
+ *
+ * A note gives, per program, the share of its calls that took usertrap's patched path (trampoline /
+ * calls, summed over every process of the run, from the preload's report).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "whole_run.h"
+
+static char scratch[64]; /* /var/tmp/usertrap-bench-PID: the input file, the archive, the report */
+static char data_path[96], tar_path[96], report_path[96];
+static char pre_env[320], report_env[128];
+
+struct program {
+	const char *name;
+	char *argv[10];
+	bool preload;
+};
+
+static char *const preload_env[] = {pre_env, NULL};
+
+static void run_program(void *ctx, uint64_t iters)
+{
+	struct program *p = ctx;
+	for (uint64_t i = 0; i < iters; i++)
+		bench_spawn_wait(p->argv, p->preload ? preload_env : NULL);
+}
+
+static const char *check_program(void *ctx)
+{
+	struct program *p = ctx;
+	int status = bench_spawn_wait(p->argv, p->preload ? preload_env : NULL);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? NULL : "the program failed";
+}
+
+/* The share of the calls of one preloaded run that took the patched path, summed over its processes;
+ * negative if there was no report. */
+static double fast_share(struct program *p, unsigned long long *calls_out)
+{
+	char *env[] = {pre_env, report_env, NULL};
+	unlink(report_path);
+	bench_spawn_wait(p->argv, env);
+	FILE *f = fopen(report_path, "r");
+	if (!f)
+		return -1;
+	unsigned long long calls = 0, tramp = 0, c, t;
+	char line[512];
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "usertrap pid=%*d calls=%llu trampoline=%llu", &c, &t) == 2) {
+			calls += c;
+			tramp += t;
+		}
+	fclose(f);
+	unlink(report_path);
+	*calls_out = calls;
+	return calls ? 100.0 * (double)tramp / (double)calls : -1;
+}
+
+/* The input of sort and gzip, made once, when a group that needs it is selected. */
+static void make_data(void)
+{
+	static bool made;
+	if (made)
+		return;
+	made = true;
+	FILE *f = fopen(data_path, "w");
+	if (!f) {
+		perror(data_path);
+		exit(1);
+	}
+	unsigned x = 12345;
+	for (int i = 0; i < 20000; i++) {
+		x = x * 1103515245u + 12345u;
+		fprintf(f, "%u line %d\n", x >> 8, i);
+	}
+	fclose(f);
+}
+
+/* One group: the program plainly and preloaded. Returns false if it did not run. */
+static bool program_group(struct bench_session *s, struct program pair[2], double goal)
+{
+	char name[48];
+	snprintf(name, sizeof name, "programs/%s", pair[0].name);
+	struct bench_group g;
+	bench_group_init(&g, name, 0, "plain");
+	g.runs = bench_is_quick(s) ? 3 : 5;
+	bench_group_add_handled(&g, "plain", run_program, &pair[0], NULL, NULL, check_program);
+	struct bench_case *c =
+	    bench_group_add_handled(&g, "preload", run_program, &pair[1], NULL, NULL, check_program);
+	if (goal > 0)
+		c->goal = (struct bench_goal){GOAL_AT_MOST, "plain", goal};
+	if (!bench_group_selected(s, &g))
+		return false;
+	make_data();
+	bench_group_run(s, &g);
+	return true;
+}
+
+static void copy_argv(struct program *p, const char *name, char *const argv[], bool preload)
+{
+	p->name = name;
+	p->preload = preload;
+	int i = 0;
+	for (; argv[i] && i < 9; i++)
+		p->argv[i] = argv[i];
+	p->argv[i] = NULL;
+}
+
+static void suite_run(struct bench_session *s)
+{
+	snprintf(scratch, sizeof scratch, "/var/tmp/usertrap-bench-%d", (int)getpid());
+	snprintf(data_path, sizeof data_path, "%s.data", scratch);
+	snprintf(tar_path, sizeof tar_path, "%s.tar", scratch);
+	snprintf(report_path, sizeof report_path, "%s.report", scratch);
+	snprintf(pre_env, sizeof pre_env, "LD_PRELOAD=%s", USERTRAP_PRELOAD);
+	snprintf(report_env, sizeof report_env, "USERTRAP_REPORT=%s", report_path);
+	static char count[32];
+	snprintf(count, sizeof count, "count=%d", bench_is_quick(s) ? 30000 : 300000);
+	char *dd[] = {"/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=64", count, NULL};
+	char *sort[] = {"/usr/bin/sort", data_path, NULL};
+	char *gzip[] = {"/bin/gzip", "-c", data_path, NULL};
+	char *tar[] = {"/bin/tar", "-cf", tar_path, "/usr/include/linux", NULL};
+	char *find[] = {"/usr/bin/find", "/usr/include", NULL};
+	struct {
+		const char *name;
+		char **argv;
+		double goal;
+	} progs[] = {
+	    {"dd", dd, 1.5}, {"sort", sort, 0}, {"gzip", gzip, 0}, {"tar", tar, 0}, {"find", find, 0}};
+	static struct program pairs[5][2];
+	char note[400];
+	size_t len =
+	    (size_t)snprintf(note, sizeof note, "programs: share of calls on usertrap's patched path:");
+	bool any = false;
+	for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+		copy_argv(&pairs[i][0], progs[i].name, progs[i].argv, false);
+		copy_argv(&pairs[i][1], progs[i].name, progs[i].argv, true);
+		if (!program_group(s, pairs[i], progs[i].goal))
+			continue;
+		unsigned long long calls = 0;
+		double share = fast_share(&pairs[i][1], &calls);
+		if (len < sizeof note)
+			len += (size_t)snprintf(note + len, sizeof note - len, " %s %.1f%% of %llu;",
+			                        progs[i].name, share, calls);
+		any = true;
+	}
+	if (any)
+		bench_note(s, "%s (ratio column: whole-process time preload/plain)", note);
+	unlink(data_path);
+	unlink(tar_path);
+}
+
+const struct bench_suite usertrap_program_suite = {"usertrap_programs", suite_run};
