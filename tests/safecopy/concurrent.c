@@ -32,6 +32,15 @@ static void loop_layout(void)
 	dst_split = 517;
 }
 
+/* 400 bytes: the AVX-512 copy's two halves of four blocks (0, 64, 72, 136; 200, 264, 272, 336); both
+ * pages end inside a block. */
+static void halves_layout(void)
+{
+	len = 400;
+	src_split = 100;
+	dst_split = 230;
+}
+
 static char *src_map, *dst_map, *src, *dst;
 
 static void layout(void)
@@ -165,6 +174,12 @@ Test(concurrent, second_page_dropped_in_the_redo_in_the_loop)
 	sweep_pairs();
 }
 
+Test(concurrent, second_page_dropped_in_the_redo_in_the_halves)
+{
+	halves_layout();
+	sweep_pairs();
+}
+
 Test(concurrent, second_page_dropped_in_the_redo_avx2_path)
 {
 	force_level(SC_CPU_AVX2);
@@ -210,5 +225,11 @@ Test(concurrent, one_page_dropped_at_every_step)
 Test(concurrent, one_page_dropped_at_every_step_in_the_loop)
 {
 	loop_layout();
+	one_page_at_every_step();
+}
+
+Test(concurrent, one_page_dropped_at_every_step_in_the_halves)
+{
+	halves_layout();
 	one_page_at_every_step();
 }
