@@ -15,26 +15,41 @@
 ; reports both the faulting byte and a. `rep movsb` is exact at byte granularity on a fault
 ; (RCX/RSI/RDI are restartable).
 ;
-; Paths: up to 64 bytes in general/SSE registers with no loop; 65..SC_REP_MIN-1 with a 32-byte AVX2
-; loop (SSE2 if the CPU lacks AVX2); SC_REP_MIN and more with `rep movsb` (ERMS/FSRM make it the
-; fastest large copy here, ahead of glibc's non-temporal loop).
+; Paths: up to 64 bytes in general/SSE registers with no loop; above that, on a CPU with AVX-512
+; (sc_cpu_has_avx512), 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise a 32-byte AVX2 loop (SSE2
+; if the CPU lacks AVX2) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
+; large copy here, ahead of glibc's non-temporal loop). Every path of up to 128 bytes runs with at
+; most one taken branch (SC_RETURN_N's is not taken without a fault record): on this CPU each taken
+; branch costs about as much as copying 64 bytes.
 
 %include "safecopy.inc"
+%include "evex.inc"
+%include "blocks64.inc"
 
 %define SC_REP_MIN 16384		; measured: the AVX2 loop beats rep movsb 1.4x up to 24 KiB (L1), rep wins from 32 KiB
 
+%define SC_REP_MIN_AVX512 32768	; measured: the 64-byte loop beats rep movsb 1.6x up to 16 KiB, rep wins from 32 KiB
+
 extern sc_cpu_has_avx2
+extern sc_cpu_has_avx512
 extern sc_copy_after_fault
 
 extern sc_span_done
 
+%macro SC_COPY_BLOCK64 2		; index, disp: one 64-byte block (blocks64.inc)
+	SC_ZLOAD 16, rsi, %1, %2
+	SC_ZSTORE 16, rdi, %1, %2
+%endmacro
+
 SC_ROUTINE sc_copy
 	mov r11, rcx
 	mov r9, rdx
-	cmp rdx, 16
-	jb .below16
+	cmp rdx, 64			; the sizes in order of the fewest taken branches: 16..32, then
+	ja .above64			; 8..15 and 33..64 (one each), then the vector paths
 	cmp rdx, 32
 	ja .above32
+	cmp rdx, 16
+	jb .below16
 	SC_LOAD rsi, none, 0, 16
 	movdqu xmm0, [rsi]
 	SC_STORE rdi, none, 0, 16
@@ -83,8 +98,6 @@ SC_ROUTINE sc_copy
 	mov [rdi+rdx-2], cx
 	SC_RETURN_N
 .above32:
-	cmp rdx, 64
-	ja .above64
 	SC_LOAD rsi, none, 0, 16
 	movdqu xmm0, [rsi]
 	SC_STORE rdi, none, 0, 16
@@ -103,6 +116,21 @@ SC_ROUTINE sc_copy
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
 .above64:
+	cmp byte [sc_cpu_has_avx512], 0
+	je .no_avx512
+	; AVX-512: 65..128 bytes as the first and the last 64; above, the blocks of blocks64.inc. zmm16
+	; is used, not zmm0-15: it leaves the upper halves of ymm0-15 clean, so neither the exit nor the
+	; landing needs vzeroupper.
+	cmp rdx, 128
+	ja .above128
+	SC_ZLOAD 16, rsi, none, 0
+	SC_ZSTORE 16, rdi, none, 0
+	SC_ZLOAD 16, rsi, rdx, -64
+	SC_ZSTORE 16, rdi, rdx, -64
+	SC_RETURN_N
+.above128:
+	SC_BLOCKS64_ABOVE128 SC_COPY_BLOCK64, sc_copy_rep_body
+.no_avx512:
 	cmp rdx, SC_REP_MIN
 	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0

@@ -8,19 +8,60 @@
 ; Precision contract (as copy.asm's): when a store that starts at offset a is made, every byte before
 ; a is set and no earlier store reached a + 64 or beyond; a store that faults writes nothing.
 ; `rep stosb` is exact on a fault.
+;
+; On a CPU with AVX-512 (sc_cpu_has_avx512) every size takes the AVX-512 paths first.
 
 %include "safecopy.inc"
+%include "evex.inc"
+%include "blocks64.inc"
 
 %define SC_REP_MIN 524288	; measured: the AVX2 loop beats rep stosb up to 256 KiB, rep wins from 1 MiB
 
+%define SC_REP_MIN_AVX512 SC_REP_MIN	; measured: the 64-byte loop beats rep stosb up to 512 KiB too
+
 extern sc_cpu_has_avx2
+extern sc_cpu_has_avx512
 extern sc_memset_after_fault
 
 extern sc_span_done
 
+%macro SC_SET_BLOCK64 2			; index, disp: one 64-byte block (blocks64.inc)
+	SC_ZSTORE 16, rdi, %1, %2
+%endmacro
+
 SC_ROUTINE sc_memset
 	mov r11, rcx
 	mov r9, rdx
+	cmp byte [sc_cpu_has_avx512], 0
+	je .scalar
+	; AVX-512. Below 64 bytes one store masked to n bytes, unless the 64 bytes from dst cross a page:
+	; a masked-off byte on a page that is not writable does not fault, but the CPU takes a slow
+	; assist to suppress that fault, so the scalar stores below do those. 64..128 bytes: the first
+	; and the last 64. Above: the blocks of blocks64.inc, as sc_copy's.
+	SC_VPBROADCASTB_ZMM16_ESI
+	cmp rdx, 64
+	jae .z_from64
+	mov ecx, edi
+	and ecx, 4095
+	cmp ecx, 4096 - 64
+	ja .scalar
+	mov rcx, -1
+	bzhi rcx, rcx, rdx		; n ones
+	SC_KMOVQ_K1_RCX
+	SC_ZSTORE_K1 16, rdi, none, 0
+	SC_RETURN_N
+.z_from64:
+	cmp rdx, 128
+	ja .z_above128
+	SC_ZSTORE 16, rdi, none, 0
+	SC_ZSTORE 16, rdi, rdx, -64
+	SC_RETURN_N
+.z_above128:
+	SC_BLOCKS64_ABOVE128 SC_SET_BLOCK64, .z_rep
+.z_rep:
+	mov eax, esi			; rep stosb stores AL
+	jmp sc_memset_rep_body
+.scalar:
 	movzx eax, sil
 	mov r8, 0x0101010101010101
 	imul rax, r8			; the byte in all eight lanes

@@ -84,19 +84,24 @@ struct bench_case *bench_group_add_handled(struct bench_group *g, const char *me
                                            void (*run)(void *, uint64_t), void *ctx, void (*enter)(void *),
                                            void (*leave)(void *), const char *(*check)(void *));
 
-/* The sizes of the copy and memset groups, smallest first: 8 B to 64 MiB (beyond the caches). */
+/* The sizes of the copy and memset groups: every power of two from 8 B to 64 MiB (beyond the caches). */
 struct bench_size {
 	const char *label; /* "8B", "64KiB", ... */
 	size_t n;
+	bool key; /* one of the sizes the alternatives to safecopy are measured at (the README's rows) */
 };
-#define BENCH_NSIZES 7
+#define BENCH_NSIZES 24
 extern const struct bench_size bench_sizes[BENCH_NSIZES];
+
+/* True if n is one of the key sizes of bench_sizes. */
+bool bench_size_is_key(size_t n);
 
 /*
  * The groups of a suite that measures every size of bench_sizes: group "<prefix>/<label>" of size n,
  * with baseline `base`. add(g, n, ctx) adds the methods (and goals) for size n; for a group that
  * --filter selects, buffers(ctx, n, true) sets up its memory before it runs and buffers(ctx, n, false)
- * frees it after. Returns the largest size that ran (0: none).
+ * frees it after. Returns the largest size that ran (0: none). Adds a note with the worst ratio of the
+ * "safecopy" rows to the base over the sizes measured.
  */
 size_t bench_size_groups(struct bench_session *s, const char *prefix, const char *base,
                          void (*add)(struct bench_group *g, size_t n, void *ctx),

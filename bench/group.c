@@ -45,9 +45,39 @@ struct bench_case *bench_group_add_handled(struct bench_group *g, const char *me
 }
 
 const struct bench_size bench_sizes[BENCH_NSIZES] = {
-    {"8B", 8},        {"64B", 64},       {"512B", 512},       {"4KiB", 4096},
-    {"64KiB", 65536}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20},
+    {"8B", 8, true},
+    {"16B", 16, false},
+    {"32B", 32, false},
+    {"64B", 64, true},
+    {"128B", 128, false},
+    {"256B", 256, false},
+    {"512B", 512, true},
+    {"1KiB", 1 << 10, false},
+    {"2KiB", 2 << 10, false},
+    {"4KiB", 4 << 10, true},
+    {"8KiB", 8 << 10, false},
+    {"16KiB", 16 << 10, false},
+    {"32KiB", 32 << 10, false},
+    {"64KiB", 64 << 10, true},
+    {"128KiB", 128 << 10, false},
+    {"256KiB", 256 << 10, false},
+    {"512KiB", 512 << 10, false},
+    {"1MiB", 1 << 20, true},
+    {"2MiB", 2 << 20, false},
+    {"4MiB", 4 << 20, false},
+    {"8MiB", 8 << 20, false},
+    {"16MiB", 16 << 20, false},
+    {"32MiB", 32 << 20, false},
+    {"64MiB", 64 << 20, true},
 };
+
+bool bench_size_is_key(size_t n)
+{
+	for (size_t k = 0; k < BENCH_NSIZES; k++)
+		if (bench_sizes[k].n == n)
+			return bench_sizes[k].key;
+	return false;
+}
 
 static bool row_selected(const struct bench_session *s, const char *group, const char *method)
 {
@@ -257,11 +287,23 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 	fflush(stdout);
 }
 
+/* The ratio of `method`'s row to its group's base among rows [first, s->nrows); 0 if not measured. */
+static double method_ratio(const struct bench_session *s, int first, const char *method)
+{
+	for (int k = first; k < s->nrows; k++)
+		if (!s->rows[k].is_base && strcmp(s->rows[k].method, method) == 0)
+			return s->rows[k].ratio;
+	return 0;
+}
+
 size_t bench_size_groups(struct bench_session *s, const char *prefix, const char *base,
                          void (*add)(struct bench_group *g, size_t n, void *ctx),
                          void (*buffers)(void *ctx, size_t n, bool get), void *ctx)
 {
 	size_t largest = 0;
+	double worst = 0;
+	const char *worst_at = NULL;
+	int measured = 0;
 	for (size_t k = 0; k < BENCH_NSIZES; k++) {
 		size_t n = bench_sizes[k].n;
 		struct bench_group g;
@@ -272,10 +314,20 @@ size_t bench_size_groups(struct bench_session *s, const char *prefix, const char
 		if (!bench_group_selected(s, &g))
 			continue;
 		buffers(ctx, n, true);
+		int first = s->nrows;
 		bench_group_run(s, &g);
 		buffers(ctx, n, false);
 		largest = n;
+		double r = method_ratio(s, first, "safecopy");
+		measured += r > 0;
+		if (r > worst) {
+			worst = r;
+			worst_at = bench_sizes[k].label;
+		}
 	}
+	if (worst_at)
+		bench_note(s, "%s/*: safecopy's worst ratio to %s over the %d sizes measured: %.2fx (%s)",
+		           prefix, base, measured, worst, worst_at);
 	return largest;
 }
 

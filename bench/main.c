@@ -17,6 +17,7 @@
 #include "plot.h"
 #include "safecopy.h"
 #include "session.h"
+#include "vector_level.h"
 
 static void usage(FILE *f)
 {
@@ -35,6 +36,9 @@ static void usage(FILE *f)
 	    "  --csv FILE       also write every row as CSV\n"
 	    "  --plot-dir DIR   where copy.svg/copy.png go (default build/bench)\n"
 	    "  --no-plot        do not run gnuplot\n"
+	    "  --cpu LEVEL      run safecopy's copy, memset and string routines at vector level LEVEL\n"
+	    "                   (sse2, avx2 or avx512; at most what the CPU offers), as the environment\n"
+	    "                   variable SAFECOPY_CPU does for any program\n"
 	    "  --list           print the names of the (selected) rows, measure nothing\n"
 	    "  --help           this text\n");
 }
@@ -113,6 +117,7 @@ static void collect_info(struct bench_info *i)
 		fclose(f);
 	}
 	i->ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	bench_vector_level_describe(i->vector, sizeof i->vector);
 
 	struct utsname u;
 	if (uname(&u) == 0)
@@ -177,7 +182,8 @@ int main(int argc, char **argv)
 	static struct bench_session s;
 	const char *json = NULL, *csv = NULL, *plot_dir = "build/bench";
 	bool plot = true;
-	enum { OPT_JSON = 256, OPT_CSV, OPT_FILTER, OPT_PLOT_DIR, OPT_NO_PLOT, OPT_LIST };
+	const char *cpu_level = NULL;
+	enum { OPT_JSON = 256, OPT_CSV, OPT_FILTER, OPT_PLOT_DIR, OPT_NO_PLOT, OPT_LIST, OPT_CPU };
 	static const struct option opts[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"filter", required_argument, NULL, OPT_FILTER},
@@ -186,6 +192,7 @@ int main(int argc, char **argv)
 	    {"plot-dir", required_argument, NULL, OPT_PLOT_DIR},
 	    {"no-plot", no_argument, NULL, OPT_NO_PLOT},
 	    {"list", no_argument, NULL, OPT_LIST},
+	    {"cpu", required_argument, NULL, OPT_CPU},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -213,6 +220,9 @@ int main(int argc, char **argv)
 		case OPT_NO_PLOT:
 			plot = false;
 			break;
+		case OPT_CPU:
+			cpu_level = optarg;
+			break;
 		case OPT_LIST:
 			s.list_only = true;
 			break;
@@ -226,6 +236,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "safecopy-bench: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (cpu_level && !bench_vector_level_set(cpu_level)) {
+		fprintf(stderr, "safecopy-bench: --cpu '%s': not sse2, avx2 or avx512\n", cpu_level);
 		usage(stderr);
 		return 2;
 	}

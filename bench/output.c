@@ -75,6 +75,7 @@ void output_info(FILE *f, const struct bench_session *s)
 	fprintf(f, "kernel:    %s\n", i->kernel);
 	fprintf(f, "glibc:     %s\n", i->glibc);
 	fprintf(f, "compiler:  %s\n", i->compiler);
+	fprintf(f, "vector:    %s\n", i->vector);
 	fprintf(f, "load avg:  %s (1, 5, 15 min, at start)\n", i->load_start);
 	char method[600];
 	snprintf(method, sizeof method,
@@ -227,6 +228,7 @@ int output_json(const char *path, const struct bench_session *s)
 	json_field(f, ",\n  \"kernel\": ", i->kernel);
 	json_field(f, ",\n  \"glibc\": ", i->glibc);
 	json_field(f, ",\n  \"compiler\": ", i->compiler);
+	json_field(f, ",\n  \"vector\": ", i->vector);
 	json_field(f, ",\n  \"load_start\": ", i->load_start);
 	json_field(f, ",\n  \"load_end\": ", i->load_end);
 	fprintf(f, ",\n  \"others_cpus\": %.3f,\n  \"steal_cpus\": %.3f,\n  \"seconds\": %.2f",

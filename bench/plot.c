@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "plot.h"
 
 #define MAX_METHODS 16
@@ -138,10 +139,13 @@ void plot_copy(const struct bench_session *s, const char *dir)
 	fprintf(
 	    f, "set logscale xy\nset xlabel \"bytes per copy\"\nset ylabel \"GB/s (1e9 bytes/s, median)\"\n");
 	fprintf(f, "set grid xtics ytics mytics\nset key outside right top\nset xtics (");
-	for (int z = 0; z < ns; z++) {
+	/* Every size is a point; the key sizes are labelled (24 labels would run into each other). */
+	for (int z = 0, labelled = 0; z < ns; z++) {
+		if (!bench_size_is_key(sizes[z]))
+			continue;
 		char lab[32];
 		size_label(lab, sizeof lab, sizes[z]);
-		fprintf(f, "%s\"%s\" %zu", z ? ", " : "", lab, sizes[z]);
+		fprintf(f, "%s\"%s\" %zu", labelled++ ? ", " : "", lab, sizes[z]);
 	}
 	fprintf(f, ")\nset xrange [%g:%g]\n", (double)sizes[0] / 1.5, (double)sizes[ns - 1] * 1.5);
 	fprintf(f, "set style data linespoints\n");

@@ -35,6 +35,7 @@ struct bench_info {
 	char kernel[400];
 	char glibc[32];
 	char compiler[128];
+	char vector[96]; /* the copy/memset/string routines' vector level, and what caps it */
 	char load_start[64];
 	char load_end[64];
 	/* During the measurements: CPU time of every other process (and steal by the hypervisor), in

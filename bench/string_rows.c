@@ -126,7 +126,7 @@ static const char *check_lengths(void *p)
 }
 
 static const struct bench_size sizes[] = {
-    {"16B", 16}, {"64B", 64}, {"256B", 256}, {"1KiB", 1024}, {"4KiB", 4096}};
+    {"16B", 16, true}, {"64B", 64, true}, {"256B", 256, true}, {"1KiB", 1024, true}, {"4KiB", 4096, true}};
 
 static void string_suite_run(struct bench_session *s)
 {

@@ -3,13 +3,80 @@
  * canonical (a #GP from a non-canonical address is the one fault the kernel reports without address).
  */
 #include <cpuid.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "arch/x86_64.h"
 #include "safecopy/cpu.h"
 
 unsigned char sc_cpu_has_avx2;
+unsigned char sc_cpu_has_avx512;
+enum sc_cpu_level sc_cpu_level;
 unsigned char arch_va_bits = 48;
+
+/* XCR0 bits: the state components the OS saves and restores on a context switch. */
+#define XCR0_SSE       (1u << 1)
+#define XCR0_YMM       (1u << 2)
+#define XCR0_OPMASK    (1u << 5)
+#define XCR0_ZMM_HI256 (1u << 6)
+#define XCR0_HI16_ZMM  (1u << 7)
+
+static unsigned long long read_xcr0(void)
+{
+	unsigned lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((unsigned long long)hi << 32) | lo;
+}
+
+static bool all_set(unsigned value, unsigned bits)
+{
+	return (value & bits) == bits;
+}
+
+/*
+ * A feature is usable only if the CPU has it and the OS saves its registers (XCR0, readable once
+ * CPUID.1:ECX.OSXSAVE says the OS enabled XSAVE): a kernel that does not save the ZMM state would
+ * let other tasks corrupt it, and the first use faults with #UD where the OS left it disabled.
+ */
+enum sc_cpu_level sc_cpu_detect_level(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX))
+		return SC_CPU_SSE2;
+	unsigned xcr0 = (unsigned)read_xcr0();
+	if (!all_set(xcr0, XCR0_SSE | XCR0_YMM) || !__get_cpuid_count(7, 0, &a, &b, &c, &d) ||
+	    !(b & bit_AVX2))
+		return SC_CPU_SSE2;
+	bool avx512 = all_set(b, bit_AVX512F | bit_AVX512BW | bit_AVX512VL | bit_BMI2) &&
+	              all_set(xcr0, XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM);
+	return avx512 ? SC_CPU_AVX512 : SC_CPU_AVX2;
+}
+
+static const char *const level_names[] = {"sse2", "avx2", "avx512"};
+
+const char *sc_cpu_level_name(enum sc_cpu_level level)
+{
+	return level <= SC_CPU_AVX512 ? level_names[level] : "?";
+}
+
+enum sc_cpu_level sc_cpu_cap(const char *value, enum sc_cpu_level detected)
+{
+	if (value == NULL || value[0] == '\0')
+		return detected;
+	enum sc_cpu_level asked = SC_CPU_SSE2;
+	for (int l = SC_CPU_SSE2; l <= SC_CPU_AVX512; l++)
+		if (strcmp(value, level_names[l]) == 0)
+			asked = (enum sc_cpu_level)l;
+	return asked < detected ? asked : detected;
+}
+
+void sc_cpu_use_level(enum sc_cpu_level level)
+{
+	sc_cpu_level = level;
+	sc_cpu_has_avx2 = level >= SC_CPU_AVX2;
+	sc_cpu_has_avx512 = level >= SC_CPU_AVX512;
+}
 
 /*
  * 5-level paging needs the CPU (CPUID.7.0:ECX[16]) and a kernel that enabled it. The kernel hands out
@@ -30,7 +97,6 @@ static unsigned char detect_va_bits(void)
 
 void sc_cpu_init(void)
 {
-	__builtin_cpu_init();
-	sc_cpu_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	sc_cpu_use_level(sc_cpu_cap(getenv("SAFECOPY_CPU"), sc_cpu_detect_level()));
 	arch_va_bits = detect_va_bits();
 }

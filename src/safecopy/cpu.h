@@ -4,10 +4,43 @@
 
 #include "safecopy/routines.h"
 
-/* 1 if the copy and memset routines may use their AVX2 loops (tests force 0 for the SSE2 ones). */
-SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
+/* The vector levels of the copy, memset and string routines, lowest first. */
+enum sc_cpu_level {
+	SC_CPU_SSE2,   /* every x86-64 CPU */
+	SC_CPU_AVX2,   /* AVX2 with the OS saving the YMM state */
+	SC_CPU_AVX512, /* AVX-512 F/BW/VL and BMI2, with the OS saving the opmask and ZMM state */
+};
 
-/* Detects the features above and arch_va_bits (src/arch/x86_64.h). Idempotent; not async-signal-safe. */
+/*
+ * The flags the routines in asm/ test: 1 if they may use their AVX2 and AVX-512 paths. Set from
+ * sc_cpu_level; the static test suite sets them directly to force a lower level.
+ */
+SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
+SC_HIDDEN extern unsigned char sc_cpu_has_avx512;
+
+/* The level in use: what the CPU and OS offer, capped by SAFECOPY_CPU. */
+SC_HIDDEN extern enum sc_cpu_level sc_cpu_level;
+
+/* The highest level this CPU and kernel support. */
+SC_HIDDEN enum sc_cpu_level sc_cpu_detect_level(void);
+
+/*
+ * The level a SAFECOPY_CPU value allows on a CPU that offers `detected`: NULL or "" leave it as is;
+ * "sse2", "avx2" and "avx512" cap it (never raise it); any other value caps it at SSE2, so that a
+ * misspelt request never runs a higher level than asked for.
+ */
+SC_HIDDEN enum sc_cpu_level sc_cpu_cap(const char *value, enum sc_cpu_level detected);
+
+/* The name of a level as SAFECOPY_CPU spells it. */
+SC_HIDDEN const char *sc_cpu_level_name(enum sc_cpu_level level);
+
+/* Sets sc_cpu_level and the flags the routines test. */
+SC_HIDDEN void sc_cpu_use_level(enum sc_cpu_level level);
+
+/*
+ * Detects the level (capped by the environment variable SAFECOPY_CPU, read here once) and
+ * arch_va_bits (src/arch/x86_64.h). Idempotent; not async-signal-safe.
+ */
 SC_HIDDEN void sc_cpu_init(void);
 
 #endif

@@ -120,8 +120,8 @@ static inline bool wraps(uintptr_t p, size_t n)
 }
 
 /* The checks before any access. True if the call is already answered (n == 0, or a wrapping range). */
-static inline bool answered_without_access(uintptr_t dst, uintptr_t src, bool is_copy, size_t n,
-                                           struct safecopy_fault *fault)
+static bool answered_without_access(uintptr_t dst, uintptr_t src, bool is_copy, size_t n,
+                                    struct safecopy_fault *fault)
 {
 	if (n == 0) {
 		sc_record_ok(fault);
@@ -134,10 +134,15 @@ static inline bool answered_without_access(uintptr_t dst, uintptr_t src, bool is
 	return false;
 }
 
-/* The cold paths (first use, calls from inside a previous handler): see sc_fast_path(). */
-__attribute__((noinline, cold)) static size_t memcpy_slow(void *dst, const void *src, size_t n,
+/*
+ * The cold paths: n == 0, a wrapping range, and calls while the gate is closed (first use, calls
+ * from inside a previous handler: see sc_fast_path()).
+ */
+__attribute__((noinline, cold)) static size_t memcpy_cold(void *dst, const void *src, size_t n,
                                                           struct safecopy_fault *fault)
 {
+	if (answered_without_access((uintptr_t)dst, (uintptr_t)src, true, n, fault))
+		return 0;
 	struct sc_window w;
 	sc_window_enter(&w);
 	size_t done = sc_copy(dst, src, n, fault);
@@ -145,9 +150,11 @@ __attribute__((noinline, cold)) static size_t memcpy_slow(void *dst, const void 
 	return done;
 }
 
-__attribute__((noinline, cold)) static size_t memset_slow(void *dst, int c, size_t n,
+__attribute__((noinline, cold)) static size_t memset_cold(void *dst, int c, size_t n,
                                                           struct safecopy_fault *fault)
 {
+	if (answered_without_access((uintptr_t)dst, 0, false, n, fault))
+		return 0;
 	struct sc_window w;
 	sc_window_enter(&w);
 	size_t done = sc_memset(dst, c, n, fault);
@@ -155,21 +162,24 @@ __attribute__((noinline, cold)) static size_t memset_slow(void *dst, int c, size
 	return done;
 }
 
-/* The fast paths are the asm routines themselves, reached by a tail call. */
+/*
+ * The fast paths are the asm routines themselves, reached by a tail call after one combined test:
+ * wraps() is also true for n == 0 (unless p is 0, and then the routine answers n == 0 itself), so
+ * the rare cases cost the common one a single branch.
+ */
 size_t safecopy_memcpy(void *dst, const void *src, size_t n, struct safecopy_fault *fault)
 {
-	if (answered_without_access((uintptr_t)dst, (uintptr_t)src, true, n, fault))
-		return 0;
-	if (__builtin_expect(!sc_fast_path(), 0))
-		return memcpy_slow(dst, src, n, fault);
+	unsigned cold = (unsigned)wraps((uintptr_t)dst, n) | (unsigned)wraps((uintptr_t)src, n) |
+	                (unsigned)!sc_fast_path();
+	if (__builtin_expect(cold, 0))
+		return memcpy_cold(dst, src, n, fault);
 	return sc_copy(dst, src, n, fault);
 }
 
 size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_fault *fault)
 {
-	if (answered_without_access((uintptr_t)dst, 0, false, n, fault))
-		return 0;
-	if (__builtin_expect(!sc_fast_path(), 0))
-		return memset_slow(dst, c, n, fault);
+	unsigned cold = (unsigned)wraps((uintptr_t)dst, n) | (unsigned)!sc_fast_path();
+	if (__builtin_expect(cold, 0))
+		return memset_cold(dst, c, n, fault);
 	return sc_memset(dst, c, n, fault);
 }

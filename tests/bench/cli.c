@@ -1,7 +1,8 @@
 /*
  * safecopy-bench's options: a --filter that selects no row is a usage error (exit status 2, a message
  * naming --list, nothing measured or printed on stdout), like an unknown option; a filter that selects
- * rows lists exactly those.
+ * rows lists exactly those. --cpu LEVEL: the header names the level, an unknown one is a usage error.
+ * The copy and memset groups: every power of two.
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -110,4 +111,45 @@ Test(bench_cli, unknown_option_is_a_usage_error)
 	cr_assert_eq(r.status, 2);
 	cr_assert_str_empty(r.out);
 	cr_assert(strstr(r.err, "usage: safecopy-bench") != NULL, "stderr: %s", r.err);
+}
+
+Test(bench_cli, an_unknown_vector_level_is_a_usage_error)
+{
+	struct run r;
+	run_bench(&r, "--cpu", "avx3", "--list", NULL);
+	cr_assert_eq(r.status, 2);
+	cr_assert_str_empty(r.out);
+	cr_assert(strncmp(r.err, "safecopy-bench: --cpu 'avx3': not sse2, avx2 or avx512\nusage: ", 62) == 0,
+	          "stderr: %s", r.err);
+}
+
+Test(bench_cli, a_vector_level_is_named_in_the_header)
+{
+	struct run r;
+	run_bench(&r, "--cpu", "sse2", "--quick", "--no-plot", "--filter", "copy/8B/safecopy", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\nvector:    sse2 (") != NULL, "stdout: %s", r.out);
+}
+
+/* Every power of two from 8 B to 64 MiB for copy and memset; the alternatives at the key sizes only. */
+Test(bench_cli, copy_and_memset_groups_at_every_power_of_two)
+{
+	struct run r;
+	run_bench(&r, "--list", "--filter", "copy/", "--filter", "memset/", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	static const char *const labels[] = {"8B",    "16B",   "32B",    "64B",    "128B",   "256B",
+	                                     "512B",  "1KiB",  "2KiB",   "4KiB",   "8KiB",   "16KiB",
+	                                     "32KiB", "64KiB", "128KiB", "256KiB", "512KiB", "1MiB",
+	                                     "2MiB",  "4MiB",  "8MiB",   "16MiB",  "32MiB",  "64MiB"};
+	char want[64];
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
+		snprintf(want, sizeof want, "\ncopy/%s/safecopy\ncopy/%s/memcpy\n", labels[i], labels[i]);
+		cr_assert(strstr(r.out, want) != NULL ||
+		              (i == 0 && strncmp(r.out, want + 1, strlen(want + 1)) == 0),
+		          "no %s", want + 1);
+		snprintf(want, sizeof want, "memset/%s/safecopy\nmemset/%s/memset\n", labels[i], labels[i]);
+		cr_assert(strstr(r.out, want) != NULL, "no %s", want);
+	}
+	cr_assert(strstr(r.out, "copy/512B/process_vm_readv\n") != NULL);
+	cr_assert(strstr(r.out, "copy/256B/process_vm_readv\n") == NULL);
 }

@@ -2,7 +2,8 @@
  * Boundary matrix for safecopy_memcpy and safecopy_memset: every size 0..256 against every start
  * 0..64 bytes before a bad page, inside it, and just after it; the bad page unmapped, PROT_NONE,
  * read-only, or a memfd page beyond the end of its file (SIGBUS); faults on the source, the
- * destination, and both. Plus large sizes (AVX2 loop, rep movsb/stosb) that run into a bad page.
+ * destination, and both. Plus large sizes (the vector loops, rep movsb/stosb) that run into a bad page,
+ * every destination alignment, and the same again at each lower vector level (static suite).
  *
  * Each case checks the exact count, the full fault record, every copied byte, that nothing of dst
  * after the count changed and that nothing around dst changed (canaries).
@@ -260,11 +261,14 @@ Test(boundary, copy_both_sigbus_src_unmapped_dst)
 	both_matrix(BAD_SIGBUS, BAD_UNMAPPED);
 }
 
-/* ---- large sizes: the AVX2 loop (33..2047) and rep movsb/stosb (>= 2048) running into a bad page -- */
+/* ---- large sizes: the vector loops and rep movsb/stosb running into a bad page ------------------ */
 
 #define BIG (1u << 20)
 
-static const size_t big_sizes[] = {1000, 2047, 2048, 2049, 4096, 5000, 65536, BIG};
+/* Around every path's limit: the AVX-512 copy's 129..256 and loop, its rep threshold (32 KiB), AVX2's
+ * (16 KiB), and memset's (512 KiB). */
+static const size_t big_sizes[] = {300,   1000,  2047,  2048,  2049,   4096,  5000,
+                                   16383, 16384, 32767, 32768, 524288, 65536, BIG};
 
 /* Distances from the start to the bad page (only those <= the good part before it are used). */
 static size_t big_dists(size_t n, size_t *out)
@@ -482,47 +486,151 @@ Test(boundary, memset_value_is_truncated_to_a_byte)
 }
 
 /*
- * The SSE2 loops (CPUs without AVX2) are chosen by a hidden flag of the library, reachable only from
- * the static binary (tests/SConscript defines SAFECOPY_TEST_INTERNALS there).
+ * Random cases between the exhaustive small matrix and the large sizes: n up to 5000 (every copy and
+ * memset path), the bad byte of src and/or dst at any distance, every kind, any alignment.
+ * Deterministic (fixed seed), so a failure reproduces.
+ */
+static uint64_t fuzz_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void random_cases(void)
+{
+	size_t pg = pgsz();
+	const size_t before = 3 * pg;
+	static const enum bad_kind kinds[] = {BAD_NONE, BAD_UNMAPPED, BAD_PROT_NONE, BAD_READONLY,
+	                                      BAD_SIGBUS};
+	struct zone s[5], d[5];
+	for (int i = 0; i < 5; i++) {
+		zone_make(&s[i], before, kinds[i], true);
+		zone_make(&d[i], before, kinds[i], false);
+	}
+	uint64_t seed = 0x243f6a8885a308d3ull;
+	for (int iter = 0; iter < 30000; iter++) {
+		uint64_t x = fuzz_next(&seed), y = fuzz_next(&seed);
+		size_t n = 1 + x % 5000;
+		int sk = (int)((x >> 20) % 5), dk = (int)((x >> 24) % 5);
+		bool is_copy = (x >> 28) % 4 != 0;
+		/* Distance from the start to the zone's bad page, up to a little past n. */
+		size_t a = (y % (n + 65)), b = ((y >> 16) % (n + 65));
+		if (a > before - 64)
+			a = before - 64;
+		if (b > before - 64)
+			b = before - 64;
+		bool src_bad =
+		    kinds[sk] != BAD_NONE && kinds[sk] != BAD_READONLY; /* a readable src is never bad */
+		bool dst_bad = kinds[dk] != BAD_NONE;
+		const char *src = is_copy ? s[sk].bad - a : NULL;
+		char *dst = d[dk].bad - b;
+		size_t sa = is_copy && src_bad ? a : SIZE_MAX, db = dst_bad ? b : SIZE_MAX;
+		struct expect e;
+		size_t stop = sa < db ? sa : db;
+		if (stop >= n)
+			expect_full(&e, n);
+		else if (sa <= db) /* a tie is reported on the src side */
+			expect_stop(&e, sa, s[sk].bad, kinds[sk]);
+		else
+			expect_stop(&e, db, d[dk].bad, kinds[dk]);
+		char what[96];
+		snprintf(what, sizeof what, "random case %d (%s src=%s, dst=%s)", iter,
+		         is_copy ? "copy" : "memset", kind_name(kinds[sk]), kind_name(kinds[dk]));
+		run_case(&d[dk], dst, src, 0x2d, n, &e, what);
+	}
+	for (int i = 0; i < 5; i++) {
+		zone_check_bad_page_untouched(&d[i]);
+		zone_free(&s[i]);
+		zone_free(&d[i]);
+	}
+}
+
+Test(boundary, random_sizes_and_distances)
+{
+	random_cases();
+}
+
+/*
+ * Every destination alignment against a few source ones, for the sizes of every vector path: the
+ * AVX-512 loops align their stores to the destination's lines after the first block, so each
+ * alignment gives another sequence of blocks. The bad page is half-way in, on one side, then the other.
+ */
+static void alignment_mix(void)
+{
+	static const size_t sizes[] = {65,  127, 128, 129, 192, 193,  255, 256,
+	                               257, 300, 511, 512, 700, 1500, 4100};
+	static const size_t src_offs[] = {0, 1, 31, 32, 63};
+	size_t pg = pgsz();
+	struct zone s, d, sb, db;
+	zone_make(&s, 4 * pg, BAD_NONE, true);
+	zone_make(&d, 4 * pg, BAD_NONE, false);
+	zone_make(&sb, 4 * pg, BAD_PROT_NONE, true);
+	zone_make(&db, 4 * pg, BAD_READONLY, false);
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+		size_t n = sizes[si], k = n / 2;
+		for (size_t da = 0; da < 64; da++) {
+			for (size_t oi = 0; oi < sizeof src_offs / sizeof src_offs[0]; oi++) {
+				struct safecopy_fault f = fault_garbage();
+				char *dst = d.base + 2 * WINDOW + da;
+				const char *src = s.base + 2 * WINDOW + src_offs[oi];
+				check_big(&d, dst, src, 0, n, safecopy_memcpy(dst, src, n, &f), n, &f, NULL,
+				          BAD_NONE, "aligned copy");
+				src = sb.bad - k - src_offs[oi];
+				size_t want = k + src_offs[oi] < n ? k + src_offs[oi] : n;
+				check_big(&d, dst, src, 0, n, safecopy_memcpy(dst, src, n, &f), want, &f,
+				          sb.bad, BAD_PROT_NONE, "aligned copy, bad src");
+				dst = db.bad - k + da - 64 * (da > k);
+				src = s.base + 2 * WINDOW + src_offs[oi];
+				want = (size_t)(db.bad - dst);
+				check_big(&db, dst, src, 0, n, safecopy_memcpy(dst, src, n, &f), want, &f,
+				          db.bad, BAD_READONLY, "aligned copy, bad dst");
+				check_big(&db, dst, NULL, 0x6b, n, safecopy_memset(dst, 0x6b, n, &f), want,
+				          &f, db.bad, BAD_READONLY, "aligned memset");
+			}
+		}
+	}
+	zone_check_bad_page_untouched(&db);
+	zone_free(&s);
+	zone_free(&d);
+	zone_free(&sb);
+	zone_free(&db);
+}
+
+Test(boundary, every_destination_alignment)
+{
+	alignment_mix();
+}
+
+/*
+ * The lower vector levels (CPUs without AVX-512, without AVX2) are chosen by hidden flags of the
+ * library, reachable only from the static binary (tests/SConscript defines SAFECOPY_TEST_INTERNALS
+ * there): the same matrices again at each level, so every path of this CPU's library is checked here.
  */
 #ifdef SAFECOPY_TEST_INTERNALS
-extern unsigned char sc_cpu_has_avx2;
+#include "levels.h"
 
-static void force_sse2(void)
-{
-	sc_cpu_has_avx2 = 0;
-}
+/* One test: `call` at vector level `level`. */
+#define LEVEL_TEST(level, name, call) \
+	Test(boundary, name)          \
+	{                             \
+		force_level(level);   \
+		call;                 \
+	}
+#define LEVEL_TESTS(prefix, level)                                                     \
+	LEVEL_TEST(level, prefix##_copy_src_prot_none, src_matrix(BAD_PROT_NONE))      \
+	LEVEL_TEST(level, prefix##_copy_dst_sigbus, dst_matrix(BAD_SIGBUS, true))      \
+	LEVEL_TEST(level, prefix##_memset_readonly, dst_matrix(BAD_READONLY, false))   \
+	LEVEL_TEST(level, prefix##_copy_both, both_matrix(BAD_UNMAPPED, BAD_READONLY)) \
+	LEVEL_TEST(level, prefix##_big_copy_src, big_src(BAD_UNMAPPED))                \
+	LEVEL_TEST(level, prefix##_big_copy_dst, big_dst(BAD_READONLY, true))          \
+	LEVEL_TEST(level, prefix##_big_memset, big_dst(BAD_PROT_NONE, false))          \
+	LEVEL_TEST(level, prefix##_every_destination_alignment, alignment_mix())       \
+	LEVEL_TEST(level, prefix##_random_sizes_and_distances, random_cases())
 
-Test(boundary, sse2_copy_src_prot_none)
-{
-	force_sse2();
-	src_matrix(BAD_PROT_NONE);
-}
-Test(boundary, sse2_copy_dst_sigbus)
-{
-	force_sse2();
-	dst_matrix(BAD_SIGBUS, true);
-}
-Test(boundary, sse2_memset_readonly)
-{
-	force_sse2();
-	dst_matrix(BAD_READONLY, false);
-}
-Test(boundary, sse2_copy_both)
-{
-	force_sse2();
-	both_matrix(BAD_UNMAPPED, BAD_READONLY);
-}
-Test(boundary, sse2_big_copy_src)
-{
-	force_sse2();
-	big_src(BAD_UNMAPPED);
-}
-Test(boundary, sse2_big_memset)
-{
-	force_sse2();
-	big_dst(BAD_PROT_NONE, false);
-}
+LEVEL_TESTS(sse2, SC_CPU_SSE2)
+LEVEL_TESTS(avx2, SC_CPU_AVX2)
 #endif
 
 /*
@@ -587,66 +695,4 @@ Test(boundary, one_signal_per_fault_copy_sigbus)
 Test(boundary, one_signal_per_fault_memset)
 {
 	one_signal(BAD_UNMAPPED, false, false);
-}
-
-/*
- * Random cases between the exhaustive small matrix and the large sizes: n up to 5000 (every copy and
- * memset path), the bad byte of src and/or dst at any distance, every kind, any alignment.
- * Deterministic (fixed seed), so a failure reproduces.
- */
-static uint64_t fuzz_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-Test(boundary, random_sizes_and_distances)
-{
-	size_t pg = pgsz();
-	const size_t before = 3 * pg;
-	static const enum bad_kind kinds[] = {BAD_NONE, BAD_UNMAPPED, BAD_PROT_NONE, BAD_READONLY,
-	                                      BAD_SIGBUS};
-	struct zone s[5], d[5];
-	for (int i = 0; i < 5; i++) {
-		zone_make(&s[i], before, kinds[i], true);
-		zone_make(&d[i], before, kinds[i], false);
-	}
-	uint64_t seed = 0x243f6a8885a308d3ull;
-	for (int iter = 0; iter < 30000; iter++) {
-		uint64_t x = fuzz_next(&seed), y = fuzz_next(&seed);
-		size_t n = 1 + x % 5000;
-		int sk = (int)((x >> 20) % 5), dk = (int)((x >> 24) % 5);
-		bool is_copy = (x >> 28) % 4 != 0;
-		/* Distance from the start to the zone's bad page, up to a little past n. */
-		size_t a = (y % (n + 65)), b = ((y >> 16) % (n + 65));
-		if (a > before - 64)
-			a = before - 64;
-		if (b > before - 64)
-			b = before - 64;
-		bool src_bad =
-		    kinds[sk] != BAD_NONE && kinds[sk] != BAD_READONLY; /* a readable src is never bad */
-		bool dst_bad = kinds[dk] != BAD_NONE;
-		const char *src = is_copy ? s[sk].bad - a : NULL;
-		char *dst = d[dk].bad - b;
-		size_t sa = is_copy && src_bad ? a : SIZE_MAX, db = dst_bad ? b : SIZE_MAX;
-		struct expect e;
-		size_t stop = sa < db ? sa : db;
-		if (stop >= n)
-			expect_full(&e, n);
-		else if (sa <= db) /* a tie is reported on the src side */
-			expect_stop(&e, sa, s[sk].bad, kinds[sk]);
-		else
-			expect_stop(&e, db, d[dk].bad, kinds[dk]);
-		char what[96];
-		snprintf(what, sizeof what, "random case %d (%s src=%s, dst=%s)", iter,
-		         is_copy ? "copy" : "memset", kind_name(kinds[sk]), kind_name(kinds[dk]));
-		run_case(&d[dk], dst, src, 0x2d, n, &e, what);
-	}
-	for (int i = 0; i < 5; i++) {
-		zone_check_bad_page_untouched(&d[i]);
-		zone_free(&s[i]);
-		zone_free(&d[i]);
-	}
 }

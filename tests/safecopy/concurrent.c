@@ -12,10 +12,34 @@
  */
 #include "stepper.h"
 
-#define N         161
-#define SRC_SPLIT 66
-#define DST_SPLIT 130
-#define SPAN      64 /* SC_COPY_SPAN */
+#define SPAN 64 /* SC_COPY_SPAN */
+
+/*
+ * The length of the copy and where the pages end: 161, 66 and 130 (see above), or the layout of the
+ * AVX-512 loop (loop_layout()). Set before layout().
+ */
+static size_t len = 161, src_split = 66, dst_split = 130;
+
+/*
+ * 700 bytes: the AVX-512 copy's loop of four 64-byte blocks and its tail. Its blocks start on the
+ * destination's lines, so a destination page always ends at a block's start; the source's ends 8 bytes
+ * into a block (333 = 5 + 5 * 64 + 8, dst 5 bytes before a line).
+ */
+static void loop_layout(void)
+{
+	len = 700;
+	src_split = 333;
+	dst_split = 517;
+}
+
+/* 400 bytes: the AVX-512 copy's two halves of four blocks (0, 64, 72, 136; 200, 264, 272, 336); both
+ * pages end inside a block. */
+static void halves_layout(void)
+{
+	len = 400;
+	src_split = 100;
+	dst_split = 230;
+}
 
 static char *src_map, *dst_map, *src, *dst;
 
@@ -24,8 +48,8 @@ static void layout(void)
 	size_t pg = pgsz();
 	src_map = map_anon(2 * pg, PROT_READ | PROT_WRITE);
 	dst_map = map_anon(2 * pg, PROT_READ | PROT_WRITE);
-	src = src_map + pg - SRC_SPLIT;
-	dst = dst_map + pg - DST_SPLIT;
+	src = src_map + pg - src_split;
+	dst = dst_map + pg - dst_split;
 }
 
 static void reset(void)
@@ -64,33 +88,34 @@ static void check(size_t got, const struct safecopy_fault *f, const char *what)
 	dst_gone = safecopy_memcpy(&probe, dst_map + pg, 1, NULL) == 0;
 	cr_assert_eq(mprotect(src_map, 2 * pg, PROT_READ | PROT_WRITE), 0);
 	cr_assert_eq(mprotect(dst_map, 2 * pg, PROT_READ | PROT_WRITE), 0);
-	if (got == N) {
+	if (got == len) {
 		CHECK(f->status == SAFECOPY_OK, "%s: full count with status %d", what, f->status);
 	} else {
 		CHECK(f->status == SAFECOPY_SEGV && f->code == SEGV_ACCERR, "%s: record %d/%d", what,
 		      f->status, f->code);
 		bool at_src = f->addr == src + got, at_dst = f->addr == dst + got;
-		CHECK((at_src && src_gone && got >= SRC_SPLIT) || (at_dst && dst_gone && got >= DST_SPLIT),
+		CHECK((at_src && src_gone && got >= src_split) || (at_dst && dst_gone && got >= dst_split),
 		      "%s: count %zu ends at %p, not at a byte found inaccessible", what, got, f->addr);
 	}
 	for (size_t i = 0; i < got; i++)
 		CHECK((unsigned char)dst[i] == pat((uintptr_t)(src + i - src_map)), "%s: dst[%zu] not copied",
 		      what, i);
 	size_t written_end = got;
-	for (size_t i = got; i < N + SPAN; i++)
+	for (size_t i = got; i < len + SPAN; i++)
 		if ((unsigned char)dst[i] != canary((uintptr_t)(dst + i - dst_map)))
 			written_end = i + 1;
-	CHECK(written_end <= N, "%s: byte %zu after dst written", what, written_end - 1);
+	CHECK(written_end <= len, "%s: byte %zu after dst written", what, written_end - 1);
 	CHECK(written_end - got < SPAN, "%s: %zu bytes after the count %zu hold data", what,
 	      written_end - got, got);
 }
 
 static size_t stepped_copy(struct safecopy_fault *f)
 {
-	return STEPPED(safecopy_memcpy(dst, src, N, f));
+	return STEPPED(safecopy_memcpy(dst, src, len, f));
 }
 
 #ifdef SAFECOPY_TEST_INTERNALS
+#include "levels.h"
 #include "safecopy/routines.h"
 
 SC_HIDDEN void sc_range_sc_copy(struct sc_routine_range *out);
@@ -119,7 +144,7 @@ static void sweep_pairs(void)
 	reset();
 	struct safecopy_fault f;
 	stepper_arm(-1, NULL, NULL);
-	cr_assert_eq(stepped_copy(&f), N);
+	cr_assert_eq(stepped_copy(&f), len);
 	long steps = stepper_state.steps;
 	char what[128];
 	int redone = 0;
@@ -143,26 +168,42 @@ Test(concurrent, second_page_dropped_in_the_redo)
 	sweep_pairs();
 }
 
-extern unsigned char sc_cpu_has_avx2;
+Test(concurrent, second_page_dropped_in_the_redo_in_the_loop)
+{
+	loop_layout();
+	sweep_pairs();
+}
+
+Test(concurrent, second_page_dropped_in_the_redo_in_the_halves)
+{
+	halves_layout();
+	sweep_pairs();
+}
+
+Test(concurrent, second_page_dropped_in_the_redo_avx2_path)
+{
+	force_level(SC_CPU_AVX2);
+	sweep_pairs();
+}
 
 Test(concurrent, second_page_dropped_in_the_redo_sse2_path)
 {
-	sc_cpu_has_avx2 = 0;
+	force_level(SC_CPU_SSE2);
 	sweep_pairs();
 }
 #endif
 
 /* One change only, at every step, for each side. */
-Test(concurrent, one_page_dropped_at_every_step)
+static void one_page_at_every_step(void)
 {
 	layout();
 	cr_assert_eq(safecopy_init(), 0);
 	stepper_install(0);
 	reset();
 	struct safecopy_fault f;
-	(void)safecopy_memcpy(dst, src, N, &f);
+	(void)safecopy_memcpy(dst, src, len, &f);
 	stepper_arm(-1, NULL, NULL);
-	cr_assert_eq(stepped_copy(&f), N);
+	cr_assert_eq(stepped_copy(&f), len);
 	long steps = stepper_state.steps;
 	char what[96];
 	for (int side = 0; side < 2; side++) {
@@ -174,4 +215,21 @@ Test(concurrent, one_page_dropped_at_every_step)
 			check(got, &f, what);
 		}
 	}
+}
+
+Test(concurrent, one_page_dropped_at_every_step)
+{
+	one_page_at_every_step();
+}
+
+Test(concurrent, one_page_dropped_at_every_step_in_the_loop)
+{
+	loop_layout();
+	one_page_at_every_step();
+}
+
+Test(concurrent, one_page_dropped_at_every_step_in_the_halves)
+{
+	halves_layout();
+	one_page_at_every_step();
 }

@@ -148,7 +148,7 @@ struct op {
 	unsigned char *src, *dst; /* dst has GUARD canary bytes on each side */
 };
 
-static unsigned char src_buf[20000], dst_buf[20000 + 2 * GUARD];
+static unsigned char src_buf[40000], dst_buf[40000 + 2 * GUARD];
 
 /* The atomics: every routine, 32 and 64 bits. Returns the status; *val receives the output if any. */
 static enum safecopy_status run_atomic(int which, void *p, uint64_t *val)
@@ -420,12 +420,14 @@ static void sweep(struct op *o, enum maker m, int sig)
 	raise_spec_free(&r);
 }
 
-/* One size per path of copy and memset: 1-3, 4-7, 8-15, 16-32, 33-64, 65-128, the vector loop. */
-static const size_t copy_sizes[] = {1, 3, 5, 12, 16, 33, 65, 129, 300};
+/*
+ * One size per path of copy and memset: 1-3, 4-7, 8-15, 16-32, 33-64, 65-128, 129-256 (AVX-512), the
+ * vector loops with and without a whole round of four 64-byte blocks.
+ */
+static const size_t copy_sizes[] = {1, 3, 5, 12, 16, 33, 65, 129, 300, 700};
 
-static void sweep_all(enum maker m, int sig)
+static void sweep_copy_and_memset(enum maker m, int sig)
 {
-	install_prev_and_safecopy();
 	struct op o = {.kind = OP_COPY};
 	for (size_t i = 0; i < sizeof copy_sizes / sizeof copy_sizes[0]; i++) {
 		o.n = copy_sizes[i];
@@ -434,8 +436,13 @@ static void sweep_all(enum maker m, int sig)
 		o.kind = OP_MEMSET;
 		sweep(&o, m, sig);
 	}
-	o.kind = OP_ATOMIC;
-	o.n = 8;
+}
+
+static void sweep_all(enum maker m, int sig)
+{
+	install_prev_and_safecopy();
+	sweep_copy_and_memset(m, sig);
+	struct op o = {.kind = OP_ATOMIC, .n = 8};
 	for (o.atomic = 0; o.atomic < ATOMIC_COUNT; o.atomic++)
 		sweep(&o, m, sig);
 	static const size_t string_sizes[] = {0, 5, 31, 40, 200};
@@ -487,14 +494,33 @@ Test(spurious, forged_page_fault_at_every_instruction, .timeout = 120)
 	sweep_all(FORGED_FAULT, SIGSEGV);
 }
 
+#ifdef SAFECOPY_TEST_INTERNALS
+#include "levels.h"
+
+/* The copy and memset paths of the lower vector levels, which this CPU would not run by itself. */
+Test(spurious, child_exit_at_every_instruction_of_the_avx2_paths, .timeout = 120)
+{
+	force_level(SC_CPU_AVX2);
+	install_prev_and_safecopy();
+	sweep_copy_and_memset(CHILD_EXIT, SIGSEGV);
+}
+
+Test(spurious, child_exit_at_every_instruction_of_the_sse2_paths, .timeout = 120)
+{
+	force_level(SC_CPU_SSE2);
+	install_prev_and_safecopy();
+	sweep_copy_and_memset(CHILD_EXIT, SIGSEGV);
+}
+#endif
+
 /* The rep paths: a signal during `rep movsb`/`rep stosb` (one step per byte), sampled. */
 Test(spurious, child_exit_during_rep_movsb_and_stosb, .timeout = 120)
 {
 	install_prev_and_safecopy();
-	struct op o = {.kind = OP_COPY, .n = 16384 + 7};
+	struct op o = {.kind = OP_COPY, .n = 32768 + 7}; /* rep movsb at every level */
 	sweep(&o, CHILD_EXIT, SIGSEGV);
 	o.kind = OP_MEMSET;
-	o.n = 2000; /* below the rep threshold of memset: the AVX2/SSE2 loop */
+	o.n = 2000; /* below the rep threshold of memset: a vector loop */
 	sweep(&o, CHILD_EXIT, SIGSEGV);
 }
 

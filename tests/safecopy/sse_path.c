@@ -1,7 +1,8 @@
 /*
- * The SSE2 loops run on CPUs without AVX2, which this machine is not: force them through the
- * library's hidden CPU flag (reachable only when linked from the archive) and check that they keep
- * the same exactness contract as the AVX2 loops, for sizes 65..2047 faulting at every 16-byte phase.
+ * The lower vector levels' loops (SSE2 on CPUs without AVX2, AVX2 on CPUs without AVX-512) do not
+ * run by themselves on this machine: force them through the library's hidden level (reachable only
+ * when linked from the archive) and check that they keep the same exactness contract as the highest
+ * level's, for sizes 65..2047 faulting at every phase; and the highest level the same way.
  */
 #ifdef SAFECOPY_TEST_INTERNALS
 #include <criterion/criterion.h>
@@ -9,9 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "levels.h"
 #include "safecopy.h"
-
-extern unsigned char sc_cpu_has_avx2;
 
 #define PAGE 4096
 
@@ -23,10 +23,8 @@ static char *map_with_bad_tail(int tail_prot)
 	return m;
 }
 
-Test(sse_path, copy_and_memset_exact_without_avx2)
+static void exact_at_every_phase(void)
 {
-	unsigned char saved = sc_cpu_has_avx2;
-	sc_cpu_has_avx2 = 0;
 	char *src = map_with_bad_tail(PROT_NONE);
 	char *dst = map_with_bad_tail(PROT_READ);
 	static char big_src[PAGE], big_dst[PAGE];
@@ -35,7 +33,7 @@ Test(sse_path, copy_and_memset_exact_without_avx2)
 		big_src[i] = (char)(i * 7 + 5);
 	}
 	for (size_t n = 65; n < 2048; n += 7) {
-		for (size_t k = 0; k < 40 && k < n; k += 3) {
+		for (size_t k = 0; k < 130 && k < n; k += 3) {
 			/* source side: the readable part ends k bytes into the copy */
 			struct safecopy_fault f;
 			memset(big_dst, 0x5a, sizeof big_dst);
@@ -74,6 +72,22 @@ Test(sse_path, copy_and_memset_exact_without_avx2)
 		cr_assert_eq(big_dst[n - 1], 0x77);
 		cr_assert_eq(big_dst[n], 0);
 	}
-	sc_cpu_has_avx2 = saved;
+}
+
+Test(sse_path, copy_and_memset_exact_without_avx2)
+{
+	force_level(SC_CPU_SSE2);
+	exact_at_every_phase();
+}
+
+Test(sse_path, copy_and_memset_exact_without_avx512)
+{
+	force_level(SC_CPU_AVX2);
+	exact_at_every_phase();
+}
+
+Test(sse_path, copy_and_memset_exact_at_the_highest_level)
+{
+	exact_at_every_phase();
 }
 #endif

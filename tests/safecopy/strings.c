@@ -458,31 +458,31 @@ Test(strings, random_layouts_against_the_model)
 /* ---- the SSE2 variant (CPUs without AVX2), reachable only from the static binary ------------------- */
 
 #ifdef SAFECOPY_TEST_INTERNALS
-extern unsigned char sc_cpu_has_avx2;
+#include "levels.h"
 
 Test(strings, sse2_strncpy_src_prot_none)
 {
-	sc_cpu_has_avx2 = 0;
+	force_level(SC_CPU_SSE2);
 	src_matrix(BAD_PROT_NONE, true);
 }
 Test(strings, sse2_strnlen_sigbus)
 {
-	sc_cpu_has_avx2 = 0;
+	force_level(SC_CPU_SSE2);
 	src_matrix(BAD_SIGBUS, false);
 }
 Test(strings, sse2_strncpy_dst_readonly)
 {
-	sc_cpu_has_avx2 = 0;
+	force_level(SC_CPU_SSE2);
 	dst_matrix(BAD_READONLY);
 }
 Test(strings, sse2_long_strings)
 {
-	sc_cpu_has_avx2 = 0;
+	force_level(SC_CPU_SSE2);
 	long_strings(BAD_UNMAPPED, true);
 }
 Test(strings, sse2_random_layouts)
 {
-	sc_cpu_has_avx2 = 0;
+	force_level(SC_CPU_SSE2);
 	random_run(0x2545f4914f6cdd1dull, 8000);
 }
 #endif

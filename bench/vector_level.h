@@ -1,0 +1,17 @@
+/* The vector level of safecopy's copy, memset and string routines, as the bench runs them. */
+#ifndef BENCH_VECTOR_LEVEL_H
+#define BENCH_VECTOR_LEVEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Runs the routines at the level named (sse2, avx2, avx512), or at the CPU's highest if that is
+ * lower. False, with nothing changed, for any other name.
+ */
+bool bench_vector_level_set(const char *name);
+
+/* Describes the level in use for the report, e.g. "avx512 (the CPU's highest)". */
+void bench_vector_level_describe(char *buf, size_t n);
+
+#endif
