@@ -78,7 +78,18 @@ sc_fast_exit:
 	movzx ecx, byte [rax + FX_FTW]
 	or cx, [rax + FX_FSW]
 	jnz .whole_legacy
+	; ldmxcsr and fldcw cost more than a compare: load only what differs from the handler's values.
+	; [rsp - 8] held the frame's return address, no longer needed.
+	stmxcsr [rsp - 8]
+	mov ecx, [rsp - 8]
+	cmp ecx, [rax + FX_MXCSR]
+	je .mxcsr_done
 	ldmxcsr [rax + FX_MXCSR]
+.mxcsr_done:
+	fnstcw [rsp - 8]
+	mov cx, [rsp - 8]
+	cmp cx, [rax + FX_FCW]
+	je .registers
 	fldcw [rax + FX_FCW]
 	jmp .registers
 .whole_legacy:
