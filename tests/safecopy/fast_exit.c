@@ -11,12 +11,12 @@
  */
 #include <fenv.h>
 #include <pthread.h>
+#include <ucontext.h>
 
 #include "harness.h"
 
 #ifdef SAFECOPY_TEST_INTERNALS
-extern unsigned char sc_fast_exit_forced_off;
-extern __thread unsigned long sc_fast_exit_count;
+#include "safecopy/fast_exit.h"
 #define FAST_EXITS()       sc_fast_exit_count
 #define FORCE_FALLBACK(on) (sc_fast_exit_forced_off = (on))
 #else
@@ -585,5 +585,85 @@ Test(fast_exit, forced_fallback_same_floating_point_state)
 	cr_assert_eq(got[1], want);
 	cr_assert_eq(fcw[0], 0x0c7f);
 	cr_assert_eq(fcw[1], 0x0c7f);
+}
+#endif
+
+#ifdef SAFECOPY_TEST_INTERNALS
+/* ---- the checks on a real frame, and on altered copies of it ------------------------------------ */
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+struct sc_kernel_action {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static int frame_verdicts[8];
+static char *probe_bad;
+
+/* The probe handler's C part: judges its own frame, then altered copies of it. */
+void fe_probe_handler(int sig, siginfo_t *info, void *uc, void *frame);
+void fe_probe_handler(int sig, siginfo_t *info, void *uc, void *frame)
+{
+	(void)sig;
+	static unsigned char copy[8192] __attribute__((aligned(64)));
+	ucontext_t *u = uc;
+	frame_verdicts[0] = sc_fast_exit_allowed(uc, info, frame);
+	/* the same bytes elsewhere: shape and restorer fine, but not where the kernel put them */
+	memcpy(copy + 8, frame, 8 + 304 + 128);
+	frame_verdicts[1] = sc_fast_exit_allowed(copy + 16, (void *)(copy + 16 + 304), copy + 8);
+	/* an interrupted RSP whose frame would lie elsewhere */
+	u->uc_mcontext.gregs[REG_RSP] += 4096;
+	frame_verdicts[2] = sc_fast_exit_allowed(uc, info, frame);
+	u->uc_mcontext.gregs[REG_RSP] -= 4096;
+	/* flags the landing's caller cannot have at a call: TF (single-stepping), DF, AC */
+	static const greg_t odd_flags[] = {0x100, 0x400, 0x40000};
+	for (int i = 0; i < 3; i++) {
+		u->uc_mcontext.gregs[REG_EFL] ^= odd_flags[i];
+		frame_verdicts[3 + i] = sc_fast_exit_allowed(uc, info, frame);
+		u->uc_mcontext.gregs[REG_EFL] ^= odd_flags[i];
+	}
+	/* a different saved SS */
+	u->uc_mcontext.gregs[REG_CSGSFS] ^= (greg_t)0x8 << 48;
+	frame_verdicts[6] = sc_fast_exit_allowed(uc, info, frame);
+	u->uc_mcontext.gregs[REG_CSGSFS] ^= (greg_t)0x8 << 48;
+	frame_verdicts[7] = sc_fast_exit_allowed(uc, info, frame); /* all put back */
+	u->uc_mcontext.gregs[REG_RIP] += 3;                        /* past the faulting load */
+}
+
+/* Entered by the kernel: passes its entry RSP, the frame, on as the fourth argument. */
+void fe_probe_entry(int sig, siginfo_t *info, void *uc);
+__asm__(".text\n"
+        ".globl fe_probe_entry\n"
+        ".type fe_probe_entry, @function\n"
+        "fe_probe_entry:\n"
+        "	mov %rsp, %rcx\n"
+        "	jmp fe_probe_handler\n"
+        ".size fe_probe_entry, .-fe_probe_entry\n");
+
+Test(fast_exit, frame_checks_on_a_real_frame)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	probe_bad = bad_page();
+	struct sc_kernel_action probe = {.handler = (void *)fe_probe_entry,
+	                                 .flags = SA_SIGINFO | SA_NODEFER | SA_RESTORER,
+	                                 .restorer = (void *)sc_signal_restorer},
+	                        saved;
+	cr_assert_eq(syscall(SYS_rt_sigaction, SIGSEGV, &probe, &saved, sizeof(uint64_t)), 0);
+	/* a 3-byte load from the bad page: mov (%rax), %eax is 2 bytes, the nop makes 3 */
+	__asm__ volatile("mov (%0), %%eax\n\tnop" : : "a"(probe_bad) : "memory");
+	cr_assert_eq(syscall(SYS_rt_sigaction, SIGSEGV, &saved, NULL, sizeof(uint64_t)), 0);
+	cr_assert_eq(frame_verdicts[0], 1, "the kernel's own frame");
+	cr_assert_eq(frame_verdicts[1], 0, "a copy of the frame");
+	cr_assert_eq(frame_verdicts[2], 0, "RSP moved");
+	cr_assert_eq(frame_verdicts[3], 0, "TF");
+	cr_assert_eq(frame_verdicts[4], 0, "DF");
+	cr_assert_eq(frame_verdicts[5], 0, "AC");
+	cr_assert_eq(frame_verdicts[6], 0, "SS");
+	cr_assert_eq(frame_verdicts[7], 1, "put back");
 }
 #endif
