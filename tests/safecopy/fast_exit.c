@@ -490,6 +490,44 @@ Test(fast_exit, called_from_a_handler_installed_later)
 	cr_assert_eq(FAST_EXITS(), fast);
 }
 
+/*
+ * A crash reporter installed before safecopy runs with SIGSEGV blocked; its safecopy calls unblock it
+ * for their routine (blocked.c's window), and their faults take rt_sigreturn.
+ */
+static char *rep_foreign, *rep_bad;
+static volatile size_t rep_got = 99;
+static volatile unsigned long rep_fast;
+static volatile int rep_calls;
+
+static void reporter(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	unsigned long before = FAST_EXITS();
+	char buf[16];
+	rep_got = safecopy_memcpy(buf, rep_bad, sizeof buf, NULL);
+	rep_fast = FAST_EXITS() - before;
+	rep_calls++;
+	mprotect(info->si_addr, pgsz(), PROT_READ); /* the foreign access succeeds when re-run */
+}
+
+Test(fast_exit, reporter_window_takes_rt_sigreturn)
+{
+	rep_foreign = bad_page();
+	rep_bad = bad_page();
+	struct sigaction sa = {.sa_sigaction = reporter, .sa_flags = SA_SIGINFO};
+	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(safecopy_init(), 0);
+	sigset_t before, after;
+	current_mask(&before);
+	cr_assert_eq(*(volatile char *)rep_foreign, 0);
+	current_mask(&after);
+	assert_same_mask(&before, &after);
+	cr_assert_eq(rep_calls, 1);
+	cr_assert_eq(rep_got, 0);
+	cr_assert_eq(rep_fast, 0, "a fast exit inside blocked.c's window");
+}
+
 /* safecopy's own handler re-installed through sigaction (glibc's restorer): the exit falls back. */
 Test(fast_exit, reinstalled_through_sigaction)
 {
