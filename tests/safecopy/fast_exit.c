@@ -446,19 +446,27 @@ __asm__(".text\n"
         "	jmp *fe_next_handler(%rip)\n"
         ".size fe_tail_calling_handler, .-fe_tail_calling_handler\n");
 
-Test(fast_exit, tail_called_from_a_handler_installed_later)
+/*
+ * Installs h after safecopy, the way crash reporters do (no SA_NODEFER: the kernel blocks SIGSEGV while
+ * h runs); h passes faults on to safecopy's handler, fe_next_handler. Then makes 5 faulting calls.
+ */
+static void five_faults_behind(void (*h)(int, siginfo_t *, void *))
 {
 	cr_assert_eq(safecopy_init(), 0);
 	char *bad = bad_page();
-	struct sigaction old, sa = {.sa_sigaction = fe_tail_calling_handler, .sa_flags = SA_SIGINFO};
-	/* no SA_NODEFER: the kernel blocks SIGSEGV while the reporter's handler runs */
+	struct sigaction old, sa = {.sa_sigaction = h, .sa_flags = SA_SIGINFO};
 	cr_assert_eq(sigaction(SIGSEGV, &sa, &old), 0);
 	fe_next_handler = old.sa_sigaction;
+	for (int i = 0; i < 5; i++)
+		faulting_copy(bad);
+}
+
+Test(fast_exit, tail_called_from_a_handler_installed_later)
+{
 	sigset_t before, after;
 	current_mask(&before);
 	unsigned long fast = FAST_EXITS();
-	for (int i = 0; i < 5; i++)
-		faulting_copy(bad);
+	five_faults_behind(fe_tail_calling_handler);
 	current_mask(&after);
 	cr_assert_eq(foreign_calls, 5);
 	assert_same_mask(&before, &after);
@@ -477,14 +485,8 @@ static void chaining_handler(int sig, siginfo_t *info, void *uc)
 
 Test(fast_exit, called_from_a_handler_installed_later)
 {
-	cr_assert_eq(safecopy_init(), 0);
-	char *bad = bad_page();
-	struct sigaction old, sa = {.sa_sigaction = chaining_handler, .sa_flags = SA_SIGINFO};
-	cr_assert_eq(sigaction(SIGSEGV, &sa, &old), 0);
-	fe_next_handler = old.sa_sigaction;
 	unsigned long fast = FAST_EXITS();
-	for (int i = 0; i < 5; i++)
-		faulting_copy(bad);
+	five_faults_behind(chaining_handler);
 	cr_assert_eq(foreign_calls, 5);
 	cr_assert_eq(after_chained_call, 5);
 	cr_assert_eq(FAST_EXITS(), fast);
