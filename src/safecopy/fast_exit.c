@@ -8,10 +8,10 @@
  * 1. General registers, RIP, RFLAGS, CS/SS from the frame. sc_fast_exit loads every general register
  *    and RSP from the frame and jumps to the landing; only RCX carries the target, and landings never
  *    read RCX (asm/safecopy.inc). Saved flags other than the arithmetic ones, IF and RF fall back (TF:
- *    someone single-steps; DF, AC, NT, ID: not the ABI's state at a call). The arithmetic flags are
- *    dead at every landing; RF only hides a debug-register breakpoint on the landing's first
- *    instruction from a debugger. DF is clear in the handler, as the kernel leaves it. CS and SS must
- *    be the handler's own (the kernel's user selectors), or it falls back.
+ *    someone single-steps; DF must be clear at a call; AC, NT, ID: rare, not worth reasoning about). The
+ * arithmetic flags are dead at every landing; RF only hides a debug-register breakpoint on the landing's
+ * first instruction from a debugger. DF is clear in the handler, as the kernel leaves it. CS and SS must be
+ * the handler's own (the kernel's user selectors), or it falls back.
  * 2. The signal mask from uc_sigmask. At entry the kernel blocks uc_sigmask | sa_mask, plus the signal
  *    unless SA_NODEFER; safecopy's action has SA_NODEFER and an empty sa_mask, so the handler runs
  *    under exactly uc_sigmask and its own-fault path changes no mask: there is nothing to restore, and
@@ -42,8 +42,9 @@
  *    stack at safecopy_init(), and falls back in any thread that has one (RDSSP, a NOP without one).
  * 6. restart_block: rt_sigreturn makes a later restart_syscall fail with EINTR; the jump leaves it.
  *    The kernel consults it only when restart_syscall runs, which it arranges itself for a stopped
- *    system call of an outer context, whose own rt_sigreturn resets it first; only a program that
- *    calls restart_syscall by hand could tell.
+ *    system call; a safecopy fault never interrupts that arrangement directly, and any signal handler
+ *    that does ends with an rt_sigreturn of its own, which resets it. Only a program that calls
+ *    restart_syscall by hand inside a signal handler could tell.
  *
  * The frame must also be where the kernel builds it for this very interruption (get_sigframe()): the
  * ucontext just above the return address, the siginfo just above it, the saved FPU state 64-byte
