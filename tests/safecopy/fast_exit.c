@@ -656,10 +656,11 @@ void fe_probe_handler(int sig, siginfo_t *info, void *uc, void *frame)
 	/* the same bytes elsewhere: shape and restorer fine, but not where the kernel put them */
 	memcpy(copy + 8, frame, 8 + 304 + 128);
 	frame_verdicts[1] = sc_fast_exit_allowed(copy + 16, (void *)(copy + 16 + 304), copy + 8);
-	/* an interrupted RSP whose frame would lie elsewhere */
-	u->uc_mcontext.gregs[REG_RSP] += 4096;
+	/* an interrupted RSP inside the frame itself: the kernel would have put the frame below it */
+	greg_t rsp = u->uc_mcontext.gregs[REG_RSP];
+	u->uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)frame + 1024;
 	frame_verdicts[2] = sc_fast_exit_allowed(uc, info, frame);
-	u->uc_mcontext.gregs[REG_RSP] -= 4096;
+	u->uc_mcontext.gregs[REG_RSP] = rsp;
 	/* flags the landing's caller cannot have at a call: TF (single-stepping), DF, AC */
 	static const greg_t odd_flags[] = {0x100, 0x400, 0x40000};
 	for (int i = 0; i < 3; i++) {
@@ -689,8 +690,10 @@ Test(fast_exit, frame_checks_on_a_real_frame)
 {
 	cr_assert_eq(safecopy_init(), 0);
 	probe_bad = bad_page();
+	/* safecopy's flags: with SA_ONSTACK the frame goes on an alternate stack if the thread has one
+	 * (ASan gives every thread one) */
 	struct sc_kernel_action probe = {.handler = (void *)fe_probe_entry,
-	                                 .flags = SA_SIGINFO | SA_NODEFER | SA_RESTORER,
+	                                 .flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTORER,
 	                                 .restorer = (void *)sc_signal_restorer},
 	                        saved;
 	cr_assert_eq(syscall(SYS_rt_sigaction, SIGSEGV, &probe, &saved, sizeof(uint64_t)), 0);
