@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -77,8 +78,28 @@ size_t bl_pipe_copy(void *dst, const void *src, size_t n)
 
 /* ---- the save/restore of the SIGSEGV and SIGBUS actions ---- */
 
-static struct sigaction saved_segv, saved_bus;
+/*
+ * Saved and restored as the kernel holds them, restorer included: sigaction() would put glibc's
+ * restorer back instead of safecopy's own, and safecopy's handler would then (correctly) no longer
+ * take its fast exit in the rows measured after the first swap.
+ */
+struct kernel_action {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static struct kernel_action saved_segv, saved_bus;
 static int saved_depth;
+
+static void kernel_action(int sig, const struct kernel_action *set, struct kernel_action *get)
+{
+	if (syscall(SYS_rt_sigaction, sig, set, get, sizeof(uint64_t)) != 0) {
+		perror("bench: rt_sigaction");
+		abort();
+	}
+}
 
 static void save_actions(void)
 {
@@ -86,15 +107,15 @@ static void save_actions(void)
 		fprintf(stderr, "bench: nested handler swap (bench bug)\n");
 		abort();
 	}
-	sigaction(SIGSEGV, NULL, &saved_segv);
-	sigaction(SIGBUS, NULL, &saved_bus);
+	kernel_action(SIGSEGV, NULL, &saved_segv);
+	kernel_action(SIGBUS, NULL, &saved_bus);
 }
 
 void bl_leave(void *ctx)
 {
 	(void)ctx;
-	sigaction(SIGSEGV, &saved_segv, NULL);
-	sigaction(SIGBUS, &saved_bus, NULL);
+	kernel_action(SIGSEGV, &saved_segv, NULL);
+	kernel_action(SIGBUS, &saved_bus, NULL);
 	saved_depth--;
 }
 

@@ -1,17 +1,20 @@
 /*
  * safecopy's SIGSEGV/SIGBUS handler: a routine's own fault (own_fault.c) resumes the routine at its
- * landing; everything else goes on to the previous action (chain.c). Neither makes a libc call, so
- * the handler needs no lazy binding and leaves errno alone.
+ * landing, by a jump when fast_exit.c proves that the same as rt_sigreturn; everything else goes on
+ * to the previous action (chain.c). Neither makes a libc call, so the handler needs no lazy binding
+ * and leaves errno alone. The action's entry is asm/fast_exit.asm's sc_signal_handler, which calls
+ * sc_signal_dispatch.
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"
 #include "safecopy/chain.h"
+#include "safecopy/fast_exit.h"
 #include "safecopy/handler.h"
 #include "safecopy/own_fault.h"
 
-bool safecopy_handle_signal(int signo, void *info_arg, void *ucontext)
+/* If the signal is a routine's own fault, redirects ucontext to its landing. */
+static bool redirect_own_fault(int signo, const siginfo_t *info, void *ucontext)
 {
-	const siginfo_t *info = info_arg;
 	struct sc_resume resume;
 	if (info == NULL || ucontext == NULL || !sc_own_fault(signo, info, ucontext, &resume))
 		return false;
@@ -20,10 +23,18 @@ bool safecopy_handle_signal(int signo, void *info_arg, void *ucontext)
 	return true;
 }
 
-void sc_signal_handler(int sig, siginfo_t *info, void *ucontext)
+bool safecopy_handle_signal(int signo, void *info_arg, void *ucontext)
 {
-	if (!safecopy_handle_signal(sig, info, ucontext))
+	return redirect_own_fault(signo, info_arg, ucontext);
+}
+
+void *sc_signal_dispatch(int sig, siginfo_t *info, void *ucontext, const void *frame)
+{
+	if (!redirect_own_fault(sig, info, ucontext)) {
 		sc_chain(sig, info, ucontext);
+		return NULL;
+	}
+	return sc_fast_exit_allowed(ucontext, info, frame) ? ucontext : NULL;
 }
 
 static bool installed_for(int sig)

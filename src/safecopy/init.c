@@ -10,6 +10,7 @@
 
 #include "safecopy.h"
 #include "safecopy/chain.h"
+#include "safecopy/fast_exit.h"
 #include "safecopy/handler.h"
 
 enum { INIT_IDLE, INIT_RUNNING, INIT_DONE };
@@ -73,6 +74,7 @@ int safecopy_init(void)
 		__atomic_store_n(&init_state, INIT_IDLE, __ATOMIC_RELEASE);
 		return err;
 	}
+	sc_fast_exit_init();
 	__atomic_fetch_and(&sc_gate, ~SC_GATE_NEW, __ATOMIC_RELEASE);
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
 	return 0;

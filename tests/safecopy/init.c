@@ -297,8 +297,12 @@ static int child_fork_during_init(void *arg)
 		if (w < 0)
 			return 4;
 	}
+	/* The initializer may still be held: safecopy_init() sets each action twice (the second time
+	 * with safecopy's own restorer, for the fast exit), and the grandchild's calls may have gone first.
+	 */
 	void *r;
-	pthread_join(t, &r);
+	while (pthread_tryjoin_np(t, &r) == EBUSY)
+		release_one(listener, 50);
 	if (r != NULL)
 		return 5;
 	child_step(2);
