@@ -99,6 +99,8 @@ extern "C" {
 
 /* Number of sites the trap table can hold: 256 slots of 80 bytes, slot 0 is the table's header. */
 #define USERTRAP_MAX_SITES 255
+/* Number of sites that can be patched by a relocated window (usertrap_patch_syscall), besides. */
+#define USERTRAP_MAX_WINDOWS 4096
 
 /* The trap table lies in [USERTRAP_TABLE_LOW, USERTRAP_TABLE_HIGH). */
 #define USERTRAP_TABLE_LOW  0x60000UL
@@ -226,6 +228,34 @@ USERTRAP_API int usertrap_patch(void *site, long nr, struct usertrap_error *err)
  * reuses the slot. Returns 0, ERR_INVAL (site never patched), or the errors of usertrap_patch.
  */
 USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
+
+/*
+ * Patches the system call at `insn` (a `syscall` instruction, 0f 05, of any form: `xor %eax,%eax`,
+ * `mov %reg,%eax`, a `mov $nr,%eax` farther away...) by a relocated window: a few whole instructions
+ * around it (at least 7 bytes, the first of them at least 5) are moved into a stub within 2 GiB, which
+ * runs them, calls the hook with RAX as the number where the syscall was, and jumps back; the window
+ * becomes `jmp rel32` to the stub and 0x06 bytes (a thread at any other instruction boundary of the
+ * window meets one, and the SIGILL handler moves it to the same point of the stub). rt_sigreturn,
+ * clone, clone3 and vfork made through such a site are made as real system calls from the stub.
+ * [fn_start, fn_end) are the bounds of the function holding insn, decoded from fn_start on; both NULL:
+ * taken from the .eh_frame_hdr of the loaded object holding insn. The rules a window must meet are in
+ * src/usertrap/decode.h (no call, return or indirect branch in it, no branch target of the function
+ * inside it...). A call through the stub reports `site` = insn. Idempotent. Returns 0 or (nothing
+ * changed): ERR_STATE, ERR_INVAL (NULL insn, one bound only), ERR_PATTERN (no window there can be
+ * moved, or the function's bounds are unknown), ERR_TABLE_FULL (USERTRAP_MAX_WINDOWS windows),
+ * ERR_NOT_PATCHABLE (as for usertrap_patch, or no page for its stub could be mapped within reach),
+ * ERR_FAULT, ERR_SYS. Thread-safe, not async-signal-safe.
+ */
+USERTRAP_API int usertrap_patch_syscall(void *insn, const void *fn_start, const void *fn_end,
+                                        struct usertrap_error *err);
+
+/*
+ * Restores a window patched by usertrap_patch_syscall (or lazily), in two writes: its first 5 bytes,
+ * then the rest (a thread running the first instruction meanwhile meets a guard and continues in the
+ * stub). The stub stays. Returns 0, ERR_INVAL (never patched), ERR_PATTERN (its bytes were changed by
+ * someone else), or the errors of usertrap_patch_syscall.
+ */
+USERTRAP_API int usertrap_unpatch_syscall(void *insn, struct usertrap_error *err);
 
 /*
  * Lazy capture for the calling thread: on arms Syscall User Dispatch for it, off disarms it. An armed

@@ -20,6 +20,7 @@
 #include "usertrap/registry.h"
 #include "usertrap/status.h"
 #include "usertrap/sud.h"
+#include "usertrap/windows.h"
 
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH 2 /* si_code of a SIGSYS from Syscall User Dispatch */
@@ -66,12 +67,14 @@ static void lazy_patch(uintptr_t insn, long nr)
 	if (ut_refused(site))
 		return;
 	unsigned generation = ut_refused_generation();
-	if (safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, NULL) != UT_SITE_LEN ||
-	    !ut_site_matches(b, &imm) || (long)imm != nr)
-		return; /* not the pattern: this site stays on the signal path */
+	bool pattern = safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, NULL) == UT_SITE_LEN &&
+	               ut_site_matches(b, &imm) && (long)imm == nr;
 	if (!ut_trylock())
 		return; /* another patcher, or this thread inside one: next time */
-	int r = ut_patch_locked(site, nr, NULL);
+	/* The 7-byte form while the table has room, else a relocated window (windows.h). */
+	int r = pattern ? ut_patch_locked(site, nr, NULL) : USERTRAP_ERR_PATTERN;
+	if (r == USERTRAP_ERR_PATTERN || r == USERTRAP_ERR_TABLE_FULL)
+		r = ut_window_patch_locked(insn, 0, 0, NULL);
 	ut_unlock();
 	if (r == 0) {
 		UT_COUNT(patches);

@@ -42,6 +42,10 @@ long ut_run_hook(struct usertrap_call *call)
 long ut_dispatch(struct usertrap_call *call)
 {
 	ut_count_trampoline_call();
+	/* From a window's stub (windows.h): internal_ is the record it built on the stack, whose first word
+	 * is the site (the body reports the stub's resume address). */
+	if (!ut_table_contains((uintptr_t)call->internal_, 1))
+		call->site = *(void *const *)call->internal_;
 	return ut_run_hook(call);
 }
 

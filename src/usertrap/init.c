@@ -23,6 +23,7 @@
 #include "usertrap/sud.h"
 #include "usertrap/table.h"
 #include "usertrap/tramp.h"
+#include "usertrap/windows.h"
 
 #define KNOWN_FLAGS (USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH | USERTRAP_HOOK_NO_VECTOR)
 
@@ -133,6 +134,34 @@ int usertrap_unpatch(void *site, struct usertrap_error *err)
 	return r;
 }
 
+int usertrap_patch_syscall(void *insn, const void *fn_start, const void *fn_end, struct usertrap_error *err)
+{
+	if (!ut_running())
+		return ut_fail(err, USERTRAP_ERR_STATE, 0);
+	if (!insn || !fn_start != !fn_end)
+		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
+	ut_lock();
+	int r = ut_window_patch_locked((uintptr_t)insn, (uintptr_t)fn_start, (uintptr_t)fn_end, err);
+	ut_unlock();
+	if (r == 0)
+		UT_COUNT(patches);
+	else
+		UT_COUNT(patch_failures);
+	return r;
+}
+
+int usertrap_unpatch_syscall(void *insn, struct usertrap_error *err)
+{
+	if (!ut_running())
+		return ut_fail(err, USERTRAP_ERR_STATE, 0);
+	if (!insn)
+		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
+	ut_lock();
+	int r = ut_window_unpatch_locked((uintptr_t)insn, err);
+	ut_unlock();
+	return r;
+}
+
 /* ---- shutdown ---- */
 
 /* Restores every patched site; returns the first error (in *err), the others still restored. */
@@ -152,6 +181,12 @@ static int unpatch_all(struct usertrap_error *err)
 			if (err)
 				*err = e;
 		}
+	}
+	int r = ut_window_unpatch_all_locked(&e);
+	if (r && !first) {
+		first = r;
+		if (err)
+			*err = e;
 	}
 	ut_unlock();
 	return first;

@@ -24,6 +24,7 @@
 #include "usertrap/lock.h"
 #include "usertrap/registry.h"
 #include "usertrap/restart.h"
+#include "usertrap/windows.h"
 
 static bool is_broken(int slot)
 {
@@ -77,7 +78,8 @@ static bool on_guard(uintptr_t pc, void *uc)
 static void on_sigill(int sig, siginfo_t *info, void *uc)
 {
 	int saved_errno = errno;
-	if (info->si_code == ILL_ILLOPN && on_guard(arch_pc(uc), uc))
+	if (info->si_code == ILL_ILLOPN &&
+	    (on_guard(arch_pc(uc), uc) || ut_window_on_sigill(arch_pc(uc), uc)))
 		UT_COUNT(sigill_restarts);
 	else
 		ut_chain(sig, info, uc);

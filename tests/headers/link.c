@@ -39,7 +39,7 @@ static void link_args(enum library lib, enum linkage how, char *args, size_t n, 
 	if (how == STATIC && lib == SAFECOPY) {
 		snprintf(args, n, "'%s' -lpthread", HEADERS_SAFECOPY_STATIC);
 	} else if (how == STATIC) {
-		snprintf(args, n, "'%s' '%s' -ldl -lpthread", HEADERS_USERTRAP_STATIC,
+		snprintf(args, n, "'%s' '%s' -lZydis -ldl -lpthread", HEADERS_USERTRAP_STATIC,
 		         HEADERS_SAFECOPY_STATIC);
 	} else if (lib == SAFECOPY) {
 		snprintf(args, n, "-L'%s' -lsafecopy", sc_dir);

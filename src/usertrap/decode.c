@@ -1,0 +1,244 @@
+/*
+ * The window planner: one linear Zydis decode of the function, keeping the instructions just before
+ * the syscall and the few after it, and every relative branch target near it; then the smallest window
+ * that passes every rule of decode.h.
+ */
+#include <Zydis/Zydis.h>
+#include <string.h>
+
+#include "usertrap/decode.h"
+
+#define NEAR_TARGETS 64 /* branch targets kept within UT_WIN_MAX_LEN of the site */
+#define READ_CHUNK   256
+
+/* One decoded instruction at an absolute address. */
+struct decoded {
+	uintptr_t at;
+	uint8_t len, kind, disp_off, cc;
+	bool movable;
+	uintptr_t target;
+};
+
+struct sweep {
+	ZydisDecoder zd;
+	uintptr_t lo, hi, insn;
+	unsigned char buf[READ_CHUNK];
+	uintptr_t buf_at;
+	size_t buf_len;
+	struct decoded before[UT_WIN_MAX_INSNS]; /* ring: the last instructions before insn */
+	unsigned n_before;
+	struct decoded after[UT_WIN_MAX_INSNS]; /* after[0] is the syscall */
+	unsigned n_after;
+	uintptr_t targets[NEAR_TARGETS];
+	unsigned n_targets;
+	bool targets_overflow;
+};
+
+/* The bytes at a (up to 15, not past the function's end) in the buffer; their count, 0 if unreadable. */
+static size_t bytes_at(struct sweep *s, uintptr_t a, const unsigned char **out)
+{
+	size_t want = s->hi - a < ZYDIS_MAX_INSTRUCTION_LENGTH ? s->hi - a : ZYDIS_MAX_INSTRUCTION_LENGTH;
+	if (a < s->buf_at || a + want > s->buf_at + s->buf_len) {
+		size_t n = s->hi - a < READ_CHUNK ? s->hi - a : READ_CHUNK;
+		if (safecopy_memcpy(s->buf, (const void *)a, n, NULL) != n)
+			return 0;
+		s->buf_at = a;
+		s->buf_len = n;
+	}
+	*out = s->buf + (a - s->buf_at);
+	return want;
+}
+
+static bool is_short_or_near_jcc(const ZydisDecodedInstruction *d)
+{
+	if (d->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT)
+		return d->opcode >= 0x70 && d->opcode <= 0x7f;
+	return d->opcode_map == ZYDIS_OPCODE_MAP_0F && d->opcode >= 0x80 && d->opcode <= 0x8f;
+}
+
+static bool is_riprel(const ZydisDecodedInstruction *d)
+{
+	return (d->attributes & ZYDIS_ATTRIB_HAS_MODRM) && d->raw.modrm.mod == 0 && d->raw.modrm.rm == 5 &&
+	       d->raw.disp.size == 32;
+}
+
+/* What moving d would take; movable false if it cannot be moved. */
+static void classify(const ZydisDecodedInstruction *d, struct decoded *out)
+{
+	uintptr_t next = out->at + d->length;
+	out->kind = UT_INSN_PLAIN;
+	out->movable = true;
+	switch (d->meta.category) {
+	case ZYDIS_CATEGORY_CALL:
+	case ZYDIS_CATEGORY_RET:
+	case ZYDIS_CATEGORY_SYSCALL:
+	case ZYDIS_CATEGORY_SYSRET:
+	case ZYDIS_CATEGORY_INTERRUPT:
+	case ZYDIS_CATEGORY_SYSTEM:
+		out->movable = false;
+		return;
+	case ZYDIS_CATEGORY_UNCOND_BR:
+	case ZYDIS_CATEGORY_COND_BR: {
+		bool rel = d->raw.imm[0].is_relative && d->operand_width != 16;
+		bool jmp = d->meta.category == ZYDIS_CATEGORY_UNCOND_BR;
+		out->movable = rel && (jmp || is_short_or_near_jcc(d));
+		out->kind = jmp ? UT_INSN_JMP : UT_INSN_JCC;
+		out->cc = d->opcode & 0x0f;
+		out->target = next + (uintptr_t)d->raw.imm[0].value.s;
+		return;
+	}
+	default:
+		break;
+	}
+	if (d->mnemonic == ZYDIS_MNEMONIC_ENDBR64 || d->mnemonic == ZYDIS_MNEMONIC_ENDBR32) {
+		out->movable = false; /* an indirect branch target: allowed only at the window's start */
+		return;
+	}
+	if (!(d->attributes & ZYDIS_ATTRIB_IS_RELATIVE))
+		return;
+	if (!is_riprel(d)) {
+		out->movable = false; /* xbegin and the like */
+		return;
+	}
+	out->kind = UT_INSN_RIPREL;
+	out->disp_off = d->raw.disp.offset;
+	out->target = next + (uintptr_t)d->raw.disp.value;
+}
+
+static void note_target(struct sweep *s, uintptr_t t)
+{
+	if (t + UT_WIN_MAX_LEN < s->insn || t > s->insn + UT_WIN_MAX_LEN)
+		return;
+	if (s->n_targets == NEAR_TARGETS)
+		s->targets_overflow = true;
+	else
+		s->targets[s->n_targets++] = t;
+}
+
+/* Decodes the whole function. Returns an enum ut_plan_result. */
+static int sweep_function(struct sweep *s)
+{
+	bool found = false;
+	for (uintptr_t a = s->lo; a < s->hi;) {
+		const unsigned char *b;
+		size_t n = bytes_at(s, a, &b);
+		if (!n)
+			return UT_PLAN_FAULT;
+		ZydisDecodedInstruction d;
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&s->zd, NULL, b, n, &d)))
+			return UT_PLAN_MISALIGNED;
+		struct decoded x = {.at = a, .len = d.length};
+		classify(&d, &x);
+		if (d.raw.imm[0].is_relative)
+			note_target(s, x.target);
+		if (a < s->insn) {
+			s->before[s->n_before++ % UT_WIN_MAX_INSNS] = x;
+		} else if (a == s->insn) {
+			if (d.mnemonic != ZYDIS_MNEMONIC_SYSCALL)
+				return UT_PLAN_MISALIGNED;
+			x.kind = UT_INSN_SYSCALL;
+			x.movable = true;
+			s->after[s->n_after++] = x;
+			found = true;
+		} else if (found && s->n_after < UT_WIN_MAX_INSNS) {
+			s->after[s->n_after++] = x;
+		} else if (!found) {
+			return UT_PLAN_MISALIGNED; /* stepped over insn */
+		}
+		a += d.length;
+	}
+	return found && !s->targets_overflow ? UT_PLAN_OK : (found ? UT_PLAN_NO_WINDOW : UT_PLAN_MISALIGNED);
+}
+
+/* The k-th instruction before the syscall (k = 1: the one just before). */
+static const struct decoded *before(const struct sweep *s, unsigned k)
+{
+	return &s->before[(s->n_before - k) % UT_WIN_MAX_INSNS];
+}
+
+static bool target_inside(const struct sweep *s, uintptr_t start, uintptr_t end)
+{
+	for (unsigned i = 0; i < s->n_targets; i++)
+		if (s->targets[i] > start && s->targets[i] < end)
+			return true;
+	return false;
+}
+
+/* The window of `pre` instructions before the syscall and `post` after it, if it may be moved. */
+static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
+{
+	const struct decoded *first = before(s, pre);
+	const struct decoded *last = &s->after[post];
+	uintptr_t start = first->at, end = last->at + last->len;
+	/* One page: each write is then one page swap, and a later swap of a neighbouring page cannot
+	 * leave the window across two mappings. */
+	bool one_page = (start & ~(UT_PAGE - 1)) == ((end - 1) & ~(UT_PAGE - 1));
+	if (first->len < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || !one_page ||
+	    target_inside(s, start, end))
+		return false;
+	for (unsigned k = 1; k <= pre; k++)
+		if (!before(s, k)->movable)
+			return false;
+	for (unsigned k = 1; k <= post; k++)
+		if (!s->after[k].movable)
+			return false;
+	return true;
+}
+
+static void fill_plan(const struct sweep *s, unsigned pre, unsigned post, struct ut_plan *p)
+{
+	p->start = before(s, pre)->at;
+	p->end = s->after[post].at + s->after[post].len;
+	p->insn = s->insn;
+	p->n = pre + 1 + post;
+	for (unsigned i = 0; i < p->n; i++) {
+		const struct decoded *d = i < pre ? before(s, pre - i) : &s->after[i - pre];
+		p->in[i] = (struct ut_insn){.off = (uint8_t)(d->at - p->start),
+		                            .len = d->len,
+		                            .kind = d->kind,
+		                            .disp_off = d->disp_off,
+		                            .cc = d->cc,
+		                            .target = d->target};
+	}
+	safecopy_memcpy(p->bytes, (const void *)p->start, p->end - p->start, NULL);
+}
+
+int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p)
+{
+	if (fn_lo > insn || fn_hi < insn + 2 || fn_hi - fn_lo > UT_FN_MAX_LEN)
+		return UT_PLAN_MISALIGNED;
+	struct sweep s;
+	memset(&s, 0, sizeof s);
+	s.lo = fn_lo;
+	s.hi = fn_hi;
+	s.insn = insn;
+	if (ZYAN_FAILED(ZydisDecoderInit(&s.zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+		return UT_PLAN_MISALIGNED;
+	int r = sweep_function(&s);
+	if (r)
+		return r;
+	unsigned max_pre = s.n_before < UT_WIN_MAX_INSNS ? s.n_before : UT_WIN_MAX_INSNS;
+	unsigned best_pre = 0, best_post = 0;
+	uintptr_t best_len = UINTPTR_MAX;
+	for (unsigned pre = 1; pre <= max_pre; pre++)
+		for (unsigned post = 0; post < s.n_after && pre + post < UT_WIN_MAX_INSNS; post++) {
+			uintptr_t len = s.after[post].at + s.after[post].len - before(&s, pre)->at;
+			if (len < best_len && window_ok(&s, pre, post)) {
+				best_len = len;
+				best_pre = pre;
+				best_post = post;
+			}
+		}
+	if (best_len == UINTPTR_MAX)
+		return UT_PLAN_NO_WINDOW;
+	fill_plan(&s, best_pre, best_post, p);
+	return UT_PLAN_OK;
+}
+
+int ut_plan_syscall_index(const struct ut_plan *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->in[i].kind == UT_INSN_SYSCALL)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,67 @@
+/*
+ * Layer 0 (see src/usertrap/README.md). Choosing the window of a `syscall` instruction: whole instructions
+ * around it, at least UT_JUMP_LEN bytes, that can be moved into a stub (stubcode.c) and replaced by
+ * `jmp rel32` followed by UT_GUARD bytes (windows.c). Decoded with Zydis, linearly from the start of the
+ * function that holds the site, so every instruction boundary is one the code really has.
+ *
+ * A window is refused (the site stays on the SIGSYS path, still correct) when:
+ * - the linear decode of the function does not land on the syscall (data in code, or not an
+ *   instruction boundary), or any instruction of the function fails to decode;
+ * - it would hold a call, a return, an indirect branch, jrcxz/loop, a 16-bit relative branch, any other
+ *   relative operand, another system call or interrupt, an endbr64 (an indirect branch target) after
+ *   its first byte, or cross the function's bounds or a page boundary;
+ * - a relative branch or call anywhere in the function targets a byte strictly inside it;
+ * - its first instruction is shorter than UT_JUMP_LEN: the jump's displacement would cover an
+ *   instruction boundary, which then could not hold UT_GUARD (no instruction punning is attempted).
+ * Branch targets from other functions and jump tables cannot be seen: a thread arriving that way meets
+ * UT_GUARD and is sent to the stub by the SIGILL handler (slow, still correct).
+ */
+#ifndef USERTRAP_DECODE_H
+#define USERTRAP_DECODE_H
+
+#include "usertrap/defs.h"
+
+#define UT_JUMP_LEN      5  /* e9 rel32 */
+#define UT_WIN_MAX_LEN   32 /* bytes in a window */
+#define UT_WIN_MAX_INSNS 12 /* instructions in a window */
+#define UT_FN_MAX_LEN    (256 * 1024)
+
+enum ut_insn_kind {
+	UT_INSN_PLAIN,   /* moved as it is */
+	UT_INSN_RIPREL,  /* a disp32 relative to the next instruction, at disp_off */
+	UT_INSN_JMP,     /* jmp rel8/rel32 to target */
+	UT_INSN_JCC,     /* jcc rel8/rel32 to target, condition cc */
+	UT_INSN_SYSCALL, /* the site */
+};
+
+struct ut_insn {
+	uint8_t off, len; /* in the window */
+	uint8_t kind;     /* enum ut_insn_kind */
+	uint8_t disp_off; /* UT_INSN_RIPREL */
+	uint8_t cc;       /* UT_INSN_JCC: the condition (0..15) */
+	uintptr_t target; /* UT_INSN_RIPREL, JMP, JCC: the absolute address it refers to */
+};
+
+struct ut_plan {
+	uintptr_t start, end, insn; /* the window [start, end) and the syscall instruction in it */
+	unsigned n;
+	struct ut_insn in[UT_WIN_MAX_INSNS];
+	unsigned char bytes[UT_WIN_MAX_LEN]; /* the window's bytes as decoded */
+};
+
+enum ut_plan_result {
+	UT_PLAN_OK = 0,
+	UT_PLAN_FAULT,      /* the function's bytes could not be read */
+	UT_PLAN_MISALIGNED, /* the decode does not land on a syscall at insn, or fails */
+	UT_PLAN_NO_WINDOW,  /* no window around it may be moved */
+};
+
+/* Plans the window of the syscall instruction at insn in the function [fn_lo, fn_hi) (at most
+ * UT_FN_MAX_LEN bytes). Returns an enum ut_plan_result; *p is complete only for UT_PLAN_OK. Reads
+ * through libsafecopy, no allocation: async-signal-safe. */
+UT_HIDDEN int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p);
+
+/* The index in p->in of the syscall instruction. */
+UT_HIDDEN int ut_plan_syscall_index(const struct ut_plan *p);
+
+#endif

@@ -1,0 +1,103 @@
+/* Stub pages near the code (see stubs.h). */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "usertrap/pagewrite.h"
+#include "usertrap/stubs.h"
+#include "usertrap/table.h"
+
+#define REACH      ((uintptr_t)1 << 31) /* a rel32 reaches [next - 2 GiB, next + 2 GiB) */
+#define STEP       ((uintptr_t)1 << 20) /* candidate places of a new page, 1 MiB apart */
+#define TRIES      64                   /* on each side */
+#define STUB_ALIGN 16
+#define INT3       0xcc
+
+static struct {
+	uintptr_t page;
+	uint32_t used;
+} pages[UT_STUB_PAGES];
+static unsigned n_pages; /* written under the patch lock only */
+
+static uintptr_t distance(uintptr_t a, uintptr_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* Every byte of the page and every byte of [lo, hi) reach each other by a rel32. */
+static bool reaches(uintptr_t page, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t limit = REACH - 2 * UT_PAGE;
+	return distance(page, lo) < limit && distance(page, hi) < limit &&
+	       distance(page + UT_PAGE, lo) < limit && distance(page + UT_PAGE, hi) < limit;
+}
+
+/* A new read-execute page of int3 exactly at `at`, or 0. */
+static uintptr_t map_page(uintptr_t at)
+{
+	long p = ut_sys(SYS_mmap, (long)at, (long)UT_PAGE, PROT_READ | PROT_WRITE,
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p < 0 && p > -4096)
+		return 0;
+	if ((uintptr_t)p != at) { /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+		UT_SYS2(SYS_munmap, p, UT_PAGE);
+		return 0;
+	}
+	memset((void *)p, INT3, UT_PAGE);
+	if (UT_SYS3(SYS_mprotect, p, UT_PAGE, PROT_READ | PROT_EXEC) != 0) {
+		UT_SYS2(SYS_munmap, p, UT_PAGE);
+		return 0;
+	}
+	return (uintptr_t)p;
+}
+
+/* A new page in reach of [lo, hi): right after the last page first, then 1 MiB steps each way. */
+static uintptr_t new_page(uintptr_t lo, uintptr_t hi)
+{
+	if (n_pages) {
+		uintptr_t next = pages[n_pages - 1].page + UT_PAGE;
+		uintptr_t p = reaches(next, lo, hi) ? map_page(next) : 0;
+		if (p)
+			return p;
+	}
+	uintptr_t base = lo & ~(STEP - 1);
+	for (uintptr_t k = 1; k <= TRIES; k++) {
+		uintptr_t below = base - k * STEP, above = base + k * STEP;
+		uintptr_t p = below < base && reaches(below, lo, hi) ? map_page(below) : 0;
+		if (!p && above > base && reaches(above, lo, hi))
+			p = map_page(above);
+		if (p)
+			return p;
+	}
+	return 0;
+}
+
+uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size)
+{
+	size = (size + STUB_ALIGN - 1) & ~(size_t)(STUB_ALIGN - 1);
+	if (size > UT_PAGE)
+		return 0;
+	for (unsigned i = n_pages; i-- > 0;)
+		if (pages[i].used + size <= UT_PAGE && reaches(pages[i].page, lo, hi)) {
+			uintptr_t at = pages[i].page + pages[i].used;
+			pages[i].used += (uint32_t)size;
+			return at;
+		}
+	if (n_pages == UT_STUB_PAGES)
+		return 0;
+	uintptr_t p = new_page(lo, hi);
+	if (!p)
+		return 0;
+	pages[n_pages].page = p;
+	pages[n_pages].used = (uint32_t)size;
+	n_pages++;
+	return p;
+}
+
+int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err)
+{
+	struct ut_window w = {.lo = at & ~(UT_PAGE - 1), .prot = PROT_READ | PROT_EXEC};
+	w.hi = w.lo + UT_PAGE;
+	return ut_window_write(&w, at, b, n, err);
+}

@@ -1,0 +1,27 @@
+/*
+ * Layer 3 (see src/usertrap/README.md). The pages that hold the windows' stubs, each within reach of a
+ * `jmp rel32` from the code it serves. A stub page is never writable and executable at once: a new
+ * page is filled while read-write and then made read-execute; later stubs are written into it by a page
+ * swap (pagewrite.c), since other threads may be running the stubs already there. Stubs are never
+ * freed (a thread may be inside one after its site is restored). Needs the patch lock;
+ * async-signal-safe (raw system calls only).
+ */
+#ifndef USERTRAP_STUBS_H
+#define USERTRAP_STUBS_H
+
+#include <stddef.h>
+
+#include "usertrap/defs.h"
+
+#define UT_STUB_PAGES 1024
+
+/* Room for `size` bytes (16-byte aligned, in one page) that a rel32 from every address in [lo, hi)
+ * reaches and back; taken for good. Returns its address, or 0 (no page within reach could be mapped,
+ * or UT_STUB_PAGES are in use). */
+UT_HIDDEN uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size);
+
+/* Writes n bytes at `at` (inside one reserved stub) in one page swap. Returns 0 or the errors of
+ * ut_window_write(). */
+UT_HIDDEN int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * Relocated windows (see windows.h). Patching, after the stub is written: UT_GUARD over every byte of
+ * the window after the jump (one write: a thread that ran the window's first instructions natively
+ * now meets a guard and continues in the stub), then the jump (one write). Restoring: the original
+ * first UT_JUMP_LEN bytes (a thread running them meets a guard next, and continues in the stub), then
+ * the rest. Each write is one page swap (pagewrite.c); every byte any thread can start an instruction
+ * at is, at every moment, either the original instruction, the jump, or a guard.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "arch/x86_64.h"
+#include "usertrap/counters.h"
+#include "usertrap/decode.h"
+#include "usertrap/fde.h"
+#include "usertrap/pagewrite.h"
+#include "usertrap/patcher.h"
+#include "usertrap/site.h"
+#include "usertrap/status.h"
+#include "usertrap/stubcode.h"
+#include "usertrap/stubs.h"
+#include "usertrap/table.h"
+#include "usertrap/windows.h"
+
+struct window {
+	uintptr_t start, insn, stub;
+	uint8_t len, n, sys_index;
+	uint8_t off[UT_WIN_MAX_INSNS]; /* instruction boundaries, from start */
+	struct ut_stub_map map;
+	unsigned char orig[UT_WIN_MAX_LEN];
+	bool patched; /* under the patch lock */
+};
+
+static struct window windows[USERTRAP_MAX_WINDOWS];
+static unsigned n_windows; /* published with a release store once an entry is complete */
+
+static void step_done(uintptr_t insn, int step)
+{
+	void (*fn)(uintptr_t, int, void *) = ut_test_step_hook;
+	if (fn)
+		fn(insn, step, ut_test_step_arg);
+}
+
+/* The newest window of the syscall at insn, or NULL. */
+static struct window *find(uintptr_t insn)
+{
+	for (unsigned i = __atomic_load_n(&n_windows, __ATOMIC_ACQUIRE); i-- > 0;)
+		if (windows[i].insn == insn)
+			return &windows[i];
+	return NULL;
+}
+
+/* The bytes of the patched window: the jump to the stub, then guards. */
+static void patched_bytes(const struct window *w, unsigned char *out)
+{
+	int32_t rel = (int32_t)(w->stub - (w->start + UT_JUMP_LEN));
+	out[0] = 0xe9;
+	memcpy(out + 1, &rel, 4);
+	memset(out + UT_JUMP_LEN, UT_GUARD, w->len - UT_JUMP_LEN);
+}
+
+/* The page under [start, end) (decode.c keeps a window in one page; both ends checked by
+ * ut_window_of). */
+static int pages_of(uintptr_t start, uintptr_t end, struct ut_window *pw, struct usertrap_error *err)
+{
+	struct ut_window tail;
+	int r = ut_window_of(start, pw, err);
+	if (r || (r = ut_window_of(end - UT_SITE_LEN, &tail, err)))
+		return r;
+	if (tail.prot != pw->prot)
+		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0);
+	pw->hi = tail.hi;
+	return 0;
+}
+
+/* A new entry for plan p with its stub written (not yet published). */
+static int build(const struct ut_plan *p, struct window *w, struct usertrap_error *err)
+{
+	unsigned char code[UT_STUB_MAX];
+	uint32_t cell = (uint32_t)(uintptr_t)&ut_data_slot(1)->common;
+	*w = (struct window){.start = p->start,
+	                     .insn = p->insn,
+	                     .len = (uint8_t)(p->end - p->start),
+	                     .n = (uint8_t)p->n,
+	                     .sys_index = (uint8_t)ut_plan_syscall_index(p)};
+	size_t size = ut_stub_emit(p, p->start, cell, code, &w->map);
+	uintptr_t stub = size ? ut_stub_reserve(p->start, p->end, size) : 0;
+	if (!stub || ut_stub_emit(p, stub, cell, code, &w->map) != size)
+		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0); /* no stub space within reach */
+	int r = ut_stub_write(stub, code, size, err);
+	if (r)
+		return r;
+	w->stub = stub;
+	for (unsigned i = 0; i < p->n; i++)
+		w->off[i] = p->in[i].off;
+	memcpy(w->orig, p->bytes, w->len);
+	return 0;
+}
+
+static int plan_error(int plan, struct usertrap_error *err)
+{
+	return plan == UT_PLAN_FAULT ? ut_fail(err, USERTRAP_ERR_FAULT, 0)
+	                             : ut_fail(err, USERTRAP_ERR_PATTERN, 0);
+}
+
+/* The window of insn: one still matching the code (its stub reused), or a new one. */
+static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct window **out,
+                      struct usertrap_error *err)
+{
+	struct window *w = find(insn);
+	unsigned char cur[UT_WIN_MAX_LEN];
+	if (w && safecopy_memcpy(cur, (const void *)w->start, w->len, NULL) == w->len &&
+	    memcmp(cur, w->orig, w->len) == 0) {
+		*out = w;
+		return 0;
+	}
+	unsigned n = n_windows;
+	if (n == USERTRAP_MAX_WINDOWS)
+		return ut_fail(err, USERTRAP_ERR_TABLE_FULL, 0);
+	if (!fn_lo && !ut_function_of(insn, &fn_lo, &fn_hi))
+		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
+	struct ut_plan p;
+	int r = ut_plan_window(insn, fn_lo, fn_hi, &p);
+	if (r)
+		return plan_error(r, err);
+	struct ut_window pw;
+	if ((r = pages_of(p.start, p.end, &pw, err)) || (r = build(&p, &windows[n], err)))
+		return r;
+	__atomic_store_n(&n_windows, n + 1, __ATOMIC_RELEASE);
+	*out = &windows[n];
+	return 0;
+}
+
+int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
+{
+	struct window *w = find(insn);
+	if (w && w->patched)
+		return ut_ok(err);
+	int r = window_for(insn, fn_lo, fn_hi, &w, err);
+	struct ut_window pw;
+	if (r || (r = pages_of(w->start, w->start + w->len, &pw, err)))
+		return r;
+	unsigned char b[UT_WIN_MAX_LEN];
+	patched_bytes(w, b);
+	if ((r = ut_window_write(&pw, w->start + UT_JUMP_LEN, b + UT_JUMP_LEN, w->len - UT_JUMP_LEN, err)))
+		return r;
+	step_done(insn, 1);
+	if ((r = ut_window_write(&pw, w->start, b, UT_JUMP_LEN, err)))
+		return r; /* the guards stay: threads reaching them continue in the stub */
+	w->patched = true;
+	UT_COUNT(sites_patched);
+	return ut_ok(err);
+}
+
+int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
+{
+	struct window *w = find(insn);
+	if (!w)
+		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
+	if (!w->patched)
+		return ut_ok(err);
+	unsigned char want[UT_WIN_MAX_LEN], cur[UT_WIN_MAX_LEN];
+	patched_bytes(w, want);
+	struct safecopy_fault fault;
+	if (safecopy_memcpy(cur, (const void *)w->start, w->len, &fault) != w->len)
+		return ut_fail_fault(err, &fault);
+	if (memcmp(cur, want, w->len) != 0)
+		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
+	struct ut_window pw;
+	int r = pages_of(w->start, w->start + w->len, &pw, err);
+	if (r || (r = ut_window_write(&pw, w->start, w->orig, UT_JUMP_LEN, err)))
+		return r;
+	step_done(insn, 1);
+	if ((r = ut_window_write(&pw, w->start + UT_JUMP_LEN, w->orig + UT_JUMP_LEN, w->len - UT_JUMP_LEN,
+	                         err)))
+		return r;
+	w->patched = false;
+	UT_UNCOUNT(sites_patched);
+	return ut_ok(err);
+}
+
+int ut_window_unpatch_all_locked(struct usertrap_error *err)
+{
+	int first = 0;
+	struct usertrap_error e;
+	for (unsigned i = 0; i < n_windows; i++) {
+		if (!windows[i].patched || find(windows[i].insn) != &windows[i])
+			continue;
+		int r = ut_window_unpatch_locked(windows[i].insn, &e);
+		if (r && !first) {
+			first = r;
+			if (err)
+				*err = e;
+		}
+	}
+	return first;
+}
+
+/* The index of the instruction of w that starts at pc, other than the first; -1 if none. */
+static int boundary(const struct window *w, uintptr_t pc)
+{
+	for (unsigned k = 1; k < w->n; k++)
+		if (w->start + w->off[k] == pc)
+			return (int)k;
+	return -1;
+}
+
+bool ut_window_on_sigill(uintptr_t pc, void *uc)
+{
+	for (unsigned i = __atomic_load_n(&n_windows, __ATOMIC_ACQUIRE); i-- > 0;) {
+		const struct window *w = &windows[i];
+		int k = pc > w->start && pc < w->start + w->len ? boundary(w, pc) : -1;
+		if (k < 0)
+			continue;
+		unsigned char now;
+		if (safecopy_memcpy(&now, (const void *)pc, 1, NULL) == 1 && now != UT_GUARD)
+			return true; /* restored meanwhile: run the original instruction */
+		if (k == w->sys_index && arch_reg_rax(uc) == SYS_restart_syscall) {
+			/* an interrupted call the kernel restarts (it backed RIP up to the syscall) */
+			UT_COUNT(restart_syscalls);
+			arch_set_rax(uc, (uint64_t)UT_SYS0(SYS_restart_syscall));
+			arch_set_pc(uc, w->stub + w->map.after_syscall);
+		} else {
+			arch_set_pc(uc, w->stub + w->map.at[k]);
+		}
+		return true;
+	}
+	return false;
+}

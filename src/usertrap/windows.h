@@ -1,0 +1,32 @@
+/*
+ * Layer 3 (see src/usertrap/README.md). Sites patched by a relocated window (decode.h): the window's
+ * instructions run in a stub near the code (stubcode.h, stubs.h); the window becomes `jmp rel32` to the
+ * stub followed by UT_GUARD bytes. Its first instruction is at least UT_JUMP_LEN long, so every other
+ * instruction boundary of the window (where a thread can be preempted, arrive by a branch, or return
+ * from the kernel after the syscall) lies at or after the jump's end and holds UT_GUARD: such a thread
+ * gets SIGILL and ut_window_on_sigill() sends it to the same point of the stub.
+ *
+ * The registry of windows is only ever appended to (a thread may run a stub, or be in the SIGILL
+ * handler for a window, after its site is restored), under the patch lock, and read lock-free.
+ */
+#ifndef USERTRAP_WINDOWS_H
+#define USERTRAP_WINDOWS_H
+
+#include "usertrap/defs.h"
+
+/* usertrap_patch_syscall() under the patch lock (fn_lo = fn_hi = 0: the bounds from .eh_frame_hdr):
+ * same results. Async-signal-safe. */
+UT_HIDDEN int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi,
+                                     struct usertrap_error *err);
+/* usertrap_unpatch_syscall() under the patch lock: same results. */
+UT_HIDDEN int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err);
+/* Restores every patched window; returns the first error (in *err), the others still restored. Needs
+ * the patch lock. */
+UT_HIDDEN int ut_window_unpatch_all_locked(struct usertrap_error *err);
+
+/* The SIGILL at pc: if pc is an interior instruction boundary of a window, sends the thread to the
+ * same point of its stub (or, if the window was restored meanwhile, back to pc) and returns true.
+ * Async-signal-safe. */
+UT_HIDDEN bool ut_window_on_sigill(uintptr_t pc, void *uc);
+
+#endif
