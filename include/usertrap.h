@@ -250,9 +250,9 @@ USERTRAP_API int usertrap_patch_syscall(void *insn, const void *fn_start, const 
                                         struct usertrap_error *err);
 
 /*
- * Restores a window patched by usertrap_patch_syscall (or lazily), in two writes: its first 5 bytes,
- * then the rest (a thread running the first instruction meanwhile meets a guard and continues in the
- * stub). The stub stays. Returns 0, ERR_INVAL (never patched), ERR_PATTERN (its bytes were changed by
+ * Restores a window patched by usertrap_patch_syscall (or lazily), in two writes: its first
+ * instruction, then the rest (a thread running the first instruction meanwhile meets a guard and continues in
+ * the stub). The stub stays. Returns 0, ERR_INVAL (never patched), ERR_PATTERN (its bytes were changed by
  * someone else), or the errors of usertrap_patch_syscall.
  */
 USERTRAP_API int usertrap_unpatch_syscall(void *insn, struct usertrap_error *err);

@@ -1,10 +1,11 @@
 /*
  * Relocated windows (see windows.h). Patching, after the stub is written: UT_GUARD over every byte of
- * the window after the jump (one write: a thread that ran the window's first instructions natively
- * now meets a guard and continues in the stub), then the jump (one write). Restoring: the original
- * first UT_JUMP_LEN bytes (a thread running them meets a guard next, and continues in the stub), then
- * the rest. Each write is one page swap (pagewrite.c); every byte any thread can start an instruction
- * at is, at every moment, either the original instruction, the jump, or a guard.
+ * the window after its first instruction (one write: a thread that ran that instruction natively now
+ * meets a guard and continues in the stub), then the first instruction's bytes, replaced whole by the
+ * jump and guards (one write; never a guard inside it while it can still run: its tail would change
+ * its operands). Restoring: the first instruction whole (a thread running it meets a guard next, and
+ * continues in the stub), then the rest. Each write is one page swap (pagewrite.c); every byte any thread can
+ * start an instruction at is, at every moment, either the original instruction, the jump, or a guard.
  */
 #include <errno.h>
 #include <string.h>
@@ -143,10 +144,11 @@ int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, str
 		return r;
 	unsigned char b[UT_WIN_MAX_LEN];
 	patched_bytes(w, b);
-	if ((r = ut_window_write(&pw, w->start + UT_JUMP_LEN, b + UT_JUMP_LEN, w->len - UT_JUMP_LEN, err)))
+	unsigned first = w->off[1]; /* the first instruction, replaced whole by the second write */
+	if ((r = ut_window_write(&pw, w->start + first, b + first, w->len - first, err)))
 		return r;
 	step_done(insn, 1);
-	if ((r = ut_window_write(&pw, w->start, b, UT_JUMP_LEN, err)))
+	if ((r = ut_window_write(&pw, w->start, b, first, err)))
 		return r; /* the guards stay: threads reaching them continue in the stub */
 	w->patched = true;
 	UT_COUNT(sites_patched);
@@ -169,11 +171,11 @@ int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
 		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
 	struct ut_window pw;
 	int r = pages_of(w->start, w->start + w->len, &pw, err);
-	if (r || (r = ut_window_write(&pw, w->start, w->orig, UT_JUMP_LEN, err)))
+	unsigned first = w->off[1];
+	if (r || (r = ut_window_write(&pw, w->start, w->orig, first, err)))
 		return r;
 	step_done(insn, 1);
-	if ((r = ut_window_write(&pw, w->start + UT_JUMP_LEN, w->orig + UT_JUMP_LEN, w->len - UT_JUMP_LEN,
-	                         err)))
+	if ((r = ut_window_write(&pw, w->start + first, w->orig + first, w->len - first, err)))
 		return r;
 	w->patched = false;
 	UT_UNCOUNT(sites_patched);

@@ -144,3 +144,102 @@ Test(hammer, trampoline_counter_is_exact_across_threads)
 	usertrap_get_counters(&c);
 	cr_assert_eq(c.trampoline_calls, 6 * 20000);
 }
+
+/*
+ * Test 1 for relocated windows: each shape of window_shapes.asm patched and restored, with pauses
+ * between the two writes each way, while 8 captured threads call it. Before the patch the calls come
+ * through Syscall User Dispatch, after it through the stub; a thread that ran the window's first
+ * instructions natively meets a guard and is moved into the stub by SIGILL. Every call must be answered
+ * right and reach the hook exactly once.
+ */
+#include "usertrap/shapes.h"
+
+#define WINDOW_ROUNDS 60
+
+static __thread uint64_t window_hook_calls;
+static const struct shape *window_shape;
+static struct placed window_site;
+
+static long window_hook(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	long r;
+	if (!shape_answer(call, &r))
+		return usertrap_syscall(call);
+	window_hook_calls++;
+	return r;
+}
+
+static void *window_hammer(void *p)
+{
+	struct result *r = p;
+	shape_fn f = shape_entry(&window_site);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	__atomic_fetch_add(&armed_threads, 1, __ATOMIC_SEQ_CST);
+	for (long k = 1; !__atomic_load_n(&stop, __ATOMIC_RELAXED); k++) {
+		long v = window_shape->invoke(f, k);
+		r->calls++;
+		if (v != k * 3 + 1)
+			r->wrong++;
+	}
+	r->hooked = window_hook_calls;
+	return NULL;
+}
+
+static void hammer_one_window(const struct shape *s)
+{
+	window_shape = s;
+	window_site = place_shape(s);
+	stop = 0;
+	armed_threads = 0;
+	pthread_t t[THREADS];
+	struct result res[THREADS];
+	memset(res, 0, sizeof res);
+	for (int i = 0; i < THREADS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, window_hammer, &res[i]), 0);
+	while (__atomic_load_n(&armed_threads, __ATOMIC_SEQ_CST) < THREADS)
+		sched_yield();
+	struct placed *p = &window_site;
+	unsigned char *start = p->insn - s->window_before;
+	for (int round = 0; round < WINDOW_ROUNDS; round++) {
+		struct usertrap_error err;
+		cr_assert_eq(usertrap_patch_syscall(p->insn, p->fn, p->end, &err), 0, "%s round %d: %s",
+		             s->name, round, usertrap_status_name(err.status));
+		cr_assert_eq(start[0], 0xe9);
+		cr_assert_eq(usertrap_unpatch_syscall(p->insn, &err), 0, "%s round %d: %s", s->name, round,
+		             usertrap_status_name(err.status));
+		cr_assert_eq(memcmp(p->fn, s->start, (size_t)(p->end - p->fn)), 0, "%s: restored", s->name);
+	}
+	cr_assert_eq(usertrap_patch_syscall(p->insn, p->fn, p->end, NULL), 0);
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(res[i].wrong, 0, "%s thread %d: %llu wrong results", s->name, i,
+		             (unsigned long long)res[i].wrong);
+		cr_expect_eq(res[i].calls, res[i].hooked, "%s thread %d: %llu calls, %llu hook runs", s->name,
+		             i, (unsigned long long)res[i].calls, (unsigned long long)res[i].hooked);
+		cr_expect_gt(res[i].calls, 0);
+	}
+}
+
+Test(hammer, windows_patched_while_eight_threads_call, .timeout = 240)
+{
+	struct usertrap_config cfg = {.hook = window_hook, .flags = USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH};
+	struct usertrap_error err;
+	cr_assert_eq(usertrap_init(&cfg, &err), 0, "init: %s", usertrap_status_name(err.status));
+	ut_test_step_hook = pause_step;
+	const struct shape shapes[] = PATCHABLE_SHAPES;
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+		hammer_one_window(&shapes[i]);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_log_info("windows hammer: %llu trampoline, %llu sigsys, %llu SIGILL restarts",
+	            (unsigned long long)c.trampoline_calls, (unsigned long long)c.sigsys_calls,
+	            (unsigned long long)c.sigill_restarts);
+	cr_expect_gt(c.trampoline_calls, 0);
+	cr_expect_gt(c.sigsys_calls, 0);
+	cr_expect_eq(c.patches, 5 * (WINDOW_ROUNDS + 1));
+	cr_expect_eq(c.sites_patched, 5);
+}

@@ -9,6 +9,7 @@
 #include <cpuid.h>
 #include <stdio.h>
 
+#include "usertrap/shapes.h"
 #include "usertrap/util.h"
 
 struct regs {
@@ -291,7 +292,9 @@ static void fill_input(void)
 	memset(&rt_out, 0, sizeof rt_out);
 }
 
-static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
+static void check_roundtrip(uint64_t rcx_want, uint64_t rbx_want);
+
+static void init_mode(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
 {
 	struct usertrap_config cfg = {.hook = hook, .flags = flags, .vector_save = mode};
 	struct usertrap_error err;
@@ -300,23 +303,34 @@ static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save
 	unsigned a, b, c, d;
 	__cpuid_count(7, 0, a, b, c, d);
 	rt_avx512 = (b & (1u << 16)) != 0; /* AVX512F (the kernel enables it when present) */
+}
 
+static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
+{
+	init_mode(hook, flags, mode);
 	unsigned char *m = patched_jump_site(regs_resume);
 	rt_site = (uint64_t)(uintptr_t)m;
 
 	fill_input();
 	regs_roundtrip();
+	check_roundtrip((uint64_t)(uintptr_t)m + 7, rt_in.gpr[RBX]);
+}
 
+/* What regs_roundtrip stored, against its input: RCX as rcx_want (0: anything), RBX as rbx_want. */
+static void check_roundtrip(uint64_t rcx_want, uint64_t rbx_want)
+{
 	struct usertrap_counters cnt;
 	usertrap_get_counters(&cnt);
 	cr_assert_eq(cnt.trampoline_calls, 1, "the call went through the trampoline");
 	cr_expect_eq(rt_out.gpr[RAX], (uint64_t)RESULT);
-	cr_expect_eq(rt_out.gpr[RCX], (uint64_t)(uintptr_t)m + 7,
-	             "RCX = the return address, as after syscall");
+	if (rcx_want)
+		cr_expect_eq(rt_out.gpr[RCX], rcx_want, "RCX = the return address, as after syscall");
 	cr_expect_eq(rt_out.gpr[R11], rt_out.flags, "R11 = RFLAGS, as after syscall");
 	cr_expect_eq(rt_out.gpr[RSP], rt_saved_rsp, "RSP");
+	cr_expect_eq(rt_out.gpr[RBX], rbx_want, "RBX %#llx, want %#llx", (unsigned long long)rt_out.gpr[RBX],
+	             (unsigned long long)rbx_want);
 	for (int i = 0; i < 16; i++)
-		if (i != RAX && i != RCX && i != R11 && i != RSP)
+		if (i != RAX && i != RCX && i != R11 && i != RSP && i != RBX)
 			cr_expect_eq(rt_out.gpr[i], rt_in.gpr[i], "%s: %#llx, want %#llx", names[i],
 			             (unsigned long long)rt_out.gpr[i], (unsigned long long)rt_in.gpr[i]);
 	const uint64_t arith = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x400 | 0x800;
@@ -370,4 +384,25 @@ Test(regs, preserved_with_inuse)
 Test(regs, preserved_with_no_vector_promise)
 {
 	run(quiet_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
+}
+
+/*
+ * The same through a relocated window (window_shapes.asm, shape `regs`): `mov data(%rip),%rbx` and a
+ * `jne` (not taken: ZF is set) moved into the stub with the syscall. RBX must hold the data the moved
+ * RIP-relative load found; RCX is the stub's resume address there, not the site's.
+ */
+Test(regs, preserved_through_a_relocated_window)
+{
+	init_mode(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
+	const struct shape s = SHAPE(regs, 9, NULL);
+	uint64_t back = (uint64_t)(uintptr_t)regs_resume;
+	struct placed p = place_shape_with(&s, &back, sizeof back);
+	struct usertrap_error err;
+	int r = usertrap_patch_syscall(p.insn, p.fn, p.end, &err);
+	cr_assert_eq(r, 0, "patch: %s", usertrap_status_name(r));
+	cr_assert_eq(p.insn[-9], 0xe9, "the window starts at the RIP-relative load");
+	rt_site = (uint64_t)(uintptr_t)p.fn;
+	fill_input();
+	regs_roundtrip();
+	check_roundtrip(0, 0x5a5a5a5a12345678ULL);
 }
