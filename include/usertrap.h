@@ -16,9 +16,10 @@
  *   later meet a restored syscall with that wrong number.)
  * - Lazy capture (Syscall User Dispatch, kernel >= 5.11). While capture is on for a thread, each of its
  *   system calls made from outside usertrap's own code raises SIGSYS; usertrap's handler gives the call
- *   to the hook and, if the site has the pattern above, patches it, so the next call there takes the
- *   jump. Sites that do not match (e.g. `xor %eax,%eax; syscall`) stay on this slower path and remain
- *   correct.
+ *   to the hook and patches the site, so the next call there takes a jump: the pattern above while
+ *   the table has room, else a relocated window (usertrap_patch_syscall: `xor %eax,%eax; syscall`,
+ *   `mov %reg,%eax; syscall`, a `mov` farther away...). Sites neither form fits stay on this slower
+ *   path and remain correct.
  *
  * Every read and write of instruction bytes goes through libsafecopy: a site on an unmapped or
  * vanishing page is an error return, never a crash. No page is ever writable and executable at once,
@@ -48,8 +49,10 @@
  * Limits (known, by design or not yet done):
  * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching
  *   still works. usertrap is not a security boundary: code in the process can always get around it.
- * - Never patched (they stay on the signal path, still correct): sites that do not match the pattern;
- *   sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (the patcher runs it while a
+ * - Never patched (they stay on the signal path, still correct): sites that neither match the pattern
+ *   nor have a window that can be moved (src/usertrap/decode.h: e.g. a call or a branch target next
+ *   to the syscall, or no .eh_frame_hdr entry for the function, as in JIT code, unless bounds are
+ *   given to usertrap_patch_syscall); sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (the patcher runs it while a
  *   site is half-written), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes
  *   span two mappings; rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the
  *   SIGSYS handler resumes the caller at a per-site gate in the trap table, so the call runs on the
@@ -80,7 +83,12 @@
  * - usertrap keeps a little initial-exec TLS: dlopen() of libusertrap.so late in a program's life can
  *   fail if the static TLS reserve is used up (LD_PRELOAD or linking it in is always fine).
  * - A trap-table slot, once bound to a site, stays bound (a thread may still be in its trampoline): at
- *   most USERTRAP_MAX_SITES distinct sites over the life of the process.
+ *   most USERTRAP_MAX_SITES distinct sites over the life of the process; a window and its stub stay
+ *   too: at most USERTRAP_MAX_WINDOWS windows.
+ * - Windows: a stub has no unwind information (a backtrace from the hook stops there); RCX after a
+ *   call through a window is an address in the stub, not after the site (code never reads it); a
+ *   thread that reaches a window's interior by a branch usertrap could not see (another function, a
+ *   jump table) is moved into the stub by a SIGILL each time: correct, slow.
  */
 #ifndef USERTRAP_H
 #define USERTRAP_H

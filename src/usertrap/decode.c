@@ -164,6 +164,13 @@ static bool target_inside(const struct sweep *s, uintptr_t start, uintptr_t end)
 	return false;
 }
 
+/* d may be moved out of [start, end): a RIP-relative operand must not point into the window itself,
+ * whose bytes change. */
+static bool movable_out_of(const struct decoded *d, uintptr_t start, uintptr_t end)
+{
+	return d->movable && !(d->kind == UT_INSN_RIPREL && d->target >= start && d->target < end);
+}
+
 /* The window of `pre` instructions before the syscall and `post` after it, if it may be moved. */
 static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
 {
@@ -177,10 +184,10 @@ static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
 	    target_inside(s, start, end))
 		return false;
 	for (unsigned k = 1; k <= pre; k++)
-		if (!before(s, k)->movable)
+		if (!movable_out_of(before(s, k), start, end))
 			return false;
 	for (unsigned k = 1; k <= post; k++)
-		if (!s->after[k].movable)
+		if (!movable_out_of(&s->after[k], start, end))
 			return false;
 	return true;
 }
