@@ -104,16 +104,24 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 
 /* ---- explicit patching ---- */
 
-int usertrap_patch(void *site, long nr, struct usertrap_error *err)
+/* The checks every explicit (un)patch makes first: 0, or the error. */
+static int check_explicit(const void *site, struct usertrap_error *err)
 {
 	if (!ut_running())
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
-	if (!site)
-		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
+	return site ? 0 : ut_fail(err, USERTRAP_ERR_INVAL, 0);
+}
+
+/* The patch lock for an explicit (un)patch: mappings changed behind the hook's back are read afresh. */
+static void lock_explicit(void)
+{
 	ut_lock();
-	ut_maps_forget(0, UINTPTR_MAX); /* mappings changed behind the hook's back are read afresh */
-	int r = ut_patch_locked((uintptr_t)site, nr, err);
-	ut_unlock();
+	ut_maps_forget(0, UINTPTR_MAX);
+}
+
+/* Counts the outcome r of an explicit patch; returns r. */
+static int count_patch(int r)
+{
 	if (r == 0)
 		UT_COUNT(patches);
 	else
@@ -121,43 +129,48 @@ int usertrap_patch(void *site, long nr, struct usertrap_error *err)
 	return r;
 }
 
+int usertrap_patch(void *site, long nr, struct usertrap_error *err)
+{
+	int r = check_explicit(site, err);
+	if (r)
+		return r;
+	lock_explicit();
+	r = ut_patch_locked((uintptr_t)site, nr, err);
+	ut_unlock();
+	return count_patch(r);
+}
+
 int usertrap_unpatch(void *site, struct usertrap_error *err)
 {
-	if (!ut_running())
-		return ut_fail(err, USERTRAP_ERR_STATE, 0);
-	if (!site)
-		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
-	ut_lock();
-	ut_maps_forget(0, UINTPTR_MAX);
-	int r = ut_unpatch_locked((uintptr_t)site, err);
+	int r = check_explicit(site, err);
+	if (r)
+		return r;
+	lock_explicit();
+	r = ut_unpatch_locked((uintptr_t)site, err);
 	ut_unlock();
 	return r;
 }
 
 int usertrap_patch_syscall(void *insn, const void *fn_start, const void *fn_end, struct usertrap_error *err)
 {
-	if (!ut_running())
-		return ut_fail(err, USERTRAP_ERR_STATE, 0);
-	if (!insn || !fn_start != !fn_end)
+	int r = check_explicit(insn, err);
+	if (r)
+		return r;
+	if (!fn_start != !fn_end)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
-	ut_lock();
-	int r = ut_window_patch_locked((uintptr_t)insn, (uintptr_t)fn_start, (uintptr_t)fn_end, err);
+	lock_explicit();
+	r = ut_window_patch_locked((uintptr_t)insn, (uintptr_t)fn_start, (uintptr_t)fn_end, err);
 	ut_unlock();
-	if (r == 0)
-		UT_COUNT(patches);
-	else
-		UT_COUNT(patch_failures);
-	return r;
+	return count_patch(r);
 }
 
 int usertrap_unpatch_syscall(void *insn, struct usertrap_error *err)
 {
-	if (!ut_running())
-		return ut_fail(err, USERTRAP_ERR_STATE, 0);
-	if (!insn)
-		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
-	ut_lock();
-	int r = ut_window_unpatch_locked((uintptr_t)insn, err);
+	int r = check_explicit(insn, err);
+	if (r)
+		return r;
+	lock_explicit();
+	r = ut_window_unpatch_locked((uintptr_t)insn, err);
 	ut_unlock();
 	return r;
 }
@@ -175,19 +188,9 @@ static int unpatch_all(struct usertrap_error *err)
 		struct ut_data_slot *d = ut_data_slot(i);
 		if (d->kind != UT_SLOT_PATCH || !ut_site_patched[i])
 			continue;
-		int r = ut_unpatch_locked((uintptr_t)d->site, &e);
-		if (r && !first) {
-			first = r;
-			if (err)
-				*err = e;
-		}
+		ut_keep_first(&first, ut_unpatch_locked((uintptr_t)d->site, &e), &e, err);
 	}
-	int r = ut_window_unpatch_all_locked(&e);
-	if (r && !first) {
-		first = r;
-		if (err)
-			*err = e;
-	}
+	ut_keep_first(&first, ut_window_unpatch_all_locked(&e), &e, err);
 	ut_unlock();
 	return first;
 }

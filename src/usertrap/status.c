@@ -75,3 +75,12 @@ const char *usertrap_status_name(int status)
 	}
 	return "unknown";
 }
+
+void ut_keep_first(int *first, int r, const struct usertrap_error *e, struct usertrap_error *err)
+{
+	if (!r || *first)
+		return;
+	*first = r;
+	if (err)
+		*err = *e;
+}

@@ -23,5 +23,8 @@ UT_HIDDEN int ut_fail(struct usertrap_error *err, int status, int sys_errno);
 UT_HIDDEN int ut_fail_fault(struct usertrap_error *err, const struct safecopy_fault *fault);
 /* USERTRAP_OK (0). */
 UT_HIDDEN int ut_ok(struct usertrap_error *err);
+/* For work over many sites that goes on after an error: if r is the first error (*first still 0),
+ * keeps it in *first and its details e in *err (if given). */
+UT_HIDDEN void ut_keep_first(int *first, int r, const struct usertrap_error *e, struct usertrap_error *err);
 
 #endif

@@ -189,12 +189,7 @@ int ut_window_unpatch_all_locked(struct usertrap_error *err)
 	for (unsigned i = 0; i < n_windows; i++) {
 		if (!windows[i].patched || find(windows[i].insn) != &windows[i])
 			continue;
-		int r = ut_window_unpatch_locked(windows[i].insn, &e);
-		if (r && !first) {
-			first = r;
-			if (err)
-				*err = e;
-		}
+		ut_keep_first(&first, ut_window_unpatch_locked(windows[i].insn, &e), &e, err);
 	}
 	return first;
 }
