@@ -177,11 +177,7 @@ static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
 	const struct decoded *first = before(s, pre);
 	const struct decoded *last = &s->after[post];
 	uintptr_t start = first->at, end = last->at + last->len;
-	/* One page: each write is then one page swap, and a later swap of a neighbouring page cannot
-	 * leave the window across two mappings. */
-	bool one_page = (start & ~(UT_PAGE - 1)) == ((end - 1) & ~(UT_PAGE - 1));
-	if (first->len < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || !one_page ||
-	    target_inside(s, start, end))
+	if (first->len < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || target_inside(s, start, end))
 		return false;
 	for (unsigned k = 1; k <= pre; k++)
 		if (!movable_out_of(before(s, k), start, end))

@@ -10,7 +10,7 @@
  * - it would hold a call, a return, an indirect branch, jrcxz/loop, a 16-bit relative branch, any other
  *   relative operand, another system call or interrupt, an endbr64 (an indirect branch target) after
  *   its first byte, a RIP-relative operand pointing into the window itself, or cross the function's
- *   bounds or a page boundary;
+ *   bounds;
  * - a relative branch or call anywhere in the function targets a byte strictly inside it;
  * - its first instruction is shorter than UT_JUMP_LEN: the jump's displacement would cover an
  *   instruction boundary, which then could not hold UT_GUARD (no instruction punning is attempted).

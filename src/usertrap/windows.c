@@ -61,13 +61,16 @@ static void patched_bytes(const struct window *w, unsigned char *out)
 	memset(out + UT_JUMP_LEN, UT_GUARD, w->len - UT_JUMP_LEN);
 }
 
-/* The page under [start, end) (decode.c keeps a window in one page; both ends checked by
- * ut_window_of). */
+/* The page or two pages under [start, end), checked like a 7-byte site's (ut_window_of) in each
+ * page: a window across a page boundary stays patchable after a later swap of one of its pages splits
+ * the mapping, since each write swaps both pages at once. */
 static int pages_of(uintptr_t start, uintptr_t end, struct ut_window *pw, struct usertrap_error *err)
 {
+	uintptr_t second = (end - 1) & ~(UT_PAGE - 1);
+	bool two = second > start;
 	struct ut_window tail;
-	int r = ut_window_of(start, pw, err);
-	if (r || (r = ut_window_of(end - UT_SITE_LEN, &tail, err)))
+	int r = ut_window_of(two ? second - UT_SITE_LEN : start, pw, err);
+	if (r || (r = ut_window_of(two ? second : end - UT_SITE_LEN, &tail, err)))
 		return r;
 	if (tail.prot != pw->prot)
 		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0);

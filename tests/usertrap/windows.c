@@ -322,3 +322,32 @@ Test(windows, capacity_is_usertrap_max_windows, .timeout = 120)
 	usertrap_get_counters(&c);
 	cr_assert_eq(c.sites_patched, USERTRAP_MAX_WINDOWS);
 }
+
+/* A window across a page boundary: both pages swapped at once by each write, and still restorable
+ * after the patch of a window in the second page alone has split the mapping under it. */
+Test(windows, window_across_a_page_boundary)
+{
+	init_explicit();
+	const struct shape open = SHAPE(open, 5, invoke_first), cancel = SHAPE(cancel, 5, invoke_nr_fourth);
+	unsigned char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	size_t open_len = (size_t)(open.end - open.start), cancel_len = (size_t)(cancel.end - cancel.start);
+	unsigned char *a = m + 4096 - 10, *b = m + 4096 + 64; /* a's window: 4094..4100 */
+	memcpy(a, open.start, open_len);
+	memcpy(b, cancel.start, cancel_len);
+	cr_assert_eq(mprotect(m, 8192, PROT_READ | PROT_EXEC), 0);
+	struct placed pa = {a, a + (open.sys - open.start), a + open_len};
+	struct placed pb = {b, b + (cancel.sys - cancel.start), b + cancel_len};
+	struct usertrap_error err;
+	cr_assert_eq(patch(&pa, &err), 0, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(pa.insn[-5], 0xe9);
+	cr_assert_eq(pa.insn[0], 0x06, "the guard in the second page");
+	cr_assert_eq(patch(&pb, &err), 0, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(open.invoke(shape_entry(&pa), 2), 7);
+	cr_assert_eq(cancel.invoke(shape_entry(&pb), 3), 10);
+	cr_assert_eq(usertrap_unpatch_syscall(pa.insn, &err), 0, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(memcmp(a, open.start, open_len), 0, "restored across the boundary");
+	cr_assert_eq(open.invoke(shape_entry(&pa), 2), -ENOSYS);
+	cr_assert_eq(cancel.invoke(shape_entry(&pb), 4), 13);
+	cr_assert_eq(trampoline_calls(), 3);
+}
