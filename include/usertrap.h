@@ -240,10 +240,11 @@ USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
 /*
  * Patches the system call at `insn` (a `syscall` instruction, 0f 05, of any form: `xor %eax,%eax`,
  * `mov %reg,%eax`, a `mov $nr,%eax` farther away...) by a relocated window: a few whole instructions
- * around it (at least 7 bytes, the first of them at least 5) are moved into a stub within 2 GiB, which
- * runs them, calls the hook with RAX as the number where the syscall was, and jumps back; the window
- * becomes `jmp rel32` to the stub and 0x06 bytes (a thread at any other instruction boundary of the
- * window meets one, and the SIGILL handler moves it to the same point of the stub). rt_sigreturn,
+ * around it (at least 5 bytes) are moved into a stub within 2 GiB, which runs them, calls the hook
+ * with RAX as the number where the syscall was, and jumps back; the window becomes `jmp rel32` to the
+ * stub and 0x06 bytes, the stub placed so that the rel32 has 0x06 wherever an instruction boundary
+ * falls inside the jump (a thread at any other instruction boundary of the window meets one, and the
+ * SIGILL handler moves it to the same point of the stub). rt_sigreturn,
  * clone, clone3 and vfork made through such a site are made as real system calls from the stub.
  * [fn_start, fn_end) are the bounds of the function holding insn, decoded from fn_start on; both NULL:
  * taken from the .eh_frame_hdr of the loaded object holding insn. The rules a window must meet are in

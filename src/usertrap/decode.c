@@ -171,31 +171,60 @@ static bool movable_out_of(const struct decoded *d, uintptr_t start, uintptr_t e
 	return d->movable && !(d->kind == UT_INSN_RIPREL && d->target >= start && d->target < end);
 }
 
+/* The i-th instruction (from 0) of the window of `pre` instructions before the syscall. */
+static const struct decoded *window_insn(const struct sweep *s, unsigned pre, unsigned i)
+{
+	return i < pre ? before(s, pre - i) : &s->after[i - pre];
+}
+
+/* The bytes of the jump's rel32 that an instruction boundary of the window falls on (bit k: byte k,
+ * at window offset k + 1): they must be UT_GUARD. */
+static unsigned pun_of(const struct sweep *s, unsigned pre, unsigned post)
+{
+	uintptr_t start = window_insn(s, pre, 0)->at;
+	unsigned pun = 0;
+	for (unsigned i = 1; i <= pre + post; i++) {
+		uintptr_t off = window_insn(s, pre, i)->at - start;
+		if (off < UT_JUMP_LEN)
+			pun |= 1u << (off - 1);
+	}
+	return pun;
+}
+
 /* The window of `pre` instructions before the syscall and `post` after it, if it may be moved. */
 static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
 {
-	const struct decoded *first = before(s, pre);
-	const struct decoded *last = &s->after[post];
-	uintptr_t start = first->at, end = last->at + last->len;
-	if (first->len < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || target_inside(s, start, end))
+	uintptr_t start = window_insn(s, pre, 0)->at, end = s->after[post].at + s->after[post].len;
+	if (end - start < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || target_inside(s, start, end))
 		return false;
-	for (unsigned k = 1; k <= pre; k++)
-		if (!movable_out_of(before(s, k), start, end))
-			return false;
-	for (unsigned k = 1; k <= post; k++)
-		if (!movable_out_of(&s->after[k], start, end))
+	for (unsigned i = 0; i <= pre + post; i++)
+		if (i != pre && !movable_out_of(window_insn(s, pre, i), start, end))
 			return false;
 	return true;
 }
 
+/* What a window costs: its length, and far more for each punned byte, the more the higher the byte
+ * (a punned byte 3 puts the stub about 100 MiB away, byte 2 at least 384 KiB). */
+static uintptr_t cost(const struct sweep *s, unsigned pre, unsigned post)
+{
+	static const unsigned pun_cost[4] = {64, 128, 256, 1024};
+	unsigned pun = pun_of(s, pre, post);
+	uintptr_t c = s->after[post].at + s->after[post].len - window_insn(s, pre, 0)->at;
+	for (unsigned k = 0; k < 4; k++)
+		if (pun & (1u << k))
+			c += pun_cost[k];
+	return c;
+}
+
 static void fill_plan(const struct sweep *s, unsigned pre, unsigned post, struct ut_plan *p)
 {
-	p->start = before(s, pre)->at;
+	p->start = window_insn(s, pre, 0)->at;
 	p->end = s->after[post].at + s->after[post].len;
 	p->insn = s->insn;
 	p->n = pre + 1 + post;
+	p->pun = (uint8_t)pun_of(s, pre, post);
 	for (unsigned i = 0; i < p->n; i++) {
-		const struct decoded *d = i < pre ? before(s, pre - i) : &s->after[i - pre];
+		const struct decoded *d = window_insn(s, pre, i);
 		p->in[i] = (struct ut_insn){.off = (uint8_t)(d->at - p->start),
 		                            .len = d->len,
 		                            .kind = d->kind,
@@ -222,17 +251,17 @@ int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_p
 		return r;
 	unsigned max_pre = s.n_before < UT_WIN_MAX_INSNS ? s.n_before : UT_WIN_MAX_INSNS;
 	unsigned best_pre = 0, best_post = 0;
-	uintptr_t best_len = UINTPTR_MAX;
-	for (unsigned pre = 1; pre <= max_pre; pre++)
+	uintptr_t best = UINTPTR_MAX;
+	for (unsigned pre = 0; pre <= max_pre; pre++)
 		for (unsigned post = 0; post < s.n_after && pre + post < UT_WIN_MAX_INSNS; post++) {
-			uintptr_t len = s.after[post].at + s.after[post].len - before(&s, pre)->at;
-			if (len < best_len && window_ok(&s, pre, post)) {
-				best_len = len;
+			uintptr_t c = cost(&s, pre, post);
+			if (c < best && window_ok(&s, pre, post)) {
+				best = c;
 				best_pre = pre;
 				best_post = post;
 			}
 		}
-	if (best_len == UINTPTR_MAX)
+	if (best == UINTPTR_MAX)
 		return UT_PLAN_NO_WINDOW;
 	fill_plan(&s, best_pre, best_post, p);
 	return UT_PLAN_OK;

@@ -12,8 +12,11 @@
  *   its first byte, a RIP-relative operand pointing into the window itself, or cross the function's
  *   bounds;
  * - a relative branch or call anywhere in the function targets a byte strictly inside it;
- * - its first instruction is shorter than UT_JUMP_LEN: the jump's displacement would cover an
- *   instruction boundary, which then could not hold UT_GUARD (no instruction punning is attempted).
+ * - it is shorter than UT_JUMP_LEN.
+ * An instruction boundary inside the jump (window offsets 1 to 4, when the first instruction is short)
+ * must hold UT_GUARD too: that byte of the jump's rel32 is then required to be 0x06, and the stub is
+ * placed where it is (E9Patch's "instruction punning"; ut_plan.pun, stubs.h). Windows are chosen by
+ * length plus a cost per punned byte, the higher bytes dearer (they put the stub farther away).
  * Branch targets from other functions and jump tables cannot be seen: a thread arriving that way meets
  * UT_GUARD and is sent to the stub by the SIGILL handler (slow, still correct).
  */
@@ -46,6 +49,7 @@ struct ut_insn {
 struct ut_plan {
 	uintptr_t start, end, insn; /* the window [start, end) and the syscall instruction in it */
 	unsigned n;
+	uint8_t pun; /* bit k: byte k of the jump's rel32 falls on an instruction boundary */
 	struct ut_insn in[UT_WIN_MAX_INSNS];
 	unsigned char bytes[UT_WIN_MAX_LEN]; /* the window's bytes as decoded */
 };

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 
 #include "usertrap/pagewrite.h"
+#include "usertrap/site.h"
 #include "usertrap/stubs.h"
 #include "usertrap/table.h"
 
@@ -73,26 +74,76 @@ static uintptr_t new_page(uintptr_t lo, uintptr_t hi)
 	return 0;
 }
 
-uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size)
+/* The jump from `from` (the end of the jump) to a: its rel32 has UT_GUARD in every byte `pun` names. */
+static bool puns(uintptr_t a, uintptr_t from, unsigned pun)
 {
-	size = (size + STUB_ALIGN - 1) & ~(size_t)(STUB_ALIGN - 1);
+	uint32_t rel = (uint32_t)(a - from);
+	for (unsigned k = 0; k < 4; k++)
+		if ((pun & (1u << k)) && ((rel >> (8 * k)) & 0xff) != UT_GUARD)
+			return false;
+	return true;
+}
+
+/* The first offset from `used` on at which `size` bytes fit in the page and the jump puns; UT_PAGE if
+ * none. */
+static uintptr_t fit(uintptr_t page, uintptr_t used, size_t size, uintptr_t from, unsigned pun)
+{
+	for (uintptr_t off = used; off + size <= UT_PAGE; off++)
+		if (puns(page + off, from, pun))
+			return off;
+	return UT_PAGE;
+}
+
+/* A new page where a stub punning as `pun` asks fits (*off: where), nearest first: the rel32 values
+ * whose high half h is 0, -1, 1, -2... and whose bytes 2 and 3 pun, each h's 64 KiB tried page by page. */
+static uintptr_t new_punned_page(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t from, unsigned pun,
+                                 uintptr_t *off)
+{
+	unsigned maps = 0;
+	for (int32_t i = 0; i < 2 * INT16_MAX && maps < TRIES; i++) {
+		int32_t h = (i & 1) ? -(i + 1) / 2 : i / 2;
+		uintptr_t region = from + (uintptr_t)(intptr_t)(h * 65536);
+		if (!puns(region, from, pun & 0xc))
+			continue;
+		for (uintptr_t pg = region & ~(UT_PAGE - 1); pg < region + 65536 && maps < TRIES;
+		     pg += UT_PAGE) {
+			uintptr_t o = fit(pg, 0, size, from, pun);
+			if (o == UT_PAGE || !reaches(pg, lo, hi))
+				continue;
+			maps++;
+			if (map_page(pg)) {
+				*off = o;
+				return pg;
+			}
+		}
+	}
+	return 0;
+}
+
+uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t from, unsigned pun)
+{
 	if (size > UT_PAGE)
 		return 0;
-	for (unsigned i = n_pages; i-- > 0;)
-		if (pages[i].used + size <= UT_PAGE && reaches(pages[i].page, lo, hi)) {
-			uintptr_t at = pages[i].page + pages[i].used;
-			pages[i].used += (uint32_t)size;
-			return at;
+	for (unsigned i = n_pages; i-- > 0;) {
+		if (!reaches(pages[i].page, lo, hi))
+			continue;
+		uintptr_t off = fit(pages[i].page, pages[i].used, size, from, pun);
+		if (off < UT_PAGE) {
+			pages[i].used =
+			    (uint32_t)((off + size + STUB_ALIGN - 1) & ~(uintptr_t)(STUB_ALIGN - 1));
+			return pages[i].page + off;
 		}
+	}
 	if (n_pages == UT_STUB_PAGES)
 		return 0;
-	uintptr_t p = new_page(lo, hi);
+	uintptr_t off = 0;
+	uintptr_t p = pun ? new_punned_page(lo, hi, size, from, pun, &off) : new_page(lo, hi);
 	if (!p)
 		return 0;
 	pages[n_pages].page = p;
-	pages[n_pages].used = (uint32_t)size;
+	pages[n_pages].used = (uint32_t)((off + size + STUB_ALIGN - 1) & ~(uintptr_t)(STUB_ALIGN - 1));
 	n_pages++;
-	return p;
+	return p + off;
 }
 
 int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err)

@@ -15,10 +15,11 @@
 
 #define UT_STUB_PAGES 1024
 
-/* Room for `size` bytes (16-byte aligned, in one page) that a rel32 from every address in [lo, hi)
- * reaches and back; taken for good. Returns its address, or 0 (no page within reach could be mapped,
- * or UT_STUB_PAGES are in use). */
-UT_HIDDEN uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size);
+/* Room for `size` bytes (in one page) that a rel32 from every address in [lo, hi) reaches and back,
+ * at an address a such that the rel32 of a jump ending at `from` to a has UT_GUARD in each byte k
+ * whose bit k is set in `pun` (instruction punning: see decode.h); taken for good. Returns a, or 0
+ * (no such page could be mapped, or UT_STUB_PAGES are in use). */
+UT_HIDDEN uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t from, unsigned pun);
 
 /* Writes n bytes at `at` (inside one reserved stub) in one page swap. Returns 0 or the errors of
  * ut_window_write(). */

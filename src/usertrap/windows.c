@@ -61,16 +61,20 @@ static void patched_bytes(const struct window *w, unsigned char *out)
 	memset(out + UT_JUMP_LEN, UT_GUARD, w->len - UT_JUMP_LEN);
 }
 
-/* The page or two pages under [start, end), checked like a 7-byte site's (ut_window_of) in each
- * page: a window across a page boundary stays patchable after a later swap of one of its pages splits
- * the mapping, since each write swaps both pages at once. */
+/* The page or two pages under [start, end), each checked as a 7-byte site inside it would be
+ * (ut_window_of). A window across a page boundary stays patchable after a later swap of one of its
+ * pages has split the mapping, since each write swaps both pages at once. */
 static int pages_of(uintptr_t start, uintptr_t end, struct ut_window *pw, struct usertrap_error *err)
 {
 	uintptr_t second = (end - 1) & ~(UT_PAGE - 1);
-	bool two = second > start;
+	if (second <= start) { /* one page: 7 bytes in it that hold the window (it may be shorter) */
+		uintptr_t page_end = second + UT_PAGE;
+		return ut_window_of(start + UT_SITE_LEN <= page_end ? start : page_end - UT_SITE_LEN, pw,
+		                    err);
+	}
 	struct ut_window tail;
-	int r = ut_window_of(two ? second - UT_SITE_LEN : start, pw, err);
-	if (r || (r = ut_window_of(two ? second : end - UT_SITE_LEN, &tail, err)))
+	int r = ut_window_of(second - UT_SITE_LEN, pw, err);
+	if (r || (r = ut_window_of(second, &tail, err)))
 		return r;
 	if (tail.prot != pw->prot)
 		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0);
@@ -89,7 +93,7 @@ static int build(const struct ut_plan *p, struct window *w, struct usertrap_erro
 	                     .n = (uint8_t)p->n,
 	                     .sys_index = (uint8_t)ut_plan_syscall_index(p)};
 	size_t size = ut_stub_emit(p, p->start, cell, code, &w->map);
-	uintptr_t stub = size ? ut_stub_reserve(p->start, p->end, size) : 0;
+	uintptr_t stub = size ? ut_stub_reserve(p->start, p->end, size, p->start + UT_JUMP_LEN, p->pun) : 0;
 	if (!stub || ut_stub_emit(p, stub, cell, code, &w->map) != size)
 		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0); /* no stub space within reach */
 	int r = ut_stub_write(stub, code, size, err);

@@ -1,10 +1,11 @@
 /*
  * Layer 3 (see src/usertrap/README.md). Sites patched by a relocated window (decode.h): the window's
  * instructions run in a stub near the code (stubcode.h, stubs.h); the window becomes `jmp rel32` to the
- * stub followed by UT_GUARD bytes. Its first instruction is at least UT_JUMP_LEN long, so every other
- * instruction boundary of the window (where a thread can be preempted, arrive by a branch, or return
- * from the kernel after the syscall) lies at or after the jump's end and holds UT_GUARD: such a thread
- * gets SIGILL and ut_window_on_sigill() sends it to the same point of the stub.
+ * stub followed by UT_GUARD bytes. Every other instruction boundary of the window (where a thread can
+ * be preempted, arrive by a branch, or return from the kernel after the syscall) holds UT_GUARD: after
+ * the jump by the fill, inside it because the stub lies where the jump's rel32 has UT_GUARD in those
+ * bytes (instruction punning, decode.h). Such a thread gets SIGILL and ut_window_on_sigill() sends it
+ * to the same point of the stub.
  *
  * The registry of windows is only ever appended to (a thread may run a stub, or be in the SIGILL
  * handler for a window, after its site is restored), under the patch lock, and read lock-free.

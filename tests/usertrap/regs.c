@@ -394,7 +394,7 @@ Test(regs, preserved_with_no_vector_promise)
 Test(regs, preserved_through_a_relocated_window)
 {
 	init_mode(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
-	const struct shape s = SHAPE(regs, 9, NULL);
+	const struct shape s = SHAPE(regs, 9, 0, NULL);
 	uint64_t back = (uint64_t)(uintptr_t)regs_resume;
 	struct placed p = place_shape_with(&s, &back, sizeof back);
 	struct usertrap_error err;

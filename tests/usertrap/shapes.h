@@ -17,6 +17,9 @@ DECLARE_SHAPE(open);
 DECLARE_SHAPE(futex);
 DECLARE_SHAPE(movreg);
 DECLARE_SHAPE(cancel);
+DECLARE_SHAPE(nocancel);
+DECLARE_SHAPE(cond);
+DECLARE_SHAPE(pushed);
 DECLARE_SHAPE(call);
 DECLARE_SHAPE(target);
 DECLARE_SHAPE(indirect);
@@ -49,20 +52,24 @@ static inline long invoke_nr_fourth(shape_fn f, long k)
 struct shape {
 	const char *name;
 	const unsigned char *start, *sys, *fnend, *end;
-	unsigned window_before; /* bytes of the window before the syscall (0: refused) */
+	unsigned window_before; /* bytes of the window before the syscall */
+	unsigned window_after;  /* bytes of the window after it */
 	long (*invoke)(shape_fn f, long k);
 };
-#define SHAPE(n, before, inv)                                                                   \
-	{                                                                                       \
-#n, shape_##n, shape_##n##_sys, shape_##n##_fnend, shape_##n##_end, before, inv \
+#define SHAPE(n, before, after, inv)                                                                   \
+	{                                                                                              \
+#n, shape_##n, shape_##n##_sys, shape_##n##_fnend, shape_##n##_end, before, after, inv \
 	}
 
-/* The five shapes of DESIGN.md §7 that must be patchable. */
-#define PATCHABLE_SHAPES                                                                                   \
-	{                                                                                                  \
-		SHAPE(read, 11, invoke_read), SHAPE(open, 5, invoke_first), SHAPE(futex, 8, invoke_first), \
-		    SHAPE(movreg, 9, invoke_nr_third), SHAPE(cancel, 5, invoke_nr_fourth)                  \
+/* The shapes of DESIGN.md §7 that must be patchable, and three whose jump is punned. */
+#define PATCHABLE_SHAPES                                                                       \
+	{                                                                                      \
+		SHAPE(read, 11, 0, invoke_read), SHAPE(open, 5, 0, invoke_first),              \
+		    SHAPE(futex, 8, 0, invoke_first), SHAPE(movreg, 9, 0, invoke_nr_third),    \
+		    SHAPE(cancel, 5, 0, invoke_nr_fourth), SHAPE(nocancel, 0, 6, invoke_read), \
+		    SHAPE(cond, 5, 0, invoke_nr_third), SHAPE(pushed, 3, 0, invoke_nr_third)   \
 	}
+#define N_PATCHABLE_SHAPES 8
 
 /* A copy of a shape in fresh read-execute memory: its function [fn, end), its syscall insn. */
 struct placed {

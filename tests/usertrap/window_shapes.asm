@@ -101,6 +101,42 @@ SHAPE cancel
 .fnend:
 .end:
 
+; __read_nocancel (glibc 2.36): the function starts with xor %eax,%eax; syscall. The window is the
+; syscall and the cmp after it; the boundary at its offset 2 falls in the jump's rel32 (byte 1 punned).
+SHAPE nocancel
+	xor eax, eax
+.sys:
+	syscall
+	cmp rax, -4096
+	ja .err
+	ret
+.err:
+	ret
+.fnend:
+.end:
+
+; A futex wake of pthread_cond_signal: xor %r10d,%r10d; mov %edx,%eax; syscall, then ret (not movable):
+; the window is the three, the boundary at offset 3 punned (byte 2).
+SHAPE cond
+	xor r10d, r10d
+	mov eax, edx
+.sys:
+	syscall
+	ret
+.fnend:
+.end:
+
+; push %rbx; mov %edx,%eax; syscall: a 5-byte window with boundaries at offsets 1 and 3 (bytes 0 and 2).
+SHAPE pushed
+	push rbx
+	mov eax, edx
+.sys:
+	syscall
+	pop rbx
+	ret
+.fnend:
+.end:
+
 ; Refused: a call in every window that reaches 5 bytes.
 SHAPE call
 	mov eax, NR_FAKE
@@ -113,15 +149,16 @@ SHAPE call
 .fnend:
 .end:
 
-; Refused: a branch target inside the only window.
+; Refused: branch targets at the syscall and right after it, inside every window of 5 bytes or more.
 SHAPE target
 	mov r8, 0x12345
-.t:
 	mov eax, edx
 .sys:
 	syscall
+.after:
 	test rax, rax
-	jz .t
+	jz .sys
+	js .after
 	ret
 .fnend:
 .end:

@@ -72,10 +72,15 @@ Test(windows, every_shape_patched_and_restored)
 		cr_assert_eq(r, 0, "%s: %s", s->name, usertrap_status_name(r));
 		unsigned char *start = p.insn - s->window_before;
 		cr_assert_eq(start[0], 0xe9, "%s: the jump at the window's start", s->name);
-		for (unsigned char *b = start + 5; b < p.insn + 2; b++)
+		unsigned char *end = p.insn + 2 + s->window_after;
+		for (unsigned char *b = start + 5; b < end; b++)
 			cr_assert_eq(*b, 0x06, "%s: guard at window offset %td", s->name, b - start);
+		if (p.insn > start)
+			cr_assert_eq(p.insn[0], 0x06, "%s: the syscall's boundary holds a guard", s->name);
+		else
+			cr_assert_eq(p.insn[2], 0x06, "%s: the boundary after it is punned", s->name);
 		cr_assert_eq(memcmp(p.fn, orig, (size_t)(start - p.fn)), 0, "%s: before the window", s->name);
-		cr_assert_eq(memcmp(p.insn + 2, orig + (p.insn + 2 - p.fn), (size_t)(p.end - p.insn - 2)), 0,
+		cr_assert_eq(memcmp(end, orig + (end - p.fn), (size_t)(p.end - end)), 0,
 		             "%s: after the window", s->name);
 		cr_assert_eq(patch(&p, NULL), 0, "%s: patching twice", s->name);
 
@@ -95,7 +100,7 @@ Test(windows, every_shape_patched_and_restored)
 	}
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
-	cr_assert_eq(c.sites_patched, 5);
+	cr_assert_eq(c.sites_patched, N_PATCHABLE_SHAPES);
 	cr_assert_eq(c.sigill_restarts, 0);
 	cr_assert_eq(usertrap_shutdown(NULL), 0, "shutdown restores the windows");
 }
@@ -103,7 +108,7 @@ Test(windows, every_shape_patched_and_restored)
 Test(windows, relocated_jcc_is_still_taken)
 {
 	init_explicit();
-	const struct shape s = SHAPE(read_taken, 11, invoke_read);
+	const struct shape s = SHAPE(read_taken, 11, 0, invoke_read);
 	struct placed p = place_shape(&s);
 	cr_assert_eq(patch(&p, NULL), 0);
 	cr_assert_eq(p.fn[0], 0xe9, "the window holds the jne and the RIP-relative cmp");
@@ -115,8 +120,8 @@ Test(windows, relocated_jcc_is_still_taken)
 Test(windows, refused_shapes_stay_as_they_are)
 {
 	init_explicit();
-	const struct shape refused[] = {SHAPE(call, 0, NULL), SHAPE(target, 0, NULL),
-	                                SHAPE(indirect, 0, NULL)};
+	const struct shape refused[] = {SHAPE(call, 0, 0, NULL), SHAPE(target, 0, 0, NULL),
+	                                SHAPE(indirect, 0, 0, NULL)};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		struct placed p = place_shape(&refused[i]);
 		unsigned char orig[64];
@@ -128,7 +133,7 @@ Test(windows, refused_shapes_stay_as_they_are)
 	}
 	/* The only window of movreg starts 9 bytes before the syscall: a function starting inside it
 	 * refuses it, and anonymous memory has no .eh_frame_hdr to find bounds in. */
-	const struct shape s = SHAPE(movreg, 9, invoke_nr_third);
+	const struct shape s = SHAPE(movreg, 9, 0, invoke_nr_third);
 	struct placed p = place_shape(&s);
 	cr_assert_eq(usertrap_patch_syscall(p.insn, p.insn - 2, p.end, NULL), USERTRAP_ERR_PATTERN);
 	cr_assert_eq(usertrap_patch_syscall(p.insn, NULL, NULL, NULL), USERTRAP_ERR_PATTERN);
@@ -142,7 +147,7 @@ Test(windows, refused_shapes_stay_as_they_are)
 Test(windows, interior_boundary_continues_in_the_stub)
 {
 	init_explicit();
-	const struct shape s = SHAPE(movreg, 9, invoke_nr_third);
+	const struct shape s = SHAPE(movreg, 9, 0, invoke_nr_third);
 	struct placed p = place_shape(&s);
 	cr_assert_eq(patch(&p, NULL), 0);
 	/* Entering at `mov %edx,%eax` (window offset 7, now a guard) is a thread that was preempted
@@ -150,11 +155,20 @@ Test(windows, interior_boundary_continues_in_the_stub)
 	shape_fn inner = (shape_fn)(void *)(p.insn - 2);
 	cr_assert_eq(p.insn[-2], 0x06);
 	cr_assert_eq(inner(0, 4, 500, 0), 13);
+	/* The same inside the jump itself: cond's `mov %edx,%eax` is at window offset 3, the rel32's
+	 * byte 2, which the stub's placement made 0x06. */
+	const struct shape c3 = SHAPE(cond, 5, 0, invoke_nr_third);
+	struct placed q = place_shape(&c3);
+	cr_assert_eq(patch(&q, NULL), 0);
+	cr_assert_eq(q.fn[0], 0xe9);
+	cr_assert_eq(q.fn[3], 0x06, "punned");
+	shape_fn in_jump = (shape_fn)(void *)(q.fn + 3);
+	cr_assert_eq(in_jump(0, 5, 500, 0), 16);
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
-	cr_assert_eq(c.sigill_restarts, 1);
-	cr_assert_eq(c.trampoline_calls, 1);
-	cr_assert_eq(hook_calls, 1);
+	cr_assert_eq(c.sigill_restarts, 2);
+	cr_assert_eq(c.trampoline_calls, 2);
+	cr_assert_eq(hook_calls, 2);
 }
 
 /* A thread blocked in the kernel in the site's own syscall while the window is patched. */
@@ -190,7 +204,7 @@ static bool in_read(pid_t tid)
 Test(windows, thread_blocked_in_the_syscall_while_patched, .timeout = 20)
 {
 	init_explicit();
-	const struct shape s = SHAPE(read, 11, invoke_read);
+	const struct shape s = SHAPE(read, 11, 0, invoke_read);
 	int fds[2];
 	cr_assert_eq(pipe(fds), 0);
 	struct reader rd = {.p = place_shape(&s), .fd = fds[0]};
@@ -215,7 +229,7 @@ Test(windows, thread_blocked_in_the_syscall_while_patched, .timeout = 20)
 Test(windows, in_place_number_through_a_window_is_a_real_syscall)
 {
 	init_explicit();
-	const struct shape s = SHAPE(movreg, 9, invoke_nr_third);
+	const struct shape s = SHAPE(movreg, 9, 0, invoke_nr_third);
 	struct placed p = place_shape(&s);
 	cr_assert_eq(patch(&p, NULL), 0);
 	/* clone(SIGCHLD, no stack): a fork made from the stub; the child returns through it too. */
@@ -290,13 +304,15 @@ Test(windows, libc_sites_patchable_before_and_after)
 	cr_assert_eq(ut_plan_window(insn, lo, hi, &plan), UT_PLAN_OK, "read's `xor %%eax,%%eax; syscall`");
 	cr_assert_gt(sites, 300);
 	cr_assert_gt(windowed, seven, "windows cover more than the 7-byte form");
-	cr_assert_geq(either * 100, sites * 95, "at least 95%% of libc's sites are patchable");
+	cr_assert_geq(windowed * 100, sites * 98,
+	              "at least 98%% of libc's sites have a window (all of them in "
+	              "glibc 2.36 and 2.41)");
 }
 
 Test(windows, capacity_is_usertrap_max_windows, .timeout = 120)
 {
 	init_explicit();
-	const struct shape s = SHAPE(cancel, 5, invoke_nr_fourth);
+	const struct shape s = SHAPE(cancel, 5, 0, invoke_nr_fourth);
 	size_t len = (size_t)(s.end - s.start), stride = 16;
 	size_t n = USERTRAP_MAX_WINDOWS + 1, bytes = (n * stride + 4095) & ~(size_t)4095;
 	unsigned char *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -328,7 +344,8 @@ Test(windows, capacity_is_usertrap_max_windows, .timeout = 120)
 Test(windows, window_across_a_page_boundary)
 {
 	init_explicit();
-	const struct shape open = SHAPE(open, 5, invoke_first), cancel = SHAPE(cancel, 5, invoke_nr_fourth);
+	const struct shape open = SHAPE(open, 5, 0, invoke_first),
+	                   cancel = SHAPE(cancel, 5, 0, invoke_nr_fourth);
 	unsigned char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert(m != MAP_FAILED);
 	size_t open_len = (size_t)(open.end - open.start), cancel_len = (size_t)(cancel.end - cancel.start);
