@@ -21,6 +21,7 @@ struct decoded {
 
 struct sweep {
 	ZydisDecoder zd;
+	const struct ut_code_view *view;
 	uintptr_t lo, hi, insn;
 	unsigned char buf[READ_CHUNK];
 	uintptr_t buf_at;
@@ -34,14 +35,17 @@ struct sweep {
 	bool targets_overflow;
 };
 
-/* The bytes at a (up to 15, not past the function's end) in the buffer; their count, 0 if unreadable. */
-static size_t bytes_at(struct sweep *s, uintptr_t a, const unsigned char **out)
+/* The bytes at a (up to `need`, not past the function's end; need <= READ_CHUNK) in the buffer, as
+ * they were before any patch; their count, 0 if unreadable. */
+static size_t bytes_at(struct sweep *s, uintptr_t a, size_t need, const unsigned char **out)
 {
-	size_t want = s->hi - a < ZYDIS_MAX_INSTRUCTION_LENGTH ? s->hi - a : ZYDIS_MAX_INSTRUCTION_LENGTH;
+	size_t want = s->hi - a < need ? s->hi - a : need;
 	if (a < s->buf_at || a + want > s->buf_at + s->buf_len) {
 		size_t n = s->hi - a < READ_CHUNK ? s->hi - a : READ_CHUNK;
 		if (safecopy_memcpy(s->buf, (const void *)a, n, NULL) != n)
 			return 0;
+		if (s->view && s->view->original)
+			s->view->original(a, s->buf, n);
 		s->buf_at = a;
 		s->buf_len = n;
 	}
@@ -121,7 +125,7 @@ static int sweep_function(struct sweep *s)
 	bool found = false;
 	for (uintptr_t a = s->lo; a < s->hi;) {
 		const unsigned char *b;
-		size_t n = bytes_at(s, a, &b);
+		size_t n = bytes_at(s, a, ZYDIS_MAX_INSTRUCTION_LENGTH, &b);
 		if (!n)
 			return UT_PLAN_FAULT;
 		ZydisDecodedInstruction d;
@@ -195,7 +199,8 @@ static unsigned pun_of(const struct sweep *s, unsigned pre, unsigned post)
 static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
 {
 	uintptr_t start = window_insn(s, pre, 0)->at, end = s->after[post].at + s->after[post].len;
-	if (end - start < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || target_inside(s, start, end))
+	if (end - start < UT_JUMP_LEN || end - start > UT_WIN_MAX_LEN || target_inside(s, start, end) ||
+	    (s->view && s->view->patched && s->view->patched(start, end)))
 		return false;
 	for (unsigned i = 0; i <= pre + post; i++)
 		if (i != pre && !movable_out_of(window_insn(s, pre, i), start, end))
@@ -216,7 +221,7 @@ static uintptr_t cost(const struct sweep *s, unsigned pre, unsigned post)
 	return c;
 }
 
-static void fill_plan(const struct sweep *s, unsigned pre, unsigned post, struct ut_plan *p)
+static bool fill_plan(struct sweep *s, unsigned pre, unsigned post, struct ut_plan *p)
 {
 	p->start = window_insn(s, pre, 0)->at;
 	p->end = s->after[post].at + s->after[post].len;
@@ -232,10 +237,16 @@ static void fill_plan(const struct sweep *s, unsigned pre, unsigned post, struct
 		                            .cc = d->cc,
 		                            .target = d->target};
 	}
-	safecopy_memcpy(p->bytes, (const void *)p->start, p->end - p->start, NULL);
+	const unsigned char *b;
+	size_t len = p->end - p->start;
+	if (bytes_at(s, p->start, len, &b) != len)
+		return false;
+	memcpy(p->bytes, b, len);
+	return true;
 }
 
-int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p)
+int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, const struct ut_code_view *view,
+                   struct ut_plan *p)
 {
 	if (fn_lo > insn || fn_hi < insn + 2 || fn_hi - fn_lo > UT_FN_MAX_LEN)
 		return UT_PLAN_MISALIGNED;
@@ -244,6 +255,7 @@ int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_p
 	s.lo = fn_lo;
 	s.hi = fn_hi;
 	s.insn = insn;
+	s.view = view;
 	if (ZYAN_FAILED(ZydisDecoderInit(&s.zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
 		return UT_PLAN_MISALIGNED;
 	int r = sweep_function(&s);
@@ -263,8 +275,7 @@ int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_p
 		}
 	if (best == UINTPTR_MAX)
 		return UT_PLAN_NO_WINDOW;
-	fill_plan(&s, best_pre, best_post, p);
-	return UT_PLAN_OK;
+	return fill_plan(&s, best_pre, best_post, p) ? UT_PLAN_OK : UT_PLAN_FAULT;
 }
 
 int ut_plan_syscall_index(const struct ut_plan *p)

@@ -23,6 +23,8 @@
 #ifndef USERTRAP_DECODE_H
 #define USERTRAP_DECODE_H
 
+#include <stddef.h>
+
 #include "usertrap/defs.h"
 
 #define UT_JUMP_LEN      5  /* e9 rel32 */
@@ -61,10 +63,22 @@ enum ut_plan_result {
 	UT_PLAN_NO_WINDOW,  /* no window around it may be moved */
 };
 
+/* The code as it was before usertrap patched it: sites already patched in the function change its
+ * bytes (a jump and guards would not decode), so the planner decodes the original bytes, and never
+ * takes a window that overlaps a patched site. NULL members: nothing is patched. */
+struct ut_code_view {
+	/* Puts back into buf, which holds the n bytes at `at`, the original bytes of patched sites. */
+	void (*original)(uintptr_t at, unsigned char *buf, size_t n);
+	/* True if [lo, hi) overlaps a patched site. */
+	bool (*patched)(uintptr_t lo, uintptr_t hi);
+};
+
 /* Plans the window of the syscall instruction at insn in the function [fn_lo, fn_hi) (at most
- * UT_FN_MAX_LEN bytes). Returns an enum ut_plan_result; *p is complete only for UT_PLAN_OK. Reads
- * through libsafecopy, no allocation: async-signal-safe. */
-UT_HIDDEN int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p);
+ * UT_FN_MAX_LEN bytes), decoding the code as `view` (may be NULL) says it was. Returns an enum
+ * ut_plan_result; *p is complete only for UT_PLAN_OK. Reads through libsafecopy, no allocation:
+ * async-signal-safe if view's functions are. */
+UT_HIDDEN int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi,
+                             const struct ut_code_view *view, struct ut_plan *p);
 
 /* The index in p->in of the syscall instruction. */
 UT_HIDDEN int ut_plan_syscall_index(const struct ut_plan *p);

@@ -17,6 +17,7 @@
 #include "usertrap/fde.h"
 #include "usertrap/pagewrite.h"
 #include "usertrap/patcher.h"
+#include "usertrap/registry.h"
 #include "usertrap/site.h"
 #include "usertrap/status.h"
 #include "usertrap/stubcode.h"
@@ -112,6 +113,46 @@ static int plan_error(int plan, struct usertrap_error *err)
 	                             : ut_fail(err, USERTRAP_ERR_PATTERN, 0);
 }
 
+/* [lo, hi) overlapped with [at, at + n): copies src's bytes there into buf (holding [at, at + n)). */
+static void put_back(uintptr_t at, unsigned char *buf, size_t n, uintptr_t lo, uintptr_t hi,
+                     const unsigned char *src)
+{
+	uintptr_t from = lo > at ? lo : at, to = hi < at + n ? hi : at + n;
+	if (from < to)
+		memcpy(buf + (from - at), src + (from - lo), to - from);
+}
+
+/* ut_code_view.original: the bytes of patched windows and 7-byte sites as they were. Patch lock. */
+static void original_code(uintptr_t at, unsigned char *buf, size_t n)
+{
+	for (unsigned i = 0; i < n_windows; i++)
+		if (windows[i].patched)
+			put_back(at, buf, n, windows[i].start, windows[i].start + windows[i].len,
+			         windows[i].orig);
+	unsigned slots = ut_registry_used() + 1;
+	for (unsigned i = 1; i < slots; i++)
+		if (ut_site_patched[i])
+			put_back(at, buf, n, (uintptr_t)ut_data_slot(i)->site,
+			         (uintptr_t)ut_data_slot(i)->site + UT_SITE_LEN, ut_site_orig[i]);
+}
+
+/* ut_code_view.patched: [lo, hi) overlaps a patched window or 7-byte site. Patch lock. */
+static bool patched_code(uintptr_t lo, uintptr_t hi)
+{
+	for (unsigned i = 0; i < n_windows; i++)
+		if (windows[i].patched && lo < windows[i].start + windows[i].len && hi > windows[i].start)
+			return true;
+	unsigned slots = ut_registry_used() + 1;
+	for (unsigned i = 1; i < slots; i++) {
+		uintptr_t site = (uintptr_t)ut_data_slot(i)->site;
+		if (ut_site_patched[i] && lo < site + UT_SITE_LEN && hi > site)
+			return true;
+	}
+	return false;
+}
+
+static const struct ut_code_view before_patches = {original_code, patched_code};
+
 /* The window of insn: one still matching the code (its stub reused), or a new one. */
 static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct window **out,
                       struct usertrap_error *err)
@@ -129,7 +170,7 @@ static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct w
 	if (!fn_lo && !ut_function_of(insn, &fn_lo, &fn_hi))
 		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
 	struct ut_plan p;
-	int r = ut_plan_window(insn, fn_lo, fn_hi, &p);
+	int r = ut_plan_window(insn, fn_lo, fn_hi, &before_patches, &p);
 	if (r)
 		return plan_error(r, err);
 	struct ut_window pw;

@@ -20,6 +20,7 @@ DECLARE_SHAPE(cancel);
 DECLARE_SHAPE(nocancel);
 DECLARE_SHAPE(cond);
 DECLARE_SHAPE(pushed);
+DECLARE_SHAPE(two);
 DECLARE_SHAPE(call);
 DECLARE_SHAPE(target);
 DECLARE_SHAPE(indirect);

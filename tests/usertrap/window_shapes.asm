@@ -137,6 +137,25 @@ SHAPE pushed
 .fnend:
 .end:
 
+; Two sites in one function (a patched one changes the bytes the other's decode runs over): the 7-byte
+; form when RDI != 0, a window (mov %edx,%eax) at shape_two.sys2 otherwise.
+SHAPE two
+global shape_two.sys2:data hidden
+	test rdi, rdi
+	jz .second
+	mov eax, NR_FAKE
+.sys:
+	syscall
+	ret
+.second:
+	mov r8, 0x12345
+	mov eax, edx
+.sys2:
+	syscall
+	ret
+.fnend:
+.end:
+
 ; Refused: a call in every window that reaches 5 bytes.
 SHAPE call
 	mov eax, NR_FAKE

@@ -283,7 +283,8 @@ Test(windows, libc_sites_patchable_before_and_after)
 			continue;
 		uintptr_t lo, hi;
 		struct ut_plan plan;
-		int r = ut_function_of(a, &lo, &hi) ? ut_plan_window(a, lo, hi, &plan) : UT_PLAN_MISALIGNED;
+		int r =
+		    ut_function_of(a, &lo, &hi) ? ut_plan_window(a, lo, hi, NULL, &plan) : UT_PLAN_MISALIGNED;
 		if (r == UT_PLAN_MISALIGNED)
 			continue; /* not a syscall instruction (bytes inside another), or no FDE */
 		sites++;
@@ -301,7 +302,8 @@ Test(windows, libc_sites_patchable_before_and_after)
 	struct ut_plan plan;
 	cr_assert(ut_function_of(insn, &lo, &hi));
 	cr_assert_eq(lo, read_fn, "read's FDE starts at read");
-	cr_assert_eq(ut_plan_window(insn, lo, hi, &plan), UT_PLAN_OK, "read's `xor %%eax,%%eax; syscall`");
+	cr_assert_eq(ut_plan_window(insn, lo, hi, NULL, &plan), UT_PLAN_OK,
+	             "read's `xor %%eax,%%eax; syscall`");
 	cr_assert_gt(sites, 300);
 	cr_assert_gt(windowed, seven, "windows cover more than the 7-byte form");
 	cr_assert_geq(windowed * 100, sites * 98,
@@ -367,4 +369,35 @@ Test(windows, window_across_a_page_boundary)
 	cr_assert_eq(open.invoke(shape_entry(&pa), 2), -ENOSYS);
 	cr_assert_eq(cancel.invoke(shape_entry(&pb), 4), 13);
 	cr_assert_eq(trampoline_calls(), 3);
+}
+
+/* Two sites in one function: each patched while the other is (the decode of the function runs over
+ * the other's jump and guards, and must see the original code), in both orders and both forms. */
+extern const unsigned char shape_two_sys2[] __asm__("shape_two.sys2");
+
+Test(windows, second_site_of_a_function_while_the_first_is_patched)
+{
+	init_explicit();
+	const struct shape s = SHAPE(two, 0, 0, NULL);
+	struct placed p = place_shape(&s);
+	unsigned char *sys2 = p.fn + (shape_two_sys2 - s.start);
+	shape_fn f = shape_entry(&p);
+	struct usertrap_error err;
+	cr_assert_eq(usertrap_patch(p.insn - 5, 500, &err), 0, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(usertrap_patch_syscall(sys2, p.fn, p.end, &err), 0, "after the 7-byte form: %s",
+	             usertrap_status_name(err.status));
+	cr_assert_eq(f(1, 2, 0, 0), 7);
+	cr_assert_eq(f(0, 3, 500, 0), 10);
+	cr_assert_eq(usertrap_unpatch(p.insn - 5, NULL), 0);
+	cr_assert_eq(usertrap_unpatch_syscall(sys2, NULL), 0);
+	cr_assert_eq(memcmp(p.fn, s.start, (size_t)(p.end - p.fn)), 0, "restored");
+	cr_assert_eq(usertrap_patch_syscall(sys2, p.fn, p.end, &err), 0, "%s",
+	             usertrap_status_name(err.status));
+	cr_assert_eq(usertrap_patch_syscall(p.insn, p.fn, p.end, &err), 0, "after a window: %s",
+	             usertrap_status_name(err.status));
+	cr_assert_eq(p.insn[-5], 0xe9, "the b8 form moved too");
+	cr_assert_eq(f(1, 4, 0, 0), 13);
+	cr_assert_eq(f(0, 5, 500, 0), 16);
+	cr_assert_eq(trampoline_calls(), 4);
+	cr_assert_eq(hook_calls, 4);
 }
