@@ -148,7 +148,8 @@ uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t fro
 
 int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err)
 {
-	struct ut_window w = {.lo = at & ~(UT_PAGE - 1), .prot = PROT_READ | PROT_EXEC};
+	/* A page swap (mem_fd -1): the whole stub appears at once. */
+	struct ut_window w = {.lo = at & ~(UT_PAGE - 1), .prot = PROT_READ | PROT_EXEC, .mem_fd = -1};
 	w.hi = w.lo + UT_PAGE;
 	return ut_window_write(&w, at, b, n, err);
 }

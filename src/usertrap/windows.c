@@ -1,11 +1,12 @@
 /*
- * Relocated windows (see windows.h). Patching, after the stub is written: UT_GUARD over every byte of
- * the window after its first instruction (one write: a thread that ran that instruction natively now
- * meets a guard and continues in the stub), then the first instruction's bytes, replaced whole by the
- * jump and guards (one write; never a guard inside it while it can still run: its tail would change
- * its operands). Restoring: the first instruction whole (a thread running it meets a guard next, and
- * continues in the stub), then the rest. Each write is one page swap (pagewrite.c); every byte any thread can
- * start an instruction at is, at every moment, either the original instruction, the jump, or a guard.
+ * Relocated windows (see windows.h). A write into code may land byte by byte (pwrite to /proc/self/mem,
+ * pagewrite.c), so every write changes either only instruction heads (each byte a thread can start an
+ * instruction at, whose tail is then already what it must be) or only bytes no thread can start at
+ * (every head of the window a guard meanwhile). Patching, after the stub is written: guards at the
+ * window's start and at every other instruction boundary; the jump's displacement and the fill behind
+ * the start's guard; the jump's opcode at the start. Restoring: a guard at the start; the original
+ * bytes but the boundaries' heads; the heads. A thread meeting a guard at any boundary, the start
+ * included, continues at the same point of the stub (the stub is written first and stays).
  */
 #include <errno.h>
 #include <string.h>
@@ -63,8 +64,9 @@ static void patched_bytes(const struct window *w, unsigned char *out)
 }
 
 /* The page or two pages under [start, end), each checked as a 7-byte site inside it would be
- * (ut_window_of). A window across a page boundary stays patchable after a later swap of one of its
- * pages has split the mapping, since each write swaps both pages at once. */
+ * (ut_window_of); *pw is to be released (ut_window_release) after a 0 return. A window across a page boundary
+ * stays patchable after a later swap of one of its pages has split the mapping, since each write swaps both
+ * pages at once. */
 static int pages_of(uintptr_t start, uintptr_t end, struct ut_window *pw, struct usertrap_error *err)
 {
 	uintptr_t second = (end - 1) & ~(UT_PAGE - 1);
@@ -73,14 +75,16 @@ static int pages_of(uintptr_t start, uintptr_t end, struct ut_window *pw, struct
 		return ut_window_of(start + UT_SITE_LEN <= page_end ? start : page_end - UT_SITE_LEN, pw,
 		                    err);
 	}
-	struct ut_window tail;
+	struct ut_window tail = {.mem_fd = -1};
 	int r = ut_window_of(second - UT_SITE_LEN, pw, err);
-	if (r || (r = ut_window_of(second, &tail, err)))
-		return r;
-	if (tail.prot != pw->prot)
-		return ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0);
-	pw->hi = tail.hi;
-	return 0;
+	if (!r && !(r = ut_window_of(second, &tail, err)) && tail.prot != pw->prot)
+		r = ut_fail(err, USERTRAP_ERR_NOT_PATCHABLE, 0);
+	ut_window_release(&tail); /* pw's descriptor writes both pages */
+	if (r)
+		ut_window_release(pw);
+	else
+		pw->hi = tail.hi;
+	return r;
 }
 
 /* A new entry for plan p with its stub written (not yet published). */
@@ -174,11 +178,58 @@ static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct w
 	if (r)
 		return plan_error(r, err);
 	struct ut_window pw;
-	if ((r = pages_of(p.start, p.end, &pw, err)) || (r = build(&p, &windows[n], err)))
+	if ((r = pages_of(p.start, p.end, &pw, err)))
+		return r;
+	ut_window_release(&pw);
+	if ((r = build(&p, &windows[n], err)))
 		return r;
 	__atomic_store_n(&n_windows, n + 1, __ATOMIC_RELEASE);
 	*out = &windows[n];
 	return 0;
+}
+
+/* Writes n bytes at dst in pieces of at most UT_SITE_LEN bytes (each piece one write): the callers'
+ * writes do not depend on the order their bytes land in. */
+static int write_pieces(const struct ut_window *pw, uintptr_t dst, const unsigned char *src, size_t n,
+                        struct usertrap_error *err)
+{
+	for (size_t done = 0; done < n; done += UT_SITE_LEN) {
+		size_t k = n - done < UT_SITE_LEN ? n - done : UT_SITE_LEN;
+		int r = ut_window_write(pw, dst + done, src + done, k, err);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* bytes with UT_GUARD at the window's start (if `start`) and at every other instruction boundary. */
+static void guard_heads(const struct window *w, const unsigned char *bytes, bool start, unsigned char *out)
+{
+	memcpy(out, bytes, w->len);
+	if (start)
+		out[0] = UT_GUARD;
+	for (unsigned k = 1; k < w->n; k++)
+		out[w->off[k]] = UT_GUARD;
+}
+
+/* The three writes of a patch or a restore: `heads` (differs from the bytes there only in instruction
+ * heads, or only at the start), `body` over [start + 1, end) with every head a guard, then `last`
+ * (again heads only). */
+static int three_writes(struct window *w, const unsigned char *heads, size_t heads_len,
+                        const unsigned char *body, const unsigned char *last, struct usertrap_error *err)
+{
+	struct ut_window pw;
+	int r = pages_of(w->start, w->start + w->len, &pw, err);
+	if (r || (r = write_pieces(&pw, w->start, heads, heads_len, err)))
+		goto out;
+	step_done(w->insn, 1);
+	if ((r = write_pieces(&pw, w->start + 1, body + 1, w->len - 1u, err)))
+		goto out;
+	step_done(w->insn, 2);
+	r = write_pieces(&pw, w->start, last, w->len, err);
+out:
+	ut_window_release(&pw);
+	return r;
 }
 
 int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
@@ -187,17 +238,14 @@ int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, str
 	if (w && w->patched)
 		return ut_ok(err);
 	int r = window_for(insn, fn_lo, fn_hi, &w, err);
-	struct ut_window pw;
-	if (r || (r = pages_of(w->start, w->start + w->len, &pw, err)))
+	if (r)
 		return r;
-	unsigned char b[UT_WIN_MAX_LEN];
-	patched_bytes(w, b);
-	unsigned first = w->off[1]; /* the first instruction, replaced whole by the second write */
-	if ((r = ut_window_write(&pw, w->start + first, b + first, w->len - first, err)))
+	unsigned char fin[UT_WIN_MAX_LEN], heads[UT_WIN_MAX_LEN];
+	patched_bytes(w, fin); /* every head of it is a guard but the jump's opcode */
+	guard_heads(w, w->orig, true, heads);
+	/* If a write fails midway the guards stay: threads reaching them continue in the stub. */
+	if ((r = three_writes(w, heads, w->len, fin, fin, err)))
 		return r;
-	step_done(insn, 1);
-	if ((r = ut_window_write(&pw, w->start, b, first, err)))
-		return r; /* the guards stay: threads reaching them continue in the stub */
 	w->patched = true;
 	UT_COUNT(sites_patched);
 	return ut_ok(err);
@@ -217,13 +265,11 @@ int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
 		return ut_fail_fault(err, &fault);
 	if (memcmp(cur, want, w->len) != 0)
 		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
-	struct ut_window pw;
-	int r = pages_of(w->start, w->start + w->len, &pw, err);
-	unsigned first = w->off[1];
-	if (r || (r = ut_window_write(&pw, w->start, w->orig, first, err)))
-		return r;
-	step_done(insn, 1);
-	if ((r = ut_window_write(&pw, w->start + first, w->orig + first, w->len - first, err)))
+	unsigned char body[UT_WIN_MAX_LEN];
+	guard_heads(w, w->orig, false, body);
+	const unsigned char guard = UT_GUARD;
+	int r = three_writes(w, &guard, 1, body, w->orig, err);
+	if (r)
 		return r;
 	w->patched = false;
 	UT_UNCOUNT(sites_patched);
@@ -242,10 +288,10 @@ int ut_window_unpatch_all_locked(struct usertrap_error *err)
 	return first;
 }
 
-/* The index of the instruction of w that starts at pc, other than the first; -1 if none. */
+/* The index of the instruction of w that starts at pc; -1 if none. */
 static int boundary(const struct window *w, uintptr_t pc)
 {
-	for (unsigned k = 1; k < w->n; k++)
+	for (unsigned k = 0; k < w->n; k++)
 		if (w->start + w->off[k] == pc)
 			return (int)k;
 	return -1;
@@ -255,7 +301,7 @@ bool ut_window_on_sigill(uintptr_t pc, void *uc)
 {
 	for (unsigned i = __atomic_load_n(&n_windows, __ATOMIC_ACQUIRE); i-- > 0;) {
 		const struct window *w = &windows[i];
-		int k = pc > w->start && pc < w->start + w->len ? boundary(w, pc) : -1;
+		int k = pc >= w->start && pc < w->start + w->len ? boundary(w, pc) : -1;
 		if (k < 0)
 			continue;
 		unsigned char now;

@@ -25,9 +25,9 @@ UT_HIDDEN int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *er
  * the patch lock. */
 UT_HIDDEN int ut_window_unpatch_all_locked(struct usertrap_error *err);
 
-/* The SIGILL at pc: if pc is an interior instruction boundary of a window, sends the thread to the
- * same point of its stub (or, if the window was restored meanwhile, back to pc) and returns true.
- * Async-signal-safe. */
+/* The SIGILL at pc: if pc is an instruction boundary of a window (its start included: a guard lies
+ * there while the window is written), sends the thread to the same point of its stub (or, if the
+ * window was restored meanwhile, back to pc) and returns true. Async-signal-safe. */
 UT_HIDDEN bool ut_window_on_sigill(uintptr_t pc, void *uc);
 
 #endif

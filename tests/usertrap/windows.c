@@ -53,7 +53,8 @@ static uint64_t trampoline_calls(void)
 	return c.trampoline_calls;
 }
 
-Test(windows, every_shape_patched_and_restored)
+/* Every patchable shape patched, called, restored and patched again, each byte checked. */
+static void patch_every_shape(void)
 {
 	init_explicit();
 	const struct shape shapes[] = PATCHABLE_SHAPES;
@@ -103,6 +104,17 @@ Test(windows, every_shape_patched_and_restored)
 	cr_assert_eq(c.sites_patched, N_PATCHABLE_SHAPES);
 	cr_assert_eq(c.sigill_restarts, 0);
 	cr_assert_eq(usertrap_shutdown(NULL), 0, "shutdown restores the windows");
+}
+
+Test(windows, every_shape_patched_and_restored)
+{
+	patch_every_shape();
+}
+
+Test(windows, every_shape_patched_and_restored_by_page_swaps)
+{
+	ut_test_no_proc_mem = true; /* as on a kernel that refuses forced writes to /proc/self/mem */
+	patch_every_shape();
 }
 
 Test(windows, relocated_jcc_is_still_taken)
