@@ -12,6 +12,7 @@
 #define REACH      ((uintptr_t)1 << 31) /* a rel32 reaches [next - 2 GiB, next + 2 GiB) */
 #define STEP       ((uintptr_t)1 << 20) /* candidate places of a new page, 1 MiB apart */
 #define TRIES      64                   /* on each side */
+#define PUN_TRIES  4096 /* places a punned stub may go are sparse (1-2 pages per 64 KiB for byte 1) */
 #define STUB_ALIGN 16
 #define INT3       0xcc
 
@@ -100,12 +101,12 @@ static uintptr_t new_punned_page(uintptr_t lo, uintptr_t hi, size_t size, uintpt
                                  uintptr_t *off)
 {
 	unsigned maps = 0;
-	for (int32_t i = 0; i < 2 * INT16_MAX && maps < TRIES; i++) {
+	for (int32_t i = 0; i < 2 * INT16_MAX && maps < PUN_TRIES; i++) {
 		int32_t h = (i & 1) ? -(i + 1) / 2 : i / 2;
 		uintptr_t region = from + (uintptr_t)(intptr_t)(h * 65536);
 		if (!puns(region, from, pun & 0xc))
 			continue;
-		for (uintptr_t pg = region & ~(UT_PAGE - 1); pg < region + 65536 && maps < TRIES;
+		for (uintptr_t pg = region & ~(UT_PAGE - 1); pg < region + 65536 && maps < PUN_TRIES;
 		     pg += UT_PAGE) {
 			uintptr_t o = fit(pg, 0, size, from, pun);
 			if (o == UT_PAGE || !reaches(pg, lo, hi))
