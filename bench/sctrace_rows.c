@@ -127,9 +127,7 @@ static void note_fast_path(struct bench_session *s, char *const dd[])
 	    calls)
 		bench_note(s,
 		           "sctrace/dd: %.1f%% of dd's %llu calls took usertrap's patched path, %.1f%% its "
-		           "signal path "
-		           "(dd's read site is `xor %%eax,%%eax; syscall`, which usertrap does not patch); "
-		           "sctrace/fastpath shows the tracer with every call patched",
+		           "signal path; sctrace/fastpath shows the tracer with every call patched",
 		           100.0 * (double)tramp / (double)calls, calls,
 		           100.0 * (double)sigsys / (double)calls);
 	if (f)

@@ -10,6 +10,9 @@
  *
  * Methods: native (no usertrap); usertrap (lazy capture of this thread, sites patched on first use:
  * a site the patcher cannot take stays on the SIGSYS path); sud_only (lazy capture, patching off).
+ * The copied site lies in anonymous memory, where lazy patching finds no function bounds (no FDE):
+ * under `usertrap` it is patched explicitly with its bounds (usertrap_patch_syscall), as lazy
+ * patching does for glibc's own site from its .eh_frame_hdr entry.
  * enter() sets usertrap up and leave() takes it down around every batch, untimed (as in
  * usertrap_rows.c). A note says which path each form's call took under `usertrap`.
  */
@@ -30,6 +33,7 @@ static char buf[64];
 
 typedef long (*cancel_site_fn)(long, long, long, long, long, long, long);
 static cancel_site_fn cancel_site;
+enum { CANCEL_SITE_SYSCALL = 9, CANCEL_SITE_SIZE = 13 }; /* offset of its syscall; its length */
 
 static long pass_through(struct usertrap_call *call, void *arg)
 {
@@ -96,6 +100,10 @@ static void enter(void *ctx)
 	m->status = usertrap_init(&cfg, NULL);
 	if (m->status == 0)
 		m->status = usertrap_capture_thread(true, NULL);
+	if (m->status == 0 && m->form == CANCEL_SITE && m->mode == PATCHING)
+		m->status =
+		    usertrap_patch_syscall((char *)cancel_site + CANCEL_SITE_SYSCALL, (void *)cancel_site,
+		                           (char *)cancel_site + CANCEL_SITE_SIZE, NULL);
 }
 
 static void leave(void *ctx)
