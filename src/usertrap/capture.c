@@ -59,18 +59,19 @@ static void run_in_place(uintptr_t insn, long nr, void *uc)
 	arch_set_pc(uc, insn);
 }
 
-static void lazy_patch(uintptr_t insn, long nr)
+/* Patches the site of the call at insn if it can; true if it did. */
+static bool lazy_patch(uintptr_t insn, long nr)
 {
 	uintptr_t site = insn - UT_SYSCALL_OFFSET;
 	unsigned char b[UT_SITE_LEN];
 	uint32_t imm;
 	if (ut_refused(site))
-		return;
+		return false;
 	unsigned generation = ut_refused_generation();
 	bool pattern = safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, NULL) == UT_SITE_LEN &&
 	               ut_site_matches(b, &imm) && (long)imm == nr;
 	if (!ut_trylock())
-		return; /* another patcher, or this thread inside one: next time */
+		return false; /* another patcher, or this thread inside one: next time */
 	/* The 7-byte form while the table has room, else a relocated window (windows.h). */
 	int r = pattern ? ut_patch_locked(site, nr, NULL) : USERTRAP_ERR_PATTERN;
 	if (r == USERTRAP_ERR_PATTERN || r == USERTRAP_ERR_TABLE_FULL)
@@ -78,11 +79,12 @@ static void lazy_patch(uintptr_t insn, long nr)
 	ut_unlock();
 	if (r == 0) {
 		UT_COUNT(patches);
-	} else {
-		UT_COUNT(patch_failures);
-		if (r != USERTRAP_ERR_TABLE_FULL)
-			ut_refuse(site, generation);
+		return true;
 	}
+	UT_COUNT(patch_failures);
+	if (r != USERTRAP_ERR_TABLE_FULL)
+		ut_refuse(site, generation);
+	return false;
 }
 
 /* An intercepted call: to the hook, or run in place. */
@@ -113,9 +115,14 @@ static void intercepted(long nr, void *uc)
 		else
 			arch_set_rax(uc, (uint64_t)r);
 	} else {
-		if (__atomic_load_n(&lazy_patch_on, __ATOMIC_ACQUIRE))
-			lazy_patch(insn, nr);
+		bool patched = __atomic_load_n(&lazy_patch_on, __ATOMIC_ACQUIRE) && lazy_patch(insn, nr);
 		arch_set_rax(uc, (uint64_t)ut_run_hook(&call));
+		/* A window just patched over this call has a guard byte where the thread returns (after the
+		 * syscall, when more instructions were moved): resume at that point of the stub. Returning
+		 * onto the guard would cost a SIGILL, and the program may have taken SIGILL for itself (GNU
+		 * as does: it died of exactly that). */
+		if (patched)
+			ut_window_on_sigill(arch_pc(uc), uc);
 	}
 }
 

@@ -435,3 +435,41 @@ Test(preload, glibc_241_is_the_one_running)
 	free(r.out);
 	free(r.err);
 }
+
+/* A lazily patched window that moves the instruction after the `syscall` (glibc's read:
+ * `xor %eax,%eax; syscall; cmp $-4096,%rax`) leaves a guard byte where the capturing thread returns:
+ * it must resume in the stub, not take a SIGILL there. GNU as installs its own SIGILL handler (it
+ * reports "Internal error (Illegal instruction)" and exits 1): it died of exactly that. */
+Test(preload, gnu_as_that_handles_sigill_itself)
+{
+	char src[160], obj[160];
+	snprintf(src, sizeof src, "%s/t.s", dir);
+	snprintf(obj, sizeof obj, "%s/t.o", dir);
+	FILE *f = fopen(src, "w");
+	cr_assert(f);
+	fputs(".text\n.globl f\nf:\n\tmov $1, %eax\n\tret\n", f);
+	fclose(f);
+	char *argv[] = {"/usr/bin/as", "-o", obj, src, NULL};
+	compare(argv);
+}
+
+/* The same return, counted: a single-threaded program whose reads go through a lazily patched window
+ * has no thread on any guard, so usertrap's SIGILL handler never restarts one. */
+Test(preload, lazy_window_patch_resumes_in_the_stub)
+{
+	char *argv[] = {"/bin/cat", data(), NULL};
+	compare(argv);
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	size_t len;
+	char *rep = slurp(report, &len);
+	unsigned long long restarts = ~0ull, patches = 0;
+	cr_assert_eq(sscanf(rep,
+	                    "usertrap pid=%*d calls=%*u trampoline=%*u sigsys=%*u patched=%*u in_place=%*u "
+	                    "restarts=%llu sigill=%*u sigsys_native=%*u patches=%llu",
+	                    &restarts, &patches),
+	             2, "report: %.*s", (int)len, rep);
+	cr_assert_gt(patches, 0);
+	cr_assert_eq(restarts, 0, "report: %.*s", (int)len, rep);
+	free(rep);
+}
