@@ -43,8 +43,9 @@
  * application gave it), nor a temporary mask (rt_sigsuspend, ppoll, pselect6, epoll_pwait,
  * epoll_pwait2, io_pgetevents, io_uring_enter). Actions installed before usertrap_init() with
  * USERTRAP_LAZY are filtered by it and given back as they were by usertrap_shutdown(). rt_sigaction
- * on SIGSYS is virtualised (the application's action is kept and receives every SIGSYS that is not
- * usertrap's, e.g. from seccomp).
+ * on SIGSYS (with lazy capture) and on SIGILL is virtualised: the application's action is kept and
+ * receives every such signal that is not usertrap's (a SIGSYS from seccomp, a SIGILL not at a guard
+ * byte); usertrap_shutdown() installs it.
  *
  * Limits (known, by design or not yet done):
  * - x86-64 Linux only. Lazy capture needs Syscall User Dispatch (5.11+); without it explicit patching

@@ -26,7 +26,7 @@ UT_HIDDEN int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *
 UT_HIDDEN int ut_chain_restore(int sig);
 /* Passes a signal that is not usertrap's to the remembered action (see chain.c). In a signal handler. */
 UT_HIDDEN void ut_chain(int sig, siginfo_t *info, void *uc);
-/* The remembered action (the application's, for a virtualised rt_sigaction on SIGSYS). */
+/* The remembered action (the application's, for a virtualised rt_sigaction on SIGSYS or SIGILL). */
 UT_HIDDEN void ut_chain_set_previous(int sig, const struct ut_kact *act);
 UT_HIDDEN void ut_chain_get_previous(int sig, struct ut_kact *act);
 

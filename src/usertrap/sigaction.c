@@ -18,22 +18,25 @@
 #include "usertrap/sud.h"
 #include "usertrap/table.h"
 
-/* rt_sigaction on SIGSYS while capture is set up: the application's action is remembered (it gets every
- * SIGSYS that is not from Syscall User Dispatch) and usertrap's handler stays installed. */
-static long sigaction_sigsys(const struct usertrap_call *call)
+/* rt_sigaction on a signal usertrap's handler must keep (SIGSYS while capture is set up, SIGILL while
+ * usertrap runs): the application's action is remembered (it gets every such signal that is not
+ * usertrap's: a SIGSYS not from Syscall User Dispatch, a SIGILL not at a guard byte) and usertrap's
+ * handler stays installed. Crash reporters and GNU as install SIGILL handlers; without this, a thread
+ * that meets a guard byte would reach theirs. */
+static long sigaction_owned(int sig, const struct usertrap_call *call)
 {
 	const void *act = (const void *)call->args[1];
 	void *oact = (void *)call->args[2];
 	if (call->args[3] != UT_SIGSET_SIZE)
 		return -EINVAL;
 	struct ut_kact old, nw;
-	ut_chain_get_previous(SIGSYS, &old);
+	ut_chain_get_previous(sig, &old);
 	if (act && safecopy_memcpy(&nw, act, sizeof nw, NULL) != sizeof nw)
 		return -EFAULT;
 	if (oact && safecopy_memcpy(oact, &old, sizeof old, NULL) != sizeof old)
 		return -EFAULT;
 	if (act)
-		ut_chain_set_previous(SIGSYS, &nw);
+		ut_chain_set_previous(sig, &nw);
 	return 0;
 }
 
@@ -109,8 +112,8 @@ long ut_sigaction_call(const struct usertrap_call *call)
 	int sig = (int)call->args[0];
 	const void *act = (const void *)call->args[1];
 	void *oact = (void *)call->args[2];
-	if (sig == SIGSYS && ut_sud_in_use() && ut_running())
-		return sigaction_sigsys(call);
+	if (((sig == SIGSYS && ut_sud_in_use()) || sig == SIGILL) && ut_running())
+		return sigaction_owned(sig, call);
 	if (sig < 1 || sig > 64 || call->args[3] != UT_SIGSET_SIZE)
 		return ut_sys(SYS_rt_sigaction, sig, (long)act, (long)oact, call->args[3], 0, 0);
 	struct ut_kact app, given, old;

@@ -473,3 +473,18 @@ Test(preload, lazy_window_patch_resumes_in_the_stub)
 	cr_assert_eq(restarts, 0, "report: %.*s", (int)len, rep);
 	free(rep);
 }
+
+/* A program's own SIGILL handler (crash reporters install one) does not take usertrap's: a guard byte
+ * reached by a branch usertrap cannot see still continues in the stub, a real ud2 still reaches the
+ * program, and sigaction() reports the program's handler (tests/usertrap/programs/sigill_probe.c). */
+Test(preload, program_sigill_handler_beside_the_guards)
+{
+	char *argv[] = {SIGILL_PROBE_PATH, NULL};
+	struct run r = run(argv, true);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %.*s", r.status,
+	          (int)r.err_len, r.err);
+	cr_assert_eq(r.out_len, 3);
+	cr_assert_eq(memcmp(r.out, "ok\n", 3), 0);
+	free(r.out);
+	free(r.err);
+}
