@@ -86,12 +86,23 @@ static bool puns(uintptr_t a, uintptr_t from, unsigned pun)
 }
 
 /* The first offset from `used` on at which `size` bytes fit in the page and the jump puns; UT_PAGE if
- * none. */
+ * none. Not a scan of every offset (that cost ~350 us per patch once a process had a few stub pages):
+ * while some named byte of the rel32 is not UT_GUARD, the highest such byte is advanced to the next
+ * rel32 where it is, with the bytes below it zero; each step moves the offset forward. */
 static uintptr_t fit(uintptr_t page, uintptr_t used, size_t size, uintptr_t from, unsigned pun)
 {
-	for (uintptr_t off = used; off + size <= UT_PAGE; off++)
-		if (puns(page + off, from, pun))
+	uintptr_t off = used;
+	while (off + size <= UT_PAGE) {
+		uint32_t rel = (uint32_t)(page + off - from);
+		int k = 3;
+		while (k >= 0 && !((pun & (1u << k)) && ((rel >> (8 * k)) & 0xff) != UT_GUARD))
+			k--;
+		if (k < 0)
 			return off;
+		uint64_t unit = (uint64_t)1 << (8 * k), cur = (rel >> (8 * k)) & 0xff;
+		uint64_t next = ((uint64_t)(rel >> (8 * k)) + ((UT_GUARD - cur) & 0xff)) * unit;
+		off += (uintptr_t)(next - rel);
+	}
 	return UT_PAGE;
 }
 
