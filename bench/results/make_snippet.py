@@ -119,8 +119,9 @@ def main():
     w('Goals (per row in the table and the plot): copies and sets of every size from 8 B to 64 MiB <= 1.1x glibc\'s')
     w('time, copies from 1 MiB <= 0.9x; 8-64 B copies >= 50x faster than process_vm_readv and')
     w('>= 15x faster than sigsetjmp(env, 1)+memcpy;')
-    w('read-modify-write atomics <= 1.3x the `__atomic` builtin, loads/stores <= 1.3x a non-inlined function doing')
-    w('the same access; the fault path <= 1.15x the bare signal round trip; a patched syscall site with a')
+    w('read-modify-write atomics <= 1.15x the `__atomic` builtin, loads/stores <= 1.15x a non-inlined function doing')
+    w('the same access (also when each load\'s value feeds the next: the `load*/dep` rows); the fault path <= 0.8x')
+    w('the bare signal round trip (it leaves its handler by a jump); a patched syscall site with a')
     w('pass-through hook <= 1.3x the native call and >= 10x faster than Syscall User Dispatch alone.')
     w('In this run: %d met, %d missed%s.'
       % (met, len(missed), (': ' + ', '.join(m['name'] for m in missed)) if missed else ''))
