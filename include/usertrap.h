@@ -53,12 +53,12 @@
  * - Never patched (they stay on the signal path, still correct): sites that neither match the pattern
  *   nor have a window that can be moved (src/usertrap/decode.h: e.g. a call or a branch target next
  *   to the syscall, or no .eh_frame_hdr entry for the function, as in JIT code, unless bounds are
- *   given to usertrap_patch_syscall); sites in usertrap's, libsafecopy's or a sanitizer runtime's own code (the patcher runs it while a
- *   site is half-written), in the vDSO, in MAP_SHARED or non-executable mappings, or whose 7 bytes
- *   span two mappings; rt_sigreturn, clone, clone3 and vfork sites. Those four run "in place" (the
- *   SIGSYS handler resumes the caller at a per-site gate in the trap table, so the call runs on the
- *   caller's own stack); each distinct such site takes a slot, and without a free slot that thread's
- *   capture is switched off (counted in capture_lost).
+ *   given to usertrap_patch_syscall); sites in usertrap's, libsafecopy's or a sanitizer runtime's
+ *   own code (the patcher runs it while a site is half-written), in the vDSO, in MAP_SHARED or
+ *   non-executable mappings, or whose 7 bytes span two mappings; rt_sigreturn, clone, clone3 and
+ *   vfork sites. Those four run "in place" (the SIGSYS handler resumes the caller at a per-site gate
+ *   in the trap table, so the call runs on the caller's own stack); each distinct such site takes a
+ *   slot, and without a free slot that thread's capture is switched off (counted in capture_lost).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
  *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
  *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
