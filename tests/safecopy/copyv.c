@@ -90,10 +90,11 @@ static void run_case(const struct zone *sz, const struct side *src, struct zone 
 	      e.where.dst_offset, e.where.src_index, e.where.src_offset);
 	/* The copied bytes, then every other byte of dst's zone untouched. */
 	for (size_t t = 0; t < got; t++) {
-		char *sa, *da;
+		char *sa = NULL, *da = NULL;
 		size_t i, o;
-		locate(src, t, &sa, &i, &o);
-		locate(dst, t, &da, &i, &o);
+		bool in_src = locate(src, t, &sa, &i, &o);
+		bool in_dst = locate(dst, t, &da, &i, &o);
+		CHECK(in_src && in_dst, "%s: byte %zu of %zu lies outside the iovecs", what, t, got);
 		CHECK(*da == *sa, "%s: byte %zu: %#x, want %#x", what, t, (uint8_t)*da, (uint8_t)*sa);
 		*da = (char)zone_fill_byte(dz, da);
 	}
@@ -106,9 +107,9 @@ static void run_case(const struct zone *sz, const struct side *src, struct zone 
 		CHECK(safecopy_copyv(dst->iov, dst->count, src->iov, src->count, NULL, NULL) == got,
 		      "%s: another count without record", what);
 		for (size_t t = 0; t < got; t++) {
-			char *da;
+			char *da = NULL;
 			size_t i, o;
-			locate(dst, t, &da, &i, &o);
+			CHECK(locate(dst, t, &da, &i, &o), "%s: byte %zu outside dst's iovecs", what, t);
 			*da = (char)zone_fill_byte(dz, da);
 		}
 	}

@@ -17,6 +17,8 @@ typedef size_t (*memcpy_fn)(void *, const void *, size_t, struct safecopy_fault 
 static char *fix;
 static volatile sig_atomic_t prev_calls, prev_code;
 static void *volatile prev_addr;
+/* Through a volatile pointer: a constant address lets -O2 reject the store at compile time. */
+static volatile char *volatile unmapped_byte = (volatile char *)8;
 
 static void prev_handler(int sig, siginfo_t *info, void *uc)
 {
@@ -96,7 +98,7 @@ static int child_default(void *arg)
 	if (dlclose(h) != 0)
 		return 4;
 	child_step(1);
-	*(volatile char *)8 = 1; /* the default action: death by SIGSEGV, once */
+	*unmapped_byte = 1; /* the default action: death by SIGSEGV, once */
 	child_step(2);
 	return 0;
 }
