@@ -533,6 +533,32 @@ BOTH_GLIBCS_CLEAN(python3_eight_threads, 1, need_python3, "/usr/bin/python3", "-
 BOTH_GLIBCS_CLEAN(git_log, 1, make_repo, "/usr/bin/git", "--git-dir", repo_path, "log", "--stat")
 BOTH_GLIBCS_CLEAN(make_two_jobs, 2, make_makefile, "/usr/bin/make", "-s", "-j2", "-C", mk_path)
 
+/* Every `syscall` of glibc 2.41's libc.so.6 that decodes from a function's start has a window,
+ * __internal_syscall_cancel's (the site of every cancellable call) among them: counted by a probe
+ * that runs on 2.41, as the suite's own process cannot. */
+Test(preload, glibc_241_every_libc_site_has_a_window)
+{
+	need_glibc_241();
+	char *argv[] = {glibc_241_ld, "--library-path", glibc_241_libs, LIBC_WINDOWS_PROBE_PATH, NULL};
+	struct run r = run(argv, false);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %.*s", r.status,
+	          (int)r.err_len, r.err);
+	char version[16], cancel[16];
+	unsigned sites, seven, windowed;
+	cr_assert_eq(sscanf(r.out, "glibc=%15s sites=%u seven=%u windowed=%u cancel=%15s", version, &sites,
+	                    &seven, &windowed, cancel),
+	             5, "%.*s", (int)r.out_len, r.out);
+	cr_log_info("glibc %s: %u syscall sites, %u in the 7-byte form, %u with a window", version, sites,
+	            seven, windowed);
+	cr_assert_str_eq(version, "2.41");
+	cr_assert_gt(sites, 300, "%.*s", (int)r.out_len, r.out);
+	cr_assert_eq(windowed, sites, "sites without a window (offsets in libc's text): %.*s", (int)r.out_len,
+	             r.out);
+	cr_assert_str_eq(cancel, "window", "__internal_syscall_cancel's site: %.*s", (int)r.out_len, r.out);
+	free(r.out);
+	free(r.err);
+}
+
 /* The runs above do run on 2.41, preloaded too: glibc itself says so. */
 Test(preload, glibc_241_is_the_one_running)
 {

@@ -15,6 +15,7 @@
 
 #include "usertrap/decode.h"
 #include "usertrap/fde.h"
+#include "usertrap/libc_sites.h"
 #include "usertrap/shapes.h"
 #include "usertrap/util.h"
 
@@ -258,54 +259,13 @@ Test(windows, in_place_number_through_a_window_is_a_real_syscall)
 }
 
 /* libc's syscall sites: how many the 7-byte form covers, and how many a window does. */
-struct libc_text {
-	uintptr_t lo, hi;
-};
-
-static int find_libc(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	struct libc_text *t = data;
-	if (!info->dlpi_name || !strstr(info->dlpi_name, "libc.so.6"))
-		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-			t->lo = info->dlpi_addr + ph->p_vaddr;
-			t->hi = t->lo + ph->p_memsz;
-		}
-	}
-	return 1;
-}
-
-static bool seven_byte_form(const unsigned char *insn)
-{
-	return insn[-5] == 0xb8;
-}
-
 Test(windows, libc_sites_patchable_before_and_after)
 {
-	struct libc_text t = {0};
-	dl_iterate_phdr(find_libc, &t);
-	cr_assert_neq(t.lo, 0, "libc.so.6 is loaded");
-	unsigned sites = 0, seven = 0, windowed = 0, either = 0;
-	for (uintptr_t a = t.lo + 5; a + 2 <= t.hi; a++) {
-		const unsigned char *b = (const unsigned char *)a;
-		if (b[0] != 0x0f || b[1] != 0x05)
-			continue;
-		uintptr_t lo, hi;
-		struct ut_plan plan;
-		int r =
-		    ut_function_of(a, &lo, &hi) ? ut_plan_window(a, lo, hi, NULL, &plan) : UT_PLAN_MISALIGNED;
-		if (r == UT_PLAN_MISALIGNED)
-			continue; /* not a syscall instruction (bytes inside another), or no FDE */
-		sites++;
-		seven += seven_byte_form(b);
-		windowed += r == UT_PLAN_OK;
-		either += r == UT_PLAN_OK || seven_byte_form(b);
-	}
-	cr_log_info("libc.so.6: %u syscall sites; 7-byte form %u; windows %u; either %u", sites, seven,
-	            windowed, either);
+	struct libc_sites s;
+	libc_sites_count(&s);
+	cr_assert_neq(s.libc_lo, 0, "libc.so.6 is loaded");
+	unsigned sites = s.sites, seven = s.seven, windowed = s.windowed;
+	cr_log_info("libc.so.6: %u syscall sites; 7-byte form %u; windows %u", sites, seven, windowed);
 	void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY); /* not a sanitizer's interceptor */
 	cr_assert_not_null(libc);
 	uintptr_t read_fn = (uintptr_t)dlsym(libc, "read");
