@@ -32,6 +32,13 @@ ut_tpl_header:
 	db 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00 ; mov rax, 15 (rt_sigreturn), whatever yasm would pick
 	syscall
 	ud2
+	times UT_H_WINDOW_GATE - ($ - ut_tpl_header) db 0xCC
+; The pass-through of a call from a window's stub (USERTRAP_RESULT_PASS): the body jumps here with the
+; caller's registers, RAX = the number and RSP 128 bytes above the record the stub built (so the record
+; lies in the red zone, which no signal frame overwrites), and the call continues at the record's resume
+; address, as after the body's own return. Interrupted, the kernel restarts it here.
+	syscall
+	jmp [rsp - 128 + UT_D_RESUME]
 	times UT_SLOT_SIZE - ($ - ut_tpl_header) db 0xCC
 .end:
 

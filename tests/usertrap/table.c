@@ -1,7 +1,7 @@
 /*
  * The trap table's code against the offsets src/usertrap/table.h uses for it (asm/usertrap_table.inc
- * has its own copy of them): the gate, the restorer (glibc's bytes, which unwinders recognise), a slot's
- * in-place gate, and a slot's cell, whose third byte is the guard.
+ * has its own copy of them): the gate, the restorer (glibc's bytes, which unwinders recognise), the
+ * windows' pass-through gate, a slot's in-place gate, and a slot's cell, whose third byte is the guard.
  */
 #include "usertrap/table.h"
 #include "usertrap/util.h"
@@ -21,6 +21,9 @@ Test(table, code_is_where_the_c_side_expects_it)
 	cr_assert_eq(memcmp(t + UT_H_SYSCALL, gate, sizeof gate), 0);
 	const unsigned char restorer[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
 	cr_assert_eq(memcmp(t + UT_H_RESTORER, restorer, sizeof restorer), 0, "mov $15,%%rax; syscall");
+	const unsigned char window_gate[] = {0x0f, 0x05, 0xff,
+	                                     0x64, 0x24, 0x88}; /* syscall; jmp *-120(%rsp) */
+	cr_assert_eq(memcmp(t + UT_H_WINDOW_GATE, window_gate, sizeof window_gate), 0);
 	const unsigned char *slot1 = t + UT_SLOT_SIZE;
 	const unsigned char in_place_gate[] = {0x0f, 0x05, 0xff, 0x25}; /* syscall; jmp *disp(%rip) */
 	cr_assert_eq(memcmp(slot1 + UT_C_GATE, in_place_gate, sizeof in_place_gate), 0);
