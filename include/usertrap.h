@@ -311,9 +311,9 @@ USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);
  *   with every register of the caller restored, from an instruction in the trap table. It then behaves
  *   as the native call would: an interrupted call is restarted there or returns -EINTR to the caller as
  *   the signal's SA_RESTART says, and a hook called meanwhile (from a signal handler) has depth 0 on
- *   this thread, as no hook is running below it. It costs about a native call more than the hook,
- *   where usertrap_syscall() runs the call inside the hook's call chain, whose every return then
- *   mispredicts on CPUs that flush their return predictions on kernel entry or exit.
+ *   this thread, as no hook is running below it. This is cheaper than usertrap_syscall(), which
+ *   makes the call inside the hook's call chain: on the CPUs measured each return after a system
+ *   call mispredicts (bench rows syscall/getppid/patched and patched_call).
  * - Everywhere else the call is made by usertrap_syscall(call) as the hook returns.
  * The hook must return it with call->nr and call->args as it got them (usertrap may make the call from
  * the caller's saved registers or from *call).
