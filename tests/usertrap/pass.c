@@ -13,6 +13,7 @@
 #include <time.h>
 #include <ucontext.h>
 
+#include "usertrap/shapes.h"
 #include "usertrap/table.h"
 #include "usertrap/util.h"
 
@@ -102,13 +103,29 @@ static void *wake_reader(void *p)
 	return NULL;
 }
 
-/* A blocking read through a patched site, interrupted by SIGALRM with the given sa_flags. Returns the
- * read's result; buf gets what it read. */
-static long interrupted_read(usertrap_hook_fn hook, int sa_flags, char *buf)
+static site_fn patched_read_site(void)
+{
+	return patched_site(SYS_read);
+}
+
+/* glibc 2.36's read (window_shapes.asm): `xor %eax,%eax; syscall` and a branch, a relocated window. */
+static site_fn window_read_site(void)
+{
+	const struct shape s = SHAPE(read, 11, 0, NULL);
+	struct placed p = place_shape(&s);
+	struct usertrap_error err;
+	int r = usertrap_patch_syscall(p.insn, p.fn, p.end, &err);
+	cr_assert_eq(r, 0, "patch: %s", usertrap_status_name(r));
+	return (site_fn)(void *)p.fn;
+}
+
+/* A blocking read through the site make_site gives, interrupted by SIGALRM with the given sa_flags.
+ * Returns the read's result; buf gets what it read. */
+static long interrupted_read(usertrap_hook_fn hook, site_fn (*make_site)(void), int sa_flags, char *buf)
 {
 	init(hook);
 	fake_site = patched_site(NR_FAKE);
-	site_fn read_site = patched_site(SYS_read);
+	site_fn read_site = make_site();
 	cr_assert_eq(pipe(pipe_fds), 0);
 	struct sigaction sa = {.sa_sigaction = on_alarm, .sa_flags = SA_SIGINFO | sa_flags};
 	sigemptyset(&sa.sa_mask);
@@ -136,10 +153,15 @@ static bool interrupted_in_a_slot_gate(uintptr_t at)
 	return pc >= t + UT_SLOT_SIZE && pc < t + UT_DATA_DELTA && (pc - t) % UT_PAGE % UT_SLOT_SIZE == at;
 }
 
+static bool interrupted_in_the_window_gate(uintptr_t at)
+{
+	return interrupted_pc == usertrap_table_address() + UT_H_WINDOW_GATE + at;
+}
+
 Test(pass, blocking_read_with_sa_restart_is_restarted, .timeout = 20)
 {
 	char buf[16] = {0};
-	long r = interrupted_read(passing_hook, SA_RESTART, buf);
+	long r = interrupted_read(passing_hook, patched_read_site, SA_RESTART, buf);
 	cr_assert_eq(r, 1, "restarted, it read the handler's byte: %ld", r);
 	cr_assert_eq(buf[0], 'x');
 	cr_assert_eq(fake_depth, 0, "no hook was running below the handler's call");
@@ -150,7 +172,7 @@ Test(pass, blocking_read_with_sa_restart_is_restarted, .timeout = 20)
 Test(pass, blocking_read_without_sa_restart_fails_with_eintr, .timeout = 20)
 {
 	char buf[16] = {0};
-	long r = interrupted_read(passing_hook, 0, buf);
+	long r = interrupted_read(passing_hook, patched_read_site, 0, buf);
 	cr_assert_eq(r, -EINTR, "%ld", r);
 	cr_assert_eq(read(pipe_fds[0], buf, sizeof buf), 1, "the handler's byte is still in the pipe");
 	cr_assert_eq(buf[0], 'x');
@@ -159,11 +181,32 @@ Test(pass, blocking_read_without_sa_restart_fails_with_eintr, .timeout = 20)
 	          (unsigned long)interrupted_pc);
 }
 
+/* The same through a relocated window, whose pass-through is made at the header's window gate. */
+Test(pass, blocking_read_through_a_window_with_sa_restart_is_restarted, .timeout = 20)
+{
+	char buf[16] = {0};
+	long r = interrupted_read(passing_hook, window_read_site, SA_RESTART, buf);
+	cr_assert_eq(r, 1, "restarted, it read the handler's byte: %ld", r);
+	cr_assert_eq(buf[0], 'x');
+	cr_assert_eq(fake_depth, 0);
+	cr_assert(interrupted_in_the_window_gate(0), "interrupted at %#lx", (unsigned long)interrupted_pc);
+}
+
+Test(pass, blocking_read_through_a_window_without_sa_restart_fails_with_eintr, .timeout = 20)
+{
+	char buf[16] = {0};
+	long r = interrupted_read(passing_hook, window_read_site, 0, buf);
+	cr_assert_eq(r, -EINTR, "%ld", r);
+	cr_assert_eq(read(pipe_fds[0], buf, sizeof buf), 1, "the handler's byte is still in the pipe");
+	cr_assert_eq(buf[0], 'x');
+	cr_assert(interrupted_in_the_window_gate(2), "interrupted at %#lx", (unsigned long)interrupted_pc);
+}
+
 /* The contrast: with usertrap_syscall() the read is made inside the hook, one level below. */
 Test(pass, with_usertrap_syscall_the_handler_runs_above_the_hook, .timeout = 20)
 {
 	char buf[16] = {0};
-	cr_assert_eq(interrupted_read(calling_hook, SA_RESTART, buf), 1);
+	cr_assert_eq(interrupted_read(calling_hook, patched_read_site, SA_RESTART, buf), 1);
 	cr_assert_eq(fake_depth, 1);
 	uintptr_t t = usertrap_table_address();
 	cr_assert(interrupted_pc > t + UT_H_SYSCALL && interrupted_pc < t + UT_H_RESTORER,
