@@ -66,8 +66,9 @@
  *   into. An application that later installs its own SIGILL handler replaces usertrap's (as with
  *   libsafecopy and SIGSEGV): guard-byte restarts stop.
  * - Unwinders (backtrace(), gdb) walk from a hook through usertrap's signal frames and trampolines into
- *   the calling code; the three instructions of a trap-table slot that lead into a trampoline have no
- *   unwind information (a profiler sampling exactly there stops).
+ *   the calling code; the three instructions of a trap-table slot that lead into a trampoline and the
+ *   gates where in-place and passed-through calls are made have no unwind information (a profiler
+ *   sampling exactly there stops).
  * - Sites are written through /proc/self/mem, which keeps a patched page in its file's mapping. On a
  *   kernel that refuses forced writes (proc_mem.force_override=never) a patched page is a private
  *   anonymous copy instead: tools that name code by /proc/self/maps (perf, a sanitizer's symbolizer)
