@@ -144,62 +144,65 @@ static long interrupted_read(usertrap_hook_fn hook, site_fn (*make_site)(void), 
 	return r;
 }
 
-/* Where the read was interrupted: in its slot's gate (the trampoline's own pass-through) at `at`, or in
- * the header's gate (usertrap_syscall). The kernel reports a call it will restart at its syscall
- * instruction, one that failed with EINTR after it. */
+/* Where the read was interrupted, `at` bytes after its gate's syscall instruction (the kernel reports a
+ * call it will restart at the instruction, one that failed with EINTR after it): in its slot's gate
+ * (the trampoline's own pass-through of a patched site)... */
 static bool interrupted_in_a_slot_gate(uintptr_t at)
 {
 	uintptr_t t = usertrap_table_address(), pc = interrupted_pc;
-	return pc >= t + UT_SLOT_SIZE && pc < t + UT_DATA_DELTA && (pc - t) % UT_PAGE % UT_SLOT_SIZE == at;
+	return pc >= t + UT_SLOT_SIZE && pc < t + UT_DATA_DELTA &&
+	       (pc - t) % UT_PAGE % UT_SLOT_SIZE == UT_C_GATE + at;
 }
 
+/* ... or in the header's window gate (a window's). */
 static bool interrupted_in_the_window_gate(uintptr_t at)
 {
 	return interrupted_pc == usertrap_table_address() + UT_H_WINDOW_GATE + at;
 }
 
-Test(pass, blocking_read_with_sa_restart_is_restarted, .timeout = 20)
+/* With SA_RESTART the read is restarted at its gate and reads the handler's byte. */
+static void expect_restarted(site_fn (*make_site)(void), bool (*interrupted_in_gate)(uintptr_t))
 {
 	char buf[16] = {0};
-	long r = interrupted_read(passing_hook, patched_read_site, SA_RESTART, buf);
+	long r = interrupted_read(passing_hook, make_site, SA_RESTART, buf);
 	cr_assert_eq(r, 1, "restarted, it read the handler's byte: %ld", r);
 	cr_assert_eq(buf[0], 'x');
 	cr_assert_eq(fake_depth, 0, "no hook was running below the handler's call");
-	cr_assert(interrupted_in_a_slot_gate(UT_C_GATE), "made by the trampoline: interrupted at %#lx",
+	cr_assert(interrupted_in_gate(0), "made by the trampoline: interrupted at %#lx",
 	          (unsigned long)interrupted_pc);
+}
+
+/* Without it the caller gets -EINTR, and the byte stays in the pipe. */
+static void expect_eintr(site_fn (*make_site)(void), bool (*interrupted_in_gate)(uintptr_t))
+{
+	char buf[16] = {0};
+	long r = interrupted_read(passing_hook, make_site, 0, buf);
+	cr_assert_eq(r, -EINTR, "%ld", r);
+	cr_assert_eq(read(pipe_fds[0], buf, sizeof buf), 1, "the handler's byte is still in the pipe");
+	cr_assert_eq(buf[0], 'x');
+	cr_assert_eq(fake_depth, 0);
+	cr_assert(interrupted_in_gate(2), "made by the trampoline: interrupted at %#lx",
+	          (unsigned long)interrupted_pc);
+}
+
+Test(pass, blocking_read_with_sa_restart_is_restarted, .timeout = 20)
+{
+	expect_restarted(patched_read_site, interrupted_in_a_slot_gate);
 }
 
 Test(pass, blocking_read_without_sa_restart_fails_with_eintr, .timeout = 20)
 {
-	char buf[16] = {0};
-	long r = interrupted_read(passing_hook, patched_read_site, 0, buf);
-	cr_assert_eq(r, -EINTR, "%ld", r);
-	cr_assert_eq(read(pipe_fds[0], buf, sizeof buf), 1, "the handler's byte is still in the pipe");
-	cr_assert_eq(buf[0], 'x');
-	cr_assert_eq(fake_depth, 0);
-	cr_assert(interrupted_in_a_slot_gate(UT_C_GATE + 2), "made by the trampoline: interrupted at %#lx",
-	          (unsigned long)interrupted_pc);
+	expect_eintr(patched_read_site, interrupted_in_a_slot_gate);
 }
 
-/* The same through a relocated window, whose pass-through is made at the header's window gate. */
 Test(pass, blocking_read_through_a_window_with_sa_restart_is_restarted, .timeout = 20)
 {
-	char buf[16] = {0};
-	long r = interrupted_read(passing_hook, window_read_site, SA_RESTART, buf);
-	cr_assert_eq(r, 1, "restarted, it read the handler's byte: %ld", r);
-	cr_assert_eq(buf[0], 'x');
-	cr_assert_eq(fake_depth, 0);
-	cr_assert(interrupted_in_the_window_gate(0), "interrupted at %#lx", (unsigned long)interrupted_pc);
+	expect_restarted(window_read_site, interrupted_in_the_window_gate);
 }
 
 Test(pass, blocking_read_through_a_window_without_sa_restart_fails_with_eintr, .timeout = 20)
 {
-	char buf[16] = {0};
-	long r = interrupted_read(passing_hook, window_read_site, 0, buf);
-	cr_assert_eq(r, -EINTR, "%ld", r);
-	cr_assert_eq(read(pipe_fds[0], buf, sizeof buf), 1, "the handler's byte is still in the pipe");
-	cr_assert_eq(buf[0], 'x');
-	cr_assert(interrupted_in_the_window_gate(2), "interrupted at %#lx", (unsigned long)interrupted_pc);
+	expect_eintr(window_read_site, interrupted_in_the_window_gate);
 }
 
 /* The contrast: with usertrap_syscall() the read is made inside the hook, one level below. */

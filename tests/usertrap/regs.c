@@ -390,41 +390,83 @@ static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want)
 	}
 }
 
-Test(regs, preserved_with_xsavec)
+/* The round trip in save mode `mode` (skipped where the CPU lacks it), the hook answering or passing
+ * the call through (USERTRAP_RESULT_PASS, which the trampoline then makes itself from the trap table:
+ * the same registers, flags, red zone and vector state, RCX the address after the site, the kernel's
+ * own result in RAX). */
+static void run_mode(enum usertrap_vector_save mode, bool pass)
 {
 	unsigned a, b, c, d;
 	__cpuid_count(0xd, 1, a, b, c, d);
-	if (!(a & 2))
+	if (mode == USERTRAP_VECTOR_XSAVEC && !(a & 2))
 		cr_skip_test("the CPU has no XSAVEC");
-	run(clobbering_hook, 0, USERTRAP_VECTOR_XSAVEC);
+	if (mode == USERTRAP_VECTOR_INUSE && !inuse_supported())
+		cr_skip_test("no AVX-512 or no XINUSE: USERTRAP_VECTOR_INUSE is refused here");
+	if (pass)
+		run_pass(clobbering_pass_hook, 0, mode);
+	else
+		run(clobbering_hook, 0, mode);
+}
+
+Test(regs, preserved_with_xsavec)
+{
+	run_mode(USERTRAP_VECTOR_XSAVEC, false);
 }
 
 Test(regs, preserved_with_xsave)
 {
-	run(clobbering_hook, 0, USERTRAP_VECTOR_XSAVE);
+	run_mode(USERTRAP_VECTOR_XSAVE, false);
 }
 
 Test(regs, preserved_with_plain_moves)
 {
-	run(clobbering_hook, 0, USERTRAP_VECTOR_REGS);
+	run_mode(USERTRAP_VECTOR_REGS, false);
 }
 
 Test(regs, preserved_with_auto)
 {
-	run(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
+	run_mode(USERTRAP_VECTOR_AUTO, false);
 }
 
 Test(regs, preserved_with_inuse)
 {
-	if (!inuse_supported())
-		cr_skip_test("no AVX-512 or no XINUSE: USERTRAP_VECTOR_INUSE is refused here");
-	run(clobbering_hook, 0, USERTRAP_VECTOR_INUSE);
+	run_mode(USERTRAP_VECTOR_INUSE, false);
 }
 
 /* With the promise not to touch vector state, the trampoline saves none; a hook that keeps it holds. */
 Test(regs, preserved_with_no_vector_promise)
 {
 	run(quiet_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
+}
+
+Test(regs, pass_through_preserved_with_xsavec)
+{
+	run_mode(USERTRAP_VECTOR_XSAVEC, true);
+}
+
+Test(regs, pass_through_preserved_with_xsave)
+{
+	run_mode(USERTRAP_VECTOR_XSAVE, true);
+}
+
+Test(regs, pass_through_preserved_with_plain_moves)
+{
+	run_mode(USERTRAP_VECTOR_REGS, true);
+}
+
+Test(regs, pass_through_preserved_with_auto)
+{
+	run_mode(USERTRAP_VECTOR_AUTO, true);
+}
+
+Test(regs, pass_through_preserved_with_inuse)
+{
+	run_mode(USERTRAP_VECTOR_INUSE, true);
+}
+
+Test(regs, pass_through_preserved_with_no_vector_promise)
+{
+	run_pass(quiet_pass_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
 }
 
 /*
@@ -451,47 +493,6 @@ static void run_window(usertrap_hook_fn hook, long rax_want)
 Test(regs, preserved_through_a_relocated_window)
 {
 	run_window(clobbering_hook, RESULT);
-}
-
-/*
- * The pass-through (USERTRAP_RESULT_PASS), which the trampoline makes itself after the hook returned,
- * from the trap table: in every save mode the same registers, flags, red zone and vector state as
- * above, RCX the address after the site, and the kernel's own result in RAX.
- */
-Test(regs, pass_through_preserved_with_xsavec)
-{
-	unsigned a, b, c, d;
-	__cpuid_count(0xd, 1, a, b, c, d);
-	if (!(a & 2))
-		cr_skip_test("the CPU has no XSAVEC");
-	run_pass(clobbering_pass_hook, 0, USERTRAP_VECTOR_XSAVEC);
-}
-
-Test(regs, pass_through_preserved_with_xsave)
-{
-	run_pass(clobbering_pass_hook, 0, USERTRAP_VECTOR_XSAVE);
-}
-
-Test(regs, pass_through_preserved_with_plain_moves)
-{
-	run_pass(clobbering_pass_hook, 0, USERTRAP_VECTOR_REGS);
-}
-
-Test(regs, pass_through_preserved_with_auto)
-{
-	run_pass(clobbering_pass_hook, 0, USERTRAP_VECTOR_AUTO);
-}
-
-Test(regs, pass_through_preserved_with_inuse)
-{
-	if (!inuse_supported())
-		cr_skip_test("no AVX-512 or no XINUSE: USERTRAP_VECTOR_INUSE is refused here");
-	run_pass(clobbering_pass_hook, 0, USERTRAP_VECTOR_INUSE);
-}
-
-Test(regs, pass_through_preserved_with_no_vector_promise)
-{
-	run_pass(quiet_pass_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
 }
 
 /* Through a window the pass-through leaves from the trap table's window gate back into the stub. */
