@@ -32,6 +32,15 @@ ut_tpl_header:
 	db 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00 ; mov rax, 15 (rt_sigreturn), whatever yasm would pick
 	syscall
 	ud2
+	times UT_H_WINDOW_GATE - ($ - ut_tpl_header) db 0xCC
+; The pass-through of a call from a window's stub (USERTRAP_RESULT_PASS): the body jumps here with the
+; caller's registers, RAX = the number and RSP 128 bytes above the record the stub built (so the record
+; lies in the red zone, which no signal frame overwrites), and the call continues at the record's resume
+; address, as after the body's own return (RCX = that address, as the body leaves it). Interrupted, the
+; kernel restarts it here.
+	syscall
+	mov rcx, [rsp - 128 + UT_D_RESUME]
+	jmp rcx
 	times UT_SLOT_SIZE - ($ - ut_tpl_header) db 0xCC
 .end:
 
@@ -46,9 +55,12 @@ ut_tpl_slot:
 	times UT_C_GATE - ($ - ut_tpl_slot) db 0xCC
 ; The gate of an in-place call (rt_sigreturn, vfork, clone with a stack): the SIGSYS handler resumes the
 ; caller here with all of its registers, the syscall runs natively on the caller's stack, and every
-; thread or process that comes out of it continues after the original syscall instruction.
+; thread or process that comes out of it continues after the original syscall instruction, with RCX =
+; that address as a native syscall leaves it. A patched site's pass-through (USERTRAP_RESULT_PASS) is
+; made here too.
 	syscall
-	jmp [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
+	mov rcx, [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
+	jmp rcx
 	times UT_SLOT_SIZE - ($ - ut_tpl_slot) db 0xCC
 .end:
 

@@ -1,7 +1,8 @@
 ; The common trampoline body, entered from a trap-table slot with R11 = the slot's data and RSP = the
 ; caller's RSP - 128 (red zone skipped). Preserves every register but RAX (the result), RCX and R11
 ; (which a real syscall clobbers too: RCX = return address, R11 = RFLAGS, as the syscall leaves them),
-; and flags and the vector state, in one of these modes (chosen at init, src/usertrap/tramp.c):
+; and flags and the vector state (also when the hook passes the call through: .pass_through below), in
+; one of these modes (chosen at init, src/usertrap/tramp.c):
 ;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default): zmm0-31 + k0-7, or ymm0-15,
 ;     or xmm0-15; MXCSR; the x87 control word.
 ;   UT_MODE_INUSE (AVX-512 CPUs with XINUSE): as UT_MODE_ZMM, but only the state components that
@@ -56,6 +57,16 @@ extern ut_xsave_mask
 
 section .text
 
+; UT_CALL_DISPATCH: ut_dispatch(the call record at RBX). It returns RAX (the result, or the number of
+; a call passed through) and RDX (the gate of a pass-through, else 0: src/usertrap/dispatch.h), kept in
+; the record's site field, which nothing reads after the call, until the registers are restored.
+%define CALL_GATE CALL_SITE
+%macro UT_CALL_DISPATCH 0
+	mov rdi, rbx
+	call ut_dispatch wrt ..plt
+	mov [rbx+CALL_GATE], rdx
+%endmacro
+
 ; Plain-move save areas: vector registers at [rsp], then MXCSR (4 bytes) and the x87 control word.
 ; (Restoring MXCSR/FCW only when changed was tried: the extra stmxcsr/fnstcw cost more than it saved.)
 %define UT_ZMM_CTL 2112
@@ -102,8 +113,7 @@ section .text
 	UT_KIND_MOVES SAVE, %1
 	stmxcsr [rsp + UT_%1_CTL]
 	fnstcw [rsp + UT_%1_CTL + 4]
-	mov rdi, rbx
-	call ut_dispatch wrt ..plt
+	UT_CALL_DISPATCH
 	UT_KIND_MOVES LOAD, %1                ; RAX (the result) is not touched
 	ldmxcsr [rsp + UT_%1_CTL]
 	fldcw [rsp + UT_%1_CTL + 4]
@@ -165,8 +175,7 @@ section .text
 	UT_INUSE_MOVES SAVE
 	stmxcsr [rsp + UT_ZMM_CTL]
 	fnstcw [rsp + UT_ZMM_CTL + 4]
-	mov rdi, rbx
-	call ut_dispatch wrt ..plt
+	UT_CALL_DISPATCH
 	mov [rbx+CALL_NR], rax
 	mov esi, [rsp + UT_INUSE_MASK]
 	not esi                              ; components in their initial state at entry
@@ -230,8 +239,7 @@ align 32
 	mov rbx, rsp
 %if %2 == UT_MODE_NONE
 	and rsp, -16
-	mov rdi, rbx
-	call ut_dispatch wrt ..plt
+	UT_CALL_DISPATCH
 	mov rsp, rbx
 %elif %2 == UT_MODE_ZMM
 	UT_REGS ZMM
@@ -260,8 +268,7 @@ align 32
 %else
 	XSAVE64_RSP
 %endif
-	mov rdi, rbx
-	call ut_dispatch wrt ..plt
+	UT_CALL_DISPATCH
 	mov [rbx+CALL_NR], rax               ; keep the result across XRSTOR (needs EDX:EAX)
 	mov eax, [rel ut_xsave_mask]
 	mov edx, [rel ut_xsave_mask + 4]
@@ -269,6 +276,7 @@ align 32
 	mov rsp, rbx
 	mov rax, [rbx+CALL_NR]
 %endif
+	mov rcx, [rsp+CALL_GATE]
 	add rsp, CALL_SIZE
 	pop r11
 .r11_back:
@@ -281,6 +289,8 @@ align 32
 	pop rdi
 	pop rbp
 .rbp_back:
+	test rcx, rcx
+	jnz .pass_through
 	mov rcx, [r11 + UT_D_RESUME]
 .resume_in_rcx:
 	mov r11, [rsp]                       ; R11 = RFLAGS, as after a syscall
@@ -288,6 +298,15 @@ align 32
 .flags_back:
 	lea rsp, [rsp+128]
 .red_zone_back:
+	jmp rcx
+; USERTRAP_RESULT_PASS: the call is made at the gate (RCX), after the hook's call chain has returned
+; (no `ret` runs after the kernel returns), with every register as the caller left it but RAX = the
+; number; RCX and R11 are the syscall's. The gate continues at the resume address, as above.
+.pass_through:
+	popfq
+.pass_flags_back:
+	lea rsp, [rsp+128]
+.pass_red_zone_back:
 	jmp rcx
 .end:
 UT_FDE %1

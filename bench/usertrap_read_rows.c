@@ -9,7 +9,9 @@
  *                          (the number is the 7th argument, on the stack)
  *
  * Methods: native (no usertrap); usertrap (lazy capture of this thread, sites patched on first use:
- * a site the patcher cannot take stays on the SIGSYS path); sud_only (lazy capture, patching off).
+ * a site the patcher cannot take stays on the SIGSYS path; the hook returns USERTRAP_RESULT_PASS);
+ * usertrap_call (the same, the hook returns usertrap_syscall(call)); sud_only (lazy capture, patching
+ * off).
  * The copied site lies in anonymous memory, where lazy patching finds no function bounds (no FDE):
  * under `usertrap` it is patched explicitly with its bounds (usertrap_patch_syscall), as lazy
  * patching does for glibc's own site from its .eh_frame_hdr entry.
@@ -38,6 +40,13 @@ enum { CANCEL_SITE_SYSCALL = 9, CANCEL_SITE_SIZE = 13 }; /* offset of its syscal
 static long pass_through(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
+	(void)call;
+	return USERTRAP_RESULT_PASS;
+}
+
+static long call_through(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
 	return usertrap_syscall(call);
 }
 
@@ -48,17 +57,21 @@ struct method {
 	const char *name;
 	enum form form;
 	enum mode mode;
+	usertrap_hook_fn hook;
 	int status;       /* the last usertrap error met in enter(), 0 if none */
 	const char *path; /* what check() saw the second call take under usertrap */
 };
 
-static struct method methods[2][3] = {
-    {{"native", GLIBC_READ, NATIVE, 0, NULL},
-     {"usertrap", GLIBC_READ, PATCHING, 0, NULL},
-     {"sud_only", GLIBC_READ, SUD_ONLY, 0, NULL}},
-    {{"native", CANCEL_SITE, NATIVE, 0, NULL},
-     {"usertrap", CANCEL_SITE, PATCHING, 0, NULL},
-     {"sud_only", CANCEL_SITE, SUD_ONLY, 0, NULL}},
+#define METHODS 4
+static struct method methods[2][METHODS] = {
+    {{"native", GLIBC_READ, NATIVE, NULL, 0, NULL},
+     {"usertrap", GLIBC_READ, PATCHING, pass_through, 0, NULL},
+     {"usertrap_call", GLIBC_READ, PATCHING, call_through, 0, NULL},
+     {"sud_only", GLIBC_READ, SUD_ONLY, pass_through, 0, NULL}},
+    {{"native", CANCEL_SITE, NATIVE, NULL, 0, NULL},
+     {"usertrap", CANCEL_SITE, PATCHING, pass_through, 0, NULL},
+     {"usertrap_call", CANCEL_SITE, PATCHING, call_through, 0, NULL},
+     {"sud_only", CANCEL_SITE, SUD_ONLY, pass_through, 0, NULL}},
 };
 
 static cancel_site_fn make_cancel_site(void)
@@ -94,9 +107,8 @@ static void enter(void *ctx)
 	struct method *m = ctx;
 	if (m->mode == NATIVE)
 		return;
-	struct usertrap_config cfg = {.hook = pass_through,
-	                              .flags =
-	                                  USERTRAP_LAZY | (m->mode == SUD_ONLY ? USERTRAP_LAZY_NO_PATCH : 0)};
+	struct usertrap_config cfg = {
+	    .hook = m->hook, .flags = USERTRAP_LAZY | (m->mode == SUD_ONLY ? USERTRAP_LAZY_NO_PATCH : 0)};
 	m->status = usertrap_init(&cfg, NULL);
 	if (m->status == 0)
 		m->status = usertrap_capture_thread(true, NULL);
@@ -152,7 +164,7 @@ static void run_group(struct bench_session *s, const char *name, struct method *
 {
 	struct bench_group g;
 	bench_group_init(&g, name, 64, "native");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < METHODS; i++)
 		bench_group_add_handled(&g, ms[i].name, run, &ms[i], enter, leave, check);
 	/* Issue 10's aim: read on the patched path, as cheap as getppid's (<= 1.3x native). */
 	g.cases[1].goal = (struct bench_goal){GOAL_AT_MOST, "native", 1.3};

@@ -3,9 +3,12 @@
  *
  *   native         the site, never patched, no usertrap
  *   sud_only       Syscall User Dispatch on, patching off: SIGSYS, pass-through hook, sigreturn
- *   patched        patched site, pass-through hook, the default vector save (plain register moves)
+ *   patched        patched site, pass-through hook (returns USERTRAP_RESULT_PASS: the trampoline makes
+ *                  the call after the hook returned), the default vector save (plain register moves)
  *   patched_novec  the same with a hook flagged USERTRAP_HOOK_NO_VECTOR (general registers only)
  *   patched_xsavec the same with XSAVEC/XRSTOR of every enabled state component
+ *   patched_call, patched_call_novec  as patched and patched_novec, the hook passing the call through
+ *                  with usertrap_syscall() (the call made inside the hook's call chain)
  *   answer         patched site, the hook answers without a syscall (the trampoline's own cost)
  *   answer_novec   the same without vector save
  *   patched_inuse, answer_inuse  patched and answer with USERTRAP_VECTOR_INUSE (only the state
@@ -30,6 +33,13 @@
 static long parent_pid; /* what getppid() must return */
 
 static long pass_through(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	(void)call;
+	return USERTRAP_RESULT_PASS;
+}
+
+static long call_through(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
 	return usertrap_syscall(call);
@@ -60,6 +70,8 @@ static struct method methods[] = {
     {"patched", PATCHED, pass_through, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"patched_novec", PATCHED, pass_through, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"patched_xsavec", PATCHED, pass_through, 0, USERTRAP_VECTOR_XSAVEC, NULL, 0},
+    {"patched_call", PATCHED, call_through, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
+    {"patched_call_novec", PATCHED, call_through, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer", PATCHED, answer, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer_novec", PATCHED, answer, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
     /* last: left out where the CPU lacks XINUSE (inuse_available()) */
@@ -169,8 +181,9 @@ static void usertrap_suite_run(struct bench_session *s)
 			methods[i].site = make_site();
 	bench_group_run(s, &g);
 	bench_note(
-	    s, "syscall/getppid: usertrap's paths for one getppid(); patched = pass-through hook with the"
-	       " default vector save (plain moves of zmm/ymm/xmm, k, MXCSR), _novec = hook flagged"
+	    s, "syscall/getppid: usertrap's paths for one getppid(); patched = pass-through hook"
+	       " (USERTRAP_RESULT_PASS) with the default vector save (plain moves of zmm/ymm/xmm, k, MXCSR),"
+	       " patched_call = the hook returns usertrap_syscall(call), _novec = hook flagged"
 	       " USERTRAP_HOOK_NO_VECTOR, _xsavec = XSAVEC/XRSTOR, _inuse = only what XINUSE reports in use,"
 	       " answer = hook returns without a syscall");
 }

@@ -66,8 +66,9 @@
  *   into. An application that later installs its own SIGILL handler replaces usertrap's (as with
  *   libsafecopy and SIGSEGV): guard-byte restarts stop.
  * - Unwinders (backtrace(), gdb) walk from a hook through usertrap's signal frames and trampolines into
- *   the calling code; the three instructions of a trap-table slot that lead into a trampoline have no
- *   unwind information (a profiler sampling exactly there stops).
+ *   the calling code; the three instructions of a trap-table slot that lead into a trampoline and the
+ *   gates where in-place and passed-through calls are made have no unwind information (a profiler
+ *   sampling exactly there stops).
  * - Sites are written through /proc/self/mem, which keeps a patched page in its file's mapping. On a
  *   kernel that refuses forced writes (proc_mem.force_override=never) a patched page is a private
  *   anonymous copy instead: tools that name code by /proc/self/maps (perf, a sanitizer's symbolizer)
@@ -163,9 +164,11 @@ struct usertrap_call {
  * registers already saved. Returns the syscall's result in the kernel's convention (-4095..-1 is
  * -errno). To run the real syscall, return usertrap_syscall(call). The hook may itself make system
  * calls: those made at patched or captured sites reach the hook again with depth + 1 (a hook that
- * calls into libc should pass such calls straight through). The hook runs in signal context for
- * USERTRAP_CALL_SIGSYS calls (keep it async-signal-safe if capture is on). Unless the hook was
- * registered with USERTRAP_HOOK_NO_VECTOR, it may freely use vector and x87 registers.
+ * calls into libc should pass such calls straight through). A hook that only observes calls returns
+ * USERTRAP_RESULT_PASS instead of usertrap_syscall(call): the cheaper pass-through (see there). The
+ * hook runs in signal context for USERTRAP_CALL_SIGSYS calls (keep it async-signal-safe if capture is
+ * on). Unless the hook was registered with USERTRAP_HOOK_NO_VECTOR, it may freely use vector and x87
+ * registers.
  */
 typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 
@@ -296,6 +299,27 @@ USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
  */
 #define USERTRAP_RESULT_IN_PLACE (-4096L - 77)
 USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);
+
+/*
+ * A hook's answer meaning "make this call as the caller made it; I do not need its result": returning
+ * it is the same as returning usertrap_syscall(call) (the same filtering of masks and signal actions,
+ * the same re-arming after fork, USERTRAP_RESULT_IN_PLACE's effect for an USERTRAP_CALL_IN_PLACE call),
+ * except for where and when the real call is made. The caller gets the kernel's result; the hook never
+ * sees it.
+ * - Through a patched site (USERTRAP_CALL_PATCHED), for a call usertrap_syscall would pass to the
+ *   kernel untouched (all but the calls named above, the mapping calls mmap, munmap, mremap, mprotect,
+ *   pkey_mprotect, shmat, shmdt, and the fork-like ones), the call is made after the hook has returned,
+ *   with every register of the caller restored, from an instruction in the trap table. It then behaves
+ *   as the native call would: an interrupted call is restarted there or returns -EINTR to the caller as
+ *   the signal's SA_RESTART says, and a hook called meanwhile (from a signal handler) has depth 0 on
+ *   this thread, as no hook is running below it. This is cheaper than usertrap_syscall(), which
+ *   makes the call inside the hook's call chain: on the CPUs measured each return after a system
+ *   call mispredicts (bench rows syscall/getppid/patched and patched_call).
+ * - Everywhere else the call is made by usertrap_syscall(call) as the hook returns.
+ * The hook must return it with call->nr and call->args as it got them (usertrap may make the call from
+ * the caller's saved registers or from *call).
+ */
+#define USERTRAP_RESULT_PASS (-4096L - 78)
 
 /*
  * What usertrap did. Every run of the hook is counted in exactly one of trampoline_calls, sigsys_calls

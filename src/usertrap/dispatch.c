@@ -31,7 +31,7 @@ void ut_dispatch_set_hook(usertrap_hook_fn fn, void *arg)
 	hook_arg = arg;
 }
 
-long ut_run_hook(struct usertrap_call *call)
+static long call_hook(struct usertrap_call *call)
 {
 	call->depth = hook_depth++;
 	long r = hook(call, hook_arg);
@@ -39,14 +39,62 @@ long ut_run_hook(struct usertrap_call *call)
 	return r;
 }
 
-long ut_dispatch(struct usertrap_call *call)
+long ut_run_hook(struct usertrap_call *call)
+{
+	long r = call_hook(call);
+	return r == USERTRAP_RESULT_PASS ? usertrap_syscall(call) : r;
+}
+
+/* True if usertrap_syscall() does more for a call of this number than make it: the calls whose masks it
+ * filters (sigmask.h), rt_sigaction, the fork-like and in-place calls, and the calls after which it
+ * forgets what it knew of the mappings. usertrap_syscall() makes every other call straight away, so
+ * the trampoline's pass-through (USERTRAP_RESULT_PASS) and usertrap_syscall() agree by construction. */
+static bool needs_usertrap(long nr)
+{
+	switch (nr) {
+	case SYS_rt_sigprocmask:
+	case SYS_rt_sigsuspend:
+	case SYS_ppoll:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_pselect6:
+	case SYS_io_pgetevents:
+	case SYS_io_uring_enter:
+	case SYS_rt_sigaction:
+	case SYS_rt_sigreturn:
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_clone:
+	case SYS_clone3:
+	case SYS_mmap:
+	case SYS_munmap:
+	case SYS_mremap:
+	case SYS_mprotect:
+	case SYS_pkey_mprotect:
+	case SYS_shmat:
+	case SYS_shmdt:
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct ut_dispatched ut_dispatch(struct usertrap_call *call)
 {
 	ut_count_trampoline_call();
 	/* From a window's stub (windows.h): internal_ is the record it built on the stack, whose first word
-	 * is the site (the body reports the stub's resume address). */
-	if (!ut_table_contains((uintptr_t)call->internal_, 1))
+	 * is the site (the body reports the stub's resume address). Else it is the site's data slot. */
+	bool window = !ut_table_contains((uintptr_t)call->internal_, 1);
+	if (window)
 		call->site = *(void *const *)call->internal_;
-	return ut_run_hook(call);
+	long r = call_hook(call);
+	if (r != USERTRAP_RESULT_PASS)
+		return (struct ut_dispatched){r, 0};
+	if (needs_usertrap(call->nr))
+		return (struct ut_dispatched){usertrap_syscall(call), 0};
+	uintptr_t gate =
+	    window ? ut_table() + UT_H_WINDOW_GATE : (uintptr_t)call->internal_ - UT_DATA_DELTA + UT_C_GATE;
+	return (struct ut_dispatched){call->nr, gate};
 }
 
 bool ut_in_place(long nr, const long args[6])
@@ -111,6 +159,8 @@ long usertrap_syscall(const struct usertrap_call *call)
 	const long *a = call->args;
 	if (call->flags & USERTRAP_CALL_IN_PLACE)
 		return USERTRAP_RESULT_IN_PLACE;
+	if (!needs_usertrap(call->nr))
+		return ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (call->nr == SYS_rt_sigaction)
 		return ut_sigaction_call(call);
 	long r;

@@ -29,6 +29,8 @@ static bool forked_child(const struct usertrap_call *call, long r)
 	       (call->nr == SYS_fork || call->nr == SYS_clone || call->nr == SYS_clone3);
 }
 
+/* Only the fork-like calls' results matter here: every other call is passed through with
+ * USERTRAP_RESULT_PASS, which a patched site makes after the hook has returned (the cheaper way). */
 static long counting_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
@@ -36,6 +38,8 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 	unsigned top = __atomic_load_n(&report_sites, __ATOMIC_RELAXED);
 	if (top && (call->flags & USERTRAP_CALL_SIGSYS))
 		preload_sites_count((uintptr_t)call->site, call->nr);
+	if (call->nr != SYS_fork && call->nr != SYS_clone && call->nr != SYS_clone3)
+		return USERTRAP_RESULT_PASS;
 	long r = usertrap_syscall(call);
 	if (forked_child(call, r)) {
 		__atomic_store_n(&calls, 0, __ATOMIC_RELAXED);

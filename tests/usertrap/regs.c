@@ -4,9 +4,11 @@
  * 128-byte red zone with known values, jumps (no call: nothing may be pushed into the red zone) to a patched
  * site that jumps back, and stores everything. The hook clobbers every caller-saved GPR and all vector
  * registers it can, the opmask registers and MXCSR (the test sets round-toward-zero). Only RAX (result),
- * RCX (= return address) and R11 (= RFLAGS) may differ.
+ * RCX (= return address) and R11 (= RFLAGS) may differ. Each mode twice: the hook answering, and the
+ * hook passing the call through (USERTRAP_RESULT_PASS).
  */
 #include <cpuid.h>
+#include <errno.h>
 #include <stdio.h>
 
 #include "usertrap/shapes.h"
@@ -236,11 +238,9 @@ static const char *const names[16] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", 
 
 #define RESULT 0x1122334455667788L
 
-static long clobbering_hook(struct usertrap_call *call, void *arg)
+/* Every caller-saved GPR, the flags, every vector and opmask register and MXCSR's rounding. */
+static void clobber_everything(void)
 {
-	(void)arg;
-	if (call->nr != NR_FAKE2)
-		return usertrap_syscall(call);
 	__asm__ volatile("vpcmpeqb %%ymm0, %%ymm0, %%ymm0\n\tvpcmpeqb %%ymm1, %%ymm1, %%ymm1\n\t"
 	                 "vpcmpeqb %%ymm2, %%ymm2, %%ymm2\n\tvpcmpeqb %%ymm3, %%ymm3, %%ymm3\n\t"
 	                 "vpcmpeqb %%ymm4, %%ymm4, %%ymm4\n\tvpcmpeqb %%ymm5, %%ymm5, %%ymm5\n\t"
@@ -263,6 +263,14 @@ static long clobbering_hook(struct usertrap_call *call, void *arg)
 		                     : "memory");
 	unsigned dflt = 0x1f80;
 	__asm__ volatile("ldmxcsr %0" ::"m"(dflt)); /* back to round-to-nearest */
+}
+
+static long clobbering_hook(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->nr != NR_FAKE2)
+		return usertrap_syscall(call);
+	clobber_everything();
 	return RESULT;
 }
 
@@ -270,6 +278,24 @@ static long quiet_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
 	return call->nr == NR_FAKE2 ? RESULT : usertrap_syscall(call);
+}
+
+/* The pass-through: NR_FAKE2 is no system call, so the kernel answers -ENOSYS. */
+#define PASSED_RESULT (-(long)ENOSYS)
+
+static long clobbering_pass_hook(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->nr == NR_FAKE2)
+		clobber_everything();
+	return USERTRAP_RESULT_PASS;
+}
+
+static long quiet_pass_hook(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	(void)call;
+	return USERTRAP_RESULT_PASS;
 }
 
 static void fill_input(void)
@@ -292,7 +318,7 @@ static void fill_input(void)
 	memset(&rt_out, 0, sizeof rt_out);
 }
 
-static void check_roundtrip(uint64_t rcx_want, uint64_t rbx_want);
+static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want);
 
 static void init_mode(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
 {
@@ -305,7 +331,9 @@ static void init_mode(usertrap_hook_fn hook, unsigned flags, enum usertrap_vecto
 	rt_avx512 = (b & (1u << 16)) != 0; /* AVX512F (the kernel enables it when present) */
 }
 
-static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
+/* One round trip through a patched site, its result rax_want. */
+static void run_expecting(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode,
+                          long rax_want)
 {
 	init_mode(hook, flags, mode);
 	unsigned char *m = patched_jump_site(regs_resume);
@@ -313,16 +341,29 @@ static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save
 
 	fill_input();
 	regs_roundtrip();
-	check_roundtrip((uint64_t)(uintptr_t)m + 7, rt_in.gpr[RBX]);
+	check_roundtrip(rax_want, (uint64_t)(uintptr_t)m + 7, rt_in.gpr[RBX]);
 }
 
-/* What regs_roundtrip stored, against its input: RCX as rcx_want (0: anything), RBX as rbx_want. */
-static void check_roundtrip(uint64_t rcx_want, uint64_t rbx_want)
+static void run(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
+{
+	run_expecting(hook, flags, mode, RESULT);
+}
+
+/* The same with the hook passing the call through (USERTRAP_RESULT_PASS). */
+static void run_pass(usertrap_hook_fn hook, unsigned flags, enum usertrap_vector_save mode)
+{
+	run_expecting(hook, flags, mode, PASSED_RESULT);
+}
+
+/* What regs_roundtrip stored, against its input: RAX as rax_want, RCX as rcx_want (0: anything), RBX
+ * as rbx_want. */
+static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want)
 {
 	struct usertrap_counters cnt;
 	usertrap_get_counters(&cnt);
 	cr_assert_eq(cnt.trampoline_calls, 1, "the call went through the trampoline");
-	cr_expect_eq(rt_out.gpr[RAX], (uint64_t)RESULT);
+	cr_expect_eq(rt_out.gpr[RAX], (uint64_t)rax_want, "RAX %#llx, want %#llx",
+	             (unsigned long long)rt_out.gpr[RAX], (unsigned long long)rax_want);
 	if (rcx_want)
 		cr_expect_eq(rt_out.gpr[RCX], rcx_want, "RCX = the return address, as after syscall");
 	cr_expect_eq(rt_out.gpr[R11], rt_out.flags, "R11 = RFLAGS, as after syscall");
@@ -349,35 +390,47 @@ static void check_roundtrip(uint64_t rcx_want, uint64_t rbx_want)
 	}
 }
 
-Test(regs, preserved_with_xsavec)
+/* The round trip in save mode `mode` (skipped where the CPU lacks it), the hook answering or passing
+ * the call through (USERTRAP_RESULT_PASS, which the trampoline then makes itself from the trap table:
+ * the same registers, flags, red zone and vector state, RCX the address after the site, the kernel's
+ * own result in RAX). */
+static void run_mode(enum usertrap_vector_save mode, bool pass)
 {
 	unsigned a, b, c, d;
 	__cpuid_count(0xd, 1, a, b, c, d);
-	if (!(a & 2))
+	if (mode == USERTRAP_VECTOR_XSAVEC && !(a & 2))
 		cr_skip_test("the CPU has no XSAVEC");
-	run(clobbering_hook, 0, USERTRAP_VECTOR_XSAVEC);
+	if (mode == USERTRAP_VECTOR_INUSE && !inuse_supported())
+		cr_skip_test("no AVX-512 or no XINUSE: USERTRAP_VECTOR_INUSE is refused here");
+	if (pass)
+		run_pass(clobbering_pass_hook, 0, mode);
+	else
+		run(clobbering_hook, 0, mode);
+}
+
+Test(regs, preserved_with_xsavec)
+{
+	run_mode(USERTRAP_VECTOR_XSAVEC, false);
 }
 
 Test(regs, preserved_with_xsave)
 {
-	run(clobbering_hook, 0, USERTRAP_VECTOR_XSAVE);
+	run_mode(USERTRAP_VECTOR_XSAVE, false);
 }
 
 Test(regs, preserved_with_plain_moves)
 {
-	run(clobbering_hook, 0, USERTRAP_VECTOR_REGS);
+	run_mode(USERTRAP_VECTOR_REGS, false);
 }
 
 Test(regs, preserved_with_auto)
 {
-	run(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
+	run_mode(USERTRAP_VECTOR_AUTO, false);
 }
 
 Test(regs, preserved_with_inuse)
 {
-	if (!inuse_supported())
-		cr_skip_test("no AVX-512 or no XINUSE: USERTRAP_VECTOR_INUSE is refused here");
-	run(clobbering_hook, 0, USERTRAP_VECTOR_INUSE);
+	run_mode(USERTRAP_VECTOR_INUSE, false);
 }
 
 /* With the promise not to touch vector state, the trampoline saves none; a hook that keeps it holds. */
@@ -386,14 +439,44 @@ Test(regs, preserved_with_no_vector_promise)
 	run(quiet_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
 }
 
+Test(regs, pass_through_preserved_with_xsavec)
+{
+	run_mode(USERTRAP_VECTOR_XSAVEC, true);
+}
+
+Test(regs, pass_through_preserved_with_xsave)
+{
+	run_mode(USERTRAP_VECTOR_XSAVE, true);
+}
+
+Test(regs, pass_through_preserved_with_plain_moves)
+{
+	run_mode(USERTRAP_VECTOR_REGS, true);
+}
+
+Test(regs, pass_through_preserved_with_auto)
+{
+	run_mode(USERTRAP_VECTOR_AUTO, true);
+}
+
+Test(regs, pass_through_preserved_with_inuse)
+{
+	run_mode(USERTRAP_VECTOR_INUSE, true);
+}
+
+Test(regs, pass_through_preserved_with_no_vector_promise)
+{
+	run_pass(quiet_pass_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
+}
+
 /*
  * The same through a relocated window (window_shapes.asm, shape `regs`): `mov data(%rip),%rbx` and a
  * `jne` (not taken: ZF is set) moved into the stub with the syscall. RBX must hold the data the moved
  * RIP-relative load found; RCX is the stub's resume address there, not the site's.
  */
-Test(regs, preserved_through_a_relocated_window)
+static void run_window(usertrap_hook_fn hook, long rax_want)
 {
-	init_mode(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
+	init_mode(hook, 0, USERTRAP_VECTOR_AUTO);
 	const struct shape s = SHAPE(regs, 9, 0, NULL);
 	uint64_t back = (uint64_t)(uintptr_t)regs_resume;
 	struct placed p = place_shape_with(&s, &back, sizeof back);
@@ -404,5 +487,16 @@ Test(regs, preserved_through_a_relocated_window)
 	rt_site = (uint64_t)(uintptr_t)p.fn;
 	fill_input();
 	regs_roundtrip();
-	check_roundtrip(0, 0x5a5a5a5a12345678ULL);
+	check_roundtrip(rax_want, 0, 0x5a5a5a5a12345678ULL);
+}
+
+Test(regs, preserved_through_a_relocated_window)
+{
+	run_window(clobbering_hook, RESULT);
+}
+
+/* Through a window the pass-through leaves from the trap table's window gate back into the stub. */
+Test(regs, pass_through_preserved_through_a_relocated_window)
+{
+	run_window(clobbering_pass_hook, PASSED_RESULT);
 }
