@@ -7,11 +7,12 @@
 ; after dst[RAX] is written. Both clear *fault (R11) on success and return through SC_RETURN_N.
 ;
 ; Which pages are read. Vector loads look for the NUL, but a load never reaches a page the string
-; does not reach (the string being src[0, min(RAX + 1, size))): the first vector is read unaligned
-; only when it stays in src's page, otherwise its aligned block, which ends at or before that page's
-; end; every later load is aligned (a V-byte block, or a 4V-byte group of blocks, never crossing a
-; page) and is made only when the string reaches the block's first byte (no NUL before it, and size
-; beyond it). Bytes before src or after the NUL that share a block are read and ignored.
+; does not reach (the string being src[0, min(RAX + 1, size))): the first two vectors are read
+; unaligned when both stay in src's page (most strings), else the first alone when it does,
+; otherwise its aligned block, which ends at or before that page's end; every later load is aligned
+; (a V-byte block, or a group of four blocks, 2V-aligned, that ends in its page) and is made only when
+; the string reaches the block's first byte (no NUL before it, and size beyond it). Bytes before src
+; or after the NUL that share a block are read and ignored.
 ;
 ; Stores are exact: a vector is stored only when it lies wholly before the NUL and the size limit;
 ; the end of the string is copied by reloading the last V bytes ending there (or, for strings shorter
@@ -30,8 +31,9 @@
 ; R9 = size, R11 = fault, all set before the first declared access.
 ;
 ; Registers: R8 = offset of the current block or group, R10 = result, RCX = bytes to copy at the end,
-; RAX/RDX scratch; vector 7 = zero. An AVX2 variant (V = 32) is used where the CPU has it, SSE2
-; (V = 16) elsewhere; the same text below makes both.
+; RDX = the last group offset in the current page (in the group loop), RAX/RDX scratch; vector 7 =
+; zero. An AVX2 variant (V = 32) is used where the CPU has it, SSE2 (V = 16) elsewhere; the same text
+; below makes both. The AVX2 body follows the entry (no taken branch on the usual path).
 
 %include "safecopy.inc"
 
@@ -121,42 +123,72 @@ extern sc_strnlen_after_fault
 %endif
 %endmacro
 
+; SC_STR_HEAD_STEP is_copy, vector, disp: the vector holding src[disp, disp + V) (unaligned, read
+; before any NUL was seen): stops at its NUL or at the limit, else stores it (is_copy).
+%macro SC_STR_HEAD_STEP 3
+	VNULMASK eax, %2
+	bts rax, V			; a stop bit just past the vector
+	bsf rcx, rax			; the first NUL, or V
+%if %3
+	add ecx, %3
+%endif
+	cmp rcx, r9
+	jae .limit			; the size limit comes first
+	cmp ecx, %3 + V
+	jb .nul_at_rcx
+%if %1
+	SC_STORE rdi, none, %3, V
+	VMOVU [rdi + %3], %2
+%endif
+%endmacro
+
 ; SC_STR_BODY is_copy: everything after the register set-up; ends in the exits (not the landing).
 %macro SC_STR_BODY 1
 	VZERO X7
 	mov eax, esi
 	and eax, 4095
-	cmp eax, 4096 - V
-	ja .head_cross
-.head:
+	cmp eax, 4096 - 2 * V
+	ja .head_near_page_end
+	; [src, src+2V) lies in src's page: both vectors loaded at once, then each tested (and stored)
+	; in turn, so that the exits find [0, stop - V) copied as SC_STR_TAIL needs; no taken branch
+	; before the blocks.
 	SC_LOAD rsi, none, 0, V
 	VMOVU X0, [rsi]
-	VNULMASK eax, X0
-	bts rax, V			; a stop bit just past the vector
-	bsf rcx, rax			; the first NUL, or V
-	cmp rcx, r9
-	jae .limit			; the size limit comes first
-	cmp ecx, V
-	jb .nul_at_rcx
-%if %1
-	SC_STORE rdi, none, 0, V
-	VMOVU [rdi], X0
-%endif
-	lea r8, [rsi + V]
+	SC_LOAD rsi, none, V, V
+	VMOVU X1, [rsi + V]
+	SC_STR_HEAD_STEP %1, X0, 0
+	SC_STR_HEAD_STEP %1, X1, V
+	lea r8, [rsi + 2 * V]
 	and r8, -V
-	sub r8, rsi			; the first aligned block after src: offset 1..V
+	sub r8, rsi			; the first aligned block after src + 2V: offset V+1..2V
+	; That block, before any alignment test: a string that ends in it (2V+1..3V bytes long, say
+	; 64 with AVX2) is done without the group's four loads.
+	SC_LOAD rsi, r8, 0, V
+	VMOVA X0, [rsi + r8]
+	SC_STR_STEP %1, X0, 0
+	add r8, V
 .block:
-	; [0, r8) holds no NUL (and is copied), r8 < size: the string reaches src + r8.
-	lea rax, [rsi + r8]
-	test eax, 4 * V - 1
-	jz .group
+	; [0, r8) holds no NUL (and is copied), r8 < size: the string reaches src + r8, which is
+	; V-aligned. A group starts 2V-aligned and must end in the page: single blocks run until src +
+	; r8 is 2V-aligned and just before a page's end (not until it is 4V-aligned: up to three
+	; blocks on every string). RDX = the last offset from which a group still ends in this page.
+	lea eax, [rsi + r8]
+	test eax, 2 * V - 1
+	jnz .single
+	and eax, 4095
+	mov edx, 4096 - 4 * V
+	sub edx, eax
+	jl .single			; signed: the page ends before a group would
+	add rdx, r8
+	jmp .group
+.single:
 	SC_LOAD rsi, r8, 0, V
 	VMOVA X0, [rsi + r8]
 	SC_STR_STEP %1, X0, 0
 	add r8, V
 	jmp .block
 .group:
-	; src + r8 is 4V-aligned: the four blocks lie in the page the string reaches.
+	; The four blocks from src + r8 (2V-aligned) lie in the page the string reaches.
 	SC_LOAD rsi, r8, 0, V
 	VMOVA X0, [rsi + r8]
 	SC_LOAD rsi, r8, V, V
@@ -185,7 +217,9 @@ extern sc_strnlen_after_fault
 	VMOVU [rdi + r8 + 3 * V], X3
 %endif
 	mov r8, r10
-	jmp .group
+	cmp r8, rdx
+	jbe .group
+	jmp .block
 .group_stop:
 	SC_STR_STEP %1, X0, 0
 	SC_STR_STEP %1, X1, V
@@ -210,6 +244,18 @@ extern sc_strnlen_after_fault
 	VLEAVE
 	mov r9, r10
 	SC_RETURN_N
+.head_near_page_end:
+	cmp eax, 4096 - V
+	ja .head_cross
+.head:
+	; One vector from src (it lies in a page the string reaches), then the aligned blocks.
+	SC_LOAD rsi, none, 0, V
+	VMOVU X0, [rsi]
+	SC_STR_HEAD_STEP %1, X0, 0
+	lea r8, [rsi + V]
+	and r8, -V
+	sub r8, rsi			; the first aligned block after src: offset 1..V
+	jmp .block
 .head_cross:
 	; [src, src+V) would cross into the next page: look at the aligned block holding src first,
 	; which ends where src's page does.
@@ -306,41 +352,7 @@ extern sc_strnlen_after_fault
 	jmp sc_strnlen_after_fault
 %endmacro
 
-; ---- SSE2 variant: the entry points, which pick the AVX2 variant when the CPU has it ---------------
-
-%define VEX 0
-%define V 16
-%define X0 xmm0
-%define X1 xmm1
-%define X2 xmm2
-%define X3 xmm3
-%define X4 xmm4
-%define X5 xmm5
-%define X6 xmm6
-%define X7 xmm7
-
-SC_ROUTINE sc_strncpy
-	mov r11, rcx
-	mov r9, rdx
-	cmp byte [sc_cpu_has_avx2], 0
-	jne sc_strncpy_avx2_body
-	SC_STR_BODY 1
-SC_LANDING sc_strncpy
-	SC_STRNCPY_LANDING
-SC_END sc_strncpy
-
-SC_ROUTINE sc_strnlen
-	mov r11, rdx
-	mov r9, rsi
-	mov rsi, rdi
-	cmp byte [sc_cpu_has_avx2], 0
-	jne sc_strnlen_avx2_body
-	SC_STR_BODY 0
-SC_LANDING sc_strnlen
-	SC_STRNLEN_LANDING
-SC_END sc_strnlen
-
-; ---- AVX2 variant ----------------------------------------------------------------------------------
+; ---- AVX2 variant: the entry points, which fall through to it and pick SSE2 when the CPU lacks AVX2 -
 
 %define VEX 1
 %define V 32
@@ -353,18 +365,52 @@ SC_END sc_strnlen
 %define X6 ymm6
 %define X7 ymm7
 
-SC_ROUTINE sc_strncpy_avx2
-sc_strncpy_avx2_body:
+SC_ROUTINE sc_strncpy
+	mov r11, rcx
+	mov r9, rdx
+	cmp byte [sc_cpu_has_avx2], 0
+	je sc_strncpy_sse2_body
 	SC_STR_BODY 1
-SC_LANDING sc_strncpy_avx2
+SC_LANDING sc_strncpy
 	SC_STRNCPY_LANDING
-SC_END sc_strncpy_avx2
+SC_END sc_strncpy
 
-SC_ROUTINE sc_strnlen_avx2
-sc_strnlen_avx2_body:
+SC_ROUTINE sc_strnlen
+	mov r11, rdx
+	mov r9, rsi
+	mov rsi, rdi
+	cmp byte [sc_cpu_has_avx2], 0
+	je sc_strnlen_sse2_body
 	SC_STR_BODY 0
-SC_LANDING sc_strnlen_avx2
+SC_LANDING sc_strnlen
 	SC_STRNLEN_LANDING
-SC_END sc_strnlen_avx2
+SC_END sc_strnlen
+
+; ---- SSE2 variant ----------------------------------------------------------------------------------
+
+%define VEX 0
+%define V 16
+%define X0 xmm0
+%define X1 xmm1
+%define X2 xmm2
+%define X3 xmm3
+%define X4 xmm4
+%define X5 xmm5
+%define X6 xmm6
+%define X7 xmm7
+
+SC_ROUTINE sc_strncpy_sse2
+sc_strncpy_sse2_body:
+	SC_STR_BODY 1
+SC_LANDING sc_strncpy_sse2
+	SC_STRNCPY_LANDING
+SC_END sc_strncpy_sse2
+
+SC_ROUTINE sc_strnlen_sse2
+sc_strnlen_sse2_body:
+	SC_STR_BODY 0
+SC_LANDING sc_strnlen_sse2
+	SC_STRNLEN_LANDING
+SC_END sc_strnlen_sse2
 
 SC_NOTE_GNU_STACK

@@ -15,7 +15,7 @@
 	X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32) X(sc_fetch_xor32) \
 	X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) \
 	X(sc_fetch_add64) X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64) \
-	X(sc_strncpy) X(sc_strncpy_avx2) X(sc_strnlen) X(sc_strnlen_avx2) \
+	X(sc_strncpy) X(sc_strncpy_sse2) X(sc_strnlen) X(sc_strnlen_sse2) \
 	X(sc_peek32) X(sc_peek64) X(sc_probe_read) X(sc_probe_write)
 /* clang-format on */
 

@@ -133,38 +133,41 @@ size_t sc_strnlen_after_fault(const char *src, size_t size, struct safecopy_faul
 	return after_fault(&op, size, addr, word, fault);
 }
 
-/* The cold paths (first use, calls from inside a previous handler): see sc_fast_path(). */
+/*
+ * The cold paths: size == 0, which is answered here (the routines read at least one vector), the first
+ * use and calls from inside a previous handler (see sc_fast_path()). One test of both keeps the fast
+ * path a straight line into the routine.
+ */
 __attribute__((noinline, cold)) static size_t strncpy_slow(char *dst, const char *src, size_t size,
                                                            struct safecopy_fault *fault)
 {
+	if (size == 0) {
+		sc_record_ok(fault);
+		return 0;
+	}
 	return SC_SLOW(size_t, sc_strncpy(dst, src, size, fault));
 }
 
 __attribute__((noinline, cold)) static size_t strnlen_slow(const char *src, size_t size,
                                                            struct safecopy_fault *fault)
 {
-	return SC_SLOW(size_t, sc_strnlen(src, size, fault));
-}
-
-/* size == 0 is answered here: the routines read at least one vector. */
-size_t safecopy_strncpy(char *dst, const char *src, size_t size, struct safecopy_fault *fault)
-{
 	if (size == 0) {
 		sc_record_ok(fault);
 		return 0;
 	}
-	if (__builtin_expect(!sc_fast_path(), 0))
+	return SC_SLOW(size_t, sc_strnlen(src, size, fault));
+}
+
+size_t safecopy_strncpy(char *dst, const char *src, size_t size, struct safecopy_fault *fault)
+{
+	if (__builtin_expect(size == 0 || !sc_fast_path(), 0))
 		return strncpy_slow(dst, src, size, fault);
 	return sc_strncpy(dst, src, size, fault);
 }
 
 size_t safecopy_strnlen(const char *src, size_t size, struct safecopy_fault *fault)
 {
-	if (size == 0) {
-		sc_record_ok(fault);
-		return 0;
-	}
-	if (__builtin_expect(!sc_fast_path(), 0))
+	if (__builtin_expect(size == 0 || !sc_fast_path(), 0))
 		return strnlen_slow(src, size, fault);
 	return sc_strnlen(src, size, fault);
 }

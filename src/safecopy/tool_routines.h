@@ -26,9 +26,16 @@ SC_HIDDEN size_t sc_strncpy_after_fault(char *dst, const char *src, size_t size,
 SC_HIDDEN size_t sc_strnlen_after_fault(const char *src, size_t size, struct safecopy_fault *fault,
                                         uint64_t addr, uint64_t word);
 
-/* *p, or fallback when the load faults. */
-SC_HIDDEN uint32_t sc_peek32(const void *p, uint32_t fallback);
-SC_HIDDEN uint64_t sc_peek64(const void *p, uint64_t fallback);
+/*
+ * The peek routines are the exported safecopy_peek32/safecopy_peek64/safecopy_peekptr themselves
+ * (asm/peek.asm): while sc_gate is not 0 their entry tail-jumps to sc_peek<W>_slow (same arguments),
+ * which runs sc_peek<W>_unchecked, the load after that check, inside the window. Each returns *p,
+ * or fallback when the load faults.
+ */
+SC_HIDDEN uint32_t sc_peek32_unchecked(const void *p, uint32_t fallback);
+SC_HIDDEN uint64_t sc_peek64_unchecked(const void *p, uint64_t fallback);
+SC_HIDDEN uint32_t sc_peek32_slow(const void *p, uint32_t fallback);
+SC_HIDDEN uint64_t sc_peek64_slow(const void *p, uint64_t fallback);
 
 /*
  * One access per page of [p, p+n) (n > 0, no wrap); n on success (*fault cleared), else what

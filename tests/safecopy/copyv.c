@@ -304,6 +304,43 @@ Test(copyv, wrapping_element_rejects_the_whole_call)
 	zone_free(&z);
 }
 
+/*
+ * The wrap test at its edges, on either word of an element: a length alone can make it wrap (a small
+ * base), while a huge length or a top-half base that ends at the very top of the address space is
+ * not bad input and is copied or faults like any other element.
+ */
+Test(copyv, wrapping_is_decided_by_base_and_length_together)
+{
+	char src[32], dst[32];
+	memset(src, 'q', sizeof src);
+	memset(dst, '.', sizeof dst);
+	struct safecopy_fault f = fault_garbage();
+	struct safecopy_iov_pos w;
+	/* A small base whose length reaches past the top: rejected, nothing written. */
+	struct iovec long_src = {src, SIZE_MAX - 8}, d16 = {dst, 16};
+	cr_assert_eq(safecopy_copyv(&d16, 1, &long_src, 1, &f, &w), 0);
+	check_fault(&f, SAFECOPY_RANGE, src, 0, 0, "a length that wraps");
+	cr_assert(w.dst_index == 0 && w.dst_offset == 0 && w.src_index == 0 && w.src_offset == 0);
+	cr_assert_eq(dst[0], '.');
+	/* A length of 2^63 from a user address ends below the top: the destination takes 16 bytes. */
+	struct iovec half_src = {src, (size_t)1 << 63};
+	f = fault_garbage();
+	cr_assert_eq(safecopy_copyv(&d16, 1, &half_src, 1, &f, &w), 16);
+	check_fault_ok(&f, "a length of 2^63");
+	cr_assert(w.dst_index == 1 && w.dst_offset == 0 && w.src_index == 0 && w.src_offset == 16);
+	cr_assert_eq(memcmp(dst, src, 16), 0);
+	cr_assert_eq(dst[16], '.');
+	/* Ending exactly at the top is no wrap: the access is made, and faults on the kernel's half. */
+	void *last8 = (void *)(UINTPTR_MAX - 7);
+	struct iovec top_src = {last8, 8}, d8 = {dst + 20, 8};
+	f = fault_garbage();
+	cr_assert_eq(safecopy_copyv(&d8, 1, &top_src, 1, &f, &w), 0);
+	cr_assert_eq(f.status, SAFECOPY_SEGV);
+	cr_assert_eq(f.addr, last8);
+	cr_assert(w.dst_index == 0 && w.dst_offset == 0 && w.src_index == 0 && w.src_offset == 0);
+	cr_assert_eq(dst[20], '.');
+}
+
 /* The rejection takes no signal: no access is made at all. */
 Test(copyv, wrapping_element_takes_no_signal)
 {
