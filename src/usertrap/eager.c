@@ -9,6 +9,7 @@
 #include "usertrap/fde.h"
 #include "usertrap/lock.h"
 #include "usertrap/maps.h"
+#include "usertrap/pagewrite.h"
 #include "usertrap/patcher.h"
 #include "usertrap/refused.h"
 #include "usertrap/site.h"
@@ -81,9 +82,11 @@ static int patch_some(const char *const *names, size_t n)
 	int patched = 0;
 	ut_lock();
 	ut_maps_forget(0, UINTPTR_MAX); /* mappings changed behind the hook's back are read afresh */
+	ut_window_hold(true);
 	for (size_t i = 0; i < n; i++)
 		if (hi[i])
 			patched += patch_function(lo[i], hi[i]);
+	ut_window_hold(false);
 	ut_unlock();
 	return patched;
 }

@@ -3,10 +3,14 @@
  * call, which then reaches the hook through the trampoline, with no SIGSYS and no patch at the call.
  */
 #include <dlfcn.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "usertrap/util.h"
+
+extern unsigned long ut_window_opens(void);
 
 static long last_nr = -1;
 static unsigned last_flags, hook_runs;
@@ -95,4 +99,35 @@ Test(eager, bad_calls_change_nothing)
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
 	cr_assert_eq(c.patches, 0);
+}
+
+/* The descriptors of this process that name some process's memory (/proc/N/mem). */
+static int mem_descriptors(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	int found = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char link[300], target[256];
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		target[n > 0 ? n : 0] = 0;
+		size_t len = strlen(target);
+		found += len > 4 && strcmp(target + len - 4, "/mem") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/* One pass, one descriptor: /proc/self/mem is opened once for the sites of three functions, and is
+ * closed after the pass. */
+Test(eager, one_pass_opens_proc_mem_once)
+{
+	lazy_init_or_skip(recording_hook, 0);
+	const char *const names[] = {"getppid", "getuid", "getgid"};
+	unsigned long before = ut_window_opens();
+	cr_assert_eq(usertrap_patch_functions(names, 3, NULL), 3);
+	cr_assert_eq(ut_window_opens() - before, 1);
+	cr_assert_eq(mem_descriptors(), 0, "none left open");
 }
