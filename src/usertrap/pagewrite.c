@@ -38,8 +38,8 @@
 bool ut_test_no_proc_mem;
 static bool proc_mem_refused; /* learnt once: this kernel refuses forced writes */
 static bool clone_vm_seen;
-static unsigned long opens; /* of /proc/self/mem, for the tests */
-static int held_fd = -1;    /* /proc/self/mem while a pass holds it (ut_window_hold); patch lock only */
+static unsigned long opens, writes; /* of /proc/self/mem; ut_window_write calls: for the tests */
+static int held_fd = -1; /* /proc/self/mem while a pass holds it (ut_window_hold); patch lock only */
 extern char __libc_single_threaded __attribute__((weak));
 
 /* The page at addr went away: a fault there, as libsafecopy would have reported it. */
@@ -104,6 +104,11 @@ unsigned long ut_window_opens(void)
 	return __atomic_load_n(&opens, __ATOMIC_RELAXED);
 }
 
+unsigned long ut_window_writes(void)
+{
+	return __atomic_load_n(&writes, __ATOMIC_RELAXED);
+}
+
 /* The page swap (see the top of this file). */
 static int swap_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
                       struct usertrap_error *err)
@@ -137,10 +142,10 @@ out:
 	return r;
 }
 
-/* True if the bytes [dst, dst + n) can be read (the pages are there). */
+/* True if the bytes [dst, dst + n) can be read (the pages are there); n <= 64 (a whole window). */
 static bool readable(uintptr_t dst, size_t n)
 {
-	unsigned char b[UT_SITE_LEN];
+	unsigned char b[64];
 	return n <= sizeof b && safecopy_memcpy(b, (const void *)dst, n, NULL) == n;
 }
 
@@ -163,6 +168,7 @@ int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned cha
                     struct usertrap_error *err)
 {
 	struct safecopy_fault fault;
+	__atomic_fetch_add(&writes, 1, __ATOMIC_RELAXED);
 	if (w->prot & PROT_WRITE)
 		return safecopy_memcpy((void *)dst, src, n, &fault) == n ? 0 : ut_fail_fault(err, &fault);
 	if (w->mem_fd >= 0 && !ut_test_no_proc_mem && !__atomic_load_n(&proc_mem_refused, __ATOMIC_RELAXED)) {

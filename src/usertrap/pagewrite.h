@@ -41,8 +41,9 @@ UT_HIDDEN void ut_window_note_thread(void);
  * lock (needed: the fork handlers take the lock, so no child inherits the descriptor). */
 UT_HIDDEN void ut_window_hold(bool on);
 
-/* Tests only: how many times /proc/self/mem was opened. */
+/* Tests only: how many times /proc/self/mem was opened; how many writes ut_window_write made. */
 UT_HIDDEN unsigned long ut_window_opens(void);
+UT_HIDDEN unsigned long ut_window_writes(void);
 
 /* Tests only: true makes every write take the page swap, as if /proc/self/mem refused forced writes. */
 UT_HIDDEN extern bool ut_test_no_proc_mem;
