@@ -242,6 +242,21 @@ USERTRAP_API int usertrap_patch(void *site, long nr, struct usertrap_error *err)
 USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
 
 /*
+ * Patches now every `syscall` instruction of each function named in names[0..n) (looked up with
+ * dlsym(RTLD_DEFAULT), bounded by the .eh_frame_hdr entry that starts there, decoded linearly): the 7-byte
+ * form where the site has the pattern and the table has room, else a relocated window inside the
+ * function, as a first hit under lazy capture would. For start-up: a short process pays a SIGSYS and
+ * a patch at each site's first hit, and most processes reach the same few libc wrappers (read, openat,
+ * mmap...); patched here, in one pass under one lock and one read of /proc/self/maps, their first
+ * calls already take the jump. Names not found, and sites that cannot be patched (they stay on the
+ * signal path, still correct), are skipped; counters: patches += the sites patched, patch_failures +=
+ * those refused. Returns the number of sites patched (>= 0), or ERR_STATE (not running), ERR_INVAL
+ * (names NULL with n > 0). Thread-safe, not async-signal-safe. The preload tool calls it at start
+ * with its list (src/usertrap/preload.c) unless USERTRAP_EAGER=0.
+ */
+USERTRAP_API int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap_error *err);
+
+/*
  * Patches the system call at `insn` (a `syscall` instruction, 0f 05, of any form: `xor %eax,%eax`,
  * `mov %reg,%eax`, a `mov $nr,%eax` farther away...) by a relocated window: a few whole instructions
  * around it (at least 5 bytes) are moved into a stub within 2 GiB, which runs them, calls the hook

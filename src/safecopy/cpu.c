@@ -9,6 +9,7 @@
 
 #include "arch/x86_64.h"
 #include "safecopy/cpu.h"
+#include "safecopy/cpuid.h"
 
 unsigned char sc_cpu_has_avx2;
 unsigned char sc_cpu_has_avx512;
@@ -42,11 +43,12 @@ static bool all_set(unsigned value, unsigned bits)
 enum sc_cpu_level sc_cpu_detect_level(void)
 {
 	unsigned a, b, c, d;
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX))
+	sc_cpuid_cached(CPUID_INDEX_1, &a, &b, &c, &d);
+	if (!(c & bit_OSXSAVE) || !(c & bit_AVX))
 		return SC_CPU_SSE2;
 	unsigned xcr0 = (unsigned)read_xcr0();
-	if (!all_set(xcr0, XCR0_SSE | XCR0_YMM) || !__get_cpuid_count(7, 0, &a, &b, &c, &d) ||
-	    !(b & bit_AVX2))
+	sc_cpuid_cached(CPUID_INDEX_7, &a, &b, &c, &d);
+	if (!all_set(xcr0, XCR0_SSE | XCR0_YMM) || !(b & bit_AVX2))
 		return SC_CPU_SSE2;
 	bool avx512 = all_set(b, bit_AVX512F | bit_AVX512BW | bit_AVX512VL | bit_BMI2) &&
 	              all_set(xcr0, XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM);
@@ -85,7 +87,8 @@ void sc_cpu_use_level(enum sc_cpu_level level)
 static unsigned char detect_va_bits(void)
 {
 	unsigned a, b, c, d;
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(c & (1u << 16)))
+	sc_cpuid_cached(CPUID_INDEX_7, &a, &b, &c, &d);
+	if (!(c & (1u << 16)))
 		return 48;
 	void *hint = (void *)((uintptr_t)1 << 50);
 	void *p = mmap(hint, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -61,6 +61,7 @@
 #include <ucontext.h>
 
 #include "arch/x86_64.h"
+#include "safecopy/cpuid.h"
 #include "safecopy/fast_exit.h"
 #include "safecopy/handler.h"
 #include "safecopy/sigsys.h"
@@ -110,7 +111,8 @@ static unsigned pkru_offset; /* of PKRU in the XSAVE layout; 0: the OS does not 
 static unsigned detect_pkru_offset(void)
 {
 	unsigned a, b, c, d;
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(c & (1u << 4))) /* OSPKE */
+	sc_cpuid_cached(CPUID_INDEX_7, &a, &b, &c, &d);
+	if (!(c & (1u << 4))) /* OSPKE */
 		return 0;
 	if (!__get_cpuid_count(0xd, XFEATURE_PKRU, &a, &b, &c, &d))
 		return 0;

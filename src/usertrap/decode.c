@@ -285,3 +285,27 @@ int ut_plan_syscall_index(const struct ut_plan *p)
 			return (int)i;
 	return -1;
 }
+
+int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max)
+{
+	if (fn_hi <= fn_lo || fn_hi - fn_lo > UT_FN_MAX_LEN)
+		return -1;
+	struct sweep s;
+	memset(&s, 0, sizeof s);
+	s.lo = fn_lo;
+	s.hi = fn_hi;
+	if (ZYAN_FAILED(ZydisDecoderInit(&s.zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+		return -1;
+	int n = 0;
+	for (uintptr_t a = fn_lo; a < fn_hi;) {
+		const unsigned char *b;
+		size_t len = bytes_at(&s, a, ZYDIS_MAX_INSTRUCTION_LENGTH, &b);
+		ZydisDecodedInstruction d;
+		if (!len || ZYAN_FAILED(ZydisDecoderDecodeInstruction(&s.zd, NULL, b, len, &d)))
+			return -1;
+		if (d.mnemonic == ZYDIS_MNEMONIC_SYSCALL && n < max)
+			out[n++] = a;
+		a += d.length;
+	}
+	return n;
+}

@@ -21,6 +21,16 @@
 #include "usertrap/table.h"
 
 #define CACHE_ENTRIES 64
+#define TAKEN_RANGES  512
+
+/* The mappings of the last read, adjacent ones merged, in address order: where a new stub page need
+ * not be tried (stubs.c). A hint only, never forgotten: MAP_FIXED_NOREPLACE stays the judge of what
+ * is free, so a range mapped since the read is found taken by it, and a range unmapped since is only
+ * skipped. Ranges past the first TAKEN_RANGES are not kept: unknown, they are tried. */
+static struct range {
+	uintptr_t start, end;
+} taken[TAKEN_RANGES];
+static unsigned n_taken;
 
 static struct cached {
 	struct ut_mapping m;
@@ -91,6 +101,15 @@ static void remember(const struct ut_mapping *m, unsigned *used)
 	++*used;
 }
 
+/* Adds a mapping read from the file (in address order) to the taken ranges, while there is room. */
+static void note_taken(const struct ut_mapping *m)
+{
+	if (n_taken && taken[n_taken - 1].end == m->start)
+		taken[n_taken - 1].end = m->end;
+	else if (n_taken < TAKEN_RANGES)
+		taken[n_taken++] = (struct range){m->start, m->end};
+}
+
 /* Reads the whole file: every executable mapping into the cache, the one holding addr into *m. */
 static int read_maps(uintptr_t addr, struct ut_mapping *m)
 {
@@ -104,6 +123,7 @@ static int read_maps(uintptr_t addr, struct ut_mapping *m)
 	size_t len = 0;
 	unsigned used = 0;
 	bool found = false;
+	n_taken = 0;
 	long n;
 	while ((n = UT_SYS3(SYS_read, fd, buf, sizeof buf)) > 0) {
 		for (long i = 0; i < n; i++) {
@@ -118,6 +138,7 @@ static int read_maps(uintptr_t addr, struct ut_mapping *m)
 			if (!parse_line(line, &cur))
 				continue;
 			remember(&cur, &used);
+			note_taken(&cur);
 			if (addr >= cur.start && addr < cur.end) {
 				*m = cur;
 				found = true;
@@ -133,6 +154,19 @@ static int read_maps(uintptr_t addr, struct ut_mapping *m)
 int ut_find_mapping(uintptr_t addr, struct ut_mapping *m)
 {
 	return cached(addr, m) ? 0 : read_maps(addr, m);
+}
+
+bool ut_maps_taken(uintptr_t lo, uintptr_t hi)
+{
+	unsigned l = 0, h = n_taken; /* the first range that ends above lo */
+	while (l < h) {
+		unsigned mid = l + (h - l) / 2;
+		if (taken[mid].end <= lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l < n_taken && taken[l].start < hi;
 }
 
 void ut_maps_forget(uintptr_t lo, uintptr_t hi)

@@ -23,6 +23,11 @@ UT_HIDDEN int ut_find_mapping(uintptr_t addr, struct ut_mapping *m);
  * Any thread, any time, no lock; async-signal-safe. */
 UT_HIDDEN void ut_maps_forget(uintptr_t lo, uintptr_t hi);
 
+/* True if [lo, hi) overlaps a mapping that the last read of /proc/self/maps listed (its first 512
+ * ranges, adjacent mappings merged); false before any read. A hint for placing new pages, never
+ * forgotten: it may be stale either way (see maps.c). Needs the patch lock. */
+UT_HIDDEN bool ut_maps_taken(uintptr_t lo, uintptr_t hi);
+
 /* Tests only: how many times /proc/self/maps was read. */
 UT_HIDDEN unsigned long ut_maps_reads(void);
 

@@ -36,6 +36,15 @@ UT_HIDDEN bool ut_window_single_threaded(void);
 /* A CLONE_VM clone was seen (a thread glibc may not know about): never single-threaded again. */
 UT_HIDDEN void ut_window_note_thread(void);
 
+/* on: /proc/self/mem is opened once and every window until ut_window_hold(false) uses it (released
+ * windows leave it open); off: it is closed. For a pass of many patches under one hold of the patch
+ * lock (needed: the fork handlers take the lock, so no child inherits the descriptor). */
+UT_HIDDEN void ut_window_hold(bool on);
+
+/* Tests only: how many times /proc/self/mem was opened; how many writes ut_window_write made. */
+UT_HIDDEN unsigned long ut_window_opens(void);
+UT_HIDDEN unsigned long ut_window_writes(void);
+
 /* Tests only: true makes every write take the page swap, as if /proc/self/mem refused forced writes. */
 UT_HIDDEN extern bool ut_test_no_proc_mem;
 

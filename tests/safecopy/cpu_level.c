@@ -3,10 +3,12 @@
  * functions, so static suite only.
  */
 #ifdef SAFECOPY_TEST_INTERNALS
+#include <cpuid.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
 #include "safecopy/cpu.h"
+#include "safecopy/cpuid.h"
 
 /* The compiler's runtime checks include the OS's support (XCR0), as the library's must. */
 static enum sc_cpu_level builtin_level(void)
@@ -24,6 +26,22 @@ Test(cpu_level, detection_agrees_with_the_compilers_checks)
 	cr_assert_eq(sc_cpu_level, sc_cpu_detect_level(), "the suite runs without SAFECOPY_CPU");
 	cr_assert_eq(sc_cpu_has_avx2, sc_cpu_level >= SC_CPU_AVX2);
 	cr_assert_eq(sc_cpu_has_avx512, sc_cpu_level >= SC_CPU_AVX512);
+}
+
+/* The leaves glibc read at start-up are the CPU's: the feature registers equal what CPUID returns
+ * now (leaf 1's EBX, which holds the APIC ID of the CPU the thread runs on, and EAX aside). */
+Test(cpu_level, cached_leaves_are_what_cpuid_says)
+{
+	unsigned a, b, c, d, ca, cb, cc, cd;
+	__cpuid(1, a, b, c, d);
+	sc_cpuid_cached(CPUID_INDEX_1, &ca, &cb, &cc, &cd);
+	cr_assert_eq(cc, c, "leaf 1 ECX: %#x, CPUID %#x", cc, c);
+	cr_assert_eq(cd, d, "leaf 1 EDX: %#x, CPUID %#x", cd, d);
+	__cpuid_count(7, 0, a, b, c, d);
+	sc_cpuid_cached(CPUID_INDEX_7, &ca, &cb, &cc, &cd);
+	cr_assert_eq(cb, b, "leaf 7 EBX: %#x, CPUID %#x", cb, b);
+	cr_assert_eq(cc, c, "leaf 7 ECX: %#x, CPUID %#x", cc, c);
+	cr_assert_eq(cd, d, "leaf 7 EDX: %#x, CPUID %#x", cd, d);
 }
 
 Test(cpu_level, a_value_caps_and_never_raises)

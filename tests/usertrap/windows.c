@@ -375,3 +375,40 @@ Test(windows, second_site_of_a_function_while_the_first_is_patched)
 	cr_assert_eq(trampoline_calls(), 4);
 	cr_assert_eq(hook_calls, 4);
 }
+
+extern unsigned long ut_window_writes(void);
+extern char __libc_single_threaded;
+
+/* With one thread, a window is written whole: one write for its stub, one for the window (the three
+ * ordered writes, in pieces of 7 bytes, are for code other threads may be running). Criterion's test
+ * process has had threads, and glibc never sets __libc_single_threaded back: a forked child, which
+ * has one thread, says so itself before it patches. */
+static int patch_in_one_thread(void)
+{
+	__libc_single_threaded = 1;
+	init_explicit();
+	const struct shape open = SHAPE(open, 5, 0, invoke_first);
+	struct placed p = place_shape(&open);
+	unsigned long before = ut_window_writes();
+	if (patch(&p, NULL) != 0)
+		return 11;
+	unsigned long writes = ut_window_writes() - before;
+	if (p.insn[-5] != 0xe9 || p.insn[0] != 0x06 || open.invoke(shape_entry(&p), 2) != 7)
+		return 12;
+	return writes == 2 ? 0 : 20 + (int)writes;
+}
+
+Test(windows, single_threaded_patch_is_one_write)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(patch_in_one_thread());
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "status %#x", status);
+	cr_assert_eq(WEXITSTATUS(status), 0,
+	             "exit %d (11: patch failed, 12: wrong bytes or result, 20+n: "
+	             "n writes)",
+	             WEXITSTATUS(status));
+}
