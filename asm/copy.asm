@@ -118,18 +118,9 @@ SC_ROUTINE sc_copy
 .above64:
 	cmp byte [sc_cpu_has_avx512], 0
 	je .no_avx512
-	; AVX-512: 65..128 bytes as the first and the last 64; above, the blocks of blocks64.inc. zmm16
-	; is used, not zmm0-15: it leaves the upper halves of ymm0-15 clean, so neither the exit nor the
-	; landing needs vzeroupper.
-	cmp rdx, 128
-	ja .above128
-	SC_ZLOAD 16, rsi, none, 0
-	SC_ZSTORE 16, rdi, none, 0
-	SC_ZLOAD 16, rsi, rdx, -64
-	SC_ZSTORE 16, rdi, rdx, -64
-	SC_RETURN_N
-.above128:
-	SC_BLOCKS64_ABOVE128 SC_COPY_BLOCK64, sc_copy_rep_body
+	; AVX-512: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the upper halves of
+	; ymm0-15 clean, so neither the exit nor the landing needs vzeroupper.
+	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
 .no_avx512:
 	cmp rdx, SC_REP_MIN
 	jae sc_copy_rep_body

@@ -34,13 +34,16 @@ SC_ROUTINE sc_memset
 	mov r9, rdx
 	cmp byte [sc_cpu_has_avx512], 0
 	je .scalar
-	; AVX-512. Below 64 bytes one store masked to n bytes, unless the 64 bytes from dst cross a page:
-	; a masked-off byte on a page that is not writable does not fault, but the CPU takes a slow
-	; assist to suppress that fault, so the scalar stores below do those. 64..128 bytes: the first
-	; and the last 64. Above: the blocks of blocks64.inc, as sc_copy's.
+	; AVX-512. From 64 bytes: the blocks of blocks64.inc, as sc_copy's, on the fall-through path (as
+	; glibc's memset, 64..128 bytes take no branch and 129..512 one). Below 64 bytes one store masked
+	; to n bytes, unless the 64 bytes from dst cross a page: a masked-off byte on a page that is not
+	; writable does not fault, but the CPU takes a slow assist to suppress that fault, so the scalar
+	; stores below do those.
 	SC_VPBROADCASTB_ZMM16_ESI
 	cmp rdx, 64
-	jae .z_from64
+	jb .z_below64
+	SC_BLOCKS64_FROM64 SC_SET_BLOCK64, .z_rep
+.z_below64:
 	mov ecx, edi
 	and ecx, 4095
 	cmp ecx, 4096 - 64
@@ -50,14 +53,6 @@ SC_ROUTINE sc_memset
 	SC_KMOVQ_K1_RCX
 	SC_ZSTORE_K1 16, rdi, none, 0
 	SC_RETURN_N
-.z_from64:
-	cmp rdx, 128
-	ja .z_above128
-	SC_ZSTORE 16, rdi, none, 0
-	SC_ZSTORE 16, rdi, rdx, -64
-	SC_RETURN_N
-.z_above128:
-	SC_BLOCKS64_ABOVE128 SC_SET_BLOCK64, .z_rep
 .z_rep:
 	mov eax, esi			; rep stosb stores AL
 	jmp sc_memset_rep_body
