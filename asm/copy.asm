@@ -1,10 +1,11 @@
-; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
+; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path:
+; the exported safecopy_memcpy is its argument checks (entry.inc), which fall through into it.
 ;
 ; On success the routine clears *fault and returns n: inline (SC_RETURN_N) after the register and
 ; vector paths, through sc_span_done (done.asm, outside the range) after `rep movsb` and for n < 2.
 ; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
-; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
+; which finds the exact count. So the fast path has no C frame and no call or jump into the routine.
 ; Registers kept for the landing: RDI = dst, RSI = src (except during rep movsb: R10/R8 keep them),
 ; R9 = n, R11 = fault; all set before the first declared access.
 ;
@@ -25,6 +26,7 @@
 %include "safecopy.inc"
 %include "evex.inc"
 %include "blocks64.inc"
+%include "entry.inc"
 
 %define SC_REP_MIN 16384		; measured: the AVX2 loop beats rep movsb 1.4x up to 24 KiB (L1), rep wins from 32 KiB
 
@@ -41,6 +43,7 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
+SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 43, rsi
 SC_ROUTINE sc_copy
 	mov r11, rcx
 	mov r9, rdx

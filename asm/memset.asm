@@ -1,4 +1,5 @@
-; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path.
+; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path,
+; entered from safecopy_memset's argument checks (entry.inc).
 ;
 ; Same shape as sc_copy (see copy.asm): success leaves inline (SC_RETURN_N) after the register and
 ; AVX2 paths, through sc_span_done after the SSE2 loop, `rep stosb` and for n < 2; a fault lands in
@@ -14,6 +15,7 @@
 %include "safecopy.inc"
 %include "evex.inc"
 %include "blocks64.inc"
+%include "entry.inc"
 
 %define SC_REP_MIN 524288	; measured: the AVX2 loop beats rep stosb up to 256 KiB, rep wins from 1 MiB
 
@@ -29,6 +31,7 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
+SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 30
 SC_ROUTINE sc_memset
 	mov r11, rcx
 	mov r9, rdx
