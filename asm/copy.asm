@@ -17,8 +17,9 @@
 ; (RCX/RSI/RDI are restartable).
 ;
 ; Paths: up to 64 bytes in general/SSE registers with no loop; above that, on a CPU with AVX-512
-; (sc_cpu_has_avx512), 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise a 32-byte AVX2 loop (SSE2
-; if the CPU lacks AVX2) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
+; (sc_cpu_has_avx512), 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise (AVX2) the same blocks,
+; each as two 32-byte copies, up to 512 bytes and a 32-byte loop above (SSE2 if the CPU lacks AVX2:
+; a 16-byte loop) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
 ; large copy here, ahead of glibc's non-temporal loop). Every path of up to 128 bytes runs with at
 ; most one taken branch (SC_RETURN_N's is not taken without a fault record): on this CPU each taken
 ; branch costs about as much as copying 64 bytes.
@@ -41,6 +42,13 @@ extern sc_span_done
 %macro SC_COPY_BLOCK64 2		; index, disp: one 64-byte block (blocks64.inc)
 	SC_ZLOAD 16, rsi, %1, %2
 	SC_ZSTORE 16, rdi, %1, %2
+%endmacro
+
+%macro SC_COPY_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte copies (AVX2)
+	SC_YLOAD %1, %2
+	SC_YSTORE %1, %2
+	SC_YLOAD %1, %2 + 32
+	SC_YSTORE %1, %2 + 32
 %endmacro
 
 SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 43, rsi
@@ -168,27 +176,8 @@ SC_END sc_copy_rep
 ; (vzeroupper would be an invalid opcode on a CPU without AVX).
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
-	cmp rdx, 128
-	ja .above128
-	SC_LOAD rsi, none, 0, 32
-	vmovdqu ymm0, [rsi]		; 65..128 bytes: four blocks, the last two ending at n
-	SC_STORE rdi, none, 0, 32
-	vmovdqu [rdi], ymm0
-	SC_LOAD rsi, none, 32, 32
-	vmovdqu ymm0, [rsi+32]
-	SC_STORE rdi, none, 32, 32
-	vmovdqu [rdi+32], ymm0
-	SC_LOAD rsi, rdx, -64, 32
-	vmovdqu ymm0, [rsi+rdx-64]
-	SC_STORE rdi, rdx, -64, 32
-	vmovdqu [rdi+rdx-64], ymm0
-	SC_LOAD rsi, rdx, -32, 32
-	vmovdqu ymm0, [rsi+rdx-32]
-	SC_STORE rdi, rdx, -32, 32
-	vmovdqu [rdi+rdx-32], ymm0
-	vzeroupper
-	SC_RETURN_N
-.above128:
+	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK32X2, .above512, vzeroupper
+.above512:
 	lea rcx, [rdx-32]		; start of the final 32 bytes
 	xor eax, eax
 	cmp rcx, 128

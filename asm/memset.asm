@@ -31,6 +31,17 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
+%macro SC_SPREAD_BYTE 0			; RAX = the byte of ESI in all eight lanes
+	movzx eax, sil
+	mov r8, 0x0101010101010101
+	imul rax, r8
+%endmacro
+
+%macro SC_SET_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte stores (AVX2)
+	SC_YSTORE %1, %2
+	SC_YSTORE %1, %2 + 32
+%endmacro
+
 SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 30
 SC_ROUTINE sc_memset
 	mov r11, rcx
@@ -60,9 +71,9 @@ SC_ROUTINE sc_memset
 	mov eax, esi			; rep stosb stores AL
 	jmp sc_memset_rep_body
 .scalar:
-	movzx eax, sil
-	mov r8, 0x0101010101010101
-	imul rax, r8			; the byte in all eight lanes
+	cmp rdx, 64
+	ja .above64
+	SC_SPREAD_BYTE
 	cmp rdx, 16
 	jb .below16
 	movq xmm0, rax
@@ -101,8 +112,6 @@ SC_ROUTINE sc_memset
 	mov [rdi+rdx-2], ax
 	SC_RETURN_N
 .above32:
-	cmp rdx, 64
-	ja .above64
 	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
 	SC_STORE rdi, none, 16, 16
@@ -112,11 +121,15 @@ SC_ROUTINE sc_memset
 	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
-.above64:
+.above64:				; checked first: no multiply or SSE2 pattern on the AVX2 and rep paths
+	mov eax, esi			; rep stosb stores AL
 	cmp rdx, SC_REP_MIN
 	jae sc_memset_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_memset_avx2_body
+	SC_SPREAD_BYTE
+	movq xmm0, rax
+	punpcklqdq xmm0, xmm0
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
@@ -145,23 +158,13 @@ SC_LANDING sc_memset_rep
 	SC_LANDING_TO_C sc_memset_after_fault
 SC_END sc_memset_rep
 
-; AVX2 loop, a routine of its own so its landing can vzeroupper. In: XMM0 = the byte pattern.
+; AVX2, a routine of its own so its landing can vzeroupper. In: ESI = the byte, RDX = n > 64.
 SC_ROUTINE sc_memset_avx2
 sc_memset_avx2_body:
-	vpbroadcastq ymm0, xmm0
-	cmp rdx, 128
-	ja .above128
-	SC_STORE rdi, none, 0, 32
-	vmovdqu [rdi], ymm0		; 65..128 bytes: four blocks, the last two ending at n
-	SC_STORE rdi, none, 32, 32
-	vmovdqu [rdi+32], ymm0
-	SC_STORE rdi, rdx, -64, 32
-	vmovdqu [rdi+rdx-64], ymm0
-	SC_STORE rdi, rdx, -32, 32
-	vmovdqu [rdi+rdx-32], ymm0
-	vzeroupper
-	SC_RETURN_N
-.above128:
+	vmovd xmm0, esi
+	vpbroadcastb ymm0, xmm0
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, .above512, vzeroupper
+.above512:
 	lea rcx, [rdx-32]
 	xor eax, eax
 	cmp rcx, 128
