@@ -44,6 +44,15 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
+%macro SC_COPY_BLOCK16X4 2		; index, disp: one 64-byte block as four 16-byte copies (SSE2)
+%assign %%i 0
+%rep 4
+	SC_XLOAD %1, %2 + %%i
+	SC_XSTORE %1, %2 + %%i
+%assign %%i %%i + 16
+%endrep
+%endmacro
+
 %macro SC_COPY_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte copies (AVX2)
 	SC_YLOAD %1, %2
 	SC_YSTORE %1, %2
@@ -137,7 +146,10 @@ SC_ROUTINE sc_copy
 	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_copy_avx2_body
-	; SSE2: 16-byte blocks, then the last 16 bytes (overlapping what is already copied).
+	; SSE2: up to 512 bytes the blocks of blocks64.inc; above, 16-byte blocks, then the last 16 bytes
+	; (overlapping what is already copied).
+	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK16X4, .sse_above512, SC_NO_EXIT
+.sse_above512:
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:

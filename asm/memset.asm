@@ -37,6 +37,13 @@ extern sc_span_done
 	imul rax, r8
 %endmacro
 
+%macro SC_SET_BLOCK16X4 2		; index, disp: one 64-byte block as four 16-byte stores (SSE2)
+	SC_XSTORE %1, %2
+	SC_XSTORE %1, %2 + 16
+	SC_XSTORE %1, %2 + 32
+	SC_XSTORE %1, %2 + 48
+%endmacro
+
 %macro SC_SET_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte stores (AVX2)
 	SC_YSTORE %1, %2
 	SC_YSTORE %1, %2 + 32
@@ -130,6 +137,8 @@ SC_ROUTINE sc_memset
 	SC_SPREAD_BYTE
 	movq xmm0, rax
 	punpcklqdq xmm0, xmm0
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK16X4, .sse_above512, SC_NO_EXIT
+.sse_above512:
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
