@@ -1,10 +1,11 @@
-; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path.
+; sc_copy(dst = RDI, src = RSI, n = RDX, fault = RCX) -> RAX = n, the whole public memcpy fast path:
+; the exported safecopy_memcpy is its argument checks (entry.inc), which fall through into it.
 ;
 ; On success the routine clears *fault and returns n: inline (SC_RETURN_N) after the register and
 ; vector paths, through sc_span_done (done.asm, outside the range) after `rep movsb` and for n < 2.
 ; On a fault the handler resumes the routine at its landing with RAX = fault address and RDX = fault
 ; word; the landing tail-jumps to the C function sc_copy_after_fault(dst, src, n, fault, addr, word),
-; which finds the exact count. So the C wrapper is a tail call, with no frame on the fast path.
+; which finds the exact count. So the fast path has no C frame and no call or jump into the routine.
 ; Registers kept for the landing: RDI = dst, RSI = src (except during rep movsb: R10/R8 keep them),
 ; R9 = n, R11 = fault; all set before the first declared access.
 ;
@@ -16,8 +17,9 @@
 ; (RCX/RSI/RDI are restartable).
 ;
 ; Paths: up to 64 bytes in general/SSE registers with no loop; above that, on a CPU with AVX-512
-; (sc_cpu_has_avx512), 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise a 32-byte AVX2 loop (SSE2
-; if the CPU lacks AVX2) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
+; (sc_cpu_has_avx512), 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise (AVX2) the same blocks,
+; each as two 32-byte copies, up to 512 bytes and a 32-byte loop above (SSE2 if the CPU lacks AVX2:
+; a 16-byte loop) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
 ; large copy here, ahead of glibc's non-temporal loop). Every path of up to 128 bytes runs with at
 ; most one taken branch (SC_RETURN_N's is not taken without a fault record): on this CPU each taken
 ; branch costs about as much as copying 64 bytes.
@@ -25,6 +27,7 @@
 %include "safecopy.inc"
 %include "evex.inc"
 %include "blocks64.inc"
+%include "entry.inc"
 
 %define SC_REP_MIN 16384		; measured: the AVX2 loop beats rep movsb 1.4x up to 24 KiB (L1), rep wins from 32 KiB
 
@@ -41,6 +44,23 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
+%macro SC_COPY_BLOCK16X4 2		; index, disp: one 64-byte block as four 16-byte copies (SSE2)
+%assign %%i 0
+%rep 4
+	SC_XLOAD %1, %2 + %%i
+	SC_XSTORE %1, %2 + %%i
+%assign %%i %%i + 16
+%endrep
+%endmacro
+
+%macro SC_COPY_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte copies (AVX2)
+	SC_YLOAD %1, %2
+	SC_YSTORE %1, %2
+	SC_YLOAD %1, %2 + 32
+	SC_YSTORE %1, %2 + 32
+%endmacro
+
+SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 43, rsi
 SC_ROUTINE sc_copy
 	mov r11, rcx
 	mov r9, rdx
@@ -118,24 +138,18 @@ SC_ROUTINE sc_copy
 .above64:
 	cmp byte [sc_cpu_has_avx512], 0
 	je .no_avx512
-	; AVX-512: 65..128 bytes as the first and the last 64; above, the blocks of blocks64.inc. zmm16
-	; is used, not zmm0-15: it leaves the upper halves of ymm0-15 clean, so neither the exit nor the
-	; landing needs vzeroupper.
-	cmp rdx, 128
-	ja .above128
-	SC_ZLOAD 16, rsi, none, 0
-	SC_ZSTORE 16, rdi, none, 0
-	SC_ZLOAD 16, rsi, rdx, -64
-	SC_ZSTORE 16, rdi, rdx, -64
-	SC_RETURN_N
-.above128:
-	SC_BLOCKS64_ABOVE128 SC_COPY_BLOCK64, sc_copy_rep_body
+	; AVX-512: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the upper halves of
+	; ymm0-15 clean, so neither the exit nor the landing needs vzeroupper.
+	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
 .no_avx512:
 	cmp rdx, SC_REP_MIN
 	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_copy_avx2_body
-	; SSE2: 16-byte blocks, then the last 16 bytes (overlapping what is already copied).
+	; SSE2: up to 512 bytes the blocks of blocks64.inc; above, 16-byte blocks, then the last 16 bytes
+	; (overlapping what is already copied).
+	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK16X4, .sse_above512, SC_NO_EXIT
+.sse_above512:
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
@@ -174,27 +188,8 @@ SC_END sc_copy_rep
 ; (vzeroupper would be an invalid opcode on a CPU without AVX).
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
-	cmp rdx, 128
-	ja .above128
-	SC_LOAD rsi, none, 0, 32
-	vmovdqu ymm0, [rsi]		; 65..128 bytes: four blocks, the last two ending at n
-	SC_STORE rdi, none, 0, 32
-	vmovdqu [rdi], ymm0
-	SC_LOAD rsi, none, 32, 32
-	vmovdqu ymm0, [rsi+32]
-	SC_STORE rdi, none, 32, 32
-	vmovdqu [rdi+32], ymm0
-	SC_LOAD rsi, rdx, -64, 32
-	vmovdqu ymm0, [rsi+rdx-64]
-	SC_STORE rdi, rdx, -64, 32
-	vmovdqu [rdi+rdx-64], ymm0
-	SC_LOAD rsi, rdx, -32, 32
-	vmovdqu ymm0, [rsi+rdx-32]
-	SC_STORE rdi, rdx, -32, 32
-	vmovdqu [rdi+rdx-32], ymm0
-	vzeroupper
-	SC_RETURN_N
-.above128:
+	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK32X2, .above512, vzeroupper
+.above512:
 	lea rcx, [rdx-32]		; start of the final 32 bytes
 	xor eax, eax
 	cmp rcx, 128

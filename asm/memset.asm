@@ -1,4 +1,5 @@
-; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path.
+; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path,
+; entered from safecopy_memset's argument checks (entry.inc).
 ;
 ; Same shape as sc_copy (see copy.asm): success leaves inline (SC_RETURN_N) after the register and
 ; AVX2 paths, through sc_span_done after the SSE2 loop, `rep stosb` and for n < 2; a fault lands in
@@ -14,6 +15,7 @@
 %include "safecopy.inc"
 %include "evex.inc"
 %include "blocks64.inc"
+%include "entry.inc"
 
 %define SC_REP_MIN 524288	; measured: the AVX2 loop beats rep stosb up to 256 KiB, rep wins from 1 MiB
 
@@ -29,18 +31,40 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
+%macro SC_SPREAD_BYTE 0			; RAX = the byte of ESI in all eight lanes
+	movzx eax, sil
+	mov r8, 0x0101010101010101
+	imul rax, r8
+%endmacro
+
+%macro SC_SET_BLOCK16X4 2		; index, disp: one 64-byte block as four 16-byte stores (SSE2)
+	SC_XSTORE %1, %2
+	SC_XSTORE %1, %2 + 16
+	SC_XSTORE %1, %2 + 32
+	SC_XSTORE %1, %2 + 48
+%endmacro
+
+%macro SC_SET_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte stores (AVX2)
+	SC_YSTORE %1, %2
+	SC_YSTORE %1, %2 + 32
+%endmacro
+
+SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 30
 SC_ROUTINE sc_memset
 	mov r11, rcx
 	mov r9, rdx
 	cmp byte [sc_cpu_has_avx512], 0
 	je .scalar
-	; AVX-512. Below 64 bytes one store masked to n bytes, unless the 64 bytes from dst cross a page:
-	; a masked-off byte on a page that is not writable does not fault, but the CPU takes a slow
-	; assist to suppress that fault, so the scalar stores below do those. 64..128 bytes: the first
-	; and the last 64. Above: the blocks of blocks64.inc, as sc_copy's.
+	; AVX-512. From 64 bytes: the blocks of blocks64.inc, as sc_copy's, on the fall-through path (as
+	; glibc's memset, 64..128 bytes take no branch and 129..512 one). Below 64 bytes one store masked
+	; to n bytes, unless the 64 bytes from dst cross a page: a masked-off byte on a page that is not
+	; writable does not fault, but the CPU takes a slow assist to suppress that fault, so the scalar
+	; stores below do those.
 	SC_VPBROADCASTB_ZMM16_ESI
 	cmp rdx, 64
-	jae .z_from64
+	jb .z_below64
+	SC_BLOCKS64_FROM64 SC_SET_BLOCK64, .z_rep
+.z_below64:
 	mov ecx, edi
 	and ecx, 4095
 	cmp ecx, 4096 - 64
@@ -50,21 +74,13 @@ SC_ROUTINE sc_memset
 	SC_KMOVQ_K1_RCX
 	SC_ZSTORE_K1 16, rdi, none, 0
 	SC_RETURN_N
-.z_from64:
-	cmp rdx, 128
-	ja .z_above128
-	SC_ZSTORE 16, rdi, none, 0
-	SC_ZSTORE 16, rdi, rdx, -64
-	SC_RETURN_N
-.z_above128:
-	SC_BLOCKS64_ABOVE128 SC_SET_BLOCK64, .z_rep
 .z_rep:
 	mov eax, esi			; rep stosb stores AL
 	jmp sc_memset_rep_body
 .scalar:
-	movzx eax, sil
-	mov r8, 0x0101010101010101
-	imul rax, r8			; the byte in all eight lanes
+	cmp rdx, 64
+	ja .above64
+	SC_SPREAD_BYTE
 	cmp rdx, 16
 	jb .below16
 	movq xmm0, rax
@@ -103,8 +119,6 @@ SC_ROUTINE sc_memset
 	mov [rdi+rdx-2], ax
 	SC_RETURN_N
 .above32:
-	cmp rdx, 64
-	ja .above64
 	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
 	SC_STORE rdi, none, 16, 16
@@ -114,11 +128,17 @@ SC_ROUTINE sc_memset
 	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
-.above64:
+.above64:				; checked first: no multiply or SSE2 pattern on the AVX2 and rep paths
+	mov eax, esi			; rep stosb stores AL
 	cmp rdx, SC_REP_MIN
 	jae sc_memset_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_memset_avx2_body
+	SC_SPREAD_BYTE
+	movq xmm0, rax
+	punpcklqdq xmm0, xmm0
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK16X4, .sse_above512, SC_NO_EXIT
+.sse_above512:
 	lea rcx, [rdx-16]
 	xor eax, eax
 .sse_loop:
@@ -147,23 +167,13 @@ SC_LANDING sc_memset_rep
 	SC_LANDING_TO_C sc_memset_after_fault
 SC_END sc_memset_rep
 
-; AVX2 loop, a routine of its own so its landing can vzeroupper. In: XMM0 = the byte pattern.
+; AVX2, a routine of its own so its landing can vzeroupper. In: ESI = the byte, RDX = n > 64.
 SC_ROUTINE sc_memset_avx2
 sc_memset_avx2_body:
-	vpbroadcastq ymm0, xmm0
-	cmp rdx, 128
-	ja .above128
-	SC_STORE rdi, none, 0, 32
-	vmovdqu [rdi], ymm0		; 65..128 bytes: four blocks, the last two ending at n
-	SC_STORE rdi, none, 32, 32
-	vmovdqu [rdi+32], ymm0
-	SC_STORE rdi, rdx, -64, 32
-	vmovdqu [rdi+rdx-64], ymm0
-	SC_STORE rdi, rdx, -32, 32
-	vmovdqu [rdi+rdx-32], ymm0
-	vzeroupper
-	SC_RETURN_N
-.above128:
+	vmovd xmm0, esi
+	vpbroadcastb ymm0, xmm0
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, .above512, vzeroupper
+.above512:
 	lea rcx, [rdx-32]
 	xor eax, eax
 	cmp rcx, 128

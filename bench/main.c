@@ -38,7 +38,9 @@ static void usage(FILE *f)
 	    "  --no-plot        do not run gnuplot\n"
 	    "  --cpu LEVEL      run safecopy's copy, memset and string routines at vector level LEVEL\n"
 	    "                   (sse2, avx2 or avx512; at most what the CPU offers), as the environment\n"
-	    "                   variable SAFECOPY_CPU does for any program\n"
+	    "                   variable SAFECOPY_CPU does for any program; below the CPU's highest,\n"
+	    "                   glibc's memcpy and memset are capped alike (the bench runs itself\n"
+	    "                   again with GLIBC_TUNABLES=glibc.cpu.hwcaps=..., unless already set)\n"
 	    "  --list           print the names of the (selected) rows, measure nothing\n"
 	    "  --help           this text\n");
 }

@@ -1,13 +1,74 @@
 /*
  * The bench is linked with the static libsafecopy, so it may set the library's hidden level (as
  * SAFECOPY_CPU does at load time), between groups, while no routine runs.
+ *
+ * A capped level stands for a CPU without the higher instructions, and glibc on such a CPU would not
+ * run its AVX-512 (or AVX2) memcpy and memset either: the fair base row is glibc capped the same way.
+ * glibc chooses its variants once, at startup, from GLIBC_TUNABLES' glibc.cpu.hwcaps, so the bench
+ * sets that variable and runs itself again (/proc/self/exe with the same arguments), unless the
+ * caller already set glibc.cpu.hwcaps (their choice is kept, and the header says so).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "safecopy/cpu.h"
 #include "vector_level.h"
+
+#define HWCAPS "glibc.cpu.hwcaps="
+
+/*
+ * What glibc 2.36 must not use to run as on a CPU of each level (checked with perf: AVX2 gives
+ * __memmove_avx_unaligned_erms and __memset_avx2_unaligned_erms; SSE2 gives __memmove_ssse3 and
+ * __memset_sse2_unaligned_erms, as on a CPU with SSSE3 but no AVX). The highest level caps nothing.
+ */
+static const char *const glibc_caps[] = {
+    [SC_CPU_SSE2] = HWCAPS "-AVX512F,-AVX512VL,-AVX512BW,-AVX2,-AVX,-AVX_Fast_Unaligned_Load",
+    [SC_CPU_AVX2] = HWCAPS "-AVX512F,-AVX512VL,-AVX512BW",
+};
+
+static bool caller_set_hwcaps(void)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	return t != NULL && strstr(t, HWCAPS) != NULL;
+}
+
+/* This process's arguments, from /proc/self/cmdline, NULL-terminated in argv[max]; false if unread. */
+static bool own_arguments(char *buf, size_t size, char **argv, size_t max)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t len = read(fd, buf, size - 1);
+	close(fd);
+	if (len <= 0 || (size_t)len == size - 1)
+		return false;
+	buf[len] = '\0';
+	size_t argc = 0;
+	for (char *p = buf; p < buf + len && argc < max; p += strlen(p) + 1)
+		argv[argc++] = p;
+	argv[argc] = NULL;
+	return argc < max;
+}
+
+/* Runs the bench again with glibc capped to `level`; returns only if that could not be done. */
+static void rerun_with_glibc_capped(enum sc_cpu_level level)
+{
+	static char args[65536];
+	static char *argv[512];
+	if (!own_arguments(args, sizeof args, argv, sizeof argv / sizeof argv[0] - 1))
+		return;
+	const char *old = getenv("GLIBC_TUNABLES");
+	char value[1024];
+	int n = snprintf(value, sizeof value, "%s%s%s", old ? old : "", old ? ":" : "", glibc_caps[level]);
+	if (n < 0 || (size_t)n >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0)
+		return;
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	perror("safecopy-bench: running itself again with GLIBC_TUNABLES");
+}
 
 bool bench_vector_level_set(const char *name)
 {
@@ -15,6 +76,8 @@ bool bench_vector_level_set(const char *name)
 		if (strcmp(name, sc_cpu_level_name((enum sc_cpu_level)l)) != 0)
 			continue;
 		sc_cpu_use_level(sc_cpu_cap(name, sc_cpu_detect_level()));
+		if (sc_cpu_level < sc_cpu_detect_level() && !caller_set_hwcaps())
+			rerun_with_glibc_capped(sc_cpu_level);
 		return true;
 	}
 	return false;
@@ -23,9 +86,15 @@ bool bench_vector_level_set(const char *name)
 void bench_vector_level_describe(char *buf, size_t n)
 {
 	enum sc_cpu_level cpu = sc_cpu_detect_level();
-	if (sc_cpu_level == cpu)
+	if (sc_cpu_level == cpu) {
 		snprintf(buf, n, "%s (the CPU's highest)", sc_cpu_level_name(sc_cpu_level));
-	else
-		snprintf(buf, n, "%s (capped; the CPU offers %s)", sc_cpu_level_name(sc_cpu_level),
-		         sc_cpu_level_name(cpu));
+		return;
+	}
+	const char *t = getenv("GLIBC_TUNABLES");
+	bool ours = t != NULL && strstr(t, glibc_caps[sc_cpu_level]) != NULL;
+	snprintf(buf, n, "%s (capped; the CPU offers %s; glibc %s)", sc_cpu_level_name(sc_cpu_level),
+	         sc_cpu_level_name(cpu),
+	         ours                  ? "capped alike by GLIBC_TUNABLES"
+	         : caller_set_hwcaps() ? "as GLIBC_TUNABLES says"
+	                               : "not capped");
 }

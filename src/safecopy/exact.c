@@ -1,7 +1,8 @@
 /*
- * safecopy_memcpy and safecopy_memset. The fast path is a tail call into the asm routine, which also
- * clears *fault; only a fault comes back here, through the routine's landing, to find the exact count
- * (with no second signal, unless memory changes underneath).
+ * safecopy_memcpy and safecopy_memset. Their exported entries are asm (asm/entry.inc): argument checks
+ * that fall through into the routine, which also clears *fault. Only the rare cases come here: the cold
+ * paths below, and a fault, through the routine's landing, to find the exact count (with no second
+ * signal, unless memory changes underneath).
  *
  * The routines keep one invariant (asm/copy.asm, asm/memset.asm): when an access that starts at offset
  * a is made, every byte before a is done, and no earlier access reached a + SC_COPY_SPAN or beyond. A
@@ -135,11 +136,13 @@ static bool answered_without_access(uintptr_t dst, uintptr_t src, bool is_copy, 
 }
 
 /*
- * The cold paths: n == 0, a wrapping range, and calls while the gate is closed (first use, calls
- * from inside a previous handler: see sc_fast_path()).
+ * The cold paths of safecopy_memcpy and safecopy_memset, whose exported entries are in asm (asm/entry.inc:
+ * the argument checks fall through into the routine): n == 0, a wrapping range, and calls while the gate
+ * is closed (first use, calls from inside a previous handler: see sc_fast_path()). The entry tail-jumps
+ * here with the caller's arguments.
  */
-__attribute__((noinline, cold)) static size_t memcpy_cold(void *dst, const void *src, size_t n,
-                                                          struct safecopy_fault *fault)
+__attribute__((cold)) size_t sc_memcpy_cold(void *dst, const void *src, size_t n,
+                                            struct safecopy_fault *fault)
 {
 	if (answered_without_access((uintptr_t)dst, (uintptr_t)src, true, n, fault))
 		return 0;
@@ -150,8 +153,7 @@ __attribute__((noinline, cold)) static size_t memcpy_cold(void *dst, const void 
 	return done;
 }
 
-__attribute__((noinline, cold)) static size_t memset_cold(void *dst, int c, size_t n,
-                                                          struct safecopy_fault *fault)
+__attribute__((cold)) size_t sc_memset_cold(void *dst, int c, size_t n, struct safecopy_fault *fault)
 {
 	if (answered_without_access((uintptr_t)dst, 0, false, n, fault))
 		return 0;
@@ -160,26 +162,4 @@ __attribute__((noinline, cold)) static size_t memset_cold(void *dst, int c, size
 	size_t done = sc_memset(dst, c, n, fault);
 	sc_window_leave(&w);
 	return done;
-}
-
-/*
- * The fast paths are the asm routines themselves, reached by a tail call after one combined test:
- * wraps() is also true for n == 0 (unless p is 0, and then the routine answers n == 0 itself), so
- * the rare cases cost the common one a single branch.
- */
-size_t safecopy_memcpy(void *dst, const void *src, size_t n, struct safecopy_fault *fault)
-{
-	unsigned cold = (unsigned)wraps((uintptr_t)dst, n) | (unsigned)wraps((uintptr_t)src, n) |
-	                (unsigned)!sc_fast_path();
-	if (__builtin_expect(cold, 0))
-		return memcpy_cold(dst, src, n, fault);
-	return sc_copy(dst, src, n, fault);
-}
-
-size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_fault *fault)
-{
-	unsigned cold = (unsigned)wraps((uintptr_t)dst, n) | (unsigned)!sc_fast_path();
-	if (__builtin_expect(cold, 0))
-		return memset_cold(dst, c, n, fault);
-	return sc_memset(dst, c, n, fault);
 }

@@ -1,7 +1,8 @@
 /*
  * safecopy-bench's options: a --filter that selects no row is a usage error (exit status 2, a message
  * naming --list, nothing measured or printed on stdout), like an unknown option; a filter that selects
- * rows lists exactly those. --cpu LEVEL: the header names the level, an unknown one is a usage error.
+ * rows lists exactly those. --cpu LEVEL: the header names the level, and whether glibc is capped alike;
+ * an unknown level is a usage error.
  * The copy and memset groups: every power of two.
  */
 #include <criterion/criterion.h>
@@ -129,6 +130,32 @@ Test(bench_cli, a_vector_level_is_named_in_the_header)
 	run_bench(&r, "--cpu", "sse2", "--quick", "--no-plot", "--filter", "copy/8B/safecopy", NULL);
 	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
 	cr_assert(strstr(r.out, "\nvector:    sse2 (") != NULL, "stdout: %s", r.out);
+}
+
+/*
+ * A capped level stands for a CPU without the higher instructions: glibc's base rows are capped alike
+ * (the bench runs itself again with GLIBC_TUNABLES), unless the caller chose glibc's hwcaps already.
+ * On a CPU whose highest level is sse2 there is nothing to cap, and the header says so.
+ */
+static void expect_glibc_in_header(const char *want)
+{
+	struct run r;
+	run_bench(&r, "--cpu", "sse2", "--quick", "--no-plot", "--filter", "memset/8B/safecopy", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	const char *cpu_highest = "\nvector:    sse2 (the CPU's highest)\n";
+	cr_assert(strstr(r.out, cpu_highest) != NULL || strstr(r.out, want) != NULL, "stdout: %s", r.out);
+}
+
+Test(bench_cli, a_capped_level_caps_glibc_alike)
+{
+	expect_glibc_in_header("\nvector:    sse2 (capped; the CPU offers avx");
+	expect_glibc_in_header("; glibc capped alike by GLIBC_TUNABLES)\n");
+}
+
+Test(bench_cli, the_callers_glibc_hwcaps_are_kept)
+{
+	cr_assert_eq(setenv("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX512F", 1), 0);
+	expect_glibc_in_header("; glibc as GLIBC_TUNABLES says)\n");
 }
 
 /* Every power of two from 8 B to 64 MiB for copy and memset; the alternatives at the key sizes only. */

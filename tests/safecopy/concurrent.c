@@ -32,12 +32,12 @@ static void loop_layout(void)
 	dst_split = 517;
 }
 
-/* 400 bytes: the AVX-512 copy's two halves of four blocks (0, 64, 72, 136; 200, 264, 272, 336); both
+/* 400 bytes: the AVX-512 copy's two halves of four blocks (0, 36, 100, 136; 200, 236, 300, 336); both
  * pages end inside a block. */
 static void halves_layout(void)
 {
 	len = 400;
-	src_split = 100;
+	src_split = 110;
 	dst_split = 230;
 }
 

@@ -257,7 +257,7 @@ static void expect_range(void *dst, const void *src, size_t n, const void *wrapp
 	cr_assert_eq(got, 0, "%s (fault NULL)", what);
 }
 
-Test(odd_pointers, wrapping_ranges)
+static void expect_every_wrap_refused(void)
 {
 	struct bufs b;
 	bufs_make(&b);
@@ -275,6 +275,19 @@ Test(odd_pointers, wrapping_ranges)
 	             (const void *)(NONCANON + 0x10), "non-canonical src wraps");
 	bufs_check_dst_untouched(&b, "wrapping");
 	bufs_free(&b);
+}
+
+/* Before the first successful call: the library is not initialised yet (the gate is closed). */
+Test(odd_pointers, wrapping_ranges)
+{
+	expect_every_wrap_refused();
+}
+
+/* Initialised: the checks of the exported entry itself (asm/entry.inc), not those of the cold path. */
+Test(odd_pointers, wrapping_ranges_once_initialised)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	expect_every_wrap_refused();
 }
 
 /* Ending exactly at 2^64 is not a wrap: it is an ordinary fault at the first (kernel) byte. */
