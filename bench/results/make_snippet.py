@@ -63,7 +63,7 @@ def main():
     w = out.append
     w('## Performance')
     w('')
-    w('`scons bench` builds the release variant and runs the harness in bench/ (about 10 s; `BENCHFLAGS=--quick`')
+    w('`scons bench` builds the release variant and runs the harness in bench/ (about a minute; `BENCHFLAGS=--quick`')
     w('for a few seconds, `--filter copy/64B` to pick rows, `--json`/`--csv FILE` for machines). Every figure')
     w('comes from the same run: the median of 101 batches of >= 1 ms after warm-up (min and max are printed')
     w('too), the methods of a group taking turns batch by batch; a batch during which another task took the')
