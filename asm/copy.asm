@@ -19,7 +19,7 @@
 ; Paths: up to 64 bytes in general/SSE registers with no loop; above that, on a CPU with AVX-512
 ; (sc_cpu_has_avx512), 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise (AVX2) the same blocks,
 ; each as two 32-byte copies, up to 512 bytes and a 32-byte loop above (SSE2 if the CPU lacks AVX2:
-; a 16-byte loop) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
+; the blocks at every size, as four 16-byte copies) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
 ; large copy here, ahead of glibc's non-temporal loop). Every path of up to 128 bytes runs with at
 ; most one taken branch (SC_RETURN_N's is not taken without a fault record): on this CPU each taken
 ; branch costs about as much as copying 64 bytes.
@@ -146,25 +146,10 @@ SC_ROUTINE sc_copy
 	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	jne sc_copy_avx2_body
-	; SSE2: up to 512 bytes the blocks of blocks64.inc; above, 16-byte blocks, then the last 16 bytes
-	; (overlapping what is already copied).
+	; SSE2: the blocks of blocks64.inc at every size, each as four 16-byte copies.
 	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK16X4, .sse_above512, SC_NO_EXIT
 .sse_above512:
-	lea rcx, [rdx-16]
-	xor eax, eax
-.sse_loop:
-	SC_LOAD rsi, rax, 0, 16
-	movdqu xmm0, [rsi+rax]
-	SC_STORE rdi, rax, 0, 16
-	movdqu [rdi+rax], xmm0
-	add rax, 16
-	cmp rax, rcx
-	jb .sse_loop
-	SC_LOAD rsi, rcx, 0, 16
-	movdqu xmm0, [rsi+rcx]
-	SC_STORE rdi, rcx, 0, 16
-	movdqu [rdi+rcx], xmm0
-	SC_RETURN_N
+	SC_BLOCKS64_LOOP SC_COPY_BLOCK16X4, sc_copy_rep_body	; never at rep: n < SC_REP_MIN here
 SC_LANDING sc_copy
 	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy

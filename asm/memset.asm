@@ -1,8 +1,8 @@
 ; sc_memset(dst = RDI, c = ESI, n = RDX, fault = RCX) -> RAX = n, the whole public memset fast path,
 ; entered from safecopy_memset's argument checks (entry.inc).
 ;
-; Same shape as sc_copy (see copy.asm): success leaves inline (SC_RETURN_N) after the register and
-; AVX2 paths, through sc_span_done after the SSE2 loop, `rep stosb` and for n < 2; a fault lands in
+; Same shape as sc_copy (see copy.asm): success leaves inline (SC_RETURN_N) after the register,
+; block and AVX2 paths, through sc_span_done after `rep stosb` and for n < 2; a fault lands in
 ; the routine's landing, which tail-jumps to sc_memset_after_fault(dst, c, n, fault, addr, word).
 ; Kept for the landing: RDI = dst (R10 during rep stosb), RSI = c, R9 = n, R11 = fault.
 ;
@@ -139,17 +139,7 @@ SC_ROUTINE sc_memset
 	punpcklqdq xmm0, xmm0
 	SC_BLOCKS64_UPTO512 SC_SET_BLOCK16X4, .sse_above512, SC_NO_EXIT
 .sse_above512:
-	lea rcx, [rdx-16]
-	xor eax, eax
-.sse_loop:
-	SC_STORE rdi, rax, 0, 16
-	movdqu [rdi+rax], xmm0
-	add rax, 16
-	cmp rax, rcx
-	jb .sse_loop
-	SC_STORE rdi, rcx, 0, 16
-	movdqu [rdi+rcx], xmm0
-	jmp sc_span_done
+	SC_BLOCKS64_LOOP SC_SET_BLOCK16X4, .z_rep	; never at rep: n < SC_REP_MIN here
 SC_LANDING sc_memset
 	SC_LANDING_TO_C sc_memset_after_fault
 SC_END sc_memset
