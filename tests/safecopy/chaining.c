@@ -424,8 +424,13 @@ static int child_sent_during_copy(void *arg)
 	while (!copier_tid)
 		sched_yield();
 	child_step(1);
-	/* One signal at a time: wait for each to be handled so none merge while pending. */
-	for (int i = 0; i < 100; i++) {
+	/* One signal at a time: wait for each to be handled so none merge while pending. At least 100,
+	 * and on until both a copy and a memset were interrupted in their rep: under ASan the copier
+	 * spends most of its round in the intercepted memcmp, and 100 signals can all miss the short
+	 * rep stosb. */
+	for (int i = 0; i < 100 || (mode == SENT_TO_HANDLER && i < 5000 &&
+	                            (sent_in_rep_movsb == 0 || sent_in_rep_stosb == 0));
+	     i++) {
 		usleep(300);
 		syscall(SYS_tgkill, getpid(), copier_tid, SIGSEGV);
 		while (mode == SENT_TO_HANDLER && sent_seen != i + 1)
