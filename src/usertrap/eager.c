@@ -74,8 +74,8 @@ static int patch_function(uintptr_t lo, uintptr_t hi)
 static int patch_some(const char *const *names, size_t n)
 {
 	uintptr_t lo[NAMES_PER_LOCK], hi[NAMES_PER_LOCK];
-	/* dlsym and dladdr1 before the lock: they take the loader's lock, which a thread in a first hit
-	 * (holding the patch lock) must never wait for behind us. */
+	/* dlsym and _dl_find_object before the lock: they take the loader's lock, which a thread in a first
+	 * hit (holding the patch lock) must never wait for behind us. */
 	for (size_t i = 0; i < n; i++)
 		if (!names[i] || !function_bounds(names[i], &lo[i], &hi[i]))
 			lo[i] = hi[i] = 0;
