@@ -1,6 +1,7 @@
 /* Choosing the trampoline body for a vector-save mode from what the CPU and the OS enable. */
 #include <cpuid.h>
 
+#include "safecopy/cpuid.h"
 #include "usertrap/tramp.h"
 
 /* Read by the XSAVE bodies (asm/usertrap_tramp.asm) as [ut_xsave_size] and the two 32-bit halves of
@@ -44,7 +45,7 @@ static uint64_t read_xcr0(bool osxsave)
 static bool avx512_enabled(uint64_t xcr0)
 {
 	unsigned a, b, c, d;
-	__cpuid_count(7, 0, a, b, c, d);
+	sc_cpuid_cached(CPUID_INDEX_7, &a, &b, &c, &d); /* glibc's copy: CPUID is a VM exit under KVM */
 	return (b & CPUID7_EBX_AVX512F) && (b & CPUID7_EBX_AVX512BW) && (xcr0 & XCR0_AVX512) == XCR0_AVX512;
 }
 
@@ -66,7 +67,7 @@ int ut_tramp_choose(enum usertrap_vector_save mode, struct ut_tramp_mode *out)
 		return 0;
 	}
 	unsigned a, b, c, d;
-	__cpuid(1, a, b, c, d);
+	sc_cpuid_cached(CPUID_INDEX_1, &a, &b, &c, &d); /* leaf 0xd below is read only for the XSAVE modes */
 	bool osxsave = (c & CPUID1_ECX_OSXSAVE) != 0;
 	uint64_t xcr0 = read_xcr0(osxsave);
 	if (mode == USERTRAP_VECTOR_AUTO || mode == USERTRAP_VECTOR_REGS) {
