@@ -40,19 +40,6 @@ typedef long (*cancel_site_fn)(long, long, long, long, long, long, long);
 static cancel_site_fn cancel_site;
 enum { CANCEL_SITE_SYSCALL = 9, CANCEL_SITE_SIZE = 13 }; /* offset of its syscall; its length */
 
-static long pass_through(struct usertrap_call *call, void *arg)
-{
-	(void)arg;
-	(void)call;
-	return USERTRAP_RESULT_PASS;
-}
-
-static long call_through(struct usertrap_call *call, void *arg)
-{
-	(void)arg;
-	return usertrap_syscall(call);
-}
-
 enum form { GLIBC_READ, CANCEL_SITE };
 enum mode { NATIVE, PATCHING, PATCHED_UNCAPTURED, SUD_ONLY };
 
@@ -68,15 +55,15 @@ struct method {
 #define METHODS 5
 static struct method methods[2][METHODS] = {
     {{"native", GLIBC_READ, NATIVE, NULL, 0, NULL},
-     {"usertrap", GLIBC_READ, PATCHING, pass_through, 0, NULL},
-     {"usertrap_call", GLIBC_READ, PATCHING, call_through, 0, NULL},
-     {"uncaptured", GLIBC_READ, PATCHED_UNCAPTURED, pass_through, 0, NULL},
-     {"sud_only", GLIBC_READ, SUD_ONLY, pass_through, 0, NULL}},
+     {"usertrap", GLIBC_READ, PATCHING, bench_hook_pass, 0, NULL},
+     {"usertrap_call", GLIBC_READ, PATCHING, bench_hook_call, 0, NULL},
+     {"uncaptured", GLIBC_READ, PATCHED_UNCAPTURED, bench_hook_pass, 0, NULL},
+     {"sud_only", GLIBC_READ, SUD_ONLY, bench_hook_pass, 0, NULL}},
     {{"native", CANCEL_SITE, NATIVE, NULL, 0, NULL},
-     {"usertrap", CANCEL_SITE, PATCHING, pass_through, 0, NULL},
-     {"usertrap_call", CANCEL_SITE, PATCHING, call_through, 0, NULL},
-     {"uncaptured", CANCEL_SITE, PATCHED_UNCAPTURED, pass_through, 0, NULL},
-     {"sud_only", CANCEL_SITE, SUD_ONLY, pass_through, 0, NULL}},
+     {"usertrap", CANCEL_SITE, PATCHING, bench_hook_pass, 0, NULL},
+     {"usertrap_call", CANCEL_SITE, PATCHING, bench_hook_call, 0, NULL},
+     {"uncaptured", CANCEL_SITE, PATCHED_UNCAPTURED, bench_hook_pass, 0, NULL},
+     {"sud_only", CANCEL_SITE, SUD_ONLY, bench_hook_pass, 0, NULL}},
 };
 
 static cancel_site_fn make_cancel_site(void)

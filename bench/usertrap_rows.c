@@ -32,19 +32,6 @@
 
 static long parent_pid; /* what getppid() must return */
 
-static long pass_through(struct usertrap_call *call, void *arg)
-{
-	(void)arg;
-	(void)call;
-	return USERTRAP_RESULT_PASS;
-}
-
-static long call_through(struct usertrap_call *call, void *arg)
-{
-	(void)arg;
-	return usertrap_syscall(call);
-}
-
 static long answer(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
@@ -65,17 +52,17 @@ struct method {
 
 static struct method methods[] = {
     {"native", NATIVE, NULL, 0, 0, NULL, 0},
-    {"sud_only", SUD_ONLY, pass_through, USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH, USERTRAP_VECTOR_AUTO, NULL,
-     0},
-    {"patched", PATCHED, pass_through, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
-    {"patched_novec", PATCHED, pass_through, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
-    {"patched_xsavec", PATCHED, pass_through, 0, USERTRAP_VECTOR_XSAVEC, NULL, 0},
-    {"patched_call", PATCHED, call_through, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
-    {"patched_call_novec", PATCHED, call_through, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
+    {"sud_only", SUD_ONLY, bench_hook_pass, USERTRAP_LAZY | USERTRAP_LAZY_NO_PATCH, USERTRAP_VECTOR_AUTO,
+     NULL, 0},
+    {"patched", PATCHED, bench_hook_pass, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
+    {"patched_novec", PATCHED, bench_hook_pass, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
+    {"patched_xsavec", PATCHED, bench_hook_pass, 0, USERTRAP_VECTOR_XSAVEC, NULL, 0},
+    {"patched_call", PATCHED, bench_hook_call, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
+    {"patched_call_novec", PATCHED, bench_hook_call, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer", PATCHED, answer, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer_novec", PATCHED, answer, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
     /* last: left out where the CPU lacks XINUSE (inuse_available()) */
-    {"patched_inuse", PATCHED, pass_through, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
+    {"patched_inuse", PATCHED, bench_hook_pass, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
     {"answer_inuse", PATCHED, answer, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
 };
 #define INUSE_METHODS 2
@@ -153,7 +140,7 @@ static const char *check(void *ctx)
 /* True if usertrap accepts USERTRAP_VECTOR_INUSE on this CPU (AVX-512 and XINUSE). */
 static bool inuse_available(void)
 {
-	struct usertrap_config cfg = {.hook = pass_through, .vector_save = USERTRAP_VECTOR_INUSE};
+	struct usertrap_config cfg = {.hook = bench_hook_pass, .vector_save = USERTRAP_VECTOR_INUSE};
 	if (usertrap_init(&cfg, NULL) != 0)
 		return false;
 	usertrap_shutdown(NULL);

@@ -17,4 +17,19 @@ static inline const char *usertrap_setup_failure(int status)
 	return why;
 }
 
+/* The two pass-through hooks: the call made by the trampoline after the hook returned
+ * (USERTRAP_RESULT_PASS), or inside the hook's call chain (usertrap_syscall). */
+static inline long bench_hook_pass(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	(void)call;
+	return USERTRAP_RESULT_PASS;
+}
+
+static inline long bench_hook_call(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return usertrap_syscall(call);
+}
+
 #endif
