@@ -8,13 +8,6 @@
 #include "bench.h"
 #include "safecopy.h"
 
-/* A real call with the real ABI: external linkage (hidden), not inlined, not cloned by gcc's IPA. */
-#if defined(__clang__)
-#define BENCH_NOINLINE __attribute__((noinline))
-#else
-#define BENCH_NOINLINE __attribute__((noinline, noipa))
-#endif
-
 /* The cell every row works on, alone in its cache line. */
 static union {
 	uint64_t u64;
@@ -24,17 +17,65 @@ static union {
 
 #define SEQ __ATOMIC_SEQ_CST
 
+/*
+ * BASE_RUNNERS(W, S): the runners of the base methods (noinline for load/store, builtin for the
+ * read-modify-write operations) and the called functions, named with suffix S. Made twice: with no
+ * suffix for the rows and with _twin for the A/A control (--aa), the same code at other addresses.
+ */
+#define BASE_RUNNERS(W, S)                                                                      \
+	uint##W##_t bench_nl##S##_load##W(const uint##W##_t *p);                                \
+	void bench_nl##S##_store##W(uint##W##_t *p, uint##W##_t v);                             \
+	BENCH_NOINLINE uint##W##_t bench_nl##S##_load##W(const uint##W##_t *p)                  \
+	{                                                                                       \
+		return __atomic_load_n(p, SEQ);                                                 \
+	}                                                                                       \
+	BENCH_NOINLINE void bench_nl##S##_store##W(uint##W##_t *p, uint##W##_t v)               \
+	{                                                                                       \
+		__atomic_store_n(p, v, SEQ);                                                    \
+	}                                                                                       \
+	static void nl##S##_load##W(void *p, uint64_t iters)                                    \
+	{                                                                                       \
+		for (uint64_t i = 0; i < iters; i++)                                            \
+			BENCH_SINK(bench_nl##S##_load##W(p));                                   \
+	}                                                                                       \
+	static void nl##S##_load##W##_dep(void *p, uint64_t iters)                              \
+	{                                                                                       \
+		uint##W##_t v = 0;                                                              \
+		for (uint64_t i = 0; i < iters; i++)                                            \
+			v = bench_nl##S##_load##W((const uint##W##_t *)((char *)p + v));        \
+		BENCH_SINK(v);                                                                  \
+	}                                                                                       \
+	static void nl##S##_store##W(void *p, uint64_t iters)                                   \
+	{                                                                                       \
+		for (uint64_t i = 0; i < iters; i++)                                            \
+			bench_nl##S##_store##W(p, (uint##W##_t)i);                              \
+	}                                                                                       \
+	static void bi##S##_swap##W(void *p, uint64_t iters)                                    \
+	{                                                                                       \
+		for (uint64_t i = 0; i < iters; i++) {                                          \
+			BENCH_SINK(__atomic_exchange_n((uint##W##_t *)p, (uint##W##_t)i, SEQ)); \
+			BENCH_BARRIER();                                                        \
+		}                                                                               \
+	}                                                                                       \
+	static void bi##S##_cas##W(void *p, uint64_t iters)                                     \
+	{                                                                                       \
+		uint##W##_t e = *(uint##W##_t *)p;                                              \
+		for (uint64_t i = 0; i < iters; i++) {                                          \
+			uint##W##_t a = e;                                                      \
+			__atomic_compare_exchange_n((uint##W##_t *)p, &a, e + 1, 0, SEQ, SEQ);  \
+			e = a + 1;                                                              \
+			BENCH_BARRIER();                                                        \
+		}                                                                               \
+	}                                                                                       \
+	static void bi##S##_fetch_add##W(void *p, uint64_t iters)                               \
+	{                                                                                       \
+		for (uint64_t i = 0; i < iters; i++) {                                          \
+			BENCH_SINK(__atomic_fetch_add((uint##W##_t *)p, 1, SEQ));               \
+			BENCH_BARRIER();                                                        \
+		}                                                                               \
+	}
+
 #define ATOMIC_RUNNERS(W)                                                                            \
-	uint##W##_t bench_nl_load##W(const uint##W##_t *p);                                          \
-	void bench_nl_store##W(uint##W##_t *p, uint##W##_t v);                                       \
-	BENCH_NOINLINE uint##W##_t bench_nl_load##W(const uint##W##_t *p)                            \
-	{                                                                                            \
-		return __atomic_load_n(p, SEQ);                                                      \
-	}                                                                                            \
-	BENCH_NOINLINE void bench_nl_store##W(uint##W##_t *p, uint##W##_t v)                         \
-	{                                                                                            \
-		__atomic_store_n(p, v, SEQ);                                                         \
-	}                                                                                            \
 	static void sc_load##W(void *p, uint64_t iters)                                              \
 	{                                                                                            \
 		for (uint64_t i = 0; i < iters; i++) {                                               \
@@ -50,11 +91,6 @@ static union {
 			BENCH_BARRIER();                                                             \
 		}                                                                                    \
 	}                                                                                            \
-	static void nl_load##W(void *p, uint64_t iters)                                              \
-	{                                                                                            \
-		for (uint64_t i = 0; i < iters; i++)                                                 \
-			BENCH_SINK(bench_nl_load##W(p));                                             \
-	}                                                                                            \
 	/* The loaded value (always 0) is the next address's offset: each load waits for the one     \
 	 * before, so an output that goes through memory adds its store-to-load latency. */          \
 	static void sc_load##W##_dep(void *p, uint64_t iters)                                        \
@@ -62,13 +98,6 @@ static union {
 		uint##W##_t v = 0;                                                                   \
 		for (uint64_t i = 0; i < iters; i++)                                                 \
 			safecopy_load##W((const uint##W##_t *)((char *)p + v), &v, NULL);            \
-		BENCH_SINK(v);                                                                       \
-	}                                                                                            \
-	static void nl_load##W##_dep(void *p, uint64_t iters)                                        \
-	{                                                                                            \
-		uint##W##_t v = 0;                                                                   \
-		for (uint64_t i = 0; i < iters; i++)                                                 \
-			v = bench_nl_load##W((const uint##W##_t *)((char *)p + v));                  \
 		BENCH_SINK(v);                                                                       \
 	}                                                                                            \
 	static void bi_load##W##_dep(void *p, uint64_t iters)                                        \
@@ -90,24 +119,12 @@ static union {
 			BENCH_BARRIER();                                                             \
 		}                                                                                    \
 	}                                                                                            \
-	static void nl_store##W(void *p, uint64_t iters)                                             \
-	{                                                                                            \
-		for (uint64_t i = 0; i < iters; i++)                                                 \
-			bench_nl_store##W(p, (uint##W##_t)i);                                        \
-	}                                                                                            \
 	static void sc_swap##W(void *p, uint64_t iters)                                              \
 	{                                                                                            \
 		for (uint64_t i = 0; i < iters; i++) {                                               \
 			uint##W##_t old = 0;                                                         \
 			safecopy_swap##W(p, (uint##W##_t)i, &old, NULL);                             \
 			BENCH_SINK(old);                                                             \
-		}                                                                                    \
-	}                                                                                            \
-	static void bi_swap##W(void *p, uint64_t iters)                                              \
-	{                                                                                            \
-		for (uint64_t i = 0; i < iters; i++) {                                               \
-			BENCH_SINK(__atomic_exchange_n((uint##W##_t *)p, (uint##W##_t)i, SEQ));      \
-			BENCH_BARRIER();                                                             \
 		}                                                                                    \
 	}                                                                                            \
 	/* Always-succeeding CAS: the next expected value is the one just written. */                \
@@ -120,29 +137,12 @@ static union {
 			e = a + 1;                                                                   \
 		}                                                                                    \
 	}                                                                                            \
-	static void bi_cas##W(void *p, uint64_t iters)                                               \
-	{                                                                                            \
-		uint##W##_t e = *(uint##W##_t *)p;                                                   \
-		for (uint64_t i = 0; i < iters; i++) {                                               \
-			uint##W##_t a = e;                                                           \
-			__atomic_compare_exchange_n((uint##W##_t *)p, &a, e + 1, 0, SEQ, SEQ);       \
-			e = a + 1;                                                                   \
-			BENCH_BARRIER();                                                             \
-		}                                                                                    \
-	}                                                                                            \
 	static void sc_fetch_add##W(void *p, uint64_t iters)                                         \
 	{                                                                                            \
 		for (uint64_t i = 0; i < iters; i++) {                                               \
 			uint##W##_t old = 0;                                                         \
 			safecopy_fetch_add##W(p, 1, &old, NULL);                                     \
 			BENCH_SINK(old);                                                             \
-		}                                                                                    \
-	}                                                                                            \
-	static void bi_fetch_add##W(void *p, uint64_t iters)                                         \
-	{                                                                                            \
-		for (uint64_t i = 0; i < iters; i++) {                                               \
-			BENCH_SINK(__atomic_fetch_add((uint##W##_t *)p, 1, SEQ));                    \
-			BENCH_BARRIER();                                                             \
 		}                                                                                    \
 	}                                                                                            \
 	/* Every operation once, with its result: catches a wrong value or status. */                \
@@ -174,6 +174,10 @@ static union {
 		return NULL;                                                                         \
 	}
 
+BASE_RUNNERS(32, )
+BASE_RUNNERS(64, )
+BASE_RUNNERS(32, _twin)
+BASE_RUNNERS(64, _twin)
 ATOMIC_RUNNERS(32)
 ATOMIC_RUNNERS(64)
 
@@ -183,18 +187,20 @@ struct atomic_op {
 	const char *variant; /* appended to the group's name */
 	void (*sc)(void *, uint64_t);
 	void (*builtin)(void *, uint64_t);
-	void (*noinline)(void *, uint64_t); /* load/store only: their baseline */
+	void (*noinline)(void *, uint64_t);  /* load/store only: their baseline */
+	void (*base_twin)(void *, uint64_t); /* the base's runner compiled again (--aa) */
 	const char *(*check)(void *);
 };
 
 /* clang-format off */
-#define OPS(W)                                                                                  \
-	{"load", W, "", sc_load##W, bi_load##W, nl_load##W, check##W},                          \
-	{"load", W, "/dep", sc_load##W##_dep, bi_load##W##_dep, nl_load##W##_dep, check_dep##W}, \
-	{"store", W, "", sc_store##W, bi_store##W, nl_store##W, check##W},                      \
-	{"swap", W, "", sc_swap##W, bi_swap##W, NULL, check##W},                                \
-	{"cas", W, "", sc_cas##W, bi_cas##W, NULL, check##W},                                   \
-	{"fetch_add", W, "", sc_fetch_add##W, bi_fetch_add##W, NULL, check##W}
+#define OPS(W)                                                                                      \
+	{"load", W, "", sc_load##W, bi_load##W, nl_load##W, nl_twin_load##W, check##W},             \
+	{"load", W, "/dep", sc_load##W##_dep, bi_load##W##_dep, nl_load##W##_dep, nl_twin_load##W##_dep, \
+	 check_dep##W},                                                                             \
+	{"store", W, "", sc_store##W, bi_store##W, nl_store##W, nl_twin_store##W, check##W},        \
+	{"swap", W, "", sc_swap##W, bi_swap##W, NULL, bi_twin_swap##W, check##W},                   \
+	{"cas", W, "", sc_cas##W, bi_cas##W, NULL, bi_twin_cas##W, check##W},                       \
+	{"fetch_add", W, "", sc_fetch_add##W, bi_fetch_add##W, NULL, bi_twin_fetch_add##W, check##W}
 /* clang-format on */
 
 static const struct atomic_op ops[] = {OPS(32), OPS(64)};
@@ -216,6 +222,7 @@ static void atomic_suite_run(struct bench_session *s)
 		bench_group_add(&g, "builtin", o->builtin, p);
 		if (o->noinline)
 			bench_group_add(&g, "noinline", o->noinline, p);
+		g.cases[g.ncases - 1].twin = o->base_twin;
 		if (!bench_group_selected(s, &g))
 			continue;
 		any = true;

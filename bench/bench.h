@@ -18,6 +18,17 @@
 /* Compiler barrier: memory is assumed read and written here. */
 #define BENCH_BARRIER() __asm__ volatile("" : : : "memory")
 
+/*
+ * A baseline's called function: a real call with the real ABI (external linkage, not inlined, not
+ * cloned by gcc's IPA), starting on a 32-byte boundary as safecopy's routines do (SC_ROUTINE), so that
+ * the call under test and its baseline are placed alike.
+ */
+#if defined(__clang__)
+#define BENCH_NOINLINE __attribute__((noinline, aligned(32)))
+#else
+#define BENCH_NOINLINE __attribute__((noinline, noipa, aligned(32)))
+#endif
+
 struct bench_session;
 
 enum bench_goal_kind {
@@ -45,6 +56,9 @@ struct bench_case {
 	 * else a short description of what is wrong. A failed check drops the row and fails the run. */
 	const char *(*check)(void *ctx);
 	struct bench_goal goal;
+	/* For the A/A control (--aa), on the group's base method only: a second copy of run's code (the
+	 * same source, compiled again, so at another address), or NULL to time run itself again. */
+	void (*twin)(void *ctx, uint64_t iters);
 };
 
 #define BENCH_MAX_CASES 12
@@ -117,6 +131,9 @@ bool bench_group_selected(struct bench_session *s, const struct bench_group *g);
  * (a method's leave() did not restore it).
  */
 void bench_group_run(struct bench_session *s, struct bench_group *g);
+
+/* The A/A control's method name: the base method timed a second time as one more row of its group. */
+#define BENCH_AA_METHOD "aa_control"
 
 /* True for --quick: suites may use fewer sizes of slow set-up, never different methods. */
 bool bench_is_quick(const struct bench_session *s);

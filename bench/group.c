@@ -91,28 +91,59 @@ static bool row_selected(const struct bench_session *s, const char *group, const
 	return false;
 }
 
-bool bench_group_selected(struct bench_session *s, const struct bench_group *g)
-{
-	bool any = false;
-	for (int i = 0; i < g->ncases; i++) {
-		if (!row_selected(s, g->name, g->cases[i].method))
-			continue;
-		any = true;
-		if (s->list_only)
-			s->nlisted++;
-		if (s->list_only && !s->list_quiet)
-			printf("%s/%s\n", g->name, g->cases[i].method);
-	}
-	/* --list: the suite then skips its set-up and the measurement. */
-	return any && !s->list_only;
-}
-
 static int find_case(const struct bench_group *g, const char *method)
 {
 	for (int i = 0; method && i < g->ncases; i++)
 		if (strcmp(g->cases[i].method, method) == 0)
 			return i;
 	return -1;
+}
+
+/* Whether g gets the A/A control row (--aa, and g has a base to time twice) and does not have it yet. */
+static bool aa_row_due(const struct bench_session *s, const struct bench_group *g)
+{
+	return s->aa && find_case(g, g->base) >= 0 && find_case(g, BENCH_AA_METHOD) < 0;
+}
+
+/* Counts (and under --list prints) the row g/method if --filter selects it. */
+static bool select_row(struct bench_session *s, const struct bench_group *g, const char *method)
+{
+	if (!row_selected(s, g->name, method))
+		return false;
+	if (s->list_only)
+		s->nlisted++;
+	if (s->list_only && !s->list_quiet)
+		printf("%s/%s\n", g->name, method);
+	return true;
+}
+
+bool bench_group_selected(struct bench_session *s, const struct bench_group *g)
+{
+	bool any = false;
+	for (int i = 0; i < g->ncases; i++)
+		any |= select_row(s, g, g->cases[i].method);
+	if (aa_row_due(s, g))
+		any |= select_row(s, g, BENCH_AA_METHOD);
+	/* --list: the suite then skips its set-up and the measurement. */
+	return any && !s->list_only;
+}
+
+/*
+ * The A/A control: the base method once more, as the group's last method, through its twin (the same
+ * source compiled a second time) where the row file provides one. Both copies take turns with the
+ * others like any method, so the control's ratio to the base is the error the harness itself adds to
+ * the group's ratios: turn order, cache state left by the method before, and the code's address.
+ */
+static void add_aa_row(struct bench_group *g)
+{
+	const struct bench_case *b = &g->cases[find_case(g, g->base)];
+	struct bench_case copy = *b;
+	if (b->twin)
+		copy.run = b->twin;
+	copy.twin = NULL;
+	copy.goal = (struct bench_goal){GOAL_NONE, NULL, 0};
+	*bench_group_add(g, BENCH_AA_METHOD, copy.run, copy.ctx) = copy;
+	g->cases[g->ncases - 1].method = BENCH_AA_METHOD;
 }
 
 /* Two decimals, or as many more (up to 4) as it takes for a value just past its limit not to print
@@ -129,8 +160,8 @@ static void ratio_text(char *buf, size_t n, double v, double limit)
 	snprintf(buf, n, "%.*fx", digits, v);
 }
 
-/* Fills the goal columns of r; ref is the measured reference row, or NULL if it was not measured. */
-static void eval_goal(struct bench_row *r, const struct bench_row *ref)
+/* Fills the goal columns of r; ratio = time(r) / time(ref), ref_measured: whether ref was measured. */
+static void eval_goal(struct bench_row *r, bool ref_measured, double ratio)
 {
 	const struct bench_goal *g = &r->goal;
 	if (g->kind == GOAL_NONE) {
@@ -138,7 +169,7 @@ static void eval_goal(struct bench_row *r, const struct bench_row *ref)
 		return;
 	}
 	char v[16];
-	if (!ref) {
+	if (!ref_measured) {
 		r->goal_state = GOAL_STATE_NA;
 		snprintf(r->goal_text, sizeof r->goal_text, "%s not measured", g->ref);
 		return;
@@ -146,21 +177,21 @@ static void eval_goal(struct bench_row *r, const struct bench_row *ref)
 	bool met = false;
 	switch (g->kind) {
 	case GOAL_AT_MOST:
-		r->goal_value = r->st.median_ns / ref->st.median_ns;
+		r->goal_value = ratio;
 		met = r->goal_value <= g->limit;
 		ratio_text(v, sizeof v, r->goal_value, g->limit);
 		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's time (goal <= %gx)", v, g->ref,
 		         g->limit);
 		break;
 	case GOAL_REF_FASTER:
-		r->goal_value = r->st.median_ns / ref->st.median_ns;
+		r->goal_value = ratio;
 		met = r->goal_value >= g->limit;
 		ratio_text(v, sizeof v, r->goal_value, g->limit);
 		snprintf(r->goal_text, sizeof r->goal_text, "%s %s faster (goal >= %gx)", g->ref, v,
 		         g->limit);
 		break;
 	case GOAL_THROUGHPUT:
-		r->goal_value = ref->st.median_ns / r->st.median_ns;
+		r->goal_value = 1 / ratio;
 		met = r->goal_value >= g->limit;
 		ratio_text(v, sizeof v, r->goal_value, g->limit);
 		snprintf(r->goal_text, sizeof r->goal_text, "%s %s's GB/s (goal >= %gx)", v, g->ref,
@@ -191,6 +222,8 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 		(void)bench_group_selected(s, g); /* prints the names */
 		return;
 	}
+	if (aa_row_due(s, g))
+		add_aa_row(g);
 	bool need[BENCH_MAX_CASES] = {false};
 	bool any = false;
 	int base = find_case(g, g->base);
@@ -256,7 +289,11 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 		exit(2);
 	}
 
-	int first = s->nrows, base_row = -1;
+	int base_k = -1;
+	for (int k = 0; k < n; k++)
+		if (idx[k] == base)
+			base_k = k;
+	int first = s->nrows;
 	for (int k = 0; k < n; k++) {
 		const struct bench_case *c = &g->cases[idx[k]];
 		struct bench_row *r = new_row(s);
@@ -269,18 +306,20 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 		r->st = items[k].stats;
 		r->gbps = g->bytes ? (double)g->bytes / r->st.median_ns : 0;
 		r->goal = c->goal;
-		if (r->is_base)
-			base_row = s->nrows - 1;
+		/* Ratios from the rounds both rows ran in (measure_paired_ratio), not from the medians. */
+		r->ratio = base_k >= 0 ? measure_paired_ratio(&items[k], &items[base_k]) : 0;
+		int ref_k = -1;
+		for (int j = 0; r->goal.kind != GOAL_NONE && j < n; j++)
+			if (strcmp(g->cases[idx[j]].method, r->goal.ref) == 0)
+				ref_k = j;
+		eval_goal(r, ref_k >= 0, ref_k >= 0 ? measure_paired_ratio(&items[k], &items[ref_k]) : 0);
+		if (strcmp(r->method, BENCH_AA_METHOD) == 0 && r->ratio > 0 &&
+		    fabs(log(r->ratio)) > fabs(log(s->aa_worst ? s->aa_worst : 1))) {
+			s->aa_worst = r->ratio;
+			snprintf(s->aa_worst_at, sizeof s->aa_worst_at, "%s", r->group);
+		}
 	}
-	for (int k = first; k < s->nrows; k++) {
-		struct bench_row *r = &s->rows[k];
-		r->ratio = base_row >= 0 ? r->st.median_ns / s->rows[base_row].st.median_ns : 0;
-		const struct bench_row *ref = NULL;
-		for (int j = first; r->goal.kind != GOAL_NONE && j < s->nrows; j++)
-			if (strcmp(s->rows[j].method, r->goal.ref) == 0)
-				ref = &s->rows[j];
-		eval_goal(r, ref);
-	}
+	measure_release(items, n);
 	for (int k = first; k < s->nrows; k++)
 		output_table_row(stdout, &s->rows[k]);
 	putchar('\n');

@@ -41,6 +41,10 @@ static void usage(FILE *f)
 	    "                   variable SAFECOPY_CPU does for any program; below the CPU's highest,\n"
 	    "                   glibc's memcpy and memset are capped alike (the bench runs itself\n"
 	    "                   again with GLIBC_TUNABLES=glibc.cpu.hwcaps=..., unless already set)\n"
+	    "  --aa             A/A control: in every group the base method is timed a second time,\n"
+	    "                   as row <group>/" BENCH_AA_METHOD
+	    " (from a second copy of its code where the\n"
+	    "                   row file has one); its ratio shows the harness's own error for the group\n"
 	    "  --list           print the names of the (selected) rows, measure nothing\n"
 	    "  --help           this text\n");
 }
@@ -185,7 +189,7 @@ int main(int argc, char **argv)
 	const char *json = NULL, *csv = NULL, *plot_dir = "build/bench";
 	bool plot = true;
 	const char *cpu_level = NULL;
-	enum { OPT_JSON = 256, OPT_CSV, OPT_FILTER, OPT_PLOT_DIR, OPT_NO_PLOT, OPT_LIST, OPT_CPU };
+	enum { OPT_JSON = 256, OPT_CSV, OPT_FILTER, OPT_PLOT_DIR, OPT_NO_PLOT, OPT_LIST, OPT_CPU, OPT_AA };
 	static const struct option opts[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"filter", required_argument, NULL, OPT_FILTER},
@@ -194,6 +198,7 @@ int main(int argc, char **argv)
 	    {"plot-dir", required_argument, NULL, OPT_PLOT_DIR},
 	    {"no-plot", no_argument, NULL, OPT_NO_PLOT},
 	    {"list", no_argument, NULL, OPT_LIST},
+	    {"aa", no_argument, NULL, OPT_AA},
 	    {"cpu", required_argument, NULL, OPT_CPU},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -227,6 +232,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LIST:
 			s.list_only = true;
+			break;
+		case OPT_AA:
+			s.aa = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -294,6 +302,11 @@ int main(int argc, char **argv)
 	for (int k = 0; bench_suites[k]; k++)
 		bench_suites[k]->run(&s);
 	double secs = (double)(measure_now_ns() - t0) / 1e9;
+	if (s.aa_worst > 0)
+		bench_note(&s,
+		           "%s: the base method timed again in every group; the ratio farthest from 1.00x"
+		           " was %.3fx (%s)",
+		           BENCH_AA_METHOD, s.aa_worst, s.aa_worst_at);
 	double own = process_cpu_seconds() - own0;
 	stat_ok = stat_ok && read_cpu_busy(&busy1, &steal1);
 	read_load(s.info.load_end, sizeof s.info.load_end);

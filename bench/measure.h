@@ -38,6 +38,10 @@ struct measure_item {
 	    void *ctx); /* before every batch, untimed (e.g. install this method's signal handler) */
 	void (*leave)(void *ctx);   /* after every batch, untimed (restore what enter replaced) */
 	struct measure_stats stats; /* result */
+	/* Result, by round (every item runs at most one batch per round): ns per operation of the batch
+	 * that counts in that round, NaN if none. measure_release frees it. */
+	double *round_ns;
+	int nrounds;
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -46,10 +50,11 @@ uint64_t measure_now_ns(void);
 /*
  * Times n items: calibrates each one's batch length, warms all up, then runs batch b of every item
  * before batch b+1 of any, so that a change in machine load (other processes on the 2 CPUs) hits all
- * methods of a group alike and their ratios stay meaningful. A batch during which the thread was
- * preempted (involuntary context switch) measured the other process too: it is dropped and run again,
- * up to 4 times as many batches in all; if fewer than half the batches come out clean, the figures
- * use every batch. Fills items[i].stats.
+ * methods of a group alike and their ratios stay meaningful; the items take their turns in a new
+ * (pseudo-random, the same in every run) order each round, so that none always follows the same one. A batch
+ * during which the thread was preempted (involuntary context switch) measured the other process too: it is
+ * dropped and run again, up to 4 times as many batches in all; if fewer than half the batches come out clean,
+ * the figures use every batch. Fills items[i].stats.
  */
 void measure_items(const struct measure_cfg *cfg, struct measure_item *items, int n);
 
@@ -59,5 +64,21 @@ void measure_items(const struct measure_cfg *cfg, struct measure_item *items, in
  * another task's time slices are part of what it costs). Fills items[i].stats with iters 1.
  */
 void measure_runs(struct measure_item *items, int n, int runs);
+
+/* Fewer rounds in common than this: measure_paired_ratio falls back to the ratio of the medians. */
+#define MEASURE_MIN_PAIRS 3
+
+/*
+ * time(a) / time(b) for two items timed together: the median over the rounds in which both have a
+ * batch that counts of a's time / b's time in that round. Batches of one round run within a few ms of
+ * each other, so a slower phase of the machine (another task on the sibling hyperthread, a clock
+ * change) that lasts longer than that cancels out of each quotient; the ratio of the two medians
+ * would keep it whenever it hit the two methods in different shares of their batches. With fewer
+ * than MEASURE_MIN_PAIRS such rounds: the ratio of the medians.
+ */
+double measure_paired_ratio(const struct measure_item *a, const struct measure_item *b);
+
+/* Frees what measure_items or measure_runs allocated in items[0..n). */
+void measure_release(struct measure_item *items, int n);
 
 #endif

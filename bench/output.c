@@ -83,8 +83,10 @@ void output_info(FILE *f, const struct bench_session *s)
 	         "batch(es), then"
 	         " the median (min, max) of %d timed batches (%d when one operation fills a batch); the "
 	         "methods of a"
-	         " group take turns batch by batch, and a batch during which another task took the CPU is "
-	         "run again. ratio = time / time of the group's base row. GB/s = 1e9 bytes"
+	         " group take turns batch by batch (in a new order each round), and a batch during which"
+	         " another task took the CPU is "
+	         "run again. ratio (and a goal's ratio) = the median over the rounds of the row's time / the"
+	         " base row's (goal reference's) time in the same round. GB/s = 1e9 bytes"
 	         " copied or set per second.%s",
 	         (double)s->cfg.batch_ns / 1e6, s->cfg.warmup, s->cfg.batches, s->cfg.slow_batches,
 	         s->quick ? " --quick: fewer batches, expect more noise." : "");

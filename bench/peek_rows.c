@@ -11,22 +11,10 @@
 #include "bench.h"
 #include "safecopy.h"
 
-#if defined(__clang__)
-#define BENCH_NOINLINE __attribute__((noinline))
-#else
-#define BENCH_NOINLINE __attribute__((noinline, noipa))
-#endif
-
 #define RING 64
 
 /* Ring links 8 bytes apart in 64-byte lines: every link its own line, like stack frames. */
 static void *ring[RING * 8] __attribute__((aligned(64)));
-
-void *bench_nl_peekptr(void *const *p);
-BENCH_NOINLINE void *bench_nl_peekptr(void *const *p)
-{
-	return *p;
-}
 
 static const void *walk_end; /* where the latest run ended: the checks look at it */
 
@@ -38,13 +26,34 @@ static void run_safecopy_chain(void *ctx, uint64_t iters)
 	walk_end = fp;
 }
 
-static void run_noinline_chain(void *ctx, uint64_t iters)
-{
-	void *fp = ctx;
-	for (uint64_t i = 0; i < iters; i++)
-		fp = bench_nl_peekptr(fp);
-	walk_end = fp;
-}
+/*
+ * NOINLINE_RUNNERS(S): the base method's runners (a call of a function doing the load) and that
+ * function, named with suffix S: made twice, the second copy (_twin) for the A/A control (--aa).
+ */
+#define NOINLINE_RUNNERS(S)                                            \
+	void *bench_nl##S##_peekptr(void *const *p);                   \
+	BENCH_NOINLINE void *bench_nl##S##_peekptr(void *const *p)     \
+	{                                                              \
+		return *p;                                             \
+	}                                                              \
+	static void run_noinline##S##_chain(void *ctx, uint64_t iters) \
+	{                                                              \
+		void *fp = ctx;                                        \
+		for (uint64_t i = 0; i < iters; i++)                   \
+			fp = bench_nl##S##_peekptr(fp);                \
+		walk_end = fp;                                         \
+	}                                                              \
+	static void run_noinline##S##_same(void *ctx, uint64_t iters)  \
+	{                                                              \
+		const void *v = NULL;                                  \
+		for (uint64_t i = 0; i < iters; i++) {                 \
+			v = bench_nl##S##_peekptr(ctx);                \
+			BENCH_SINK(v);                                 \
+		}                                                      \
+		walk_end = v;                                          \
+	}
+NOINLINE_RUNNERS()
+NOINLINE_RUNNERS(_twin)
 
 static void run_sigsetjmp_chain(void *ctx, uint64_t iters)
 {
@@ -62,16 +71,6 @@ static void run_safecopy_same(void *ctx, uint64_t iters)
 	const void *v = NULL;
 	for (uint64_t i = 0; i < iters; i++) {
 		v = safecopy_peekptr(ctx, NULL);
-		BENCH_SINK(v);
-	}
-	walk_end = v;
-}
-
-static void run_noinline_same(void *ctx, uint64_t iters)
-{
-	const void *v = NULL;
-	for (uint64_t i = 0; i < iters; i++) {
-		v = bench_nl_peekptr(ctx);
 		BENCH_SINK(v);
 	}
 	walk_end = v;
@@ -113,7 +112,9 @@ static void peek_suite_run(struct bench_session *s)
 	struct bench_case *sc = bench_group_add(&g, "safecopy", run_safecopy_chain, ring);
 	sc->check = check_safecopy;
 	sc->goal = (struct bench_goal){GOAL_AT_MOST, "noinline", 1.1};
-	bench_group_add(&g, "noinline", run_noinline_chain, ring)->check = check_noinline_chain;
+	struct bench_case *nl = bench_group_add(&g, "noinline", run_noinline_chain, ring);
+	nl->check = check_noinline_chain;
+	nl->twin = run_noinline_twin_chain;
 	bench_group_add_handled(&g, "sigsetjmp", run_sigsetjmp_chain, ring, bl_sigsetjmp_enter, bl_leave,
 	                        check_sigsetjmp_chain);
 	bool any = bench_group_selected(s, &g);
@@ -123,7 +124,9 @@ static void peek_suite_run(struct bench_session *s)
 	sc = bench_group_add(&g, "safecopy", run_safecopy_same, ring);
 	sc->check = check_safecopy;
 	sc->goal = (struct bench_goal){GOAL_AT_MOST, "noinline", 1.1};
-	bench_group_add(&g, "noinline", run_noinline_same, ring)->check = check_noinline_same;
+	nl = bench_group_add(&g, "noinline", run_noinline_same, ring);
+	nl->check = check_noinline_same;
+	nl->twin = run_noinline_twin_same;
 	if (bench_group_selected(s, &g)) {
 		any = true;
 		bench_group_run(s, &g);

@@ -52,9 +52,12 @@ struct bench_session {
 	uint64_t budget_ns;           /* past this, the remaining groups use quick_cfg (busy machine) */
 	bool over_budget;
 	bool quick;
-	bool list_only;  /* --list: print the selected row names, measure nothing */
-	bool list_quiet; /* with list_only: only count them (main's check that --filter selects a row) */
-	int nlisted;     /* rows selected under list_only */
+	bool aa; /* --aa: every group's base is timed twice (BENCH_AA_METHOD): the harness's own noise */
+	double aa_worst;      /* the A/A control's ratio farthest from 1 so far (0: none measured) */
+	char aa_worst_at[48]; /* its group */
+	bool list_only;       /* --list: print the selected row names, measure nothing */
+	bool list_quiet;      /* with list_only: only count them (main's check that --filter selects a row) */
+	int nlisted;          /* rows selected under list_only */
 	const char *filters[32];
 	int nfilters;
 	struct bench_row *rows;

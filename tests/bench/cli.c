@@ -3,11 +3,14 @@
  * naming --list, nothing measured or printed on stdout), like an unknown option; a filter that selects
  * rows lists exactly those. --cpu LEVEL: the header names the level, and whether glibc is capped alike;
  * an unknown level is a usage error.
- * The copy and memset groups: every power of two.
+ * The copy and memset groups: every power of two. --aa adds one control row per group; every row
+ * listed is measured and printed with all its columns (no figure is checked).
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -15,7 +18,7 @@
 
 struct run {
 	int status; /* exit status, or 128 + signal */
-	char out[8192], err[8192];
+	char out[32768], err[8192];
 };
 
 static void read_all(int fd, char *buf, size_t n)
@@ -179,4 +182,99 @@ Test(bench_cli, copy_and_memset_groups_at_every_power_of_two)
 	}
 	cr_assert(strstr(r.out, "copy/512B/process_vm_readv\n") != NULL);
 	cr_assert(strstr(r.out, "copy/256B/process_vm_readv\n") == NULL);
+}
+
+/* --aa: one more row per group, the base timed again, after the group's own rows. */
+Test(bench_cli, the_aa_control_is_one_more_row_per_group)
+{
+	struct run r;
+	run_bench(&r, "--list", "--aa", "--filter", "atomic/cas64/", "--filter", "peek/same/", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "atomic/cas64/safecopy\natomic/cas64/builtin\natomic/cas64/aa_control\n"
+	                        "peek/same/safecopy\npeek/same/noinline\npeek/same/aa_control\n");
+}
+
+Test(bench_cli, without_aa_there_is_no_aa_control_row)
+{
+	struct run r;
+	run_bench(&r, "--list", "--filter", "aa_control", NULL);
+	cr_assert_eq(r.status, 2, "exit status %d; stdout: %s", r.status, r.out);
+	cr_assert_str_empty(r.out);
+	run_bench(&r, "--list", "--filter", "atomic/cas64/", NULL);
+	cr_assert_str_eq(r.out, "atomic/cas64/safecopy\natomic/cas64/builtin\n");
+}
+
+/* The row of name in the table: its line, or NULL. */
+static const char *table_line(const char *out, const char *name, char *line, size_t n)
+{
+	char key[128];
+	snprintf(key, sizeof key, "\n%s ", name);
+	const char *p = strstr(out, key);
+	if (!p)
+		return NULL;
+	p++;
+	size_t len = strcspn(p, "\n");
+	snprintf(line, n, "%.*s", (int)len, p);
+	return line;
+}
+
+/*
+ * Every row that --list names for a filter is measured and printed with all its columns: name,
+ * time/op, min, max (each a number and a unit), GB/s ("-" for rows without bytes), ratio ("base" on
+ * the group's base row, "<number>x" on the others), and on the safecopy row its goal. No figure is
+ * checked, only that it is there. The JSON file holds the same rows.
+ */
+Test(bench_cli, every_listed_row_is_measured_with_every_column)
+{
+	const char *filters[] = {"--filter", "atomic/load64/", "--filter", "peek/chain/", "--aa"};
+	struct run list;
+	run_bench(&list, "--list", filters[0], filters[1], filters[2], filters[3], filters[4], NULL);
+	cr_assert_eq(list.status, 0);
+	char json[] = "/tmp/bench-cli-XXXXXX";
+	int fd = mkstemp(json);
+	cr_assert_geq(fd, 0);
+	struct run r;
+	run_bench(&r, "--quick", "--no-plot", "--json", json, filters[0], filters[1], filters[2], filters[3],
+	          filters[4], NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\nrow                                 time/op        min        max     GB/s"
+	                        "   ratio  goal\n") != NULL,
+	          "no table head in:\n%s", r.out);
+	static char js[1 << 16];
+	ssize_t got = read(fd, js, sizeof js - 1);
+	close(fd);
+	unlink(json);
+	cr_assert_gt(got, 0);
+	js[got] = '\0';
+	int rows = 0;
+	for (char *name = strtok(list.out, "\n"); name; name = strtok(NULL, "\n"), rows++) {
+		char line[256], method[40], t[3][16], u[3][8], gbps[16], ratio[16], goal[8] = "";
+		cr_assert_not_null(table_line(r.out, name, line, sizeof line), "%s not in:\n%s", name, r.out);
+		int f = sscanf(line, "%*s %15s %7s %15s %7s %15s %7s %15s %15s %7s", t[0], u[0], t[1], u[1],
+		               t[2], u[2], gbps, ratio, goal);
+		cr_assert_geq(f, 8, "%s: %d columns", line, f);
+		for (int k = 0; k < 3; k++) {
+			char *end;
+			cr_assert(strtod(t[k], &end) > 0 && *end == '\0', "%s: column %d", line, k + 2);
+			cr_assert(strcmp(u[k], "ns") == 0 || strcmp(u[k], "us") == 0, "%s: unit %s", line,
+			          u[k]);
+		}
+		cr_assert_str_eq(gbps, "-", "%s", line);
+		snprintf(method, sizeof method, "%s", strrchr(name, '/') + 1);
+		bool is_base = strcmp(method, "noinline") == 0;
+		if (is_base) {
+			cr_assert_str_eq(ratio, "base", "%s", line);
+		} else {
+			char *end;
+			cr_assert(strtod(ratio, &end) > 0 && strcmp(end, "x") == 0, "%s: ratio %s", line,
+			          ratio);
+		}
+		bool is_safecopy = strcmp(method, "safecopy") == 0;
+		cr_assert(is_safecopy ? strcmp(goal, "yes") == 0 || strcmp(goal, "NO") == 0 : f == 8,
+		          "%s: goal column", line);
+		char key[160];
+		snprintf(key, sizeof key, "\"name\": \"%s\"", name);
+		cr_assert(strstr(js, key) != NULL, "%s not in the JSON", name);
+	}
+	cr_assert_eq(rows, 12, "%d rows listed:\n%s", rows, list.out); /* 3 + 3 + 3, and 3 controls */
 }
