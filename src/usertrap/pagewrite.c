@@ -99,6 +99,7 @@ void ut_window_release(struct ut_window *w)
 
 void ut_window_hold(bool on)
 {
+	ut_maps_hold(on); /* the mappings are looked up for the same writes */
 	if (on) {
 		holds++;
 		return;

@@ -38,8 +38,9 @@ UT_HIDDEN void ut_window_note_thread(void);
 
 /* on: from the first window that needs /proc/self/mem on, every window uses one descriptor (released
  * windows leave it open) until the matching ut_window_hold(false); off: ends one hold, and the
- * outermost one closes the descriptor. Holds nest. For a pass of many writes under one hold of the
- * patch lock (needed: the fork handlers take the lock, so no child inherits the descriptor). */
+ * outermost one closes the descriptor. Holds nest, and hold /proc/self/maps too (ut_maps_hold). For a pass of
+ * many writes under one hold of the patch lock (needed: the fork handlers take the lock, so no child inherits
+ * the descriptor). */
 UT_HIDDEN void ut_window_hold(bool on);
 
 /* The window over `page`, one of usertrap's own read-execute pages (a stub page) whose written bytes
