@@ -63,10 +63,9 @@ struct procmap_query {
 };
 
 bool ut_test_no_maps_query;
-static bool query_refused;  /* learnt once: this kernel has no PROCMAP_QUERY */
-static bool taken_by_query; /* taken[] holds what queries said (not a read of the file) */
-static int held_fd = -1;    /* /proc/self/maps while a hold is on; patch lock only */
-static unsigned holds;
+static bool query_refused;                      /* learnt once: this kernel has no PROCMAP_QUERY */
+static bool taken_by_query;                     /* taken[] holds what queries said (not a read of the file) */
+static struct ut_held maps_held = UT_HELD_INIT; /* /proc/self/maps for a pass; patch lock only */
 
 static bool parse_hex(const char **p, uintptr_t *out)
 {
@@ -189,17 +188,15 @@ static bool can_query(void)
 /* A descriptor of /proc/self/maps: the held one while a hold is on (opened at its first use). */
 static int maps_fd(void)
 {
-	if (held_fd >= 0)
-		return held_fd;
+	if (maps_held.fd >= 0)
+		return maps_held.fd;
 	int fd = (int)UT_SYS3(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-	if (fd >= 0 && holds)
-		held_fd = fd;
-	return fd;
+	return fd >= 0 ? ut_held_keep(&maps_held, fd) : fd;
 }
 
 static void maps_fd_done(int fd)
 {
-	if (fd >= 0 && fd != held_fd)
+	if (fd >= 0 && fd != maps_held.fd)
 		UT_SYS1(SYS_close, fd);
 }
 
@@ -308,16 +305,28 @@ bool ut_maps_taken(uintptr_t lo, uintptr_t hi)
 	return m.start < hi;
 }
 
-void ut_maps_hold(bool on)
+void ut_held_hold(struct ut_held *h, bool on)
 {
 	if (on) {
-		holds++;
+		h->holds++;
 		return;
 	}
-	if (holds && --holds == 0 && held_fd >= 0) {
-		UT_SYS1(SYS_close, held_fd);
-		held_fd = -1;
+	if (h->holds && --h->holds == 0 && h->fd >= 0) {
+		UT_SYS1(SYS_close, h->fd);
+		h->fd = -1;
 	}
+}
+
+int ut_held_keep(struct ut_held *h, int fd)
+{
+	if (h->holds)
+		h->fd = fd; /* kept until the outermost hold ends */
+	return fd;
+}
+
+void ut_maps_hold(bool on)
+{
+	ut_held_hold(&maps_held, on);
 }
 
 void ut_maps_forget(uintptr_t lo, uintptr_t hi)

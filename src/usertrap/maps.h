@@ -31,6 +31,24 @@ UT_HIDDEN void ut_maps_forget(uintptr_t lo, uintptr_t hi);
  * stale either way (see maps.c). Needs the patch lock. */
 UT_HIDDEN bool ut_maps_taken(uintptr_t lo, uintptr_t hi);
 
+/* A descriptor of a /proc/self file kept open while a pass of patches holds it, under the patch lock
+ * (the fork handlers take the lock, so no child inherits it). Holds nest; the user opens the
+ * descriptor at its first need and hands it to ut_held_keep; the outermost hold's end closes it. */
+struct ut_held {
+	int fd;         /* -1 while none is kept */
+	unsigned holds; /* nesting depth */
+};
+#define UT_HELD_INIT  \
+	{             \
+		-1, 0 \
+	}
+
+/* on: one hold more; off: one fewer, and the end of the outermost closes the descriptor. */
+UT_HIDDEN void ut_held_hold(struct ut_held *h, bool on);
+
+/* fd (just opened, >= 0) is kept in h while a hold is on. Returns fd. */
+UT_HIDDEN int ut_held_keep(struct ut_held *h, int fd);
+
 /* on: every query until the matching ut_maps_hold(false) uses one descriptor of /proc/self/maps,
  * opened at the first; off: ends one hold, the outermost closes it. Holds nest. Patch lock (the fork
  * handlers take it, so no child inherits the descriptor). */

@@ -40,10 +40,9 @@
 bool ut_test_no_proc_mem;
 static bool proc_mem_refused; /* learnt once: this kernel refuses forced writes */
 static bool clone_vm_seen;
-static unsigned long opens, writes, swaps; /* of /proc/self/mem; ut_window_write calls; page swaps:
-                                            for the tests */
-static int held_fd = -1; /* /proc/self/mem while a pass holds it (ut_window_hold); patch lock only */
-static unsigned holds;   /* nesting depth of ut_window_hold; patch lock only */
+/* For the tests: opens of /proc/self/mem, ut_window_write calls, page swaps. */
+static unsigned long opens, writes, swaps;
+static struct ut_held mem_held = UT_HELD_INIT; /* /proc/self/mem for a pass (ut_window_hold) */
 extern char __libc_single_threaded __attribute__((weak));
 
 /* The page at addr went away: a fault there, as libsafecopy would have reported it. */
@@ -58,15 +57,11 @@ static int open_proc_mem(void)
 {
 	if (ut_test_no_proc_mem || __atomic_load_n(&proc_mem_refused, __ATOMIC_RELAXED))
 		return -1;
-	if (held_fd >= 0)
-		return held_fd;
+	if (mem_held.fd >= 0)
+		return mem_held.fd;
 	int fd = (int)UT_SYS3(SYS_open, "/proc/self/mem", O_RDWR | O_CLOEXEC, 0);
 	__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
-	if (fd < 0)
-		return -1;
-	if (holds)
-		held_fd = fd; /* kept until the outermost hold ends */
-	return fd;
+	return fd < 0 ? -1 : ut_held_keep(&mem_held, fd);
 }
 
 int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err)
@@ -92,7 +87,7 @@ int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err
 
 void ut_window_release(struct ut_window *w)
 {
-	if (w->mem_fd >= 0 && w->mem_fd != held_fd)
+	if (w->mem_fd >= 0 && w->mem_fd != mem_held.fd)
 		UT_SYS1(SYS_close, w->mem_fd);
 	w->mem_fd = -1;
 }
@@ -100,21 +95,14 @@ void ut_window_release(struct ut_window *w)
 void ut_window_hold(bool on)
 {
 	ut_maps_hold(on); /* the mappings are looked up for the same writes */
-	if (on) {
-		holds++;
-		return;
-	}
-	if (holds && --holds == 0 && held_fd >= 0) {
-		UT_SYS1(SYS_close, held_fd);
-		held_fd = -1;
-	}
+	ut_held_hold(&mem_held, on);
 }
 
 void ut_window_of_own(uintptr_t page, struct ut_window *w)
 {
 	*w =
 	    (struct ut_window){.lo = page, .hi = page + UT_PAGE, .prot = PROT_READ | PROT_EXEC, .mem_fd = -1};
-	if (holds)
+	if (mem_held.holds)
 		w->mem_fd = open_proc_mem();
 }
 
