@@ -286,10 +286,31 @@ int ut_plan_syscall_index(const struct ut_plan *p)
 	return -1;
 }
 
+/* The address of the last `0f 05` (the bytes of syscall) in [lo, hi), 0 if there is none, hi if some
+ * byte cannot be read (the decode then reports it). Read backwards in chunks that overlap by a byte. */
+static uintptr_t last_syscall_bytes(uintptr_t lo, uintptr_t hi)
+{
+	unsigned char b[READ_CHUNK];
+	for (uintptr_t end = hi; end - lo >= 2;) {
+		uintptr_t at = end - lo > READ_CHUNK ? end - READ_CHUNK : lo;
+		size_t n = end - at;
+		if (safecopy_memcpy(b, (const void *)at, n, NULL) != n)
+			return hi;
+		for (size_t i = n - 1; i-- > 0;)
+			if (b[i] == 0x0f && b[i + 1] == 0x05)
+				return at + i;
+		end = at + 1;
+	}
+	return 0;
+}
+
 int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max)
 {
 	if (fn_hi <= fn_lo || fn_hi - fn_lo > UT_FN_MAX_LEN)
 		return -1;
+	/* No syscall starts after the last 0f 05: the sweep stops there (the instructions before it decode
+	 * the same). Most wrappers' sites are near their start, and this decode was most of an eager pass. */
+	uintptr_t last = last_syscall_bytes(fn_lo, fn_hi);
 	struct sweep s;
 	memset(&s, 0, sizeof s);
 	s.lo = fn_lo;
@@ -297,7 +318,7 @@ int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max)
 	if (ZYAN_FAILED(ZydisDecoderInit(&s.zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
 		return -1;
 	int n = 0;
-	for (uintptr_t a = fn_lo; a < fn_hi;) {
+	for (uintptr_t a = fn_lo; a <= last && a < fn_hi;) {
 		const unsigned char *b;
 		size_t len = bytes_at(&s, a, ZYDIS_MAX_INSTRUCTION_LENGTH, &b);
 		ZydisDecodedInstruction d;

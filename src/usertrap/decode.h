@@ -81,8 +81,9 @@ UT_HIDDEN int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi,
                              const struct ut_code_view *view, struct ut_plan *p);
 
 /* The addresses of the first `max` syscall instructions of [fn_lo, fn_hi) (at most UT_FN_MAX_LEN
- * bytes) in a linear decode from fn_lo, in address order. Returns how many were stored, or -1 if a
- * byte could not be read or an instruction failed to decode. Reads through libsafecopy, no allocation. */
+ * bytes) in a linear decode from fn_lo, in address order; the decode stops at the last `0f 05` of
+ * the function. Returns how many were stored, or -1 if a byte could not be read or an instruction up
+ * to that last `0f 05` failed to decode. Reads through libsafecopy, no allocation. */
 UT_HIDDEN int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max);
 
 /* The index in p->in of the syscall instruction. */

@@ -7,9 +7,11 @@
  *   mapping (/proc/self/maps keeps the file's name). The descriptor is opened for one window and
  *   closed with it: one kept open would be inherited by a forked child (it names the parent's memory),
  *   seen in /proc/self/fd, or closed and its number reused by the program. A pass of many patches
- *   under one hold of the patch lock (eager.c) keeps one open for the pass (ut_window_hold): the
- *   fork handlers wait for the lock, so no child inherits it, and an open and a close per site
- *   (a third of the system calls of a 7-byte patch) are saved.
+ *   under one hold of the patch lock (eager.c), and each relocated window (its stub, its check and
+ *   its writes: windows.c), keep one open for the pass (ut_window_hold): the fork handlers wait for
+ *   the lock, so no child inherits it, and an open and a close per site (a third of the system calls
+ *   of a 7-byte patch) are saved. A hold opens it at its first use only: a pass that writes nothing
+ *   opens nothing.
  * - Where the kernel refuses forced writes (proc_mem.force_override=never: EIO or EPERM on a page that
  *   is there) or /proc is missing, a page swap: a copy of the page is made in a fresh read-write page,
  *   the bytes are written there, the copy gets the page's exact protection (read-execute: never
@@ -38,8 +40,9 @@
 bool ut_test_no_proc_mem;
 static bool proc_mem_refused; /* learnt once: this kernel refuses forced writes */
 static bool clone_vm_seen;
-static unsigned long opens, writes; /* of /proc/self/mem; ut_window_write calls: for the tests */
-static int held_fd = -1; /* /proc/self/mem while a pass holds it (ut_window_hold); patch lock only */
+/* For the tests: opens of /proc/self/mem, ut_window_write calls, page swaps. */
+static unsigned long opens, writes, swaps;
+static struct ut_held mem_held = UT_HELD_INIT; /* /proc/self/mem for a pass (ut_window_hold) */
 extern char __libc_single_threaded __attribute__((weak));
 
 /* The page at addr went away: a fault there, as libsafecopy would have reported it. */
@@ -54,11 +57,11 @@ static int open_proc_mem(void)
 {
 	if (ut_test_no_proc_mem || __atomic_load_n(&proc_mem_refused, __ATOMIC_RELAXED))
 		return -1;
-	if (held_fd >= 0)
-		return held_fd;
+	if (mem_held.fd >= 0)
+		return mem_held.fd;
 	int fd = (int)UT_SYS3(SYS_open, "/proc/self/mem", O_RDWR | O_CLOEXEC, 0);
 	__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
-	return fd < 0 ? -1 : fd;
+	return fd < 0 ? -1 : ut_held_keep(&mem_held, fd);
 }
 
 int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err)
@@ -84,19 +87,23 @@ int ut_window_of(uintptr_t site, struct ut_window *w, struct usertrap_error *err
 
 void ut_window_release(struct ut_window *w)
 {
-	if (w->mem_fd >= 0 && w->mem_fd != held_fd)
+	if (w->mem_fd >= 0 && w->mem_fd != mem_held.fd)
 		UT_SYS1(SYS_close, w->mem_fd);
 	w->mem_fd = -1;
 }
 
 void ut_window_hold(bool on)
 {
-	if (on && held_fd < 0) {
-		held_fd = open_proc_mem();
-	} else if (!on && held_fd >= 0) {
-		UT_SYS1(SYS_close, held_fd);
-		held_fd = -1;
-	}
+	ut_maps_hold(on); /* the mappings are looked up for the same writes */
+	ut_held_hold(&mem_held, on);
+}
+
+void ut_window_of_own(uintptr_t page, struct ut_window *w)
+{
+	*w =
+	    (struct ut_window){.lo = page, .hi = page + UT_PAGE, .prot = PROT_READ | PROT_EXEC, .mem_fd = -1};
+	if (mem_held.holds)
+		w->mem_fd = open_proc_mem();
 }
 
 unsigned long ut_window_opens(void)
@@ -109,12 +116,18 @@ unsigned long ut_window_writes(void)
 	return __atomic_load_n(&writes, __ATOMIC_RELAXED);
 }
 
+unsigned long ut_window_swaps(void)
+{
+	return __atomic_load_n(&swaps, __ATOMIC_RELAXED);
+}
+
 /* The page swap (see the top of this file). */
 static int swap_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
                       struct usertrap_error *err)
 {
 	struct safecopy_fault fault;
 	size_t len = w->hi - w->lo;
+	__atomic_fetch_add(&swaps, 1, __ATOMIC_RELAXED);
 	long copy =
 	    ut_sys(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (copy < 0 && copy > -4096)

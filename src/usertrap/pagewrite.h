@@ -36,14 +36,23 @@ UT_HIDDEN bool ut_window_single_threaded(void);
 /* A CLONE_VM clone was seen (a thread glibc may not know about): never single-threaded again. */
 UT_HIDDEN void ut_window_note_thread(void);
 
-/* on: /proc/self/mem is opened once and every window until ut_window_hold(false) uses it (released
- * windows leave it open); off: it is closed. For a pass of many patches under one hold of the patch
- * lock (needed: the fork handlers take the lock, so no child inherits the descriptor). */
+/* on: from the first window that needs /proc/self/mem on, every window uses one descriptor (released
+ * windows leave it open) until the matching ut_window_hold(false); off: ends one hold, and the
+ * outermost one closes the descriptor. Holds nest, and hold /proc/self/maps too (ut_maps_hold). For a pass of
+ * many writes under one hold of the patch lock (needed: the fork handlers take the lock, so no child inherits
+ * the descriptor). */
 UT_HIDDEN void ut_window_hold(bool on);
 
-/* Tests only: how many times /proc/self/mem was opened; how many writes ut_window_write made. */
+/* The window over `page`, one of usertrap's own read-execute pages (a stub page) whose written bytes
+ * no thread runs before the write is over: through the held descriptor while a hold is on (one pwrite),
+ * else (mem_fd -1) by a page swap. Released with ut_window_release. Patch lock. */
+UT_HIDDEN void ut_window_of_own(uintptr_t page, struct ut_window *w);
+
+/* Tests only: how many times /proc/self/mem was opened; how many writes ut_window_write made; how many
+ * of them were page swaps. */
 UT_HIDDEN unsigned long ut_window_opens(void);
 UT_HIDDEN unsigned long ut_window_writes(void);
+UT_HIDDEN unsigned long ut_window_swaps(void);
 
 /* Tests only: true makes every write take the page swap, as if /proc/self/mem refused forced writes. */
 UT_HIDDEN extern bool ut_test_no_proc_mem;

@@ -172,8 +172,11 @@ unsigned long ut_stub_mmaps(void)
 
 int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err)
 {
-	/* A page swap (mem_fd -1): the whole stub appears at once. */
-	struct ut_window w = {.lo = at & ~(UT_PAGE - 1), .prot = PROT_READ | PROT_EXEC, .mem_fd = -1};
-	w.hi = w.lo + UT_PAGE;
-	return ut_window_write(&w, at, b, n, err);
+	/* No thread runs the stub's bytes before a jump to it is written, after this: it need not appear at
+	 * once, and a held /proc/self/mem writes it in one pwrite instead of a page swap (three calls). */
+	struct ut_window w;
+	ut_window_of_own(at & ~(UT_PAGE - 1), &w);
+	int r = ut_window_write(&w, at, b, n, err);
+	ut_window_release(&w);
+	return r;
 }

@@ -21,7 +21,8 @@
  * (no such page could be mapped, or UT_STUB_PAGES are in use). */
 UT_HIDDEN uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t from, unsigned pun);
 
-/* Writes n bytes at `at` (inside one reserved stub) in one page swap. Returns 0 or the errors of
+/* Writes n bytes at `at` (inside one reserved stub, before any jump to it is written): one pwrite to
+ * /proc/self/mem while a hold is on (ut_window_hold), else one page swap. Returns 0 or the errors of
  * ut_window_write(). */
 UT_HIDDEN int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err);
 

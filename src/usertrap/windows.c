@@ -251,11 +251,10 @@ static int whole_write(struct window *w, const unsigned char *fin, struct usertr
 	return r;
 }
 
-int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
+/* ut_window_patch_locked of a window not patched yet, under a hold of /proc/self/mem. */
+static int patch_held(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
 {
-	struct window *w = find(insn);
-	if (w && w->patched)
-		return ut_ok(err);
+	struct window *w = NULL;
 	int r = window_for(insn, fn_lo, fn_hi, &w, err);
 	if (r)
 		return r;
@@ -268,6 +267,19 @@ int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, str
 	w->patched = true;
 	UT_COUNT(sites_patched);
 	return ut_ok(err);
+}
+
+int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
+{
+	struct window *w = find(insn);
+	if (w && w->patched)
+		return ut_ok(err);
+	/* One /proc/self/mem descriptor for the check of the pages, the stub and the writes (it was three
+	 * opens and a page swap of the stub page: most of a first hit's system calls). */
+	ut_window_hold(true);
+	int r = patch_held(insn, fn_lo, fn_hi, err);
+	ut_window_hold(false);
+	return r;
 }
 
 int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
@@ -287,7 +299,9 @@ int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
 	unsigned char body[UT_WIN_MAX_LEN];
 	guard_heads(w, w->orig, false, body);
 	const unsigned char guard = UT_GUARD;
+	ut_window_hold(true);
 	int r = three_writes(w, &guard, 1, body, w->orig, err);
+	ut_window_hold(false);
 	if (r)
 		return r;
 	w->patched = false;
@@ -299,11 +313,13 @@ int ut_window_unpatch_all_locked(struct usertrap_error *err)
 {
 	int first = 0;
 	struct usertrap_error e;
+	ut_window_hold(true);
 	for (unsigned i = 0; i < n_windows; i++) {
 		if (!windows[i].patched || find(windows[i].insn) != &windows[i])
 			continue;
 		ut_keep_first(&first, ut_window_unpatch_locked(windows[i].insn, &e), &e, err);
 	}
+	ut_window_hold(false);
 	return first;
 }
 

@@ -131,3 +131,27 @@ Test(eager, one_pass_opens_proc_mem_once)
 	cr_assert_eq(ut_window_opens() - before, 1);
 	cr_assert_eq(mem_descriptors(), 0, "none left open");
 }
+
+/* The preload's internal names (GLIBC_PRIVATE: setlocale's file reading) and signal calls resolve and
+ * each has one site (glibc 2.36), patched. A name a sanitizer runtime intercepts (ASan's
+ * pthread_sigmask) resolves to its interceptor, which has none. */
+Test(eager, private_and_signal_wrappers_have_one_site_each)
+{
+	lazy_init_or_skip(recording_hook, 0);
+	const char *const names[] = {"pthread_sigmask", "__libc_sigaction", "__open_nocancel",
+	                             "__read_nocancel", "__close_nocancel"};
+	int in_libc = 0;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		void *fn = dlsym(RTLD_DEFAULT, names[i]);
+		Dl_info info;
+		cr_assert(fn && dladdr(fn, &info) && info.dli_fname, "%s", names[i]);
+		bool libc = strstr(info.dli_fname, "libc.so.6") != NULL;
+		cr_assert(libc || i == 0, "%s is glibc's own: %s", names[i], info.dli_fname);
+		in_libc += libc;
+	}
+	cr_assert_eq(usertrap_patch_functions(names, 5, NULL), in_libc);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.patches, (uint64_t)in_libc);
+	cr_assert_eq(c.patch_failures, 0);
+}

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 
 #include "usertrap/util.h"
@@ -354,4 +355,49 @@ Test(lazy, init_again_after_shutdown)
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
 	cr_assert_eq(c.slots_used, 1, "the site's slot was reused");
+}
+
+/* exit_group's site is never patched: the call ends the process, a patch would never run. The hook,
+ * which runs after a first hit's patch, sends the patch count through a pipe. */
+static int exit_pipe = -1;
+static volatile ssize_t exit_report;
+
+static long report_patches_at_exit(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (call->nr == SYS_exit_group) {
+		struct usertrap_counters c;
+		usertrap_get_counters(&c);
+		uint64_t n = c.patches + c.patch_failures;
+		exit_report = write(exit_pipe, &n, sizeof n); /* the parent reads nothing if this fails */
+	}
+	return usertrap_syscall(call);
+}
+
+Test(lazy, exit_group_site_is_not_patched)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	exit_pipe = fds[1];
+	/* mov $231,%eax; syscall: the 7-byte form a first hit patches */
+	unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	const unsigned char code[] = {0xb8, 231, 0, 0, 0, 0x0f, 0x05, 0xcc};
+	memcpy(m, code, sizeof code);
+	cr_assert_eq(mprotect(m, 4096, PROT_READ | PROT_EXEC), 0);
+	lazy_init_or_skip(report_patches_at_exit, 0);
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		if (usertrap_capture_thread(true, NULL) != 0)
+			_exit(10);
+		__asm__ volatile("mov $7, %%edi; jmp *%0" ::"r"(m) : "memory");
+	}
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status %#x", st);
+	uint64_t n = 99;
+	cr_assert_eq(read(fds[0], &n, sizeof n), (ssize_t)sizeof n);
+	cr_assert_eq(n, 0, "patches (and failures) made at the exit_group: %llu", (unsigned long long)n);
+	cr_assert_eq(memcmp(m, code, sizeof code), 0, "the parent's copy is unchanged");
 }

@@ -549,6 +549,30 @@ Test(procs, existing_threads_are_armed_by_capture_all)
 	cr_assert_eq(ok, (void *)1, "the thread's call reached the hook");
 }
 
+/* usertrap_capture_all in a process of one thread: its reading of /proc/self/task makes no call that is
+ * intercepted (it was opendir's: a SIGSYS and a first hit for each of its calls). Exit 0, or 20 + the
+ * intercepted calls (30 if patches were made). */
+static int capture_all_alone(void)
+{
+	if (usertrap_capture_all(true, NULL) != 0)
+		return 10;
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	if (c.sigsys_calls || c.sigsys_native)
+		return 20 + (int)(c.sigsys_calls + c.sigsys_native);
+	return c.patches ? 30 : 0;
+}
+
+Test(procs, capture_all_alone_intercepts_nothing)
+{
+	lazy_init_or_skip(counting, 0);
+	pid_t c = fork(); /* a child has one thread; the counters start at zero in it */
+	cr_assert_geq(c, 0);
+	if (c == 0)
+		_exit(capture_all_alone());
+	assert_exits_with(c, 0, "capture_all alone");
+}
+
 /* In-place calls reach the hook too, flagged; a hook may refuse one instead of letting it run. */
 static long deny_vfork(struct usertrap_call *call, void *arg)
 {

@@ -412,3 +412,38 @@ Test(windows, single_threaded_patch_is_one_write)
 	             "n writes)",
 	             WEXITSTATUS(status));
 }
+
+extern unsigned long ut_window_opens(void);
+extern unsigned long ut_window_swaps(void);
+
+/* The lowest descriptor number free now: one left open by usertrap would take it. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	return fd;
+}
+
+/* A window's patch opens /proc/self/mem once, for the check of its pages, its stub and its writes, and
+ * swaps no page (its stub is written through the same descriptor); its restore opens it once too. The
+ * descriptor is closed after each. */
+Test(windows, one_descriptor_and_no_page_swap_per_window)
+{
+	init_explicit();
+	const struct shape s = SHAPE(open, 5, 0, invoke_first);
+	struct placed p = place_shape(&s);
+	int low = lowest_free_fd();
+	unsigned long opens = ut_window_opens(), swaps = ut_window_swaps();
+	struct usertrap_error err;
+	cr_assert_eq(patch(&p, &err), 0, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(ut_window_opens() - opens, 1);
+	cr_assert_eq(ut_window_swaps() - swaps, 0);
+	cr_assert_eq(p.insn[-5], 0xe9);
+	cr_assert_eq(s.invoke(shape_entry(&p), 2), 7);
+	cr_assert_eq(usertrap_unpatch_syscall(p.insn, &err), 0, "%s", usertrap_status_name(err.status));
+	cr_assert_eq(ut_window_opens() - opens, 2);
+	cr_assert_eq(ut_window_swaps() - swaps, 0);
+	cr_assert_eq(s.invoke(shape_entry(&p), 2), -ENOSYS);
+	cr_assert_eq(lowest_free_fd(), low, "no descriptor left open");
+}
