@@ -49,7 +49,7 @@ extern sc_span_done
 	SC_YSTORE %1, %2 + 32
 %endmacro
 
-SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 30
+SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 22
 SC_ROUTINE sc_memset
 	mov r11, rcx
 	mov r9, rdx
@@ -69,9 +69,7 @@ SC_ROUTINE sc_memset
 	and ecx, 4095
 	cmp ecx, 4096 - 64
 	ja .scalar
-	mov rcx, -1
-	bzhi rcx, rcx, rdx		; n ones
-	SC_KMOVQ_K1_RCX
+	SC_MASK_K1_N
 	SC_ZSTORE_K1 16, rdi, none, 0
 	SC_RETURN_N
 .z_rep:
