@@ -21,10 +21,10 @@
 ; up to 64 bytes in general/SSE registers with no loop; above that (AVX2) the same blocks, each as
 ; two 32-byte copies, up to 512 bytes and a 32-byte loop above (SSE2 if the CPU lacks AVX2: the
 ; blocks at every size, as four 16-byte copies) up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM
-; make it the fastest large copy here, ahead of glibc's non-temporal loop). On AVX-512 every path of
-; up to 128 bytes runs with at most one taken branch, 65..128 with none (SC_RETURN_N's is not taken
-; without a fault record); the other levels take one more, the level test's: on this CPU each taken
-; branch costs about as much as copying 64 bytes.
+; make it the fastest large copy here, ahead of glibc's non-temporal loop). Every path of up to 128
+; bytes but AVX-512's at a page crossing runs with at most one taken branch (SC_RETURN_N's is not
+; taken without a fault record): on this CPU each taken branch costs about as much as copying 64
+; bytes.
 
 %include "safecopy.inc"
 %include "evex.inc"
@@ -66,32 +66,10 @@ SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 28, rsi
 SC_ROUTINE sc_copy
 	mov r11, rcx
 	mov r9, rdx
-	cmp byte [sc_cpu_has_avx512], 0
-	je .no_avx512
-	cmp rdx, 64
-	jbe .z_upto64
-	; AVX-512 from 65 bytes: the blocks of blocks64.inc, on the fall-through path (65..128 bytes take
-	; no taken branch, as in glibc's memcpy). zmm16 is used, not zmm0-15: it leaves the upper halves
-	; of ymm0-15 clean, so neither the exit nor the landing needs vzeroupper.
-	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
-.z_upto64:
-	; AVX-512 up to 64 bytes: one load and one store masked to n bytes, unless the 64 bytes from src
-	; or from dst may cross a page: a masked-off byte on a page that is not mapped does not fault,
-	; but the CPU takes a slow assist to suppress that fault, so the scalar paths do those. The test
-	; is on the OR of the two page offsets, which is at least the larger one: it never misses a
-	; crossing (and sends some copies that cross nothing to the scalar paths).
-	mov eax, edi
-	or eax, esi
-	and eax, 4095
-	cmp eax, 4096 - 64
-	ja .upto64
-	SC_MASK_K1_N
-	SC_ZLOAD_K1 16, rsi, none, 0
-	SC_ZSTORE_K1 16, rdi, none, 0
-	SC_RETURN_N
-.no_avx512:
 	cmp rdx, 64
 	ja .above64
+	cmp byte [sc_cpu_has_avx512], 0
+	jne .z_upto64
 .upto64:				; the sizes in order of the fewest taken branches: 16..32, then
 	cmp rdx, 32			; 8..15 and 33..64 (one each)
 	ja .above32
@@ -162,7 +140,28 @@ SC_ROUTINE sc_copy
 	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
+.z_upto64:
+	; AVX-512 up to 64 bytes: one load and one store masked to n bytes, unless the 64 bytes from src
+	; or from dst may cross a page: a masked-off byte on a page that is not mapped does not fault,
+	; but the CPU takes a slow assist to suppress that fault, so the scalar paths do those. The test
+	; is on the OR of the two page offsets, which is at least the larger one: it never misses a
+	; crossing (and sends some copies that cross nothing to the scalar paths).
+	mov eax, edi
+	or eax, esi
+	and eax, 4095
+	cmp eax, 4096 - 64
+	ja .upto64
+	SC_MASK_K1_N
+	SC_ZLOAD_K1 16, rsi, none, 0
+	SC_ZSTORE_K1 16, rdi, none, 0
+	SC_RETURN_N
 .above64:
+	cmp byte [sc_cpu_has_avx512], 0
+	je .no_avx512
+	; AVX-512: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the upper halves of
+	; ymm0-15 clean, so neither the exit nor the landing needs vzeroupper.
+	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
+.no_avx512:
 	cmp rdx, SC_REP_MIN
 	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
