@@ -30,7 +30,8 @@ static struct {
 	size_t n;
 	unsigned char c;
 	long max_end;       /* the furthest offset an earlier access reached (its side's offsets) */
-	unsigned accesses;  /* declared accesses seen in this call */
+	unsigned accesses;  /* declared accesses seen in this call, but `rep` */
+	unsigned reps;      /* declared `rep movsb`/`rep stosb` seen in it (exact by the CPU) */
 	const char *broken; /* NULL while every access kept the rules */
 	long broken_off;    /* the offending access's start offset */
 } call;
@@ -46,6 +47,8 @@ static void on_step(int sig, siginfo_t *info, void *uc)
 	(void)info;
 	const struct sc_routine_range *r = sc_routine_at(arch_pc(uc));
 	const struct sc_access *a = r ? sc_access_at(r, arch_pc(uc)) : NULL;
+	if (a != NULL && (a->kind == SC_ACC_MOVS || a->kind == SC_ACC_STOS))
+		call.reps++;
 	if (a == NULL || a->kind == SC_ACC_MOVS || a->kind == SC_ACC_STOS || call.broken)
 		return;
 	uintptr_t addr = arch_reg(uc, a->base) + (a->index == ARCH_REG_NONE ? 0 : arch_reg(uc, a->index)) +
@@ -74,6 +77,7 @@ static void step_one(size_t n, size_t shift, bool copy, enum sc_cpu_level level)
 	call.c = (unsigned char)(0xa5 ^ n);
 	call.max_end = 0;
 	call.accesses = 0;
+	call.reps = 0;
 	call.broken = NULL;
 	for (size_t i = 0; i < n; i++)
 		call.dst[i] = (unsigned char)~(copy ? src_buf[i] : call.c);
@@ -84,7 +88,8 @@ static void step_one(size_t n, size_t shift, bool copy, enum sc_cpu_level level)
 	             sc_cpu_level_name(level), got);
 	cr_assert_null(call.broken, "%s n=%zu shift=%zu level %s: access at offset %ld: %s", what, n, shift,
 	               sc_cpu_level_name(level), call.broken_off, call.broken);
-	cr_assert_gt(call.accesses, 0, "%s n=%zu: no declared access was stepped", what, n);
+	/* A size may take `rep` at some levels (SSE2's memset from 4 KiB): then that is the access. */
+	cr_assert_gt(call.accesses + call.reps, 0, "%s n=%zu: no declared access was stepped", what, n);
 	for (size_t i = 0; i < n; i++)
 		cr_assert(byte_done(i), "%s n=%zu: byte %zu not done", what, n, i);
 }

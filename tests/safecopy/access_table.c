@@ -258,8 +258,8 @@ Test(access_table, check_reports_a_missing_declaration)
 {
 	const struct sc_routine_range *r = busiest_routine();
 	size_t count = (size_t)(r->access_end - r->access);
-	struct sc_access copy[256];
-	cr_assert_leq(count, 256);
+	struct sc_access copy[512];
+	cr_assert_leq(count, 512);
 	for (size_t drop = 0; drop < count; drop++) {
 		size_t k = 0;
 		for (size_t i = 0; i < count; i++)
@@ -276,8 +276,8 @@ Test(access_table, check_reports_a_wrong_width_base_or_kind)
 {
 	const struct sc_routine_range *r = busiest_routine();
 	size_t count = (size_t)(r->access_end - r->access);
-	struct sc_access copy[256];
-	cr_assert_leq(count, 256);
+	struct sc_access copy[512];
+	cr_assert_leq(count, 512);
 	for (int field = 0; field < 4; field++) {
 		memcpy(copy, r->access, count * sizeof *copy);
 		struct sc_access *a = &copy[count / 2];
