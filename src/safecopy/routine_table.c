@@ -62,10 +62,23 @@ const struct sc_routine_range *sc_routine_at(uintptr_t pc)
 	return NULL;
 }
 
+/*
+ * A binary search: the declarations sit in the order of the instructions they precede (asm/safecopy.inc
+ * emits each next to its instruction, and a routine is one run of code), so their offsets increase
+ * strictly; sc_copy alone has about 300, which a linear walk would add to every fault.
+ */
 const struct sc_access *sc_access_at(const struct sc_routine_range *r, uintptr_t pc)
 {
-	for (const struct sc_access *a = r->access; a < r->access_end; a++)
-		if (r->begin + a->offset == pc)
-			return a;
-	return NULL;
+	if (pc < r->begin)
+		return NULL;
+	uintptr_t offset = pc - r->begin;
+	const struct sc_access *lo = r->access, *hi = r->access_end;
+	while (lo < hi) {
+		const struct sc_access *mid = lo + (hi - lo) / 2;
+		if (mid->offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->access_end && lo->offset == offset ? lo : NULL;
 }

@@ -241,6 +241,42 @@ Test(access_table, every_declaration_belongs_to_a_listed_routine)
 	             owned, n);
 }
 
+/* sc_access_at searches by halving, which is right only while each routine's offsets increase. */
+Test(access_table, every_routine_declares_its_accesses_in_instruction_order)
+{
+	const struct sc_routine_range *routines[MAX_ROUTINES];
+	size_t n = find_routines(routines);
+	for (size_t i = 0; i < n; i++)
+		for (const struct sc_access *a = routines[i]->access; a + 1 < routines[i]->access_end; a++)
+			cr_assert_lt(a[0].offset, a[1].offset, "routine %zu: declaration at +%#x before +%#x",
+			             i, a[0].offset, a[1].offset);
+}
+
+/* Every declared instruction is found, and no byte between them (nor before or after the routine). */
+Test(access_table, the_declaration_at_a_pc_is_found_and_only_there)
+{
+	const struct sc_routine_range *routines[MAX_ROUTINES];
+	size_t n = find_routines(routines);
+	size_t found = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sc_routine_range *r = routines[i];
+		const struct sc_access *next = r->access;
+		for (uintptr_t pc = r->begin - 1; pc <= r->end; pc++) {
+			const struct sc_access *a = sc_access_at(r, pc);
+			if (next < r->access_end && pc == r->begin + next->offset) {
+				cr_assert_eq(a, next, "routine %zu, +%#lx: not its declaration", i,
+				             (unsigned long)(pc - r->begin));
+				next++;
+				found++;
+			} else {
+				cr_assert_null(a, "routine %zu, +%#lx: a declaration where none is", i,
+				               (unsigned long)(pc - r->begin));
+			}
+		}
+	}
+	cr_assert_eq(found, (size_t)(__stop_safecopy_access - __start_safecopy_access));
+}
+
 /* The check itself can fail: the routine with the most declarations, checked with one removed or altered. */
 static const struct sc_routine_range *busiest_routine(void)
 {
