@@ -41,35 +41,40 @@ static void put_rel32(struct emitter *e, uintptr_t target, size_t len_after)
 	put(e, &v, 4);
 }
 
-/* lea -RED_ZONE(%rsp),%rsp; pushfq: room below the red zone, and the flags the checks change. */
-static const unsigned char enter_check[] = {0x48, 0x8d, 0x64, 0x24, 0x80, 0x9c};
-/* popfq; lea -REC_SIZE(%rsp),%rsp; mov %rax,REC_NR(%rsp) */
-static const unsigned char make_record[] = {0x9d, 0x48, 0x8d, 0x64, 0x24,  (unsigned char)-REC_SIZE,
-                                            0x48, 0x89, 0x44, 0x24, REC_NR};
-/* popfq; lea RED_ZONE(%rsp),%rsp; syscall */
-static const unsigned char native_call[] = {0x9d, 0x48, 0x8d, 0xa4, 0x24, RED_ZONE, 0, 0, 0, 0x0f, 0x05};
+/* lea -(RED_ZONE + REC_SIZE)(%rsp),%rsp (disp32): the record below the red zone; mov %rax,REC_NR(%rsp) */
+static const unsigned char make_record[] = {0x48, 0x8d, 0xa4,  0x24, (unsigned char)-(RED_ZONE + REC_SIZE),
+                                            0xff, 0xff, 0xff,  0x48, 0x89,
+                                            0x44, 0x24, REC_NR};
 /* lea REC_SIZE(%rsp),%rsp: where the body resumes (it has already undone its RED_ZONE) */
 static const unsigned char drop_record[] = {0x48, 0x8d, 0x64, 0x24, REC_SIZE};
 static const long in_place_nrs[] = {SYS_rt_sigreturn, SYS_clone, SYS_clone3, SYS_vfork};
 
+/* lea -nr(%rax),%ecx; jrcxz native_call: the in-place check without touching the flags (no pushfq and
+ * popfq around it, each a microcoded instruction on the path of every call) and in RCX, which the
+ * syscall clobbers anyway. 32 bits, as the kernel reads the number (EAX, sign-extended): the 32-bit lea
+ * zero-extends, so RCX is 0 exactly when EAX is nr. Returns the position of the jrcxz displacement. */
+static size_t put_in_place_check(struct emitter *e, uint32_t nr)
+{
+	int32_t disp = -(int32_t)nr;
+	if (disp >= -128) {
+		const unsigned char lea8[] = {0x8d, 0x48, (unsigned char)disp};
+		put(e, lea8, sizeof lea8);
+	} else {
+		const unsigned char lea32[] = {0x8d, 0x88};
+		put(e, lea32, sizeof lea32);
+		put(e, &disp, 4);
+	}
+	put_byte(e, 0xe3); /* jrcxz */
+	put_byte(e, 0);
+	return e->pos - 1;
+}
+
 /* The hook call. Returns where the threads that made the syscall natively continue (after_syscall). */
 static size_t emit_hook_call(struct emitter *e, uintptr_t insn, uint32_t common_cell)
 {
-	put(e, enter_check, sizeof enter_check);
-	size_t je_disp[sizeof in_place_nrs / sizeof in_place_nrs[0]];
-	for (size_t i = 0; i < sizeof in_place_nrs / sizeof in_place_nrs[0]; i++) {
-		uint32_t nr = (uint32_t)in_place_nrs[i];
-		if (nr < 128) { /* cmp $nr,%eax */
-			const unsigned char c[] = {0x83, 0xf8, (unsigned char)nr};
-			put(e, c, sizeof c);
-		} else {
-			put_byte(e, 0x3d);
-			put(e, &nr, 4);
-		}
-		put_byte(e, 0x74); /* je native_call */
-		je_disp[i] = e->pos;
-		put_byte(e, 0);
-	}
+	size_t jrcxz_disp[sizeof in_place_nrs / sizeof in_place_nrs[0]];
+	for (size_t i = 0; i < sizeof in_place_nrs / sizeof in_place_nrs[0]; i++)
+		jrcxz_disp[i] = put_in_place_check(e, (uint32_t)in_place_nrs[i]);
 	put(e, make_record, sizeof make_record);
 	const unsigned char lea_r11[] = {0x4c, 0x8d, 0x1d};
 	const unsigned char store_site[] = {0x4c, 0x89, 0x1c, 0x24};
@@ -86,9 +91,9 @@ static size_t emit_hook_call(struct emitter *e, uintptr_t insn, uint32_t common_
 	put(e, ut_op_jmp_abs32, sizeof ut_op_jmp_abs32);
 	put(e, &common_cell, 4);
 	size_t native = e->pos;
-	for (size_t i = 0; i < sizeof je_disp / sizeof je_disp[0]; i++)
-		e->out[je_disp[i]] = (unsigned char)(native - (je_disp[i] + 1));
-	put(e, native_call, sizeof native_call);
+	for (size_t i = 0; i < sizeof jrcxz_disp / sizeof jrcxz_disp[0]; i++)
+		e->out[jrcxz_disp[i]] = (unsigned char)(native - (jrcxz_disp[i] + 1));
+	put(e, ut_op_syscall, sizeof ut_op_syscall);
 	put_byte(e, 0xeb); /* jmp over drop_record */
 	put_byte(e, sizeof drop_record);
 	int32_t resume = (int32_t)(e->pos - (resume_field + 4));

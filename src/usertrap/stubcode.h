@@ -8,7 +8,8 @@
  * of asm/usertrap_table.inc), points R11 at them and jumps to the body through a data slot's `common`
  * cell, as a slot's code does. The number is RAX at that point, so the same stub serves `xor %eax,%eax`,
  * `mov %reg,%eax` and `mov 0x10(%rsp),%rax` alike. The numbers whose call must run on the caller's own
- * stack (site.h: ut_in_place_nr) are checked first (flags saved around the check) and make a real
+ * stack (site.h: ut_in_place_nr) are checked first (in RCX, which the syscall clobbers anyway: the
+ * flags are not touched) and make a real
  * syscall from the stub instead: natively, or through Syscall User Dispatch to the SIGSYS path, which
  * runs them in place.
  */
