@@ -1,7 +1,7 @@
 ; The common trampoline body, entered from a trap-table slot with R11 = the slot's data and RSP = the
 ; caller's RSP - 128 (red zone skipped). Preserves every register but RAX (the result), RCX and R11
 ; (which a real syscall clobbers too: RCX = return address, R11 = RFLAGS, as the syscall leaves them),
-; and flags and the vector state (also when the hook passes the call through: .pass_through below), in
+; and flags and the vector state (also when the hook passes the call through: .rbp_back below), in
 ; one of these modes (chosen at init, src/usertrap/tramp.c):
 ;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default): zmm0-31 + k0-7, or ymm0-15,
 ;     or xmm0-15; MXCSR; the x87 control word.
@@ -18,7 +18,7 @@
 ;
 ; Frame (from RBP): +8 saved RFLAGS, 0 saved RBP, -8.. rdi rsi rdx r10 r8 r9 rbx, -64 slot data;
 ; below: struct usertrap_call (80 bytes, pointer kept in RBX), then the 64-byte aligned save area.
-; usertrap_cfi.inc describes this frame to unwinders (labels .flags_pushed ... .red_zone_back).
+; usertrap_cfi.inc describes this frame to unwinders (labels .flags_pushed ... .resume_back).
 
 default rel
 
@@ -200,6 +200,36 @@ section .text
 	mov rax, [rbx+CALL_NR]
 %endmacro
 
+; The arithmetic flags (CF PF AF ZF SF OF) and what pushfq shows of the rest in plain user code: IF
+; and the always-set bit 1 (no DF, TF, AC, NT, ID, IOPL 0).
+%define UT_ARITH_FLAGS 0x8d5
+%define UT_PLAIN_FLAGS 0x202
+%define UT_OF_BIT 11
+
+; UT_FLAGS_BACK: RFLAGS = the flags saved at [rbp+8]; RAX kept, RDX clobbered. POPFQ is microcoded and
+; costs ~10 ns here (more than the rest of the way back together), so when only arithmetic flags differ
+; from plain user code's, they are set instead by `add` (OF: 0x7f + 1 overflows, 0x7f + 0 does not) and
+; SAHF (SF ZF AF PF CF from AH, OF untouched). Anything else (DF, TF, AC, ...) takes POPFQ.
+%macro UT_FLAGS_BACK 0
+	mov rdx, rax
+	mov eax, [rbp+8]
+	and eax, ~UT_ARITH_FLAGS
+	cmp eax, UT_PLAIN_FLAGS
+	jne %%popf
+	mov eax, [rbp+8]
+	shr eax, UT_OF_BIT
+	and eax, 1
+	add al, 0x7f
+	mov ah, [rbp+8]
+	sahf
+	jmp %%done
+%%popf:
+	push qword [rbp+8]                   ; the CFA is RBP-based here: the push needs no CFI
+	popfq
+%%done:
+	mov rax, rdx
+%endmacro
+
 %macro UT_ENTRY 2 ; name, save mode (UT_MODE_*)
 global %1:function hidden (%1.end - %1)
 align 32
@@ -284,29 +314,25 @@ align 32
 	pop r9
 	pop r8
 	pop r10
+	UT_FLAGS_BACK                        ; nothing below changes the flags
 	pop rdx
 	pop rsi
 	pop rdi
 	pop rbp
 .rbp_back:
-	test rcx, rcx
-	jnz .pass_through
+	jrcxz .resume
+; USERTRAP_RESULT_PASS: the call is made at the gate (RCX), after the hook's call chain has returned
+; (no `ret` runs after the kernel returns), with every register as the caller left it but RAX = the
+; number; RCX and R11 are the syscall's. The gate continues at the resume address, as below.
+	lea rsp, [rsp+8+128]                 ; the saved flags and the red zone
+.pass_back:
+	jmp rcx
+.resume:
 	mov rcx, [r11 + UT_D_RESUME]
 .resume_in_rcx:
 	mov r11, [rsp]                       ; R11 = RFLAGS, as after a syscall
-	popfq
-.flags_back:
-	lea rsp, [rsp+128]
-.red_zone_back:
-	jmp rcx
-; USERTRAP_RESULT_PASS: the call is made at the gate (RCX), after the hook's call chain has returned
-; (no `ret` runs after the kernel returns), with every register as the caller left it but RAX = the
-; number; RCX and R11 are the syscall's. The gate continues at the resume address, as above.
-.pass_through:
-	popfq
-.pass_flags_back:
-	lea rsp, [rsp+128]
-.pass_red_zone_back:
+	lea rsp, [rsp+8+128]
+.resume_back:
 	jmp rcx
 .end:
 UT_FDE %1

@@ -132,7 +132,7 @@ enum usertrap_status {
 	USERTRAP_ERR_SYS = -10,       /* a system call usertrap needs failed (err->sys_errno) */
 	USERTRAP_ERR_IN_PLACE = -11,  /* the syscall must run on the caller's own stack (rt_sigreturn, clone,
 	                                 clone3, vfork): its site is never patched */
-	USERTRAP_ERR_CPU = -12,       /* the CPU lacks XSAVE, needed to preserve vector registers */
+	USERTRAP_ERR_CPU = -12,       /* the CPU lacks XSAVE (for the vector save mode) or 64-bit SAHF */
 };
 
 struct usertrap_error {

@@ -31,6 +31,7 @@ UT_HIDDEN uintptr_t ut_addr_ut_tramp_inuse(void);
 #define CPUID7_EBX_AVX512BW (1u << 30)
 #define CPUIDD1_EAX_XSAVEC  (1u << 1)
 #define CPUIDD1_EAX_XINUSE  (1u << 2) /* XGETBV with ECX = 1 */
+#define CPUIDX1_ECX_LAHF_LM (1u << 0) /* LAHF/SAHF in 64-bit mode (leaf 0x80000001) */
 
 static uint64_t read_xcr0(bool osxsave)
 {
@@ -59,9 +60,20 @@ static uintptr_t regs_body(bool avx, uint64_t xcr0)
 	return ut_addr_ut_tramp_regs128();
 }
 
+/* Every body sets the arithmetic flags back with SAHF (asm/usertrap_tramp.asm, UT_FLAGS_BACK), which
+ * the first x86-64 CPUs lacked in 64-bit mode. */
+static bool sahf_in_64bit_mode(void)
+{
+	unsigned a, b, c, d;
+	sc_cpuid_cached(CPUID_INDEX_80000001, &a, &b, &c, &d);
+	return (c & CPUIDX1_ECX_LAHF_LM) != 0;
+}
+
 int ut_tramp_choose(enum usertrap_vector_save mode, struct ut_tramp_mode *out)
 {
 	*out = (struct ut_tramp_mode){0};
+	if (!sahf_in_64bit_mode())
+		return USERTRAP_ERR_CPU;
 	if (mode == USERTRAP_VECTOR_NONE) {
 		out->body = ut_addr_ut_tramp_novec();
 		return 0;

@@ -27,7 +27,7 @@ struct ut_tramp_mode {
 };
 
 /* The body for `mode` on this CPU. Returns 0, or USERTRAP_ERR_CPU (the CPU or OS lacks what the mode
- * needs). Changes nothing. */
+ * needs, or the CPU has no SAHF in 64-bit mode, which every body uses). Changes nothing. */
 UT_HIDDEN int ut_tramp_choose(enum usertrap_vector_save mode, struct ut_tramp_mode *out);
 
 /* Makes `mode` the one the XSAVE bodies use (their size and mask). */

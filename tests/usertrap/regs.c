@@ -14,6 +14,8 @@
 #include "usertrap/shapes.h"
 #include "usertrap/util.h"
 
+#include <criterion/parameterized.h> /* after criterion.h (util.h) */
+
 struct regs {
 	uint64_t gpr[16]; /* rax rbx rcx rdx rsi rdi rbp rsp r8..r15 */
 	uint64_t flags;
@@ -298,12 +300,25 @@ static long quiet_pass_hook(struct usertrap_call *call, void *arg)
 	return USERTRAP_RESULT_PASS;
 }
 
+/* Flag bits of RFLAGS (pushfq's image). */
+#define FL_CF       0x1u
+#define FL_RESERVED 0x2u /* always set */
+#define FL_PF       0x4u
+#define FL_AF       0x10u
+#define FL_ZF       0x40u
+#define FL_SF       0x80u
+#define FL_DF       0x400u
+#define FL_OF       0x800u
+#define FL_ARITH    (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* The flags regs_roundtrip loads: by default every arithmetic flag and DF (flags_* tests vary them). */
+static uint64_t input_flags = FL_ARITH | FL_DF | FL_RESERVED;
+
 static void fill_input(void)
 {
 	for (int i = 0; i < 16; i++)
 		rt_in.gpr[i] = 0x0101010101010101ULL * (uint64_t)(i + 1) ^ 0x8000000000000000ULL;
-	/* CF PF AF ZF SF DF OF, and bit 1 (always set) */
-	rt_in.flags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x400 | 0x800 | 0x2;
+	rt_in.flags = input_flags;
 	for (int i = 0; i < 16; i++)
 		rt_in.redzone[i] = 0xfeedface00000000ULL + (uint64_t)i;
 	for (int i = 0; i < 16; i++)
@@ -374,7 +389,7 @@ static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want)
 		if (i != RAX && i != RCX && i != R11 && i != RSP && i != RBX)
 			cr_expect_eq(rt_out.gpr[i], rt_in.gpr[i], "%s: %#llx, want %#llx", names[i],
 			             (unsigned long long)rt_out.gpr[i], (unsigned long long)rt_in.gpr[i]);
-	const uint64_t arith = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x400 | 0x800;
+	const uint64_t arith = FL_ARITH | FL_DF;
 	cr_expect_eq(rt_out.flags & arith, rt_in.flags & arith, "flags %#llx, want %#llx",
 	             (unsigned long long)rt_out.flags, (unsigned long long)rt_in.flags);
 	for (int i = 0; i < 16; i++)
@@ -498,5 +513,71 @@ Test(regs, preserved_through_a_relocated_window)
 /* Through a window the pass-through leaves from the trap table's window gate back into the stub. */
 Test(regs, pass_through_preserved_through_a_relocated_window)
 {
+	run_window(clobbering_pass_hook, PASSED_RESULT);
+}
+
+/*
+ * The flags on the way back, pattern by pattern: the trampoline sets the arithmetic flags with an add
+ * (OF) and SAHF when nothing else differs from plain user code (IF and bit 1 only), and falls back to
+ * POPFQ otherwise (DF here). Each arithmetic flag alone and set against all the others clear (an OF or
+ * SAHF slip shows as one wrong bit), all and none of them, and DF with either: through a 7-byte site
+ * and through a relocated window (whose moved `jne` wants ZF set), the hook answering or passing the
+ * call through. A hook that clobbers the flags runs in between (clobber_everything).
+ */
+static const uint64_t flag_patterns[] = {FL_RESERVED,
+                                         FL_RESERVED | FL_CF,
+                                         FL_RESERVED | FL_PF,
+                                         FL_RESERVED | FL_AF,
+                                         FL_RESERVED | FL_ZF,
+                                         FL_RESERVED | FL_SF,
+                                         FL_RESERVED | FL_OF,
+                                         FL_RESERVED | FL_ARITH,
+                                         FL_RESERVED | FL_DF,
+                                         FL_RESERVED | FL_ARITH | FL_DF,
+                                         FL_RESERVED | (FL_ARITH & ~FL_OF),
+                                         FL_RESERVED | (FL_ARITH & ~FL_CF),
+                                         FL_RESERVED | FL_OF | FL_ZF};
+
+ParameterizedTestParameters(regs, flags_through_a_patched_site)
+{
+	return cr_make_param_array(uint64_t, flag_patterns, sizeof flag_patterns / sizeof flag_patterns[0]);
+}
+
+ParameterizedTest(uint64_t *flags, regs, flags_through_a_patched_site)
+{
+	input_flags = *flags;
+	run(clobbering_hook, 0, USERTRAP_VECTOR_AUTO);
+}
+
+ParameterizedTestParameters(regs, flags_through_a_patched_site_passed_through)
+{
+	return cr_make_param_array(uint64_t, flag_patterns, sizeof flag_patterns / sizeof flag_patterns[0]);
+}
+
+ParameterizedTest(uint64_t *flags, regs, flags_through_a_patched_site_passed_through)
+{
+	input_flags = *flags;
+	run_pass(clobbering_pass_hook, 0, USERTRAP_VECTOR_AUTO);
+}
+
+ParameterizedTestParameters(regs, flags_through_a_window)
+{
+	return cr_make_param_array(uint64_t, flag_patterns, sizeof flag_patterns / sizeof flag_patterns[0]);
+}
+
+ParameterizedTest(uint64_t *flags, regs, flags_through_a_window)
+{
+	input_flags = *flags | FL_ZF;
+	run_window(clobbering_hook, RESULT);
+}
+
+ParameterizedTestParameters(regs, flags_through_a_window_passed_through)
+{
+	return cr_make_param_array(uint64_t, flag_patterns, sizeof flag_patterns / sizeof flag_patterns[0]);
+}
+
+ParameterizedTest(uint64_t *flags, regs, flags_through_a_window_passed_through)
+{
+	input_flags = *flags | FL_ZF;
 	run_window(clobbering_pass_hook, PASSED_RESULT);
 }
