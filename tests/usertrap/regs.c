@@ -581,3 +581,34 @@ ParameterizedTest(uint64_t *flags, regs, flags_through_a_window_passed_through)
 	input_flags = *flags | FL_ZF;
 	run_window(clobbering_pass_hook, PASSED_RESULT);
 }
+
+/* Every save mode once more with DF clear and every arithmetic flag set, the SAHF way back (the mode
+ * tests above set DF, the POPFQ way), answered and passed through. */
+struct mode_case {
+	enum usertrap_vector_save mode;
+	bool no_vector; /* the hook flagged USERTRAP_HOOK_NO_VECTOR (mode unused) */
+	bool pass;
+};
+
+static const struct mode_case sahf_cases[] = {
+    {USERTRAP_VECTOR_XSAVEC, false, false}, {USERTRAP_VECTOR_XSAVEC, false, true},
+    {USERTRAP_VECTOR_XSAVE, false, false},  {USERTRAP_VECTOR_XSAVE, false, true},
+    {USERTRAP_VECTOR_REGS, false, false},   {USERTRAP_VECTOR_REGS, false, true},
+    {USERTRAP_VECTOR_INUSE, false, false},  {USERTRAP_VECTOR_INUSE, false, true},
+    {USERTRAP_VECTOR_AUTO, true, false},    {USERTRAP_VECTOR_AUTO, true, true}};
+
+ParameterizedTestParameters(regs, arithmetic_flags_in_every_mode)
+{
+	return cr_make_param_array(struct mode_case, sahf_cases, sizeof sahf_cases / sizeof sahf_cases[0]);
+}
+
+ParameterizedTest(struct mode_case *c, regs, arithmetic_flags_in_every_mode)
+{
+	input_flags = FL_RESERVED | FL_ARITH;
+	if (!c->no_vector)
+		run_mode(c->mode, c->pass);
+	else if (c->pass)
+		run_pass(quiet_pass_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
+	else
+		run(quiet_hook, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO);
+}
