@@ -155,3 +155,17 @@ Test(eager, private_and_signal_wrappers_have_one_site_each)
 	cr_assert_eq(c.patches, (uint64_t)in_libc);
 	cr_assert_eq(c.patch_failures, 0);
 }
+
+/* Two names of one function (here the same name twice): its site is patched and counted once (the
+ * pass, sorted by address, skips the second). */
+Test(eager, a_function_named_twice_is_patched_once)
+{
+	lazy_init_or_skip(recording_hook, 0);
+	const char *const names[] = {"getppid", "getuid", "getppid"};
+	cr_assert_eq(usertrap_patch_functions(names, 3, NULL), 2);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.patches, 2);
+	cr_assert_eq(c.patch_failures, 0);
+	cr_assert_eq(c.sites_patched, 2);
+}
