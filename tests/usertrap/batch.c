@@ -60,6 +60,18 @@ static int check_patched(unsigned char *m, const size_t *idx, size_t n)
 	return 0;
 }
 
+/* Patches the sites idx of m in one batch: 0 if all were patched, `during` writes into code were made
+ * while the batch was on, `total` in all, and each site then answers through the hook. */
+static int expect_batch(unsigned char *m, const size_t *idx, size_t n, unsigned long during,
+                        unsigned long total)
+{
+	unsigned long d, t;
+	CHECK(patch_batched(m, idx, n, &d, &t) == 0);
+	CHECK(d == during);
+	CHECK(t == total);
+	return check_patched(m, idx, n);
+}
+
 /* Runs body in a forked child, which has one thread and says so (Criterion's test process has had
  * threads, and glibc never sets __libc_single_threaded back), unless threads is true. */
 static void in_child(int (*body)(void), bool threads)
@@ -82,11 +94,7 @@ static int one_page(void)
 {
 	unsigned char *m = make_sites(8, NR_FAKE, false);
 	const size_t idx[] = {0, 1, 2, 3, 4, 5, 6, 7};
-	unsigned long during, total;
-	CHECK(patch_batched(m, idx, 8, &during, &total) == 0);
-	CHECK(during == 0);
-	CHECK(total == 1);
-	return check_patched(m, idx, 8);
+	return expect_batch(m, idx, 8, 0, 1);
 }
 
 Test(batch, sites_of_one_page_are_one_write)
@@ -100,17 +108,9 @@ static int two_pages(void)
 {
 	unsigned char *m = make_sites(300, NR_FAKE, false);
 	const size_t two[] = {0, 1, 2, 256, 257}, three[] = {3, 258, 4};
-	unsigned long during, total;
-	CHECK(patch_batched(m, two, 5, &during, &total) == 0);
-	CHECK(during == 1); /* the first page's, made when the second page's came */
-	CHECK(total == 2);
-	int r = check_patched(m, two, 5);
-	if (r)
-		return r;
-	CHECK(patch_batched(m, three, 3, &during, &total) == 0);
-	CHECK(during == 2);
-	CHECK(total == 3);
-	return check_patched(m, three, 3);
+	/* during the first batch: the first page's write, made when the second page's came */
+	int r = expect_batch(m, two, 5, 1, 2);
+	return r ? r : expect_batch(m, three, 3, 2, 3);
 }
 
 Test(batch, pages_are_written_in_order)
@@ -124,14 +124,12 @@ static int twice(void)
 {
 	unsigned char *m = make_sites(2, NR_FAKE, false);
 	const size_t idx[] = {0, 1, 0};
-	unsigned long during, total;
-	CHECK(patch_batched(m, idx, 3, &during, &total) == 0);
-	CHECK(during == 1); /* made when site 0 was read again; nothing pending after it */
-	CHECK(total == 1);
+	/* the write is made when site 0 is read again; nothing is pending after it */
+	int r = expect_batch(m, idx, 3, 1, 1);
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
 	CHECK(c.sites_patched == 2);
-	return check_patched(m, idx, 2);
+	return r;
 }
 
 Test(batch, a_pending_site_reads_back_patched)
@@ -144,11 +142,7 @@ static int threads(void)
 {
 	unsigned char *m = make_sites(3, NR_FAKE, false);
 	const size_t idx[] = {0, 1, 2};
-	unsigned long during, total;
-	CHECK(patch_batched(m, idx, 3, &during, &total) == 0);
-	CHECK(during == 12);
-	CHECK(total == 12);
-	return check_patched(m, idx, 3);
+	return expect_batch(m, idx, 3, 12, 12);
 }
 
 Test(batch, no_batch_once_threads_may_run)
