@@ -34,7 +34,8 @@ static bool has_pattern(uintptr_t insn, long *nr)
 	unsigned char b[UT_SITE_LEN];
 	uint32_t imm;
 	uintptr_t site = insn - UT_SYSCALL_OFFSET;
-	if (safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, NULL) != UT_SITE_LEN ||
+	if (ut_window_settle(site, UT_SITE_LEN, NULL) ||
+	    safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, NULL) != UT_SITE_LEN ||
 	    !ut_site_matches(b, &imm))
 		return false;
 	*nr = (long)imm;
@@ -70,6 +71,22 @@ static int patch_function(uintptr_t lo, uintptr_t hi)
 	return patched;
 }
 
+/* Sorts the bounds [lo[i], hi[i]) by address (insertion sort: a few dozen), unknown ones (0) first:
+ * the sites of neighbouring functions then share the batch's page write. */
+static void sort_bounds(uintptr_t *lo, uintptr_t *hi, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uintptr_t l = lo[i], h = hi[i];
+		size_t j = i;
+		for (; j > 0 && lo[j - 1] > l; j--) {
+			lo[j] = lo[j - 1];
+			hi[j] = hi[j - 1];
+		}
+		lo[j] = l;
+		hi[j] = h;
+	}
+}
+
 /* names[0..n), n <= NAMES_PER_LOCK: the number of sites patched. */
 static int patch_some(const char *const *names, size_t n)
 {
@@ -79,13 +96,19 @@ static int patch_some(const char *const *names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!names[i] || !function_bounds(names[i], &lo[i], &hi[i]))
 			lo[i] = hi[i] = 0;
+	sort_bounds(lo, hi, n);
 	int patched = 0;
 	ut_lock();
 	ut_maps_forget(0, UINTPTR_MAX); /* mappings changed behind the hook's back are read afresh */
 	ut_window_hold(true);
+	ut_window_batch(true, NULL);
 	for (size_t i = 0; i < n; i++)
-		if (hi[i])
+		if (hi[i] && (i == 0 || lo[i] != lo[i - 1])) /* two names of one function: patched once */
 			patched += patch_function(lo[i], hi[i]);
+	/* Practically never fails: single-threaded, under the lock, nothing unmaps the pages written. Its
+	 * sites then keep their syscall (served by SIGSYS) and are counted as failures. */
+	if (ut_window_batch(false, NULL))
+		UT_COUNT(patch_failures);
 	ut_window_hold(false);
 	ut_unlock();
 	return patched;

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -40,10 +41,26 @@
 bool ut_test_no_proc_mem;
 static bool proc_mem_refused; /* learnt once: this kernel refuses forced writes */
 static bool clone_vm_seen;
-/* For the tests: opens of /proc/self/mem, ut_window_write calls, page swaps. */
-static unsigned long opens, writes, swaps;
+/* For the tests: opens of /proc/self/mem, ut_window_write calls, page swaps, writes into code made. */
+static unsigned long opens, writes, swaps, code_writes;
 static struct ut_held mem_held = UT_HELD_INIT; /* /proc/self/mem for a pass (ut_window_hold) */
 extern char __libc_single_threaded __attribute__((weak));
+
+/*
+ * A batch (ut_window_batch): the bytes written into one read-execute page through the held descriptor,
+ * not yet written. Each pwrite into a file-backed page costs a system call and a walk of the page
+ * tables (the page's private copy is made once whatever the number of writes), so the sites of one page
+ * become one pwrite of the span [lo, hi) of the page, with the bytes between them as they are now.
+ * Only while no other thread can run (ut_window_single_threaded): nobody sees the page between the
+ * writes that were merged. Patch lock.
+ */
+static struct {
+	int depth;                /* ut_window_batch nesting; 0: every write is made at once */
+	uintptr_t page;           /* the page pending, or 0 */
+	size_t lo, hi;            /* the span pending, offsets in the page */
+	int prot, mem_fd;         /* the page's window */
+	unsigned char b[UT_PAGE]; /* b[lo..hi): the page's bytes as they are to be */
+} batch;
 
 /* The page at addr went away: a fault there, as libsafecopy would have reported it. */
 static int vanished(struct usertrap_error *err, uintptr_t addr)
@@ -177,11 +194,12 @@ static int proc_mem_write(const struct ut_window *w, uintptr_t dst, const unsign
 	return 1;
 }
 
-int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
-                    struct usertrap_error *err)
+/* The write itself, made now. */
+static int write_now(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
+                     struct usertrap_error *err)
 {
 	struct safecopy_fault fault;
-	__atomic_fetch_add(&writes, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&code_writes, 1, __ATOMIC_RELAXED);
 	if (w->prot & PROT_WRITE)
 		return safecopy_memcpy((void *)dst, src, n, &fault) == n ? 0 : ut_fail_fault(err, &fault);
 	if (w->mem_fd >= 0 && !ut_test_no_proc_mem && !__atomic_load_n(&proc_mem_refused, __ATOMIC_RELAXED)) {
@@ -190,6 +208,88 @@ int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned cha
 			return r;
 	}
 	return swap_write(w, dst, src, n, err);
+}
+
+int ut_window_flush(struct usertrap_error *err)
+{
+	if (!batch.page)
+		return 0;
+	struct ut_window w = {
+	    .lo = batch.page, .hi = batch.page + UT_PAGE, .prot = batch.prot, .mem_fd = batch.mem_fd};
+	batch.page = 0;
+	return write_now(&w, w.lo + batch.lo, batch.b + batch.lo, batch.hi - batch.lo, err);
+}
+
+int ut_window_settle(uintptr_t a, size_t n, struct usertrap_error *err)
+{
+	if (batch.page && a < batch.page + batch.hi && a + n > batch.page + batch.lo)
+		return ut_window_flush(err);
+	return 0;
+}
+
+/* Adds [dst, dst + n), inside one page, to the batch: 0, or the error of the write it had to make
+ * first (the batch of another page) or of the read of the bytes between. */
+static int defer(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
+                 struct usertrap_error *err)
+{
+	uintptr_t page = dst & ~(UT_PAGE - 1);
+	size_t off = dst - page;
+	int r;
+	if (batch.page != page && (r = ut_window_flush(err)))
+		return r;
+	if (!batch.page) {
+		batch.page = page;
+		batch.lo = batch.hi = off;
+		batch.prot = w->prot;
+		batch.mem_fd = w->mem_fd;
+	}
+	/* The bytes the span now takes in between are the page's own (none of them is pending). */
+	size_t lo = off < batch.lo ? off : batch.lo, hi = off + n > batch.hi ? off + n : batch.hi;
+	struct safecopy_fault fault;
+	if (lo < batch.lo &&
+	    safecopy_memcpy(batch.b + lo, (const void *)(page + lo), batch.lo - lo, &fault) != batch.lo - lo)
+		return ut_fail_fault(err, &fault);
+	if (hi > batch.hi && safecopy_memcpy(batch.b + batch.hi, (const void *)(page + batch.hi),
+	                                     hi - batch.hi, &fault) != hi - batch.hi)
+		return ut_fail_fault(err, &fault);
+	batch.lo = lo;
+	batch.hi = hi;
+	memcpy(batch.b + off, src, n);
+	return 0;
+}
+
+/* True if this write may wait in the batch: a batch is on, no other thread runs, and it goes through the
+ * held descriptor into one page. */
+static bool deferrable(const struct ut_window *w, uintptr_t dst, size_t n)
+{
+	return batch.depth && n && !(w->prot & PROT_WRITE) && w->mem_fd >= 0 && w->mem_fd == mem_held.fd &&
+	       (dst & ~(UT_PAGE - 1)) == ((dst + n - 1) & ~(UT_PAGE - 1)) && ut_window_single_threaded();
+}
+
+int ut_window_write(const struct ut_window *w, uintptr_t dst, const unsigned char *src, size_t n,
+                    struct usertrap_error *err)
+{
+	__atomic_fetch_add(&writes, 1, __ATOMIC_RELAXED);
+	if (deferrable(w, dst, n))
+		return defer(w, dst, src, n, err);
+	int r = ut_window_flush(err); /* the writes keep their order */
+	return r ? r : write_now(w, dst, src, n, err);
+}
+
+int ut_window_batch(bool on, struct usertrap_error *err)
+{
+	if (on) {
+		batch.depth++;
+		return 0;
+	}
+	int r = batch.depth == 1 ? ut_window_flush(err) : 0;
+	batch.depth--;
+	return r;
+}
+
+unsigned long ut_window_code_writes(void)
+{
+	return __atomic_load_n(&code_writes, __ATOMIC_RELAXED);
 }
 
 bool ut_window_single_threaded(void)

@@ -48,6 +48,25 @@ UT_HIDDEN void ut_window_hold(bool on);
  * else (mem_fd -1) by a page swap. Released with ut_window_release. Patch lock. */
 UT_HIDDEN void ut_window_of_own(uintptr_t page, struct ut_window *w);
 
+/*
+ * on: from now until the matching ut_window_batch(false), writes through the held descriptor (inside a
+ * ut_window_hold) while no other thread can run wait, and the writes into one page are made as one
+ * pwrite of their span: when a write into another page or one that cannot wait comes (the writes keep
+ * their order), at ut_window_flush, or at the end of the batch. Code reads of bytes that may be pending
+ * must ut_window_settle first. off: ends one batch (they nest), the outermost one making what is
+ * pending; returns 0 or the error of that write. Patch lock; the hold must outlast the batch.
+ */
+UT_HIDDEN int ut_window_batch(bool on, struct usertrap_error *err);
+
+/* Makes the pending writes of the batch now: 0, or the error of ut_window_write. Nothing pending: 0. */
+UT_HIDDEN int ut_window_flush(struct usertrap_error *err);
+
+/* ut_window_flush if any pending byte lies in [a, a + n): after it, memory there is what was written. */
+UT_HIDDEN int ut_window_settle(uintptr_t a, size_t n, struct usertrap_error *err);
+
+/* Tests only: how many writes into code were made (pwrites, page swaps, stores), batched ones once. */
+UT_HIDDEN unsigned long ut_window_code_writes(void);
+
 /* Tests only: how many times /proc/self/mem was opened; how many writes ut_window_write made; how many
  * of them were page swaps. */
 UT_HIDDEN unsigned long ut_window_opens(void);

@@ -27,6 +27,9 @@ static void step_done(uintptr_t site, int step)
 static int read_site(uintptr_t site, unsigned char b[UT_SITE_LEN], struct usertrap_error *err)
 {
 	struct safecopy_fault fault;
+	int r = ut_window_settle(site, UT_SITE_LEN, err); /* a batch may hold its bytes */
+	if (r)
+		return r;
 	return safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, &fault) == UT_SITE_LEN
 	           ? 0
 	           : ut_fail_fault(err, &fault);

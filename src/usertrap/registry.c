@@ -36,7 +36,7 @@ int ut_registry_bind(uintptr_t site, enum ut_slot_kind kind, long nr)
 		return i;
 	struct ut_table_header *h = ut_header();
 	uint64_t n = h->next_free;
-	if (n >= UT_SLOTS)
+	if (n >= UT_SLOTS || !ut_table_slot_ready((unsigned)n))
 		return 0;
 	struct ut_data_slot *d = ut_data_slot((unsigned)n);
 	d->site = site;

@@ -1,6 +1,12 @@
 /*
- * The trap table: its code pages are filled once from the asm templates while read-write, then made
+ * The trap table: its code pages are filled from the asm templates while read-write, then made
  * read-execute before any use (never W+X); its data pages stay read-write. Also the raw-syscall gate.
+ * Only the first page of each (the header and 50 slots: a short process binds a few dozen) is filled at
+ * the mapping: filling all twelve cost every process twelve page faults. A code page of slots not
+ * filled yet is PROT_NONE (a stray jump there faults, as int3 would) and its data page untouched; it is
+ * filled when the registry binds its first slot (ut_table_slot_ready), before any jump can lead there:
+ * a fresh page is filled, made read-execute and moved into its place, so that the table's code is still
+ * never writable after it is mapped.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,6 +26,7 @@ UT_HIDDEN extern const unsigned char ut_tpl_slot[UT_SLOT_SIZE];
 
 static uintptr_t table;  /* read and written atomically: ut_sys reads it from any thread */
 static uintptr_t common; /* the body every slot uses */
+static unsigned filled;  /* pages of slots filled (code and data): slots below filled * UT_SLOTS_PER_PAGE */
 
 uintptr_t ut_table(void)
 {
@@ -75,10 +82,17 @@ bool ut_table_contains(uintptr_t a, uintptr_t len)
 	return t && a + len > t && a < t + UT_TABLE_SIZE;
 }
 
+/* Slots [1, ready): those of the filled pages. */
+static unsigned ready_slots(void)
+{
+	unsigned n = filled * UT_SLOTS_PER_PAGE;
+	return n < UT_SLOTS ? n : UT_SLOTS;
+}
+
 void ut_table_set_common(uintptr_t body)
 {
 	common = body;
-	for (unsigned i = 1; i < UT_SLOTS; i++)
+	for (unsigned i = 1; i < ready_slots(); i++)
 		__atomic_store_n(&ut_data_slot(i)->common, (uint64_t)body, __ATOMIC_RELAXED);
 }
 
@@ -87,20 +101,69 @@ uintptr_t ut_table_common(void)
 	return common;
 }
 
-static void fill(unsigned char *base, uintptr_t body)
+/* The code of page p of the table into code (writable, not yet executable): the slots' code, int3
+ * wherever there is no stub; page 0 holds the header instead of slot 0. The slot code is the same at
+ * every slot (it finds its cell PC-relatively). */
+static void fill_code(unsigned char *code, unsigned p)
 {
-	memset(base, 0xCC, UT_DATA_DELTA); /* int3 wherever there is no stub */
-	memcpy(base, ut_tpl_header, UT_SLOT_SIZE);
-	for (unsigned i = 1; i < UT_SLOTS; i++)
-		memcpy(base + slot_offset(i), ut_tpl_slot, UT_SLOT_SIZE);
-	struct ut_table_header *h = (struct ut_table_header *)(base + UT_DATA_DELTA);
-	h->magic = UT_MAGIC;
-	h->next_free = 1;
-	for (unsigned i = 1; i < UT_SLOTS; i++) {
+	memset(code, 0xCC, UT_PAGE);
+	unsigned first = p ? p * UT_SLOTS_PER_PAGE : 1, end = (p + 1) * UT_SLOTS_PER_PAGE;
+	if (p == 0)
+		memcpy(code, ut_tpl_header, UT_SLOT_SIZE);
+	for (unsigned i = first; i < end && i < UT_SLOTS; i++)
+		memcpy(code + slot_offset(i) % UT_PAGE, ut_tpl_slot, UT_SLOT_SIZE);
+}
+
+/* The cells of page p's slots in the table at base (its data pages are read-write); page 0 also
+ * holds the header. */
+static void fill_cells(unsigned char *base, unsigned p, uintptr_t body)
+{
+	unsigned first = p ? p * UT_SLOTS_PER_PAGE : 1, end = (p + 1) * UT_SLOTS_PER_PAGE;
+	if (p == 0) {
+		struct ut_table_header *h = (struct ut_table_header *)(base + UT_DATA_DELTA);
+		h->magic = UT_MAGIC;
+		h->next_free = 1;
+	}
+	for (unsigned i = first; i < end && i < UT_SLOTS; i++) {
 		struct ut_data_slot *d = (struct ut_data_slot *)(base + UT_DATA_DELTA + slot_offset(i));
 		d->entry = (uint64_t)(uintptr_t)(base + slot_offset(i));
 		d->common = body;
 	}
+}
+
+/* A read-execute page filled with page p's code, put in the place of the table's PROT_NONE page p in
+ * one step (mremap): the table's code itself never becomes writable. False if a call failed. */
+static bool swap_in_code(uintptr_t t, unsigned p)
+{
+	long copy = ut_sys(SYS_mmap, 0, UT_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy < 0 && copy > -4096)
+		return false;
+	fill_code((unsigned char *)copy, p);
+	long e = UT_SYS3(SYS_mprotect, copy, UT_PAGE, PROT_READ | PROT_EXEC);
+	if (e == 0)
+		e = UT_SYS5(SYS_mremap, copy, UT_PAGE, UT_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		            t + (uintptr_t)p * UT_PAGE);
+	if (e < 0 && e > -4096) {
+		UT_SYS2(SYS_munmap, copy, UT_PAGE);
+		return false;
+	}
+	return true;
+}
+
+bool ut_table_slot_ready(unsigned i)
+{
+	uintptr_t t = ut_table();
+	unsigned p = i / UT_SLOTS_PER_PAGE;
+	if (!t || i >= UT_SLOTS || p > filled)
+		return false; /* slots are bound in order: the page before is filled first */
+	if (p < filled)
+		return true;
+	/* No slot of page p is bound yet: nothing jumps there, nothing reads its cells. */
+	if (!swap_in_code(t, p))
+		return false;
+	fill_cells((unsigned char *)t, p, common);
+	filled = p + 1;
+	return true;
 }
 
 static int map_at(uintptr_t addr, uintptr_t body, struct usertrap_error *err)
@@ -113,13 +176,16 @@ static int map_at(uintptr_t addr, uintptr_t body, struct usertrap_error *err)
 		munmap(p, UT_TABLE_SIZE);
 		return USERTRAP_ERR_TABLE_BUSY;
 	}
-	fill(p, body);
-	if (mprotect(p, UT_DATA_DELTA, PROT_READ | PROT_EXEC) != 0) {
+	fill_code(p, 0);
+	fill_cells(p, 0, body);
+	if (mprotect(p, UT_PAGE, PROT_READ | PROT_EXEC) != 0 ||
+	    mprotect((char *)p + UT_PAGE, UT_DATA_DELTA - UT_PAGE, PROT_NONE) != 0) {
 		int e = errno;
 		munmap(p, UT_TABLE_SIZE);
 		return ut_fail(err, USERTRAP_ERR_SYS, e);
 	}
 	common = body;
+	filled = 1;
 	__atomic_store_n(&table, addr, __ATOMIC_RELEASE);
 	return 0;
 }

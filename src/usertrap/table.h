@@ -73,6 +73,10 @@ UT_HIDDEN int ut_table_map(uintptr_t want, uintptr_t common, struct usertrap_err
 UT_HIDDEN void ut_table_unmap(void);
 /* Makes `common` the body of every slot. */
 UT_HIDDEN void ut_table_set_common(uintptr_t common);
+/* Makes slot i usable (its page's code and cells filled, see table.c) before the registry binds it;
+ * slots are bound in order. False if it cannot be (no table, i out of range, an mprotect failed).
+ * Patch lock. */
+UT_HIDDEN bool ut_table_slot_ready(unsigned i);
 UT_HIDDEN uintptr_t ut_table_common(void);
 
 UT_HIDDEN bool ut_table_contains(uintptr_t a, uintptr_t len);

@@ -274,10 +274,13 @@ int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, str
 	struct window *w = find(insn);
 	if (w && w->patched)
 		return ut_ok(err);
+	int r = ut_window_flush(err); /* the window reads and relocates code a batch may be writing */
+	if (r)
+		return r;
 	/* One /proc/self/mem descriptor for the check of the pages, the stub and the writes (it was three
 	 * opens and a page swap of the stub page: most of a first hit's system calls). */
 	ut_window_hold(true);
-	int r = patch_held(insn, fn_lo, fn_hi, err);
+	r = patch_held(insn, fn_lo, fn_hi, err);
 	ut_window_hold(false);
 	return r;
 }
@@ -292,6 +295,9 @@ int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
 	unsigned char want[UT_WIN_MAX_LEN], cur[UT_WIN_MAX_LEN];
 	patched_bytes(w, want);
 	struct safecopy_fault fault;
+	int r = ut_window_settle(w->start, w->len, err);
+	if (r)
+		return r;
 	if (safecopy_memcpy(cur, (const void *)w->start, w->len, &fault) != w->len)
 		return ut_fail_fault(err, &fault);
 	if (memcmp(cur, want, w->len) != 0)
@@ -300,7 +306,7 @@ int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err)
 	guard_heads(w, w->orig, false, body);
 	const unsigned char guard = UT_GUARD;
 	ut_window_hold(true);
-	int r = three_writes(w, &guard, 1, body, w->orig, err);
+	r = three_writes(w, &guard, 1, body, w->orig, err);
 	ut_window_hold(false);
 	if (r)
 		return r;

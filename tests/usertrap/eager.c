@@ -64,16 +64,22 @@ Test(eager, first_call_of_an_eagerly_patched_function_takes_the_trampoline)
 	cr_assert_eq(c.patches, 1, "nothing patched at the call");
 }
 
+/* The counters after passes that patched `sites` sites once each and failed none. */
+static void assert_patched_once(uint64_t sites)
+{
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.patches, sites);
+	cr_assert_eq(c.patch_failures, 0);
+	cr_assert_eq(c.sites_patched, sites);
+}
+
 Test(eager, again_patches_nothing_and_counts_nothing)
 {
 	lazy_init_or_skip(recording_hook, 0);
 	cr_assert_eq(usertrap_patch_functions(getppid_only, 1, NULL), 1);
 	cr_assert_eq(usertrap_patch_functions(getppid_only, 1, NULL), 0);
-	struct usertrap_counters c;
-	usertrap_get_counters(&c);
-	cr_assert_eq(c.patches, 1);
-	cr_assert_eq(c.patch_failures, 0);
-	cr_assert_eq(c.sites_patched, 1);
+	assert_patched_once(1);
 }
 
 Test(eager, unknown_names_are_skipped)
@@ -154,4 +160,14 @@ Test(eager, private_and_signal_wrappers_have_one_site_each)
 	usertrap_get_counters(&c);
 	cr_assert_eq(c.patches, (uint64_t)in_libc);
 	cr_assert_eq(c.patch_failures, 0);
+}
+
+/* Two names of one function (here the same name twice): its site is patched and counted once (the
+ * pass, sorted by address, skips the second). */
+Test(eager, a_function_named_twice_is_patched_once)
+{
+	lazy_init_or_skip(recording_hook, 0);
+	const char *const names[] = {"getppid", "getuid", "getppid"};
+	cr_assert_eq(usertrap_patch_functions(names, 3, NULL), 2);
+	assert_patched_once(2);
 }

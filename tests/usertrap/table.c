@@ -4,6 +4,8 @@
  * windows' pass-through gate, a slot's in-place gate, and a slot's cell, whose third byte is the guard.
  */
 #include "usertrap/table.h"
+#include <stdio.h>
+
 #include "usertrap/util.h"
 
 static long pass(struct usertrap_call *call, void *arg)
@@ -36,4 +38,73 @@ Test(table, code_is_where_the_c_side_expects_it)
 	const uint64_t *data1 = (const uint64_t *)(slot1 + UT_DATA_DELTA);
 	cr_assert_eq(data1[0], (uintptr_t)slot1, "a slot's cell holds its code's address");
 	cr_assert_eq(((uintptr_t)data1 >> 16) & 0xff, UT_GUARD, "the cell's third byte is the guard");
+}
+
+/* The permissions ("r-xp") of the mapping holding addr in /proc/self/maps; "" if none does. */
+static void perms_at(uintptr_t addr, char out[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	cr_assert_not_null(f);
+	char line[512];
+	out[0] = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char p[5];
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && lo <= addr && addr < hi)
+			memcpy(out, p, 5);
+	}
+	fclose(f);
+}
+
+static bool resident(uintptr_t page)
+{
+	unsigned char v = 0;
+	cr_assert_eq(mincore((void *)page, UT_PAGE, &v), 0);
+	return v & 1;
+}
+
+static long answer(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	return call->nr == NR_FAKE ? 4242 : usertrap_syscall(call);
+}
+
+/* At init only the first page of code (read-execute) and of data are filled; the other code pages are
+ * PROT_NONE and their data pages untouched until the first slot on them is bound. The 51st site takes
+ * slot 51, the first of the second page: that page is then filled, read-execute, with the slot's code
+ * (the template, as slot 1's), int3 after the last slot, and its cell. */
+Test(table, pages_are_filled_when_their_first_slot_is_bound)
+{
+	struct usertrap_config cfg = {.hook = answer};
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	uintptr_t t = usertrap_table_address();
+	char p[5];
+	perms_at(t, p);
+	cr_assert_str_eq(p, "r-xp");
+	perms_at(t + UT_PAGE, p);
+	cr_assert_str_eq(p, "---p", "code pages of no slot yet");
+	perms_at(t + UT_DATA_DELTA, p);
+	cr_assert_str_eq(p, "rw-p");
+	cr_assert(resident(t + UT_DATA_DELTA));
+	cr_assert_not(resident(t + UT_DATA_DELTA + UT_PAGE), "data page 1 untouched");
+	unsigned char *m = make_sites(UT_SLOTS_PER_PAGE, NR_FAKE, false);
+	for (int i = 0; i < UT_SLOTS_PER_PAGE - 1; i++)
+		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
+	perms_at(t + UT_PAGE, p);
+	cr_assert_str_eq(p, "---p", "slots 1..50 are all on page 0");
+	cr_assert_not(resident(t + UT_DATA_DELTA + UT_PAGE));
+	cr_assert_eq(usertrap_patch(site_at(m, UT_SLOTS_PER_PAGE - 1), NR_FAKE, NULL), 0);
+	perms_at(t + UT_PAGE, p);
+	cr_assert_str_eq(p, "r-xp");
+	const unsigned char *slot1 = (const unsigned char *)t + UT_SLOT_SIZE;
+	const unsigned char *slot51 = (const unsigned char *)t + UT_PAGE;
+	cr_assert_eq(memcmp(slot51, slot1, UT_SLOT_SIZE), 0, "the same template");
+	for (uintptr_t k = UT_SLOTS_PER_PAGE * UT_SLOT_SIZE; k < UT_PAGE; k++)
+		cr_assert_eq(slot51[k], 0xcc, "int3 after the last slot, byte %lu", (unsigned long)k);
+	const uint64_t *cell51 = (const uint64_t *)(slot51 + UT_DATA_DELTA);
+	cr_assert_eq(cell51[0], (uintptr_t)slot51, "its cell holds its code's address");
+	for (int i = 0; i < UT_SLOTS_PER_PAGE; i++)
+		cr_assert_eq(fn_at(m, i)(0, 0, 0, 0), 4242, "site %d", i);
+	perms_at(t + 2 * UT_PAGE, p);
+	cr_assert_str_eq(p, "---p");
 }
