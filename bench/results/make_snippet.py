@@ -66,8 +66,11 @@ def main():
     w('`scons bench` builds the release variant and runs the harness in bench/ (about a minute; `BENCHFLAGS=--quick`')
     w('for a few seconds, `--filter copy/64B` to pick rows, `--json`/`--csv FILE` for machines). Every figure')
     w('comes from the same run: the median of 101 batches of >= 1 ms after warm-up (min and max are printed')
-    w('too), the methods of a group taking turns batch by batch; a batch during which another task took the')
-    w('CPU is run again. The goals below are goals: the harness reports them, no test asserts timings.')
+    w('too), the methods of a group taking turns batch by batch, in a new order each round; a batch during')
+    w('which another task took the CPU is run again. A ratio is the median over the rounds of the two rows\'')
+    w('times in the same round, so a slow phase of the machine does not land on one method only; `--aa` adds')
+    w('a row per group that times the base method twice, the harness\'s own error (within 0.97-1.03x here).')
+    w('The goals below are goals: the harness reports them, no test asserts timings.')
     w('')
     w('One run on a %d-CPU machine, %s, Linux %s, glibc %s, %s (%s; other processes used %.2f CPUs'
       ' meanwhile):' % (run['ncpu'], run['cpu'], run['kernel'].split()[1], run['glibc'], run['compiler'].split(',')[0],
