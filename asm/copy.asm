@@ -22,9 +22,9 @@
 ; 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two
 ; 32-byte copies (AVX2) or as four 16-byte copies (SSE2 if the CPU lacks AVX2), up to SC_REP_MIN-1;
 ; from there `rep movsb` (ERMS/FSRM make it the fastest large copy here, ahead of glibc's
-; non-temporal loop). Up to 128 bytes a copy takes at most two taken branches, 16..32 bytes none
-; (SC_RETURN_N's is not taken without a fault record): on this CPU each taken branch costs about as
-; much as copying 64 bytes.
+; non-temporal loop). Taken branches (SC_RETURN_N's is not taken without a fault record): none for
+; 16..32 bytes, one for 8..15 and 33..64, two for 4..7, three below 4; for 65..128 one at AVX-512, two
+; at AVX2, three at SSE2. On this CPU each taken branch costs about as much as copying 64 bytes.
 
 %include "safecopy.inc"
 %include "evex.inc"
