@@ -59,22 +59,30 @@ static void run_in_place(uintptr_t insn, long nr, void *uc)
 	arch_set_pc(uc, insn);
 }
 
-/* Patches the site of the call at insn if it can; true if it did. */
+void (*ut_test_first_hit_hook)(uintptr_t insn);
+
+/*
+ * Patches the site of the call at insn if it can; true if it did (or another thread already had).
+ * The site is read only under the patch lock: between this thread's syscall and its handler another
+ * thread may have patched the same site (seen with eight Python threads: the jump's bytes read as
+ * "no pattern" sent it to the window planner, which refused the patched bytes as a failure).
+ */
 static bool lazy_patch(uintptr_t insn, long nr)
 {
 	uintptr_t site = insn - UT_SYSCALL_OFFSET;
-	unsigned char b[UT_SITE_LEN];
-	uint32_t imm;
+	void (*test_hook)(uintptr_t) = ut_test_first_hit_hook;
+	if (test_hook)
+		test_hook(insn);
 	if (ut_refused(site))
 		return false;
 	unsigned generation = ut_refused_generation();
-	bool pattern = safecopy_memcpy(b, (const void *)site, UT_SITE_LEN, NULL) == UT_SITE_LEN &&
-	               ut_site_matches(b, &imm) && (long)imm == nr;
 	if (!ut_trylock())
 		return false; /* another patcher, or this thread inside one: next time */
-	/* The 7-byte form while the table has room, else a relocated window (windows.h). */
-	int r = pattern ? ut_patch_locked(site, nr, NULL) : USERTRAP_ERR_PATTERN;
-	if (r == USERTRAP_ERR_PATTERN || r == USERTRAP_ERR_TABLE_FULL)
+	/* The 7-byte form (or the site already holds it) while the table has room, else a relocated
+	 * window (windows.h; an already patched window is kept). */
+	int r = ut_patch_locked(site, nr, NULL);
+	if (r == USERTRAP_ERR_PATTERN || r == USERTRAP_ERR_NR || r == USERTRAP_ERR_FAULT ||
+	    r == USERTRAP_ERR_TABLE_FULL)
 		r = ut_window_patch_locked(insn, 0, 0, NULL);
 	ut_unlock();
 	if (r == 0) {

@@ -13,5 +13,8 @@ UT_HIDDEN int ut_capture_install(bool patch);
 /* Switches capture off in every thread, stops arming new threads and puts the previous SIGSYS action
  * back. Returns 0 or -errno. */
 UT_HIDDEN int ut_capture_uninstall(void);
+/* Test-only: called by a first hit (with the syscall instruction's address) before the handler looks at
+ * its site, so a test can change the site in between. */
+UT_HIDDEN extern void (*ut_test_first_hit_hook)(uintptr_t insn);
 
 #endif

@@ -15,6 +15,9 @@
  * four ordered writes. */
 extern void (*ut_test_step_hook)(uintptr_t site, int step, void *arg);
 extern void *ut_test_step_arg;
+/* Test-only hook of the SIGSYS handler (src/usertrap/capture.h): called by a first hit before it looks
+ * at the site. */
+extern void (*ut_test_first_hit_hook)(uintptr_t insn);
 /* Test-only switch of the code writer (src/usertrap/pagewrite.h): true takes the page swap, as on a
  * kernel that refuses forced writes into /proc/self/mem. */
 extern bool ut_test_no_proc_mem;
