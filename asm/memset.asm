@@ -10,9 +10,7 @@
 ; a is set and no earlier store reached a + 64 or beyond; a store that faults writes nothing.
 ; `rep stosb` is exact on a fault.
 ;
-; Paths: from AVX2 on, up to 64 bytes in YMM0/XMM0 (below 16 in RAX) at the AVX2 and AVX-512 levels;
-; above, 64-byte blocks (one ZMM store at AVX-512, two YMM stores at AVX2) and loops (blocks64.inc,
-; sc_memset_avx2), from SC_REP_MIN `rep stosb`. Without AVX2, general and SSE2 registers throughout.
+; On a CPU with AVX-512 (sc_cpu_has_avx512) every size takes the AVX-512 paths first.
 
 %include "safecopy.inc"
 %include "evex.inc"
@@ -58,50 +56,31 @@ SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 22
 SC_ROUTINE sc_memset
 	mov r11, rcx
 	mov r9, rdx
-	cmp byte [sc_cpu_has_avx2], 0
-	je .scalar
-	; From AVX2 on, up to 64 bytes: two overlapping stores of YMM0 (the byte in every lane) at both
-	; levels; 32..64 bytes take no branch, as in glibc's memset. AVX-512 used one store masked to n
-	; bytes below 64: no faster, and it needed a page-cross test (a masked-off byte on a page that is
-	; not writable takes a slow assist to suppress the fault). Above 64 bytes one taken branch.
-	cmp rdx, 64
-	ja .y_above64
-	vmovd xmm0, esi
-	vpbroadcastb ymm0, xmm0
-	cmp rdx, 32
-	jb .y_below32
-	SC_YSTORE none, 0
-	SC_YSTORE rdx, -32
-	vzeroupper
-	SC_RETURN_N
-.y_below32:
-	cmp edx, 16
-	jb .y_below16
-	SC_VSTORE vmovdqu, xmm0, 16, none, 0
-	SC_VSTORE vmovdqu, xmm0, 16, rdx, -16
-	vzeroupper
-	SC_RETURN_N
-.y_above64:
 	cmp byte [sc_cpu_has_avx512], 0
-	je .y_avx2_above64
-	; AVX-512: the blocks of blocks64.inc, as sc_copy's, on the fall-through path (as glibc's memset,
-	; 64..128 bytes take no branch after this one and 129..512 one).
+	je .scalar
+	; AVX-512. From 64 bytes: the blocks of blocks64.inc, as sc_copy's, on the fall-through path (as
+	; glibc's memset, 64..128 bytes take no branch and 129..512 one). Below 64 bytes one store masked
+	; to n bytes, unless the 64 bytes from dst cross a page: a masked-off byte on a page that is not
+	; writable does not fault, but the CPU takes a slow assist to suppress that fault, so the scalar
+	; stores below do those.
 	SC_VPBROADCASTB_ZMM16_ESI
+	cmp rdx, 64
+	jb .z_below64
 	SC_BLOCKS64_FROM64 SC_SET_BLOCK64, .z_rep
-.y_avx2_above64:
-	cmp rdx, SC_REP_MIN
-	jae .z_rep
-	vmovd xmm0, esi
-	vpbroadcastb ymm0, xmm0
-	; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two 32-byte stores, here on the
-	; fall-through path; the loop above is a routine of its own.
-	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, sc_memset_avx2_body, vzeroupper
+.z_below64:
+	mov ecx, edi
+	and ecx, 4095
+	cmp ecx, 4096 - 64
+	ja .scalar
+	SC_MASK_K1_N
+	SC_ZSTORE_K1 16, rdi, none, 0
+	SC_RETURN_N
 .z_rep:
 	mov eax, esi			; rep stosb stores AL
 	jmp sc_memset_rep_body
-.scalar:				; SSE2 (the CPU lacks AVX2)
+.scalar:
 	cmp rdx, 64
-	ja .sse2_above64
+	ja .above64
 	SC_SPREAD_BYTE
 	cmp rdx, 16
 	jb .below16
@@ -114,9 +93,6 @@ SC_ROUTINE sc_memset
 	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
-.y_below16:				; AVX2 and AVX-512 below 16 bytes: the scalar stores
-	vmovq rax, xmm0
-	vzeroupper
 .below16:
 	cmp edx, 8
 	jb .below8
@@ -153,7 +129,18 @@ SC_ROUTINE sc_memset
 	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
-.sse2_above64:				; (the loop goes on to rep stosb)
+.above64:				; checked first: no multiply or SSE2 pattern on the AVX2 and rep paths
+	mov eax, esi			; rep stosb stores AL
+	cmp rdx, SC_REP_MIN
+	jae sc_memset_rep_body
+	cmp byte [sc_cpu_has_avx2], 0
+	je .sse2_above64
+	; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two 32-byte stores, here on the
+	; fall-through path; the loop above is a routine of its own.
+	vmovd xmm0, esi
+	vpbroadcastb ymm0, xmm0
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, sc_memset_avx2_body, vzeroupper
+.sse2_above64:
 	SC_SPREAD_BYTE
 	movq xmm0, rax
 	punpcklqdq xmm0, xmm0
