@@ -17,8 +17,9 @@
 ; (RCX/RSI/RDI are restartable).
 ;
 ; Paths: up to 64 bytes with no loop: in general/SSE registers up to 32 bytes, 33..64 as two 32-byte
-; YMM copies from AVX2 on (measured: copy/64B 1.12x -> 1.00-1.05x glibc's time at AVX-512, 1.15x ->
-; 1.07x at AVX2; SSE2: four 16-byte copies). A masked AVX-512 load and store were tried: no faster
+; YMM copies from AVX2 on (SSE2: four 16-byte copies). Measured against four 16-byte copies, three
+; alternating runs, load 0.6-1.3: copy/64B 1.32-1.36x -> 1.19-1.31x glibc's time at AVX2,
+; 1.18-1.32x -> 1.02-1.40x at AVX-512 (inside the noise there). A masked AVX-512 load and store were tried: no faster
 ; here, and a fault on a masked access reached the handler about 0.5 us later (fault/8B 0.78x ->
 ; 0.94x the bare signal). On a CPU with AVX-512 (sc_cpu_has_avx512)
 ; 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two
