@@ -19,15 +19,15 @@
 ; Paths: up to 64 bytes with no loop: in general/SSE registers up to 32 bytes, 33..64 as two 32-byte
 ; YMM copies from AVX2 on (SSE2: four 16-byte copies). Measured against four 16-byte copies, three
 ; alternating runs, load 0.6-1.3: copy/64B 1.32-1.36x -> 1.19-1.31x glibc's time at AVX2,
-; 1.18-1.32x -> 1.02-1.40x at AVX-512 (inside the noise there). A masked AVX-512 load and store were tried: no faster
-; here, and a fault on a masked access reached the handler about 0.5 us later (fault/8B 0.78x ->
-; 0.94x the bare signal). On a CPU with AVX-512 (sc_cpu_has_avx512)
-; 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two
-; 32-byte copies (AVX2) or as four 16-byte copies (SSE2 if the CPU lacks AVX2), up to SC_REP_MIN-1;
-; from there `rep movsb` (ERMS/FSRM make it the fastest large copy here, ahead of glibc's
-; non-temporal loop). Taken branches (SC_RETURN_N's is not taken without a fault record): none for
-; 16..32 bytes, one for 8..15 and 33..64, two for 4..7, three below 4; for 65..128 one at AVX-512, two
-; at AVX2, three at SSE2. On this CPU each taken branch costs about as much as copying 64 bytes.
+; 1.18-1.32x -> 1.02-1.40x at AVX-512 (inside the noise there). A masked AVX-512 load and store
+; were tried: no faster here, and a fault on a masked access reached the handler about 0.5 us later
+; (fault/8B 0.78x -> 0.94x the bare signal). On a CPU with AVX-512 (sc_cpu_has_avx512) 64-byte
+; blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two 32-byte
+; copies (AVX2) or as four 16-byte copies (SSE2 if the CPU lacks AVX2), up to SC_REP_MIN-1; from
+; there `rep movsb` (ERMS/FSRM make it the fastest large copy here, ahead of glibc's non-temporal
+; loop). Taken branches (SC_RETURN_N's is not taken without a fault record): none for 16..32 bytes,
+; one for 8..15 and 33..64, two for 4..7, three below 4; for 65..128 one at AVX-512, two at AVX2,
+; three at SSE2. On this CPU each taken branch costs about as much as copying 64 bytes.
 
 %include "safecopy.inc"
 %include "evex.inc"
