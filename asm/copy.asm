@@ -16,15 +16,18 @@
 ; reports both the faulting byte and a. `rep movsb` is exact at byte granularity on a fault
 ; (RCX/RSI/RDI are restartable).
 ;
-; Paths: up to 64 bytes in general/SSE registers with no loop, at every level (a masked AVX-512 load
-; and store were tried: no faster here, and a fault on a masked access reached the handler about
-; 0.5 us later, fault/8B 0.78x -> 0.94x the bare signal). On a CPU with AVX-512 (sc_cpu_has_avx512)
-; 64-byte blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two
-; 32-byte copies (AVX2) or as four 16-byte copies (SSE2 if the CPU lacks AVX2), up to SC_REP_MIN-1;
-; from there `rep movsb` (ERMS/FSRM make it the fastest large copy here, ahead of glibc's
-; non-temporal loop). Taken branches (SC_RETURN_N's is not taken without a fault record): none for
-; 16..32 bytes, one for 8..15 and 33..64, two for 4..7, three below 4; for 65..128 one at AVX-512, two
-; at AVX2, three at SSE2. On this CPU each taken branch costs about as much as copying 64 bytes.
+; Paths: up to 64 bytes with no loop: in general/SSE registers up to 32 bytes, 33..64 as two 32-byte
+; YMM copies from AVX2 on (SSE2: four 16-byte copies). Measured against four 16-byte copies, three
+; alternating runs, load 0.6-1.3: copy/64B 1.32-1.36x -> 1.19-1.31x glibc's time at AVX2,
+; 1.18-1.32x -> 1.02-1.40x at AVX-512 (inside the noise there). A masked AVX-512 load and store
+; were tried: no faster here, and a fault on a masked access reached the handler about 0.5 us later
+; (fault/8B 0.78x -> 0.94x the bare signal). On a CPU with AVX-512 (sc_cpu_has_avx512) 64-byte
+; blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two 32-byte
+; copies (AVX2) or as four 16-byte copies (SSE2 if the CPU lacks AVX2), up to SC_REP_MIN-1; from
+; there `rep movsb` (ERMS/FSRM make it the fastest large copy here, ahead of glibc's non-temporal
+; loop). Taken branches (SC_RETURN_N's is not taken without a fault record): none for 16..32 bytes,
+; one for 8..15 and 33..64, two for 4..7, three below 4; for 65..128 one at AVX-512, two at AVX2,
+; three at SSE2. On this CPU each taken branch costs about as much as copying 64 bytes.
 
 %include "safecopy.inc"
 %include "evex.inc"
@@ -121,7 +124,16 @@ SC_ROUTINE sc_copy
 	SC_STORE rdi, rdx, -2, 2
 	mov [rdi+rdx-2], cx
 	SC_RETURN_N
-.above32:
+.above32:				; 33..64: two 32-byte copies at 0 and n-32 from AVX2 on
+	cmp byte [sc_cpu_has_avx2], 0
+	je .sse2_above32
+	SC_YLOAD none, 0
+	SC_YSTORE none, 0
+	SC_YLOAD rdx, -32
+	SC_YSTORE rdx, -32
+	vzeroupper
+	SC_RETURN_N
+.sse2_above32:
 	SC_LOAD rsi, none, 0, 16
 	movdqu xmm0, [rsi]
 	SC_STORE rdi, none, 0, 16
@@ -143,21 +155,20 @@ SC_ROUTINE sc_copy
 	cmp byte [sc_cpu_has_avx512], 0
 	je .no_avx512
 	; AVX-512: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the upper halves of
-	; ymm0-15 clean, so neither the exit nor the landing needs vzeroupper.
+	; ymm0-15 clean, so neither the exit nor the landing needs vzeroupper. (Two 32-byte copies per
+	; block up to 512 bytes, as at AVX2, measured 1.15-1.4x slower at 128-512 B.)
 	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
 .no_avx512:
-	cmp rdx, SC_REP_MIN
-	jae sc_copy_rep_body
 	cmp byte [sc_cpu_has_avx2], 0
 	je .sse2_above64
 	; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two 32-byte copies, here on the
-	; fall-through path; the loop above is a routine of its own.
+	; fall-through path; the loop above is a routine of its own, which goes on to rep movsb.
 	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK32X2, sc_copy_avx2_body, vzeroupper
 .sse2_above64:
 	; SSE2: the blocks of blocks64.inc at every size, each as four 16-byte copies.
 	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK16X4, .sse_above512, SC_NO_EXIT
 .sse_above512:
-	SC_BLOCKS64_LOOP SC_COPY_BLOCK16X4, sc_copy_rep_body, SC_REP_MIN, SC_NO_EXIT	; never at rep: n < SC_REP_MIN
+	SC_BLOCKS64_LOOP SC_COPY_BLOCK16X4, sc_copy_rep_body, SC_REP_MIN, SC_NO_EXIT
 SC_LANDING sc_copy
 	SC_LANDING_VZEROUPPER
 	SC_LANDING_TO_C sc_copy_after_fault
@@ -178,11 +189,12 @@ SC_LANDING sc_copy_rep
 	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy_rep
 
-; The AVX2 loop, for 513 bytes up to SC_REP_MIN-1, entered from sc_copy (measured: 1.15-1.4x faster
-; at 768 B-1 KiB than four 32-byte copies per round, the loop it replaces; not so for sc_memset).
+; The AVX2 loop, for 513 bytes up to SC_REP_MIN-1 (from there rep movsb), entered from sc_copy
+; (measured: 1.15-1.4x faster at 768 B-1 KiB than four 32-byte copies per round, the loop it
+; replaces; not so for sc_memset).
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
-	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_rep_body, SC_REP_MIN, vzeroupper	; never at rep: n < SC_REP_MIN
+	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_rep_body, SC_REP_MIN, vzeroupper
 SC_LANDING sc_copy_avx2
 	vzeroupper
 	SC_LANDING_TO_C sc_copy_after_fault
