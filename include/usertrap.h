@@ -265,6 +265,16 @@ USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
 USERTRAP_API int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap_error *err);
 
 /*
+ * The patch policy of lazy capture: a site is patched at its k-th call caught by Syscall User Dispatch
+ * (its first k-1 calls, and any call while k is not reached, take the signal path). k = 1 (the default;
+ * 0 means 1) patches at the first hit. A patch costs several signal-path calls, so a larger k spares a
+ * short process the patches of sites it calls once or twice. Counts are kept for the first 1024 sites
+ * caught; sites caught after those are patched at their first hit. The counts survive fork (the child
+ * continues its parent's) and are forgotten by usertrap_shutdown(); k is kept. Async-signal-safe.
+ */
+USERTRAP_API void usertrap_set_patch_hits(unsigned k);
+
+/*
  * Patches the system call at `insn` (a `syscall` instruction, 0f 05, of any form: `xor %eax,%eax`,
  * `mov %reg,%eax`, a `mov $nr,%eax` farther away...) by a relocated window: a few whole instructions
  * around it (at least 5 bytes) are moved into a stub within 2 GiB, which runs them, calls the hook

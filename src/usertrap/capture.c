@@ -14,6 +14,7 @@
 #include "usertrap/chain.h"
 #include "usertrap/counters.h"
 #include "usertrap/dispatch.h"
+#include "usertrap/hits.h"
 #include "usertrap/lock.h"
 #include "usertrap/patcher.h"
 #include "usertrap/refused.h"
@@ -127,7 +128,7 @@ static void intercepted(long nr, void *uc)
 		 * child forked earlier has the parent's code as it was then). It was the last first hit of
 		 * every process, tens of microseconds at exit. */
 		bool patched = __atomic_load_n(&lazy_patch_on, __ATOMIC_ACQUIRE) && nr != SYS_exit_group &&
-		               lazy_patch(insn, nr);
+		               ut_hits_reached(insn) && lazy_patch(insn, nr);
 		arch_set_rax(uc, (uint64_t)ut_run_hook(&call));
 		/* A window just patched over this call has a guard byte where the thread returns (after the
 		 * syscall, when more instructions were moved): resume at that point of the stub. Returning
@@ -164,6 +165,11 @@ int ut_capture_uninstall(void)
 		ut_sud_arm(false);
 	__atomic_store_n(&lazy_patch_on, false, __ATOMIC_RELEASE);
 	return ut_chain_restore(SIGSYS);
+}
+
+void usertrap_set_patch_hits(unsigned k)
+{
+	ut_hits_set_threshold(k);
 }
 
 int usertrap_capture_thread(bool on, struct usertrap_error *err)

@@ -315,7 +315,9 @@ int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max)
 	memset(&s, 0, sizeof s);
 	s.lo = fn_lo;
 	s.hi = fn_hi;
-	if (ZYAN_FAILED(ZydisDecoderInit(&s.zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+	/* Minimal mode: only lengths and mnemonics are needed here (it skips the operand semantics). */
+	if (ZYAN_FAILED(ZydisDecoderInit(&s.zd, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)) ||
+	    ZYAN_FAILED(ZydisDecoderEnableMode(&s.zd, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE)))
 		return -1;
 	int n = 0;
 	for (uintptr_t a = fn_lo; a <= last && a < fn_hi;) {

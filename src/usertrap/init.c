@@ -12,6 +12,7 @@
 #include "usertrap/dispatch.h"
 #include "usertrap/exclude.h"
 #include "usertrap/fork.h"
+#include "usertrap/hits.h"
 #include "usertrap/lock.h"
 #include "usertrap/maps.h"
 #include "usertrap/patcher.h"
@@ -205,6 +206,7 @@ int usertrap_shutdown(struct usertrap_error *err)
 	ut_actions_restore();
 	ut_sud_set_in_use(false);
 	ut_refused_clear();
+	ut_hits_clear();
 	ut_maps_forget(0, UINTPTR_MAX);
 	ut_set_state(UT_STATE_SHUT_DOWN);
 	return first ? first : ut_ok(err);
