@@ -80,14 +80,14 @@
  *   makes before it, threads made with a raw clone, and threads glibc starts internally without the
  *   pthread_create symbol (thrd_create, SIGEV_THREAD timers, POSIX AIO) are not captured. Threads that exist
  * before usertrap_capture_all(true) and block SIGSYS are not armed.
- * - A thread usertrap does not capture that blocks SIGILL (a library's helper thread that blocks every
- *   signal from its start, e.g. nanomsg's worker, which Criterion runs) is killed by the kernel if it
- *   meets a guard byte: a blocked synchronous SIGILL is forced with its default action. While a
- *   multi-threaded process patches, a thread that runs through the site meets one (seen about once in
- *   300 runs of the procs suite on a loaded machine, at glibc's __lll_lock_wake). Not yet done: a
- *   guard such threads could survive (one atomic page swap per patch would leave exposed only a thread
- *   stopped inside the site's bytes, e.g. between its `mov` and its `syscall`, or blocked in the
- *   syscall of a window that moved instructions after it).
+ * - A thread that blocks SIGILL is killed by the kernel if it meets a guard byte (a blocked synchronous
+ *   SIGILL is forced with its default action), and while a multi-threaded process patches, a thread
+ *   running through the site meets one. So every thread made with pthread_create while libusertrap is
+ *   loaded runs its start routine with SIGILL, SIGSEGV and SIGBUS unblocked, the rest of its mask as its
+ *   creator left it (libraries make helper threads with every signal blocked: nanomsg's worker, run by
+ *   Criterion, died so at glibc's __lll_lock_wake about once in 300 runs of the procs suite). Still
+ *   exposed: a thread made before libusertrap was loaded or by a raw clone, or one that blocks SIGILL
+ *   later through a call usertrap does not see (an uncaptured thread's own rt_sigprocmask site).
  * - pthread_create is interposed (dlsym(RTLD_NEXT) finds the real one): fully static executables
  *   (-static) are not supported.
  * - usertrap keeps a little initial-exec TLS: dlopen() of libusertrap.so late in a program's life can

@@ -330,3 +330,67 @@ Test(firsthit, site_patched_by_another_thread_before_the_handler_looks, .timeout
 	cr_assert_eq(c.trampoline_calls, 1, "and the next call takes it");
 	cr_assert_eq(hook_runs, 2);
 }
+
+/* A thread whose creator blocked every signal around pthread_create (as nanomsg does for its worker,
+ * which Criterion runs in this very process) starts with SIGILL, SIGSEGV and SIGBUS unblocked, the
+ * rest of its mask as given: when it meets a site mid-patch, the guard byte's SIGILL restarts it. With
+ * SIGILL blocked the kernel would have killed the process there. */
+static site_fn blocked_fn;
+static int blocked_tid, blocked_go;
+static long blocked_result;
+static sigset_t blocked_mask;
+
+static void *blocked_thread(void *arg)
+{
+	(void)arg;
+	pthread_sigmask(SIG_BLOCK, NULL, &blocked_mask);
+	__atomic_store_n(&blocked_tid, (int)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&blocked_go, __ATOMIC_SEQ_CST))
+		sched_yield();
+	blocked_result = blocked_fn(7, 0, 0, 0);
+	return NULL;
+}
+
+static void release_blocked_at_step_two(uintptr_t site, int step, void *arg)
+{
+	(void)site;
+	(void)arg;
+	if (step != 2) /* the guard is now at +0 and at +5 */
+		return;
+	__atomic_store_n(&blocked_go, 1, __ATOMIC_SEQ_CST);
+	struct timespec ts = {0, 2 * 1000 * 1000};
+	for (int i = 0; i < 1000 && thread_state(blocked_tid) != 'S'; i++)
+		nanosleep(&ts, NULL); /* up to 2 s for it to reach the guard and sleep */
+	state_while_paused = thread_state(blocked_tid);
+}
+
+Test(firsthit, thread_started_with_every_signal_blocked_survives_a_guard, .timeout = 30)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_t t;
+	cr_assert_eq(pthread_sigmask(SIG_BLOCK, &all, &old), 0);
+	int r = pthread_create(&t, NULL, blocked_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	cr_assert_eq(r, 0);
+	while (!__atomic_load_n(&blocked_tid, __ATOMIC_SEQ_CST))
+		sched_yield();
+	cr_assert(!sigismember(&blocked_mask, SIGILL) && !sigismember(&blocked_mask, SIGSEGV) &&
+	          !sigismember(&blocked_mask, SIGBUS));
+	cr_assert(sigismember(&blocked_mask, SIGUSR1) && sigismember(&blocked_mask, SIGTERM),
+	          "the rest of the mask is the creator's");
+	struct usertrap_config cfg = {.hook = triple};
+	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
+	unsigned char *m = make_sites(1, NR_FAKE, false);
+	blocked_fn = fn_at(m, 0);
+	ut_test_step_hook = release_blocked_at_step_two;
+	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, NULL), 0);
+	ut_test_step_hook = NULL;
+	pthread_join(t, NULL);
+	cr_assert_eq(state_while_paused, 'S', "it met the guard and slept until the patch was done");
+	cr_assert_eq(blocked_result, 22);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.sigill_restarts, 1);
+	cr_assert_eq(c.trampoline_calls, 1, "then it took the jump");
+}
