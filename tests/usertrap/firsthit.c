@@ -177,15 +177,22 @@ static void start_caller_at_step_two(uintptr_t site, int step, void *arg)
 	state_while_paused = thread_state(mid_tid);
 }
 
-Test(firsthit, thread_meeting_a_site_mid_patch_sleeps_then_takes_the_jump, .timeout = 30)
+/* usertrap_init with `triple`, then one NR_FAKE site (its function into *fn) patched explicitly with
+ * `step` as the patcher's step hook. */
+static void patch_one_site_with(void (*step)(uintptr_t, int, void *), site_fn *fn)
 {
 	struct usertrap_config cfg = {.hook = triple};
 	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
 	unsigned char *m = make_sites(1, NR_FAKE, false);
-	mid_fn = fn_at(m, 0);
-	ut_test_step_hook = start_caller_at_step_two;
+	*fn = fn_at(m, 0);
+	ut_test_step_hook = step;
 	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, NULL), 0);
 	ut_test_step_hook = NULL;
+}
+
+Test(firsthit, thread_meeting_a_site_mid_patch_sleeps_then_takes_the_jump, .timeout = 30)
+{
+	patch_one_site_with(start_caller_at_step_two, &mid_fn);
 	pthread_join(mid_thread, NULL);
 	cr_assert_eq(state_while_paused, 'S', "the caller slept while the patch was paused");
 	cr_assert_eq(restarts_while_paused, 0, "asleep inside its first SIGILL, not restarted (%llu)",
@@ -379,13 +386,7 @@ Test(firsthit, thread_started_with_every_signal_blocked_survives_a_guard, .timeo
 	          !sigismember(&blocked_mask, SIGBUS));
 	cr_assert(sigismember(&blocked_mask, SIGUSR1) && sigismember(&blocked_mask, SIGTERM),
 	          "the rest of the mask is the creator's");
-	struct usertrap_config cfg = {.hook = triple};
-	cr_assert_eq(usertrap_init(&cfg, NULL), 0);
-	unsigned char *m = make_sites(1, NR_FAKE, false);
-	blocked_fn = fn_at(m, 0);
-	ut_test_step_hook = release_blocked_at_step_two;
-	cr_assert_eq(usertrap_patch(site_at(m, 0), NR_FAKE, NULL), 0);
-	ut_test_step_hook = NULL;
+	patch_one_site_with(release_blocked_at_step_two, &blocked_fn);
 	pthread_join(t, NULL);
 	cr_assert_eq(state_while_paused, 'S', "it met the guard and slept until the patch was done");
 	cr_assert_eq(blocked_result, 22);
