@@ -2,6 +2,7 @@
  * Where new stub pages go: a page the last read of /proc/self/maps saw taken is not tried. A punned
  * stub for code inside a big mapping (libc's read) once cost a hundred failed mmap calls.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -86,4 +87,25 @@ Test(stubpages, punned_page_skips_taken_places_read_whole)
 {
 	ut_test_no_maps_query = true;
 	punned_page_skips_taken_places();
+}
+
+/* A one-page hole a program punched in its own mapping, exactly where the next stub page would go
+ * (1 MiB below the code's 1 MiB boundary), stays a hole: the stub page goes elsewhere. */
+Test(stubpages, hole_between_foreign_pages_stays_unmapped)
+{
+	unsigned char *m = mmap(NULL, 4 * MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(m != MAP_FAILED);
+	uintptr_t hole = ((uintptr_t)m + 2 * MIB) & ~(MIB - 1);
+	cr_assert_eq(munmap(m, hole - PAGE - (uintptr_t)m), 0);
+	cr_assert_eq(munmap((void *)(hole + 2 * PAGE), (uintptr_t)m + 4 * MIB - hole - 2 * PAGE), 0);
+	cr_assert_eq(munmap((void *)hole, PAGE),
+	             0); /* mapped: [hole - PAGE, hole) and [hole + PAGE, +PAGE) */
+	uintptr_t lo = hole + MIB + 64, hi = lo + 16;
+	reread_maps();
+	uintptr_t at = ut_stub_reserve(lo, hi, 32, lo + 5, 0);
+	cr_assert_neq(at, 0);
+	cr_assert_neq(at & ~(PAGE - 1), hole, "the stub page went into the program's hole");
+	unsigned char v;
+	cr_assert_eq(mincore((void *)hole, PAGE, &v), -1, "the hole is still unmapped");
+	cr_assert_eq(errno, ENOMEM);
 }
