@@ -1,7 +1,8 @@
 /*
  * Layer 2 (see src/usertrap/README.md). Arming threads other than the caller: the threads that exist (each is
  * sent a SIGSYS it answers by arming itself, see ut_arm_answer) and the threads pthread_create makes
- * later (its wrapper arms them from their start routine on).
+ * later (its wrapper arms them from their start routine on, and starts every new thread with SIGILL,
+ * SIGSEGV and SIGBUS unblocked, captured or not: a blocked one is a kill at a guard byte or a fault).
  */
 #ifndef USERTRAP_ARM_H
 #define USERTRAP_ARM_H
