@@ -125,7 +125,9 @@ def main():
     w('read-modify-write atomics <= 1.15x the `__atomic` builtin, loads/stores <= 1.15x a non-inlined function doing')
     w('the same access (also when each load\'s value feeds the next: the `load*/dep` rows); the fault path <= 0.8x')
     w('the bare signal round trip (it leaves its handler by a jump); a patched syscall site with a')
-    w('pass-through hook <= 1.3x the native call and >= 10x faster than Syscall User Dispatch alone.')
+    w('pass-through hook <= 1.3x the native call and >= 10x faster than Syscall User Dispatch alone; in a thread')
+    w('that Syscall User Dispatch captures, <= 1.3x the same call in a thread merely armed with it (`read64/native_armed`:')
+    w('the kernel takes a slower entry path for every call of such a thread, even one it lets through).')
     w('In this run: %d met, %d missed%s.'
       % (met, len(missed), (': ' + ', '.join(m['name'] for m in missed)) if missed else ''))
     w('')
