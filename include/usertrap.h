@@ -159,7 +159,7 @@ struct usertrap_error {
 #define USERTRAP_CALL_IN_PLACE 0x4u
 
 struct usertrap_call {
-	long nr;      /* syscall number */
+	long nr;      /* syscall number as the kernel runs it: EAX sign-extended, RAX's upper half ignored */
 	long args[6]; /* rdi, rsi, rdx, r10, r8, r9 as the caller set them */
 	void *site;   /* address of the syscall instruction (for a patched site: pattern start + 5) */
 	unsigned int flags;

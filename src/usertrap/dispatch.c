@@ -87,6 +87,11 @@ struct ut_dispatched ut_dispatch(struct usertrap_call *call)
 	bool window = !ut_table_contains((uintptr_t)call->internal_, 1);
 	if (window)
 		call->site = *(void *const *)call->internal_;
+	/* The number the kernel runs is EAX sign-extended (entry_64.S: movslq %eax); a window's RAX may come
+	 * from anywhere (mov 0x10(%rsp),%rax) with junk above. The hook sees what will run, as the SIGSYS
+	 * path's si_syscall (an int) already is: a filter on call->nr cannot be passed by setting RAX's
+	 * upper half. */
+	call->nr = (long)(int)call->nr;
 	long r = call_hook(call);
 	if (r != USERTRAP_RESULT_PASS)
 		return (struct ut_dispatched){r, 0};

@@ -258,6 +258,23 @@ Test(windows, in_place_number_through_a_window_is_a_real_syscall)
 	cr_assert_eq(s.invoke(shape_entry(&p), 2), 7, "other numbers still reach the hook");
 }
 
+/* RAX's upper half is not part of the number (the kernel runs EAX sign-extended): the hook sees that
+ * number, as the SIGSYS path does, so a number with junk above is answered or run as the kernel would. */
+Test(windows, hook_sees_the_number_the_kernel_runs)
+{
+	init_explicit();
+	const struct shape s = SHAPE(cancel, 5, 0, invoke_nr_fourth);
+	struct placed p = place_shape(&s);
+	cr_assert_eq(patch(&p, NULL), 0);
+	const long junk = 0x5a5a5a5aL << 32;
+	cr_assert_eq(shape_entry(&p)(0, 4, 0, junk | NR_FAKE_), 13, "the hook answers NR_FAKE");
+	cr_assert_eq(hook_calls, 1);
+	cr_assert_eq(shape_entry(&p)(0, 0, 0, junk | SYS_getppid), getppid());
+	cr_assert_eq(hook_calls, 1, "getppid is passed, not answered");
+	cr_assert_eq(shape_entry(&p)(0, 0, 0, (long)0xffffffffL), -ENOSYS, "EAX -1: no call, -ENOSYS");
+	cr_assert_eq(trampoline_calls(), 3);
+}
+
 /* libc's syscall sites: how many the 7-byte form covers, and how many a window does. */
 Test(windows, libc_sites_patchable_before_and_after)
 {
