@@ -108,6 +108,24 @@ Test(lazy, no_patch_mode_keeps_everything_on_the_signal_path)
 	cr_assert_eq(c.sites_patched, 0);
 }
 
+/* On the signal path too the hook sees the number the kernel runs (EAX sign-extended: si_syscall),
+ * never RAX's upper half (windows::hook_sees_the_number_the_kernel_runs is the patched path). */
+Test(lazy, signal_path_number_ignores_the_upper_half_of_rax)
+{
+	pid_t ppid = getppid();
+	init_lazy(USERTRAP_LAZY_NO_PATCH);
+	for (int i = 0; i < 3; i++) {
+		long r;
+		__asm__ volatile("syscall"
+		                 : "=a"(r)
+		                 : "a"((0x5a5a5a5aL << 32) | SYS_getppid)
+		                 : "rcx", "r11", "memory");
+		cr_assert_eq(r, ppid);
+	}
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(sigsys_by_nr[SYS_getppid], 3);
+}
+
 Test(lazy, capture_off_and_pause)
 {
 	pid_t ppid = getppid();
