@@ -208,13 +208,19 @@ static bool window_ok(const struct sweep *s, unsigned pre, unsigned post)
 	return true;
 }
 
+/* The window's length in bytes. */
+static uintptr_t window_len(const struct sweep *s, unsigned pre, unsigned post)
+{
+	return s->after[post].at + s->after[post].len - window_insn(s, pre, 0)->at;
+}
+
 /* What a window costs: its length, and far more for each punned byte, the more the higher the byte
  * (a punned byte 3 puts the stub about 100 MiB away, byte 2 at least 384 KiB). */
 static uintptr_t cost(const struct sweep *s, unsigned pre, unsigned post)
 {
 	static const unsigned pun_cost[4] = {64, 128, 256, 1024};
 	unsigned pun = pun_of(s, pre, post);
-	uintptr_t c = s->after[post].at + s->after[post].len - window_insn(s, pre, 0)->at;
+	uintptr_t c = window_len(s, pre, post);
 	for (unsigned k = 0; k < 4; k++)
 		if (pun & (1u << k))
 			c += pun_cost[k];
@@ -266,6 +272,10 @@ int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, const struc
 	uintptr_t best = UINTPTR_MAX;
 	for (unsigned pre = 0; pre <= max_pre; pre++)
 		for (unsigned post = 0; post < s.n_after && pre + post < UT_WIN_MAX_INSNS; post++) {
+			/* A cost is at least the length, which only grows with post: no longer window of this
+			 * pre can be cheaper (the choice is the same, without its pun and rule checks). */
+			if (window_len(&s, pre, post) >= best)
+				break;
 			uintptr_t c = cost(&s, pre, post);
 			if (c < best && window_ok(&s, pre, post)) {
 				best = c;
