@@ -66,7 +66,7 @@ extern sc_span_done
 	SC_YSTORE %1, %2 + 32
 %endmacro
 
-SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 28, rsi
+SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 22, rsi
 SC_ROUTINE sc_copy
 	mov r11, rcx
 	mov r9, rdx

@@ -52,7 +52,7 @@ extern sc_span_done
 	SC_YSTORE %1, %2 + 32
 %endmacro
 
-SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 22
+SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 19
 SC_ROUTINE sc_memset
 	mov r11, rcx
 	mov r9, rdx

@@ -29,18 +29,12 @@ static int held_index(int sig)
 	return sig == SIGBUS;
 }
 
-/* sc_gate counts threads inside such handlers, in steps of 2 (bit 0 is "not initialised"). */
-static void count_thread(int delta)
-{
-	__atomic_fetch_add(&sc_gate, 2 * delta, __ATOMIC_ACQ_REL);
-}
-
 uint64_t sc_blocked_push(uint64_t blocked)
 {
 	uint64_t saved = state.blocked;
 	if (blocked & ~saved) {
 		if (saved == 0)
-			count_thread(1);
+			sc_gate_count_threads(1);
 		state.blocked = saved | blocked;
 	}
 	return saved;
@@ -49,7 +43,7 @@ uint64_t sc_blocked_push(uint64_t blocked)
 void sc_blocked_pop(uint64_t saved)
 {
 	if (state.blocked != 0 && saved == 0)
-		count_thread(-1);
+		sc_gate_count_threads(-1);
 	state.blocked = saved;
 }
 
@@ -82,7 +76,7 @@ static void resend_held_one(int sig)
 
 void sc_window_enter(struct sc_window *w)
 {
-	if (__atomic_load_n(&sc_gate, __ATOMIC_ACQUIRE) & SC_GATE_NEW)
+	if (sc_gate_is_new())
 		sc_init_slow();
 	w->open = false;
 	uint64_t b = state.blocked;

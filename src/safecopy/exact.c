@@ -137,9 +137,9 @@ static bool answered_without_access(uintptr_t dst, uintptr_t src, bool is_copy, 
 
 /*
  * The cold paths of safecopy_memcpy and safecopy_memset, whose exported entries are in asm (asm/entry.inc:
- * the argument checks fall through into the routine): n == 0, a wrapping range, and calls while the gate
- * is closed (first use, calls from inside a previous handler: see sc_fast_path()). The entry tail-jumps
- * here with the caller's arguments.
+ * the argument checks fall through into the routine): a pointer or n from 2^63 on (every wrapping range
+ * among them), and calls while the gate is closed (first use, calls from inside a previous handler: see
+ * sc_fast_path()). The entry tail-jumps here with the caller's arguments.
  */
 __attribute__((cold)) size_t sc_memcpy_cold(void *dst, const void *src, size_t n,
                                             struct safecopy_fault *fault)

@@ -15,7 +15,7 @@
 
 enum { INIT_IDLE, INIT_RUNNING, INIT_DONE };
 
-int sc_gate = SC_GATE_NEW;
+int64_t sc_gate = -SC_GATE_NEW;
 static int init_state = INIT_IDLE;
 
 static bool is_ours(const struct sigaction *act)
@@ -75,7 +75,7 @@ int safecopy_init(void)
 		return err;
 	}
 	sc_fast_exit_init();
-	__atomic_fetch_and(&sc_gate, ~SC_GATE_NEW, __ATOMIC_RELEASE);
+	sc_gate_clear_new();
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
 	return 0;
 }

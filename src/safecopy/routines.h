@@ -119,18 +119,47 @@ SC_HIDDEN const struct sc_access *sc_access_at(const struct sc_routine_range *r,
 
 /*
  * The wrappers' fast path runs while sc_gate is 0; otherwise they take a cold path that puts
- * sc_window_enter/leave (blocked.h) around the routine: before the handler is installed (bit 0,
- * SC_GATE_NEW: the first use installs it), and while some thread runs a previous handler with
- * SIGSEGV/SIGBUS blocked (2 per such thread: calls from inside one need them unblocked for their
+ * sc_window_enter/leave (blocked.h) around the routine: before the handler is installed (SC_GATE_NEW:
+ * the first use installs it), and while some thread runs a previous handler with SIGSEGV/SIGBUS
+ * blocked (one SC_GATE_THREAD per such thread: calls from inside one need them unblocked for their
  * routine). Keeping that call off the fast path lets every compiler turn the wrappers into a check
  * and a tail call.
+ *
+ * The gate is a 64-bit word that counts down from 0: -(SC_GATE_NEW + SC_GATE_THREAD * threads). So
+ * it is negative exactly while it is not 0, and the copy and memset entries (asm/entry.inc) test it
+ * with their pointers and length in one OR and one sign test. SC_GATE_NEW is set exactly while the
+ * gate is odd (threads only add even amounts). The atomics and peeks test the gate's low 32 bits
+ * (`or eax, [sc_gate]`, `cmp dword [sc_gate], 0`): -x for 0 < x < 2^32 has low 32 bits 2^32 - x,
+ * never 0, so that test is exact too. Every change is one atomic read-modify-write: no lock,
+ * async-signal-safe.
  */
-#define SC_GATE_NEW 1
-SC_HIDDEN extern int sc_gate;
+#define SC_GATE_NEW    1
+#define SC_GATE_THREAD 2
+SC_HIDDEN extern int64_t sc_gate;
 SC_HIDDEN void sc_init_slow(void);
 static inline bool sc_fast_path(void)
 {
 	return __atomic_load_n(&sc_gate, __ATOMIC_ACQUIRE) == 0;
+}
+
+static inline bool sc_gate_is_new(void)
+{
+	return __atomic_load_n(&sc_gate, __ATOMIC_ACQUIRE) & SC_GATE_NEW;
+}
+
+/* delta threads more (or fewer, delta < 0) run a previous handler with the fault signals blocked. */
+static inline void sc_gate_count_threads(int delta)
+{
+	__atomic_fetch_sub(&sc_gate, (int64_t)SC_GATE_THREAD * delta, __ATOMIC_ACQ_REL);
+}
+
+/* Clears SC_GATE_NEW, if set (idempotent: a forked child may run the end of safecopy_init() again). */
+static inline void sc_gate_clear_new(void)
+{
+	int64_t g = __atomic_load_n(&sc_gate, __ATOMIC_ACQUIRE);
+	while ((g & SC_GATE_NEW) && !__atomic_compare_exchange_n(&sc_gate, &g, g + SC_GATE_NEW, false,
+	                                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
 }
 
 #endif

@@ -346,13 +346,44 @@ Test(odd_pointers, huge_n_stops_at_the_first_bad_byte)
 	zone_free(&d);
 }
 
+/*
+ * n from 2^63 on without a wrap: the entry sends it to the cold path (n's top bit), which runs the
+ * routine; it stops exactly where the memory ends, as for any other n.
+ */
+Test(odd_pointers, n_with_the_top_bit_stops_at_the_first_bad_byte)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	size_t pg = pgsz();
+	struct zone s, d;
+	zone_make(&s, 3 * pg, BAD_PROT_NONE, true);
+	zone_make(&d, 8 * pg, BAD_UNMAPPED, false);
+	const size_t top_bit = (size_t)1 << 63;
+	struct safecopy_fault f = fault_garbage();
+	size_t got = safecopy_memcpy(d.base, s.base + 7, top_bit, &f);
+	cr_assert_eq(got, 3 * pg - 7);
+	check_fault(&f, SAFECOPY_SEGV, s.bad, SIGSEGV, SEGV_ACCERR, "n = 2^63, src");
+	cr_assert(memcmp(d.base, s.base + 7, got) == 0);
+	cr_assert_eq((uint8_t)d.base[got], zone_fill_byte(&d, d.base + got));
+	for (char *a = d.base; a < d.base + got; a++)
+		*a = (char)zone_fill_byte(&d, a);
+	f = fault_garbage();
+	got = safecopy_memset(d.base + 3, 0, top_bit + 5, &f);
+	cr_assert_eq(got, 8 * pg - 3);
+	check_fault(&f, SAFECOPY_SEGV, d.bad, SIGSEGV, SEGV_MAPERR, "n = 2^63 + 5, memset");
+	cr_assert_eq((uint8_t)d.base[2], zone_fill_byte(&d, d.base + 2));
+	zone_free(&s);
+	zone_free(&d);
+}
+
 /* ---- n == 0 touches nothing, whatever the pointers ---------------------------------------------- */
 
-Test(odd_pointers, zero_length_touches_nothing)
+static void zero_length_touches_nothing(void)
 {
-	struct zone z;
+	struct zone z, p; /* canaries before a bad page; a readable pattern (a source that differs) */
 	zone_make(&z, pgsz(), BAD_PROT_NONE, false);
+	zone_make(&p, pgsz(), BAD_NONE, true);
 	const void *ptrs[] = {NULL,
+	                      p.base,
 	                      (void *)1,
 	                      z.bad,
 	                      z.bad + 1,
@@ -375,8 +406,24 @@ Test(odd_pointers, zero_length_touches_nothing)
 	}
 	for (char *a = z.base; a < z.bad; a++)
 		CHECK((uint8_t)*a == zone_fill_byte(&z, a), "n == 0 changed byte %td", a - z.base);
+	for (char *a = p.base; a < p.base + p.len; a++)
+		CHECK((uint8_t)*a == zone_fill_byte(&p, a), "n == 0 changed pattern byte %td", a - p.base);
 	zone_check_bad_page_untouched(&z);
 	zone_free(&z);
+	zone_free(&p);
+}
+
+/* Before the first call that does something: every call goes to the cold path (the gate is closed). */
+Test(odd_pointers, zero_length_touches_nothing)
+{
+	zero_length_touches_nothing();
+}
+
+/* Initialised: n == 0 with pointers below 2^63 passes the entry's checks and the routine answers it. */
+Test(odd_pointers, zero_length_touches_nothing_once_initialised)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	zero_length_touches_nothing();
 }
 
 /* fault == NULL: the same counts, no crash. */
