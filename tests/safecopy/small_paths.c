@@ -1,0 +1,130 @@
+/*
+ * The paths for 17..256 bytes (asm/copy.asm, asm/memset.asm, asm/blocks64.inc): two 16-byte copies,
+ * two 32-byte ones (YMM at AVX2, YMM16 at AVX-512), the 64-byte blocks at 0 and n-64, and the four
+ * blocks of 129..256 bytes. For every size and every byte at which the readable (writable) memory
+ * ends: the exact count, the full fault record, every byte done, and nothing written after the count.
+ * On the source side, on the destination side, and for memset; at this CPU's level in every suite,
+ * at the lower levels in the static one.
+ */
+#include "harness.h"
+
+#define MIN_N 17
+#define MAX_N 256
+#define AFTER 64 /* bytes after dst's n checked for stray writes */
+
+struct layout {
+	struct zone src; /* a pattern ending at a PROT_NONE page */
+	struct zone dst; /* canaries ending at a read-only page */
+	struct zone big; /* room for a whole copy, canaries */
+};
+
+static void layout_make(struct layout *l)
+{
+	zone_make(&l->src, pgsz(), BAD_PROT_NONE, true);
+	zone_make(&l->dst, pgsz(), BAD_READONLY, false);
+	zone_make(&l->big, pgsz(), BAD_NONE, false);
+}
+
+static void layout_free(struct layout *l)
+{
+	zone_free(&l->src);
+	zone_free(&l->dst);
+	zone_free(&l->big);
+}
+
+/* got bytes of dst equal want (src, or c for src == NULL); the bytes from got to n + AFTER kept z's fill. */
+static void check_bytes(const struct zone *z, const char *dst, const char *src, int c, size_t n, size_t got,
+                        const char *what)
+{
+	for (size_t i = 0; i < got; i++)
+		CHECK((uint8_t)dst[i] == (src ? (uint8_t)src[i] : (uint8_t)c), "%s n=%zu: byte %zu not done",
+		      what, n, i);
+	for (const char *a = dst + got; a < dst + n + AFTER; a++)
+		if (zone_readable(z, a))
+			CHECK((uint8_t)*a == zone_fill_byte(z, a), "%s n=%zu count %zu: byte %td written",
+			      what, n, got, a - dst);
+}
+
+static void restore(const struct zone *z, char *dst, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] = (char)zone_fill_byte(z, dst + i);
+}
+
+/* The source ends k bytes into the copy. */
+static void src_ends_at(struct layout *l, size_t n, size_t k)
+{
+	const char *src = l->src.bad - k;
+	char *dst = l->big.base + 64;
+	struct safecopy_fault f = fault_garbage();
+	size_t got = safecopy_memcpy(dst, src, n, &f);
+	CHECK(got == k, "copy, src bad after %zu of %zu: count %zu", k, n, got);
+	check_fault(&f, SAFECOPY_SEGV, l->src.bad, SIGSEGV, SEGV_ACCERR, "copy src");
+	check_bytes(&l->big, dst, src, 0, n, got, "copy src");
+	restore(&l->big, dst, got);
+}
+
+/* The destination ends k bytes into the copy, or the memset (src == NULL). */
+static void dst_ends_at(struct layout *l, size_t n, size_t k, bool is_copy)
+{
+	const char *src = is_copy ? l->src.base + 8 : NULL;
+	char *dst = l->dst.bad - k;
+	const int c = 0x2a;
+	struct safecopy_fault f = fault_garbage();
+	size_t got = is_copy ? safecopy_memcpy(dst, src, n, &f) : safecopy_memset(dst, c, n, &f);
+	CHECK(got == k, "%s, dst bad after %zu of %zu: count %zu", is_copy ? "copy" : "memset", k, n, got);
+	check_fault(&f, SAFECOPY_SEGV, l->dst.bad, SIGSEGV, SEGV_ACCERR, is_copy ? "copy dst" : "memset");
+	check_bytes(&l->dst, dst, src, c, n, got, is_copy ? "copy dst" : "memset");
+	restore(&l->dst, dst, got);
+}
+
+/* No fault at all: the count is n, the record cleared. */
+static void whole(struct layout *l, size_t n, bool is_copy)
+{
+	const char *src = is_copy ? l->src.base + 3 : NULL;
+	char *dst = l->big.base + 64 + (n % 64);
+	struct safecopy_fault f = fault_garbage();
+	size_t got = is_copy ? safecopy_memcpy(dst, src, n, &f) : safecopy_memset(dst, 0x55, n, &f);
+	CHECK(got == n, "%s n=%zu: count %zu", is_copy ? "copy" : "memset", n, got);
+	check_fault_ok(&f, is_copy ? "whole copy" : "whole memset");
+	check_bytes(&l->big, dst, src, 0x55, n, got, is_copy ? "whole copy" : "whole memset");
+	restore(&l->big, dst, got);
+}
+
+static void every_fault_offset(void)
+{
+	struct layout l;
+	layout_make(&l);
+	for (size_t n = MIN_N; n <= MAX_N; n++) {
+		whole(&l, n, true);
+		whole(&l, n, false);
+		for (size_t k = 0; k < n; k++) {
+			src_ends_at(&l, n, k);
+			dst_ends_at(&l, n, k, true);
+			dst_ends_at(&l, n, k, false);
+		}
+	}
+	zone_check_bad_page_untouched(&l.dst);
+	layout_free(&l);
+}
+
+Test(small_paths, every_fault_offset)
+{
+	every_fault_offset();
+}
+
+#ifdef SAFECOPY_TEST_INTERNALS
+#include "levels.h"
+
+Test(small_paths, every_fault_offset_avx2)
+{
+	force_level(SC_CPU_AVX2);
+	every_fault_offset();
+}
+
+Test(small_paths, every_fault_offset_sse2)
+{
+	force_level(SC_CPU_SSE2);
+	every_fault_offset();
+}
+#endif
