@@ -24,6 +24,11 @@ ut_tpl_header:
 	mov r9, [rsp+8]
 	syscall
 	ret
+	times UT_H_INT80 - ($ - ut_tpl_header) db 0xCC
+; The i386 gate: `int 0x80` from the allowed range, called by ut_int80_via with the i386 registers set.
+	ENDBR64
+	int 0x80
+	ret
 	times UT_H_RESTORER - ($ - ut_tpl_header) db 0xCC
 ; Restorer (SA_RESTORER) of usertrap's handlers: rt_sigreturn from the allowed range, so that returning
 ; from the SIGSYS handler is not itself intercepted. Spelled `mov rax, 15` (48 c7 c0 0f 00 00 00), the
@@ -61,7 +66,41 @@ ut_tpl_slot:
 	syscall
 	mov rcx, [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
 	jmp rcx
+	times UT_C_GATE_I386 - ($ - ut_tpl_slot) db 0xCC
+; The same for an in-place i386 call (`int 0x80`, e.g. fork 2): RCX is an argument int 0x80 keeps, so the
+; jump back reads the resume address from memory.
+	int 0x80
+	jmp [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
 	times UT_SLOT_SIZE - ($ - ut_tpl_slot) db 0xCC
 .end:
+
+section .text
+
+; long ut_int80_via(const long regs[7], uintptr_t gate): an i386 system call, regs = {nr, ebx, ecx, edx,
+; esi, edi, ebp} (each register takes the low 32 bits), made by calling gate (`int 0x80; ret`: the
+; header's, inside the range Syscall User Dispatch never intercepts). Returns RAX as the kernel left it.
+; Only the registers it sets are touched; no memory, no errno.
+global ut_int80_via:function hidden
+ut_int80_via:
+	push rbx
+	push rbp
+	mov r11, rsi
+	mov eax, [rdi]
+	mov ebx, [rdi + 8]
+	mov ecx, [rdi + 16]
+	mov edx, [rdi + 24]
+	mov esi, [rdi + 32]
+	mov ebp, [rdi + 48]
+	mov edi, [rdi + 40]
+	call r11
+	pop rbp
+	pop rbx
+	ret
+
+; The gate ut_int80_via calls before the table exists (as ut_sys then uses libc's syscall()).
+global ut_int80_local:function hidden
+ut_int80_local:
+	int 0x80
+	ret
 
 NOTE_GNU_STACK

@@ -59,6 +59,10 @@
  *   vfork sites. Those four run "in place" (the SIGSYS handler resumes the caller at a per-site gate
  *   in the trap table, so the call runs on the caller's own stack); each distinct such site takes a
  *   slot, and without a free slot that thread's capture is switched off (counted in capture_lost).
+ * - i386 calls made with `int $0x80` (USERTRAP_CALL_I386) are given to the hook and made as given:
+ *   usertrap_syscall does not filter their masks or signal actions (i386 rt_sigprocmask can block
+ *   SIGSYS, rt_sigaction can replace usertrap's handler) and forgets no cached mapping after them; a
+ *   process forked by i386 fork, clone or vfork (run in place) is not captured.
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
  *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
  *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
@@ -157,11 +161,25 @@ struct usertrap_error {
 #define USERTRAP_CALL_SIGSYS 0x2u
 /* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
 #define USERTRAP_CALL_IN_PLACE 0x4u
+/*
+ * An i386 call (`int $0x80`, caught by Syscall User Dispatch): nr is the i386 number (20 is getpid,
+ * not writev), args are EBX, ECX, EDX, ESI, EDI, EBP zero-extended. A hook that filters by number must
+ * check this flag first, as a seccomp filter checks the arch: otherwise i386 chmod (15) passes as
+ * x86-64 rt_sigreturn, and a call it denies by its x86-64 number gets in under another. usertrap_syscall
+ * makes such a call with `int $0x80` (the number and args of *call, possibly changed) and returns RAX
+ * as the kernel left it. Never through a patched site: `int $0x80` sites are not patched. The i386
+ * numbers that must run on the caller's stack (fork 2, sigreturn 119, clone 120, rt_sigreturn 173,
+ * vfork 190, clone3 435) always come with USERTRAP_CALL_IN_PLACE too.
+ */
+#define USERTRAP_CALL_I386 0x8u
 
 struct usertrap_call {
-	long nr;      /* syscall number as the kernel runs it: EAX sign-extended, RAX's upper half ignored */
-	long args[6]; /* rdi, rsi, rdx, r10, r8, r9 as the caller set them */
-	void *site;   /* address of the syscall instruction (for a patched site: pattern start + 5) */
+	long nr;      /* syscall number as the kernel runs it: EAX sign-extended, RAX's upper half ignored
+	                 (with USERTRAP_CALL_I386: an i386 number) */
+	long args[6]; /* rdi, rsi, rdx, r10, r8, r9 as the caller set them (USERTRAP_CALL_I386: ebx, ecx,
+	                 edx, esi, edi, ebp zero-extended) */
+	void *site;   /* address of the syscall instruction (for a patched site: pattern start + 5; for
+	                 USERTRAP_CALL_I386: the `int $0x80`) */
 	unsigned int flags;
 	unsigned int depth; /* hooks already running on this thread below this call (0: outermost) */
 	void *internal_;    /* usertrap's own; do not touch */

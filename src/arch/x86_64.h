@@ -122,6 +122,22 @@ static inline void arch_syscall_args(const void *uc, long args[6])
 	args[5] = (long)g[REG_R9];
 }
 
+/* si_arch of a SIGSYS for an i386 call (`int $0x80` from 64-bit code): AUDIT_ARCH_I386. */
+#define ARCH_AUDIT_I386 0x40000003u
+
+/* The six i386 argument registers, in order: ebx, ecx, edx, esi, edi, ebp, zero-extended as the kernel
+ * reads them for an `int $0x80` call. */
+static inline void arch_i386_syscall_args(const void *uc, long args[6])
+{
+	const greg_t *g = ((const ucontext_t *)uc)->uc_mcontext.gregs;
+	args[0] = (long)(uint32_t)g[REG_RBX];
+	args[1] = (long)(uint32_t)g[REG_RCX];
+	args[2] = (long)(uint32_t)g[REG_RDX];
+	args[3] = (long)(uint32_t)g[REG_RSI];
+	args[4] = (long)(uint32_t)g[REG_RDI];
+	args[5] = (long)(uint32_t)g[REG_RBP];
+}
+
 /* The signal mask the thread gets back when the handler returns (the kernel's 64-bit sigset). */
 static inline uint64_t *arch_uc_sigmask(void *uc)
 {

@@ -45,13 +45,14 @@ static int gate_slot(uintptr_t insn, long nr)
 	return slot;
 }
 
-static void run_in_place(uintptr_t insn, long nr, void *uc)
+/* i386: the call was `int $0x80` (same length as `syscall`), resumed at the slot's i386 gate. */
+static void run_in_place(uintptr_t insn, long nr, bool i386, void *uc)
 {
 	UT_COUNT(in_place_calls);
 	int slot = gate_slot(insn, nr);
 	arch_set_rax(uc, (uint64_t)nr);
 	if (slot) {
-		arch_set_pc(uc, ut_code_slot((unsigned)slot) + UT_C_GATE);
+		arch_set_pc(uc, ut_code_slot((unsigned)slot) + (i386 ? UT_C_GATE_I386 : UT_C_GATE));
 		return;
 	}
 	/* No slot: run it natively at its own site, which means this thread stops being captured. */
@@ -96,39 +97,62 @@ static bool lazy_patch(uintptr_t insn, long nr)
 	return false;
 }
 
-/* An intercepted call: to the hook, or run in place. */
-static void intercepted(long nr, void *uc)
+/* The call the SIGSYS context describes: an x86-64 `syscall` or an i386 `int $0x80` (both 2 bytes). */
+static struct usertrap_call call_of(long nr, bool i386, void *uc)
 {
-	uintptr_t insn = arch_pc(uc) - UT_SYSCALL_LEN;
-	struct usertrap_call call = {
-	    .nr = nr, .site = (void *)insn, .flags = USERTRAP_CALL_SIGSYS, .internal_ = uc};
-	arch_syscall_args(uc, call.args);
-	bool in_place = ut_in_place(nr, call.args), running = ut_running();
-	if (nr == SYS_rt_sigreturn || !running)
+	struct usertrap_call call = {.nr = nr,
+	                             .site = (void *)(arch_pc(uc) - UT_SYSCALL_LEN),
+	                             .flags = USERTRAP_CALL_SIGSYS | (i386 ? USERTRAP_CALL_I386 : 0),
+	                             .internal_ = uc};
+	if (i386)
+		arch_i386_syscall_args(uc, call.args);
+	else
+		arch_syscall_args(uc, call.args);
+	return call;
+}
+
+/* The call as made, nothing filtered: `int $0x80` for an i386 call, else `syscall`. */
+static long raw_call(const struct usertrap_call *call)
+{
+	const long *a = call->args;
+	if (call->flags & USERTRAP_CALL_I386)
+		return ut_sys_i386(call->nr, a);
+	return ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* An intercepted call: to the hook, or run in place. The x86-64 special cases (rt_sigreturn,
+ * exit_group, the lazy patch) never apply to an i386 number, which only shares their values. */
+static void intercepted(long nr, bool i386, void *uc)
+{
+	struct usertrap_call call = call_of(nr, i386, uc);
+	uintptr_t insn = (uintptr_t)call.site;
+	bool in_place = i386 ? ut_in_place_i386_nr(nr) : ut_in_place(nr, call.args);
+	bool sigreturn = !i386 && nr == SYS_rt_sigreturn, running = ut_running();
+	if (sigreturn || !running)
 		UT_COUNT(sigsys_native); /* the two cases the hook never sees */
 	else
 		UT_COUNT(sigsys_calls);
-	if (nr == SYS_rt_sigreturn) { /* not the hook's business: it returns from some signal handler */
-		run_in_place(insn, nr, uc);
+	if (sigreturn) { /* not the hook's business: it returns from some signal handler */
+		run_in_place(insn, nr, false, uc);
 	} else if (!running) { /* intercepted just as usertrap shut down: the call, without the hook */
-		const long *a = call.args;
 		if (in_place)
-			run_in_place(insn, nr, uc);
+			run_in_place(insn, nr, i386, uc);
 		else
-			arch_set_rax(uc, (uint64_t)ut_sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+			arch_set_rax(uc, (uint64_t)raw_call(&call));
 	} else if (in_place) {
 		call.flags |= USERTRAP_CALL_IN_PLACE;
 		long r = ut_run_hook(&call);
 		if (r == USERTRAP_RESULT_IN_PLACE)
-			run_in_place(insn, nr, uc);
+			run_in_place(insn, nr, i386, uc);
 		else
 			arch_set_rax(uc, (uint64_t)r);
 	} else {
 		/* exit_group never returns and ends every thread: a patch of its site would never run (a
 		 * child forked earlier has the parent's code as it was then). It was the last first hit of
-		 * every process, tens of microseconds at exit. */
-		bool patched = __atomic_load_n(&lazy_patch_on, __ATOMIC_ACQUIRE) && nr != SYS_exit_group &&
-		               ut_hits_reached(insn) && lazy_patch(insn, nr);
+		 * every process, tens of microseconds at exit. An `int $0x80` site is never patched (no
+		 * pattern or window makes an i386 call), so none is tried, counted or refused. */
+		bool patched = !i386 && __atomic_load_n(&lazy_patch_on, __ATOMIC_ACQUIRE) &&
+		               nr != SYS_exit_group && ut_hits_reached(insn) && lazy_patch(insn, nr);
 		arch_set_rax(uc, (uint64_t)ut_run_hook(&call));
 		/* A window just patched over this call has a guard byte where the thread returns (after the
 		 * syscall, when more instructions were moved): resume at that point of the stub. Returning
@@ -143,7 +167,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 {
 	int saved_errno = errno;
 	if (info->si_code == SYS_USER_DISPATCH)
-		intercepted(info->si_syscall, uc);
+		intercepted(info->si_syscall, info->si_arch == ARCH_AUDIT_I386, uc);
 	else if (!ut_arm_answer(info, uc))
 		ut_chain(sig, info, uc);
 	errno = saved_errno;

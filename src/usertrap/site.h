@@ -51,4 +51,21 @@ static inline bool ut_in_place_nr(long nr)
 	return nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 || nr == SYS_vfork;
 }
 
+/* The i386 numbers (`int $0x80`, USERTRAP_CALL_I386) that run in place whatever their arguments:
+ * sigreturn, clone, rt_sigreturn, vfork, clone3 for the same reasons, and fork because what
+ * usertrap_syscall does for a forked child is for the x86-64 calls (arch/x86/entry/syscalls/syscall_32.tbl).
+ */
+#define UT_I386_FORK         2
+#define UT_I386_SIGRETURN    119
+#define UT_I386_CLONE        120
+#define UT_I386_RT_SIGRETURN 173
+#define UT_I386_VFORK        190
+#define UT_I386_CLONE3       435
+
+static inline bool ut_in_place_i386_nr(long nr)
+{
+	return nr == UT_I386_FORK || nr == UT_I386_SIGRETURN || nr == UT_I386_CLONE ||
+	       nr == UT_I386_RT_SIGRETURN || nr == UT_I386_VFORK || nr == UT_I386_CLONE3;
+}
+
 #endif

@@ -50,6 +50,18 @@ long ut_sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 	return ((gate_fn)(t + UT_H_SYSCALL))(nr, a1, a2, a3, a4, a5, a6);
 }
 
+/* asm/usertrap_table.asm: sets the i386 registers from regs = {nr, args[0..5]} and calls gate. */
+UT_HIDDEN long ut_int80_via(const long regs[7], uintptr_t gate);
+/* asm/usertrap_table.asm: `int $0x80; ret` in the library's text, for before the table exists. */
+UT_HIDDEN extern const unsigned char ut_int80_local[];
+
+long ut_sys_i386(long nr, const long args[6])
+{
+	const long regs[7] = {nr, args[0], args[1], args[2], args[3], args[4], args[5]};
+	uintptr_t t = ut_table();
+	return ut_int80_via(regs, t ? t + UT_H_INT80 : (uintptr_t)ut_int80_local);
+}
+
 static uintptr_t slot_offset(unsigned i)
 {
 	return (uintptr_t)(i / UT_SLOTS_PER_PAGE) * UT_PAGE +

@@ -20,7 +20,9 @@
 #define UT_DATA_DELTA     (UT_CODE_PAGES * UT_PAGE)
 #define UT_TABLE_SIZE     (2 * UT_DATA_DELTA)
 #define UT_C_GATE         32 /* in a code slot: `syscall; mov [resume],%rcx; jmp *%rcx` */
+#define UT_C_GATE_I386    48 /* in a code slot: `int $0x80; jmp *[resume]` (RCX is an i386 argument) */
 #define UT_H_SYSCALL      0  /* in the header's code: the gate */
+#define UT_H_INT80        32 /* in the header's code: `endbr64; int $0x80; ret`, the i386 gate */
 #define UT_H_RESTORER     48 /* in the header's code: the rt_sigreturn restorer */
 #define UT_H_WINDOW_GATE \
 	64 /* in the header's code: `syscall; mov -120(%rsp),%rcx; jmp *%rcx`: a window's pass-through */
@@ -88,6 +90,9 @@ UT_HIDDEN uintptr_t ut_restorer(void);
 /* The raw syscall through the table's gate (or libc's before the table exists): never intercepted by
  * Syscall User Dispatch. Returns the kernel's result (-errno). Async-signal-safe. */
 UT_HIDDEN long ut_sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+/* The raw i386 call (`int $0x80`) nr with args[0..5] in EBX, ECX, EDX, ESI, EDI, EBP (low 32 bits),
+ * through the table's i386 gate: never intercepted. Returns RAX as the kernel left it. Async-signal-safe. */
+UT_HIDDEN long ut_sys_i386(long nr, const long args[6]);
 #define UT_SYS0(nr)                ut_sys(nr, 0, 0, 0, 0, 0, 0)
 #define UT_SYS1(nr, a)             ut_sys(nr, (long)(a), 0, 0, 0, 0, 0)
 #define UT_SYS2(nr, a, b)          ut_sys(nr, (long)(a), (long)(b), 0, 0, 0, 0)

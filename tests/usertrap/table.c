@@ -1,7 +1,8 @@
 /*
  * The trap table's code against the offsets src/usertrap/table.h uses for it (asm/usertrap_table.inc
  * has its own copy of them): the gate, the restorer (glibc's bytes, which unwinders recognise), the
- * windows' pass-through gate, a slot's in-place gate, and a slot's cell, whose third byte is the guard.
+ * windows' pass-through gate, the i386 gate, a slot's in-place gates (`syscall` and `int $0x80`), and
+ * a slot's cell, whose third byte is the guard.
  */
 #include "usertrap/table.h"
 #include <stdio.h>
@@ -35,6 +36,14 @@ Test(table, code_is_where_the_c_side_expects_it)
 	cr_assert_eq((uintptr_t)(slot1 + UT_C_GATE + 9 + disp), (uintptr_t)(slot1 + UT_DATA_DELTA + 8));
 	const unsigned char jmp_rcx[] = {0xff, 0xe1};
 	cr_assert_eq(memcmp(slot1 + UT_C_GATE + 9, jmp_rcx, sizeof jmp_rcx), 0);
+	const unsigned char int80_gate[] = {0xf3, 0x0f, 0x1e, 0xfa,
+	                                    0xcd, 0x80, 0xc3}; /* endbr64; int $0x80; ret */
+	cr_assert_eq(memcmp(t + UT_H_INT80, int80_gate, sizeof int80_gate), 0);
+	/* int $0x80; jmp *disp(%rip) (disp: to the slot's resume field; RCX is left alone) */
+	const unsigned char in_place_i386[] = {0xcd, 0x80, 0xff, 0x25};
+	cr_assert_eq(memcmp(slot1 + UT_C_GATE_I386, in_place_i386, sizeof in_place_i386), 0);
+	memcpy(&disp, slot1 + UT_C_GATE_I386 + 4, sizeof disp);
+	cr_assert_eq((uintptr_t)(slot1 + UT_C_GATE_I386 + 8 + disp), (uintptr_t)(slot1 + UT_DATA_DELTA + 8));
 	const uint64_t *data1 = (const uint64_t *)(slot1 + UT_DATA_DELTA);
 	cr_assert_eq(data1[0], (uintptr_t)slot1, "a slot's cell holds its code's address");
 	cr_assert_eq(((uintptr_t)data1 >> 16) & 0xff, UT_GUARD, "the cell's third byte is the guard");

@@ -1,0 +1,284 @@
+/*
+ * i386 system calls made with `int $0x80` from 64-bit code under lazy capture: the hook sees them
+ * marked USERTRAP_CALL_I386 with the i386 number and EBX..EBP, usertrap_syscall makes them with
+ * `int $0x80` (as the hook left them), the i386 numbers that must run in place do, the x86-64 special
+ * cases (rt_sigreturn 15, the lazy patch) never apply to them, and a 64-bit call after one is unaffected.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "usertrap/util.h"
+
+/* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
+#define I386_FORK    2
+#define I386_WRITE   4
+#define I386_CHMOD   15
+#define I386_GETPID  20
+#define I386_GETPPID 64
+
+/* src/usertrap/refused.h: true if the site (the would-be pattern start) is on the refused list. */
+extern bool ut_refused(uintptr_t site);
+
+/* long i386_call(const long regs[7]): `int $0x80` with RAX, RBX, RCX, RDX, RSI, RDI, RBP = regs[0..6]
+ * (all 64 bits, so a test can put junk above the 32 the kernel reads); returns RAX. */
+long i386_call(const long regs[7]);
+extern const unsigned char i386_site[];
+__asm__(".text\n"
+        ".globl i386_call\n"
+        ".type i386_call, @function\n"
+        "i386_call:\n"
+        "\tpush %rbx\n\tpush %rbp\n"
+        "\tmov (%rdi), %rax\n\tmov 8(%rdi), %rbx\n\tmov 16(%rdi), %rcx\n\tmov 24(%rdi), %rdx\n"
+        "\tmov 32(%rdi), %rsi\n\tmov 48(%rdi), %rbp\n\tmov 40(%rdi), %rdi\n"
+        ".globl i386_site\n"
+        "i386_site:\n"
+        "\tint $0x80\n"
+        "\tpop %rbp\n\tpop %rbx\n\tret\n"
+        ".size i386_call, .-i386_call\n");
+
+static long i386_call0(long nr)
+{
+	const long regs[7] = {nr};
+	return i386_call(regs);
+}
+
+/* Skips the test where `int $0x80` does not make i386 calls (no ia32 emulation: ENOSYS, or SIGSEGV
+ * when the kernel was built without it), probed in a child. */
+static void i386_or_skip(void)
+{
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0)
+		_exit(i386_call0(I386_GETPID) == getpid() ? 0 : 1);
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		cr_skip_test("not run: `int $0x80` makes no i386 calls here (status %#x)", st);
+}
+
+static struct usertrap_call seen[8];
+static unsigned n_seen;
+static long (*answer_i386)(struct usertrap_call *call);
+
+/* Records every call; i386 calls go to answer_i386 when set. */
+static long recording(struct usertrap_call *call, void *arg)
+{
+	(void)arg;
+	if (n_seen < sizeof seen / sizeof seen[0])
+		seen[n_seen++] = *call;
+	if ((call->flags & USERTRAP_CALL_I386) && answer_i386)
+		return answer_i386(call);
+	return usertrap_syscall(call);
+}
+
+static void start(long (*answer)(struct usertrap_call *))
+{
+	i386_or_skip();
+	answer_i386 = answer;
+	lazy_init_or_skip(recording, 0);
+}
+
+static struct usertrap_counters counters(void)
+{
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	return c;
+}
+
+Test(int80, getpid_reaches_the_hook_marked_i386_with_ebx_to_ebp)
+{
+	start(NULL);
+	/* junk above bit 31 of every argument register: the kernel reads only the low halves */
+	const long regs[7] = {I386_GETPID,         0x1111111100000011L, 0x2222222200000022L,
+	                      0x3333333300000033L, 0x4444444400000044L, 0x5555555500000055L,
+	                      0x6666666600000066L};
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call(regs);
+	long ppid = syscall(SYS_getppid); /* a 64-bit call right after */
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(r, getpid(), "i386 getpid returned %ld", r);
+	cr_assert_eq(ppid, getppid());
+	cr_assert_geq(n_seen, 2);
+	cr_assert_eq(seen[0].flags, USERTRAP_CALL_SIGSYS | USERTRAP_CALL_I386);
+	cr_assert_eq(seen[0].nr, I386_GETPID);
+	const long want[6] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66};
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(seen[0].args[i], want[i], "arg %d: %#lx", i, seen[0].args[i]);
+	cr_assert_eq(seen[0].site, (void *)i386_site);
+	cr_assert_eq(seen[1].flags, USERTRAP_CALL_SIGSYS, "the 64-bit call is not marked");
+	cr_assert_eq(seen[1].nr, SYS_getppid);
+}
+
+static long to_getppid(struct usertrap_call *call)
+{
+	call->nr = I386_GETPPID;
+	return usertrap_syscall(call);
+}
+
+Test(int80, a_changed_number_is_the_call_made)
+{
+	start(to_getppid);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call0(I386_GETPID);
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(r, getppid(), "made as i386 getppid: %ld", r);
+	cr_assert_eq(seen[0].nr, I386_GETPID, "the hook saw the program's number");
+}
+
+static int redirect_fd;
+
+/* write(fd, buf, 4) becomes write(redirect_fd, buf + 1, 2). */
+static long redirect_write(struct usertrap_call *call)
+{
+	call->args[0] = redirect_fd;
+	call->args[1] += 1;
+	call->args[2] = 2;
+	return usertrap_syscall(call);
+}
+
+Test(int80, changed_arguments_are_the_call_made)
+{
+	start(redirect_write);
+	/* an i386 pointer is 32 bits: the buffer must lie below 4 GiB */
+	char *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	cr_assert(buf != MAP_FAILED);
+	memcpy(buf, "abcd", 4);
+	int asked[2], got[2];
+	cr_assert_eq(pipe2(asked, O_NONBLOCK), 0);
+	cr_assert_eq(pipe2(got, O_NONBLOCK), 0);
+	redirect_fd = got[1];
+	const long regs[7] = {I386_WRITE, asked[1], (long)(uintptr_t)buf, 4};
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call(regs);
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(r, 2);
+	char out[8];
+	cr_assert_eq(read(got[0], out, sizeof out), 2);
+	cr_assert_eq(memcmp(out, "bc", 2), 0);
+	cr_assert_eq(read(asked[0], out, sizeof out), -1, "nothing went where the program asked");
+	cr_assert_eq(errno, EAGAIN);
+}
+
+static long answer_4242(struct usertrap_call *call)
+{
+	(void)call;
+	return 4242;
+}
+
+Test(int80, the_hooks_answer_is_the_result)
+{
+	start(answer_4242);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call0(I386_GETPID);
+	usertrap_capture_thread(false, NULL);
+	cr_assert_eq(r, 4242);
+}
+
+/* i386 chmod is 15, x86-64's rt_sigreturn: it reaches the hook and is made, never run in place. */
+Test(int80, chmod_is_not_rt_sigreturn)
+{
+	start(NULL);
+	char *path = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	cr_assert(path != MAP_FAILED);
+	strcpy(path, "/tmp/usertrap-int80-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	struct usertrap_counters before = counters();
+	const long regs[7] = {I386_CHMOD, (long)(uintptr_t)path, 0604};
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call(regs);
+	usertrap_capture_thread(false, NULL);
+	struct usertrap_counters after = counters();
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	unlink(path);
+	cr_assert_eq(r, 0);
+	cr_assert_eq(st.st_mode & 07777, 0604);
+	cr_assert_eq(n_seen, 1);
+	cr_assert_eq(seen[0].flags, USERTRAP_CALL_SIGSYS | USERTRAP_CALL_I386);
+	cr_assert_eq(seen[0].nr, I386_CHMOD);
+	cr_assert_eq(after.sigsys_calls - before.sigsys_calls, 1);
+	cr_assert_eq(after.sigsys_native, before.sigsys_native);
+	cr_assert_eq(after.in_place_calls, before.in_place_calls);
+}
+
+/* i386 fork (2) runs in place, at the slot's i386 gate: the child returns 0 from the same `int $0x80`. */
+Test(int80, fork_runs_in_place)
+{
+	start(NULL);
+	struct usertrap_counters before = counters();
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call0(I386_FORK);
+	if (r == 0)
+		syscall(SYS_exit_group, 7);
+	long ppid = syscall(SYS_getppid);
+	usertrap_capture_thread(false, NULL);
+	struct usertrap_counters after = counters();
+	cr_assert_gt(r, 0, "fork returned %ld", r);
+	int st;
+	cr_assert_eq(waitpid((pid_t)r, &st, 0), r);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status %#x", st);
+	cr_assert_eq(ppid, getppid(), "a 64-bit call after it is unaffected");
+	cr_assert_eq(seen[0].flags, USERTRAP_CALL_SIGSYS | USERTRAP_CALL_I386 | USERTRAP_CALL_IN_PLACE);
+	cr_assert_eq(seen[0].nr, I386_FORK);
+	cr_assert_eq(seen[1].nr, SYS_getppid);
+	cr_assert_eq(after.in_place_calls - before.in_place_calls, 1);
+	cr_assert_eq(after.capture_lost, before.capture_lost);
+}
+
+/* Three calls from one `int $0x80` site with lazy patching on: all on the signal path, no patch tried
+ * (no patch, no failure, no refusal). */
+Test(int80, the_site_is_never_patched)
+{
+	start(NULL);
+	struct usertrap_counters before = counters();
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r[3];
+	for (int i = 0; i < 3; i++)
+		r[i] = i386_call0(I386_GETPID);
+	usertrap_capture_thread(false, NULL);
+	struct usertrap_counters after = counters();
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(r[i], getpid());
+	cr_assert_eq(after.sigsys_calls - before.sigsys_calls, 3);
+	cr_assert_eq(after.patches, before.patches);
+	cr_assert_eq(after.patch_failures, before.patch_failures);
+	cr_assert_eq(after.sites_patched, before.sites_patched);
+	cr_assert_not(ut_refused((uintptr_t)i386_site - 5), "not on the refused list");
+	cr_assert_eq(memcmp(i386_site, "\xcd\x80", 2), 0);
+}
+
+/* With every slot taken, i386 fork gets no gate: its `int $0x80` is run again natively (RIP - 2) with
+ * this thread's capture switched off (counted), and still forks. */
+Test(int80, fork_without_a_free_slot_runs_at_its_own_site, .timeout = 60)
+{
+	i386_or_skip();
+	lazy_init_or_skip(recording, USERTRAP_LAZY_NO_PATCH);
+	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
+	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
+		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
+	struct usertrap_counters before = counters();
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r = i386_call0(I386_FORK);
+	if (r == 0)
+		syscall(SYS_exit_group, 7);
+	unsigned seen_after_fork = n_seen;
+	long ppid = syscall(SYS_getppid);
+	usertrap_capture_thread(false, NULL);
+	struct usertrap_counters after = counters();
+	cr_assert_gt(r, 0, "fork returned %ld", r);
+	int st;
+	cr_assert_eq(waitpid((pid_t)r, &st, 0), r);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status %#x", st);
+	cr_assert_eq(ppid, getppid());
+	cr_assert_eq(seen[0].flags, USERTRAP_CALL_SIGSYS | USERTRAP_CALL_I386 | USERTRAP_CALL_IN_PLACE);
+	cr_assert_eq(n_seen, seen_after_fork, "capture is off after it");
+	cr_assert_eq(after.capture_lost - before.capture_lost, 1);
+	cr_assert_eq(after.in_place_calls - before.in_place_calls, 1);
+}
