@@ -47,12 +47,19 @@ static struct ut_cells calls;
 static __thread uint64_t *my_calls __attribute__((tls_model("initial-exec")));
 static unsigned report_sites;
 
+/* An x86-64 fork, clone or clone3 (an i386 call only shares numbers with them: i386 57 is setpgid;
+ * i386 fork-like calls run in place and never return here). */
+static bool fork_like(const struct usertrap_call *call)
+{
+	return !(call->flags & USERTRAP_CALL_I386) &&
+	       (call->nr == SYS_fork || call->nr == SYS_clone || call->nr == SYS_clone3);
+}
+
 /* A fork-like call returned 0: this is a child with memory of its own (calls sharing memory run in
  * place and never return here), which counts from zero like the library's counters. */
 static bool forked_child(const struct usertrap_call *call, long r)
 {
-	return r == 0 && !(call->flags & USERTRAP_CALL_IN_PLACE) &&
-	       (call->nr == SYS_fork || call->nr == SYS_clone || call->nr == SYS_clone3);
+	return r == 0 && !(call->flags & USERTRAP_CALL_IN_PLACE) && fork_like(call);
 }
 
 /* Only the fork-like calls' results matter here: every other call is passed through with
@@ -63,8 +70,8 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 	ut_cells_add(&calls, &my_calls);
 	unsigned top = __atomic_load_n(&report_sites, __ATOMIC_RELAXED);
 	if (top && (call->flags & USERTRAP_CALL_SIGSYS))
-		preload_sites_count((uintptr_t)call->site, call->nr);
-	if (call->nr != SYS_fork && call->nr != SYS_clone && call->nr != SYS_clone3)
+		preload_sites_count((uintptr_t)call->site, call->nr, call->flags & USERTRAP_CALL_I386);
+	if (!fork_like(call))
 		return USERTRAP_RESULT_PASS;
 	long r = usertrap_syscall(call);
 	if (forked_child(call, r)) {

@@ -15,6 +15,7 @@ static struct site {
 	uintptr_t insn; /* 0: free */
 	long nr_plus1;  /* the first call's number + 1; 0 until its claimer stored it */
 	bool mixed;     /* calls with another number came from it too */
+	bool i386;      /* an `int $0x80` site: its numbers are i386 ones */
 	uint64_t calls;
 } table[TABLE_SIZE];
 static uint64_t untracked;
@@ -32,7 +33,7 @@ static void count_at(struct site *s, long nr)
 	__atomic_fetch_add(&s->calls, 1, __ATOMIC_RELAXED);
 }
 
-void preload_sites_count(uintptr_t insn, long nr)
+void preload_sites_count(uintptr_t insn, long nr, bool i386)
 {
 	for (unsigned i = 0, h = slot_of(insn); i < PROBES; i++, h = (h + 1) & (TABLE_SIZE - 1)) {
 		struct site *s = &table[h];
@@ -43,6 +44,7 @@ void preload_sites_count(uintptr_t insn, long nr)
 			uintptr_t expected = 0;
 			if (__atomic_compare_exchange_n(&s->insn, &expected, insn, false, __ATOMIC_ACQ_REL,
 			                                __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(&s->i386, i386, __ATOMIC_RELAXED);
 				__atomic_store_n(&s->nr_plus1, nr + 1, __ATOMIC_RELAXED);
 				cur = insn;
 			} else {
@@ -106,11 +108,14 @@ static void mapping_of(uintptr_t addr, char *out, size_t n)
 	fclose(f);
 }
 
-/* Still on the SIGSYS path: the syscall instruction is still there (a patched site jumps away). */
+/* Still on the SIGSYS path: the syscall (or int $0x80) instruction is still there (a patched site
+ * jumps away). */
 static bool still_trapping(uintptr_t insn)
 {
 	unsigned char b[2];
-	return safecopy_memcpy(b, (const void *)insn, 2, NULL) == 2 && b[0] == 0x0f && b[1] == 0x05;
+	if (safecopy_memcpy(b, (const void *)insn, 2, NULL) != 2)
+		return false;
+	return (b[0] == 0x0f && b[1] == 0x05) || (b[0] == 0xcd && b[1] == 0x80);
 }
 
 /* The index of the hottest site still trapping that is not yet in taken[0..k), or -1. */
@@ -144,11 +149,11 @@ size_t preload_sites_report(long pid, unsigned top, char *out, size_t n)
 		char bytes[64], map[320];
 		bytes_around(s->insn, bytes, sizeof bytes);
 		mapping_of(s->insn, map, sizeof map);
-		len +=
-		    (size_t)snprintf(out + len, n - len,
-		                     "usertrap-site pid=%ld calls=%llu nr=%ld%s addr=%#lx bytes=%s map=%s\n",
-		                     pid, (unsigned long long)s->calls, s->nr_plus1 - 1, s->mixed ? "+" : "",
-		                     (unsigned long)s->insn, bytes, map);
+		len += (size_t)snprintf(
+		    out + len, n - len,
+		    "usertrap-site pid=%ld calls=%llu nr=%s%ld%s addr=%#lx bytes=%s map=%s\n", pid,
+		    (unsigned long long)s->calls, s->i386 ? "i386:" : "", s->nr_plus1 - 1,
+		    s->mixed ? "+" : "", (unsigned long)s->insn, bytes, map);
 	}
 	free(taken);
 	unsigned tracked = 0;

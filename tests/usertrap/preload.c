@@ -429,6 +429,53 @@ BOTH_GLIBCS(find, "/usr/bin/find", "/usr/include/linux", "-name", "*.h")
 BOTH_GLIBCS(sh_c, "/bin/sh", "-c", "echo a | /bin/cat; /bin/sh -c 'exit 3'; echo $?; exit 5")
 
 /* sort and gzip under the system's glibc are the tests above. */
+/* The numbers of the report's counters line: calls, trampoline, sigsys, sigill. */
+static void report_counts(const char *rep, unsigned long long v[4])
+{
+	const char *names[4] = {" calls=", " trampoline=", " sigsys=", " sigill="};
+	for (int i = 0; i < 4; i++) {
+		const char *p = strstr(rep, names[i]);
+		cr_assert(p && sscanf(p + strlen(names[i]), "%llu", &v[i]) == 1, "%s in %s", names[i], rep);
+	}
+}
+
+/* An `int $0x80` site calling i386 getpid (20) 37 times is listed as i386 (not as x86-64 writev), with
+ * its bytes; the i386 setpgid (57, x86-64's fork number) after it is not taken for a fork, whose child
+ * would count from zero: the calls still add up. */
+Test(preload, report_sites_lists_an_i386_site)
+{
+	char *argv[] = {SITES_PROBE_PATH, "37", "i386", NULL};
+	struct run plain = run(argv, false);
+	if (WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 4)
+		cr_skip_test("not run: `int $0x80` makes no i386 calls here");
+	extra_env = "USERTRAP_REPORT_SITES=3";
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	unlink(report);
+	struct run r = run(argv, true);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	unsigned long insn = strtoul(r.out, NULL, 16);
+	cr_assert_neq(insn, 0);
+	size_t len;
+	char *rep = slurp(report, &len);
+	char want[160];
+	snprintf(want, sizeof want,
+	         "calls=37 nr=i386:20 addr=%#lx bytes=909090b814000000[cd80]c3cccccc map=[anon]+", insn);
+	const char *first = strstr(rep, "usertrap-site ");
+	cr_assert(first, "no site listed:\n%.*s", (int)len, rep);
+	const char *hit = strstr(first, want);
+	cr_assert(hit && hit < strchr(first, '\n'), "not listed first as %s:\n%.*s", want, (int)len, rep);
+	unsigned long long v[4];
+	report_counts(rep, v);
+	cr_assert_eq(v[0], v[1] + v[2] + v[3], "calls add up:\n%.*s", (int)len, rep);
+	cr_assert_geq(v[2], 38, "the i386 calls are SIGSYS calls");
+	free(rep);
+	free(r.out);
+	free(r.err);
+	free(plain.out);
+	free(plain.err);
+}
+
 Test(preload, sort_glibc_241)
 {
 	char *argv[] = {"/usr/bin/sort", data(), NULL};
