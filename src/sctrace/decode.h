@@ -25,6 +25,7 @@ enum sct_ret {
 
 struct sct_call {
 	long nr;
+	bool i386; /* an i386 call (`int $0x80`): nr is an i386 number, shown as one without a name */
 	long a[6];
 	long ret;     /* valid when exiting */
 	bool exiting; /* false: printing the entry half; true: the exit half */
@@ -63,6 +64,9 @@ const struct sct_sysent *sct_sysent(long nr);
 
 /* How many arguments nr takes (6 for a number no table knows). */
 int sct_syscall_nargs(long nr);
+
+/* The name c is shown under, or NULL (shown as syscall_0xNR): an i386 call has none. */
+const char *sct_call_name(const struct sct_call *c);
 
 /* Prints the entry half "name(args..." or, when exiting, the rest "args...)" (without the result). */
 void sct_decode_entry(struct sct_call *c);

@@ -25,10 +25,22 @@ static void print_args(struct sct_call *c, const struct sct_sysent *e, int from,
 	}
 }
 
+/* The table entry of c: none for an i386 call (the table is x86-64's), whose six arguments print in
+ * hex, as strace prints a number it has no name for. */
+static const struct sct_sysent *sysent_of(const struct sct_call *c)
+{
+	return sct_sysent(c->i386 ? -1 : c->nr);
+}
+
+const char *sct_call_name(const struct sct_call *c)
+{
+	return c->i386 ? NULL : sct_syscall_name(c->nr);
+}
+
 void sct_decode_entry(struct sct_call *c)
 {
-	const struct sct_sysent *e = sct_sysent(c->nr);
-	const char *name = sct_syscall_name(c->nr);
+	const struct sct_sysent *e = sysent_of(c);
+	const char *name = sct_call_name(c);
 	if (name) {
 		sct_puts(c->l, name);
 	} else {
@@ -50,7 +62,7 @@ void sct_decode_entry(struct sct_call *c)
 
 void sct_decode_exit(struct sct_call *c)
 {
-	const struct sct_sysent *e = sct_sysent(c->nr);
+	const struct sct_sysent *e = sysent_of(c);
 	c->exiting = true;
 	if (e->custom) {
 		e->custom(c);

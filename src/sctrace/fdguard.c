@@ -53,6 +53,9 @@ static bool move_own(int fd)
 long sct_guarded_syscall(const struct usertrap_call *call)
 {
 	const long *a = call->args;
+	if (call->flags & USERTRAP_CALL_I386)
+		return usertrap_syscall(
+		    call); /* the numbers below are x86-64's (i386 3 is read, not close) */
 	if (sct_faults_owns(call->nr, a))
 		return sct_faults_sigaction(a);
 	switch (call->nr) {

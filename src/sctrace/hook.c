@@ -135,10 +135,32 @@ static void count(long nr, long ret, uint64_t ticks)
 
 /* ---- the lines ---- */
 
+/* strace's line when a thread's calls change personality: "[ Process PID=N runs in 32 bit mode. ]"
+ * before its first i386 call (`int $0x80`), the 64-bit one before its next x86-64 call; -q drops it. */
+static void personality(struct sct_thread *t, bool i386)
+{
+	if (t->i386 == i386)
+		return;
+	t->i386 = i386;
+	if (sct.o->quiet)
+		return;
+	char buf[128];
+	struct sct_line l;
+	sct_line_init(&l, buf, sizeof buf);
+	sct_out_prefix(t, &l);
+	sct_puts(&l, "[ Process PID=");
+	sct_dec(&l, t->tid);
+	sct_puts(&l, i386 ? " runs in 32 bit mode. ]" : " runs in 64 bit mode. ]");
+	sct_line_end(&l);
+	sct_out_line(t, buf, l.len);
+}
+
 static void start_frame(struct sct_thread *t, struct sct_frame *f, const struct usertrap_call *call)
 {
 	struct sct_call *c = &f->call;
+	personality(t, call->flags & USERTRAP_CALL_I386);
 	c->nr = call->nr;
+	c->i386 = call->flags & USERTRAP_CALL_I386;
 	memcpy(c->a, call->args, sizeof c->a);
 	c->ret = 0;
 	c->o = sct.o;
@@ -156,7 +178,7 @@ static void restart_line(struct sct_thread *t, struct sct_frame *f)
 	f->line.truncated = false;
 	sct_out_prefix(t, &f->line);
 	sct_puts(&f->line, "<... ");
-	const char *name = sct_syscall_name(f->call.nr);
+	const char *name = sct_call_name(&f->call);
 	sct_puts(&f->line, name ? name : "syscall");
 	sct_puts(&f->line, " resumed>");
 }
@@ -221,6 +243,21 @@ static bool may_block(long nr)
 	return false;
 }
 
+/* The exit half and " = ?": a call whose result this thread cannot know. */
+static void finish_line_unknown(struct sct_thread *t, struct sct_frame *f, bool closed)
+{
+	if (closed)
+		restart_line(t, f);
+	f->call.ret = -1;
+	f->call.exiting = true;
+	f->call.saved[0] = 0;
+	sct_decode_exit(&f->call);
+	f->call.ret_kind = SCT_RET_NONE;
+	sct_decode_result(&f->call);
+	sct_line_end(&f->line);
+	sct_out_line(t, f->line.buf, f->line.len);
+}
+
 /*
  * The result of an in-place call made earlier on this thread, now that it runs again: the child's id,
  * from where CLONE_PARENT_SETTID had the kernel write it (read early by the child itself, see
@@ -249,21 +286,11 @@ static void settle_inplace(struct sct_thread *t)
 		return;
 	long ret = inplace_result(t);
 	bool closed = sct_out_withdraw(t, f);
-	if (ret == -1) {
-		/* the child's id could not be learnt: strace would have it; say so rather than guess */
-		if (closed)
-			restart_line(t, f);
-		f->call.ret = -1;
-		f->call.exiting = true;
-		f->call.saved[0] = 0;
-		sct_decode_exit(&f->call);
-		f->call.ret_kind = SCT_RET_NONE;
-		sct_decode_result(&f->call);
-		sct_line_end(&f->line);
-		sct_out_line(t, f->line.buf, f->line.len);
-		return;
-	}
-	finish_line(t, f, ret, sct_call_clock(), closed);
+	if (ret ==
+	    -1) /* the child's id could not be learnt: strace would have it; say so rather than guess */
+		finish_line_unknown(t, f, closed);
+	else
+		finish_line(t, f, ret, sct_call_clock(), closed);
 }
 
 /* ---- the hook ---- */
@@ -412,6 +439,39 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 	return r;
 }
 
+/*
+ * An i386 call (`int $0x80`): shown as strace shows a number it has no name for (the table is
+ * x86-64's), after strace's personality line; shown only when every call is traced, never counted by
+ * -c (its tables are x86-64's), and none of the x86-64 task bookkeeping applies (i386 1 is exit, 2
+ * fork...: such a call is made without it). One that runs in place (fork, clone...) shows " = ?".
+ */
+static long i386_call(struct sct_thread *t, struct usertrap_call *call)
+{
+	if (!sct_task_traced(t) || !printing() || !sct_traces_all(sct.o) || t->depth >= SCT_DEPTH) {
+		t->busy = false;
+		long r = usertrap_syscall(call);
+		t->busy = true;
+		return r;
+	}
+	struct sct_frame *f = &t->frames[t->depth++];
+	f->t0 = sct.o->syscall_times ? sct_call_clock() : 0;
+	start_frame(t, f, call);
+	sct_decode_entry(&f->call);
+	f->entry_len = f->line.len;
+	if (t->depth == 1 && sct.o->status == SCT_STATUS_ALL)
+		sct_out_publish(t, f, false, 0);
+	t->busy = false;
+	long r = usertrap_syscall(call);
+	t->busy = true;
+	bool closed = sct_out_withdraw(t, f);
+	if (r == USERTRAP_RESULT_IN_PLACE)
+		finish_line_unknown(t, f, closed);
+	else
+		finish_line(t, f, r, sct.o->syscall_times ? sct_call_clock() : 0, closed);
+	t->depth--;
+	return r;
+}
+
 long sct_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
@@ -424,7 +484,11 @@ long sct_hook(struct usertrap_call *call, void *arg)
 	t->busy = true;
 	if (t->inplace.active && !t->vfork_parent)
 		settle_inplace(t);
-	long r = sct_task_traced(t) ? traced_call(t, call) : untraced_call(t, call);
+	long r;
+	if (call->flags & USERTRAP_CALL_I386)
+		r = i386_call(t, call);
+	else
+		r = sct_task_traced(t) ? traced_call(t, call) : untraced_call(t, call);
 	t = sct_thread_self_if_any();
 	if (t)
 		t->busy = false;

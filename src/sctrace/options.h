@@ -63,6 +63,16 @@ static inline bool sct_traced(const struct sct_options *o, long nr)
 	return nr >= 0 && nr < SCT_NR_COUNT && ((o->trace[nr / 64] >> (nr % 64)) & 1);
 }
 
+/* True if every call is in the trace set (the default): only then are i386 calls shown, as -e trace=
+ * names x86-64 calls. */
+static inline bool sct_traces_all(const struct sct_options *o)
+{
+	for (int i = 0; i < SCT_NR_COUNT / 64; i++)
+		if (o->trace[i] != UINT64_MAX)
+			return false;
+	return true;
+}
+
 /* The usage text printed by -h. */
 extern const char sct_usage[];
 

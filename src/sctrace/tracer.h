@@ -66,6 +66,7 @@ struct sct_thread {
 	int slot;       /* board slot for this thread's calls in progress, or -1 */
 	unsigned depth; /* frames in use */
 	bool busy;      /* the tracer's own code runs (calls it makes itself are not the program's) */
+	bool i386;      /* its last shown call was an i386 one (strace's personality, "32 bit mode") */
 	int out_fd;     /* -ff: this thread's own file, or -1 */
 	/* Set in the state of a vfork child: the child runs on its parent's memory and TLS until it execs
 	 * or exits, so it gets a state of its own, and the parent's comes back when the parent runs. */

@@ -355,3 +355,46 @@ Test(output, ff_with_threads)
 	cr_assert_eq(with_first, 1);
 	cr_assert_eq(with_second, 1);
 }
+
+/* i386 calls (`int $0x80`) as strace shows a number it has no name for, between strace's personality
+ * lines, never under the x86-64 name of their number (20 is writev); -q drops the personality lines,
+ * -e trace= (x86-64 names) does not show them, -c does not count them. */
+Test(output, i386_calls_between_personality_lines)
+{
+	char *prog[] = {SCTRACE_PROGRAMS "/int80", NULL};
+	char *argv[] = {prog[0], NULL};
+	struct run plain = run_in(dir, argv, NULL);
+	int plain_status = plain.status;
+	run_free(&plain);
+	if (WIFEXITED(plain_status) && WEXITSTATUS(plain_status) == 4)
+		cr_skip_test("not run: `int $0x80` makes no i386 calls here");
+	char *trace = traced(NULL, NULL, NULL, prog);
+	const char *at = strstr(trace, "\ngetpid()");
+	cr_assert(at, "%s", trace);
+	long pid = strtol(strstr(at, " = ") + 3, NULL, 10);
+	char want[512];
+	snprintf(want, sizeof want,
+	         "\n[ Process PID=%ld runs in 32 bit mode. ]\n"
+	         "syscall_0x14(0x11, 0x22, 0x33, 0x44, 0x55, 0x66) = %ld\n"
+	         "syscall_0x14(0x11, 0x22, 0x33, 0x44, 0x55, 0x66) = %ld\n"
+	         "syscall_0x14(0x11, 0x22, 0x33, 0x44, 0x55, 0x66) = %ld\n"
+	         "[ Process PID=%ld runs in 64 bit mode. ]\n"
+	         "getppid()                               = ",
+	         pid, pid, pid, pid, pid);
+	cr_assert(strstr(at, want), "want%s\nin\n%s", want, trace);
+	cr_assert_eq(count_lines_with(trace, "writev"), 0);
+	free(trace);
+	trace = traced("-q", NULL, NULL, prog);
+	cr_assert_eq(count_lines_with(trace, "[ Process PID="), 0, "%s", trace);
+	cr_assert_eq(count_lines_with(trace, "syscall_0x14("), 3, "%s", trace);
+	free(trace);
+	trace = traced("-e", "trace=getppid,writev", NULL, prog);
+	cr_assert_eq(count_lines_with(trace, "syscall_0x14("), 0, "%s", trace);
+	cr_assert_eq(count_lines_with(trace, "writev("), 0, "%s", trace);
+	cr_assert_eq(count_lines_with(trace, "getppid("), 1, "%s", trace);
+	free(trace);
+	trace = traced("-c", NULL, NULL, prog);
+	cr_assert_eq(count_lines_with(trace, "writev"), 0, "%s", trace);
+	cr_assert_eq(count_lines_with(trace, " getppid"), 1, "%s", trace);
+	free(trace);
+}

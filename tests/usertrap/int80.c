@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "i386_call.h"
 #include "usertrap/util.h"
 
 /* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
@@ -23,23 +24,6 @@
 
 /* src/usertrap/refused.h: true if the site (the would-be pattern start) is on the refused list. */
 extern bool ut_refused(uintptr_t site);
-
-/* long i386_call(const long regs[7]): `int $0x80` with RAX, RBX, RCX, RDX, RSI, RDI, RBP = regs[0..6]
- * (all 64 bits, so a test can put junk above the 32 the kernel reads); returns RAX. */
-long i386_call(const long regs[7]);
-extern const unsigned char i386_site[];
-__asm__(".text\n"
-        ".globl i386_call\n"
-        ".type i386_call, @function\n"
-        "i386_call:\n"
-        "\tpush %rbx\n\tpush %rbp\n"
-        "\tmov (%rdi), %rax\n\tmov 8(%rdi), %rbx\n\tmov 16(%rdi), %rcx\n\tmov 24(%rdi), %rdx\n"
-        "\tmov 32(%rdi), %rsi\n\tmov 48(%rdi), %rbp\n\tmov 40(%rdi), %rdi\n"
-        ".globl i386_site\n"
-        "i386_site:\n"
-        "\tint $0x80\n"
-        "\tpop %rbp\n\tpop %rbx\n\tret\n"
-        ".size i386_call, .-i386_call\n");
 
 static long i386_call0(long nr)
 {
