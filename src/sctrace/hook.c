@@ -22,19 +22,25 @@ bool sct_task_traced(const struct sct_thread *t)
 	return !t->vfork_parent && t->tid == sct.board->root_pid;
 }
 
-void sct_print_exited(struct sct_thread *t, int code)
+/* A line of the tracer's own about task t: before, the number n, after. */
+static void note_line(struct sct_thread *t, const char *before, long n, const char *after)
 {
-	if (sct.o->quiet >= 2 || sct.o->summary == SCT_SUMMARY_ONLY)
-		return;
 	char buf[128];
 	struct sct_line l;
 	sct_line_init(&l, buf, sizeof buf);
 	sct_out_prefix(t, &l);
-	sct_puts(&l, "+++ exited with ");
-	sct_dec(&l, code & 0xff);
-	sct_puts(&l, " +++");
+	sct_puts(&l, before);
+	sct_dec(&l, n);
+	sct_puts(&l, after);
 	sct_line_end(&l);
 	sct_out_line(t, buf, l.len);
+}
+
+void sct_print_exited(struct sct_thread *t, int code)
+{
+	if (sct.o->quiet >= 2 || sct.o->summary == SCT_SUMMARY_ONLY)
+		return;
+	note_line(t, "+++ exited with ", code & 0xff, " +++");
 }
 
 /* ---- calls that make or end tasks ---- */
@@ -142,17 +148,9 @@ static void personality(struct sct_thread *t, bool i386)
 	if (t->i386 == i386)
 		return;
 	t->i386 = i386;
-	if (sct.o->quiet)
-		return;
-	char buf[128];
-	struct sct_line l;
-	sct_line_init(&l, buf, sizeof buf);
-	sct_out_prefix(t, &l);
-	sct_puts(&l, "[ Process PID=");
-	sct_dec(&l, t->tid);
-	sct_puts(&l, i386 ? " runs in 32 bit mode. ]" : " runs in 64 bit mode. ]");
-	sct_line_end(&l);
-	sct_out_line(t, buf, l.len);
+	if (!sct.o->quiet)
+		note_line(t, "[ Process PID=", t->tid,
+		          i386 ? " runs in 32 bit mode. ]" : " runs in 64 bit mode. ]");
 }
 
 static void start_frame(struct sct_thread *t, struct sct_frame *f, const struct usertrap_call *call)

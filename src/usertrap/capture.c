@@ -3,7 +3,8 @@
  * patched first (only when the patch lock is free: a handler never waits on its own thread). Calls that
  * can only run on the caller's stack (rt_sigreturn, vfork, clone with a stack or CLONE_VM) are resumed
  * at the gate of a trap-table slot bound to their syscall instruction: the call runs natively there, in
- * the caller's context, and continues after the original instruction.
+ * the caller's context, and continues after the original instruction. An i386 call (`int $0x80`,
+ * si_arch AUDIT_ARCH_I386) goes to the hook marked USERTRAP_CALL_I386; its site is never patched.
  */
 #include <errno.h>
 #include <sys/syscall.h>

@@ -330,11 +330,10 @@ Test(preload, calls_add_up_with_signals_and_forks)
 	free(rep);
 }
 
-/* USERTRAP_REPORT_SITES: a site the patcher cannot take (`xor %eax,%eax; syscall`), called 37 times,
- * is listed with its count, number, bytes and mapping. */
-Test(preload, report_sites_lists_a_known_site)
+/* Runs sites_probe (argv) preloaded with USERTRAP_REPORT_SITES=3 and checks that the hottest site
+ * listed is its site, as want_fmt (formatted with the address the probe printed) says; the report. */
+static char *hottest_site_is(char *const argv[], const char *want_fmt, size_t *len)
 {
-	char *argv[] = {SITES_PROBE_PATH, "37", NULL};
 	extra_env = "USERTRAP_REPORT_SITES=3";
 	char report[128];
 	snprintf(report, sizeof report, "%s/report", dir);
@@ -343,24 +342,33 @@ Test(preload, report_sites_lists_a_known_site)
 	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
 	unsigned long insn = strtoul(r.out, NULL, 16);
 	cr_assert_neq(insn, 0);
-	size_t len;
-	char *rep = slurp(report, &len);
+	free(r.out);
+	free(r.err);
+	char *rep = slurp(report, len);
 	char want[160];
-	snprintf(want, sizeof want,
-	         "calls=37 nr=0 addr=%#lx bytes=90909090909031c0[0f05]c3cccccc map=[anon]+", insn);
+	snprintf(want, sizeof want, want_fmt, insn);
 	const char *first = strstr(rep, "usertrap-site ");
-	cr_assert(first, "no site listed:\n%.*s", (int)len, rep);
+	cr_assert(first, "no site listed:\n%.*s", (int)*len, rep);
 	const char *hit = strstr(first, want);
 	/* The hottest: nothing else in the program made 37 calls from one site on the SIGSYS path. */
-	cr_assert(hit && hit < strchr(first, '\n'), "not listed first as %s:\n%.*s", want, (int)len, rep);
+	cr_assert(hit && hit < strchr(first, '\n'), "not listed first as %s:\n%.*s", want, (int)*len, rep);
+	return rep;
+}
+
+/* USERTRAP_REPORT_SITES: a site the patcher cannot take (`xor %eax,%eax; syscall`), called 37 times,
+ * is listed with its count, number, bytes and mapping. */
+Test(preload, report_sites_lists_a_known_site)
+{
+	char *argv[] = {SITES_PROBE_PATH, "37", NULL};
+	size_t len;
+	char *rep = hottest_site_is(
+	    argv, "calls=37 nr=0 addr=%#lx bytes=90909090909031c0[0f05]c3cccccc map=[anon]+", &len);
 	unsigned sites = 0;
 	for (const char *p = rep; (p = strstr(p, "usertrap-site ")); p++)
 		sites++;
 	cr_assert_leq(sites, 3, "at most USERTRAP_REPORT_SITES lines");
 	cr_assert(strstr(rep, "usertrap-sites pid="), "the summary line");
 	free(rep);
-	free(r.out);
-	free(r.err);
 }
 
 /*
@@ -446,34 +454,18 @@ Test(preload, report_sites_lists_an_i386_site)
 {
 	char *argv[] = {SITES_PROBE_PATH, "37", "i386", NULL};
 	struct run plain = run(argv, false);
+	free(plain.out);
+	free(plain.err);
 	if (WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 4)
 		cr_skip_test("not run: `int $0x80` makes no i386 calls here");
-	extra_env = "USERTRAP_REPORT_SITES=3";
-	char report[128];
-	snprintf(report, sizeof report, "%s/report", dir);
-	unlink(report);
-	struct run r = run(argv, true);
-	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
-	unsigned long insn = strtoul(r.out, NULL, 16);
-	cr_assert_neq(insn, 0);
 	size_t len;
-	char *rep = slurp(report, &len);
-	char want[160];
-	snprintf(want, sizeof want,
-	         "calls=37 nr=i386:20 addr=%#lx bytes=909090b814000000[cd80]c3cccccc map=[anon]+", insn);
-	const char *first = strstr(rep, "usertrap-site ");
-	cr_assert(first, "no site listed:\n%.*s", (int)len, rep);
-	const char *hit = strstr(first, want);
-	cr_assert(hit && hit < strchr(first, '\n'), "not listed first as %s:\n%.*s", want, (int)len, rep);
+	char *rep = hottest_site_is(
+	    argv, "calls=37 nr=i386:20 addr=%#lx bytes=909090b814000000[cd80]c3cccccc map=[anon]+", &len);
 	unsigned long long v[4];
 	report_counts(rep, v);
 	cr_assert_eq(v[0], v[1] + v[2] + v[3], "calls add up:\n%.*s", (int)len, rep);
 	cr_assert_geq(v[2], 38, "the i386 calls are SIGSYS calls");
 	free(rep);
-	free(r.out);
-	free(r.err);
-	free(plain.out);
-	free(plain.err);
 }
 
 Test(preload, sort_glibc_241)

@@ -610,9 +610,7 @@ Test(procs, in_place_call_without_a_free_slot, .timeout = 60)
 {
 	make_unmatched();
 	lazy_init_or_skip(counting, USERTRAP_LAZY_NO_PATCH);
-	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
-	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
-		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
+	take_every_slot();
 	struct sigaction sa = {.sa_handler = on_usr1_count};
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);

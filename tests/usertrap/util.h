@@ -81,6 +81,14 @@ static inline site_fn fn_at(unsigned char *m, size_t i)
 #define NR_FAKE  500
 #define NR_FAKE2 501
 
+/* Patches USERTRAP_MAX_SITES fresh sites of NR_FAKE: every trap-table slot is taken. */
+static inline void take_every_slot(void)
+{
+	unsigned char *m = make_sites(USERTRAP_MAX_SITES, NR_FAKE, false);
+	for (int i = 0; i < USERTRAP_MAX_SITES; i++)
+		cr_assert_eq(usertrap_patch(site_at(m, i), NR_FAKE, NULL), 0, "site %d", i);
+}
+
 /*
  * Assembler macros for the register tests' top-level asm routines (Intel syntax), which jump to a
  * patched site with every register set: `keep_caller saved` pushes the caller's callee-saved registers
