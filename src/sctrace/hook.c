@@ -142,13 +142,14 @@ static void count(long nr, long ret, uint64_t ticks)
 /* ---- the lines ---- */
 
 /* strace's line when a thread's calls change personality: "[ Process PID=N runs in 32 bit mode. ]"
- * before its first i386 call (`int $0x80`), the 64-bit one before its next x86-64 call; -q drops it. */
+ * before its first i386 call (`int $0x80`), the 64-bit one before its next x86-64 call. As in strace,
+ * -q drops it, and so does -o FILE (strace 6.1 implies -q when its output goes to a file). */
 static void personality(struct sct_thread *t, bool i386)
 {
 	if (t->i386 == i386)
 		return;
 	t->i386 = i386;
-	if (!sct.o->quiet)
+	if (!sct.o->quiet && !sct.board->out_path[0]) /* out_path: -o FILE */
 		note_line(t, "[ Process PID=", t->tid,
 		          i386 ? " runs in 32 bit mode. ]" : " runs in 64 bit mode. ]");
 }

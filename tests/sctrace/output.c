@@ -357,20 +357,21 @@ Test(output, ff_with_threads)
 }
 
 /* i386 calls (`int $0x80`) as strace shows a number it has no name for, between strace's personality
- * lines, never under the x86-64 name of their number (20 is writev); -q drops the personality lines,
- * -e trace= (x86-64 names) does not show them, -c does not count them. */
+ * lines, never under the x86-64 name of their number (20 is writev); -q and -o (as in strace 6.1) drop
+ * the personality lines, -e trace= (x86-64 names) does not show them, -c does not count them. */
 Test(output, i386_calls_between_personality_lines)
 {
 	char *prog[] = {SCTRACE_PROGRAMS "/int80", NULL};
-	char *argv[] = {prog[0], NULL};
-	struct run plain = run_in(dir, argv, NULL);
+	struct run plain = run_in(dir, prog, NULL);
 	int plain_status = plain.status;
 	run_free(&plain);
 	if (WIFEXITED(plain_status) && WEXITSTATUS(plain_status) == 4)
 		cr_skip_test("not run: `int $0x80` makes no i386 calls here");
-	char *trace = traced(NULL, NULL, NULL, prog);
-	const char *at = strstr(trace, "\ngetpid()");
-	cr_assert(at, "%s", trace);
+	char *argv[] = {SCTRACE_BIN, prog[0], NULL};
+	struct run r = run_in(dir, argv, NULL);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	const char *at = strstr(r.err, "\ngetpid()");
+	cr_assert(at, "%s", r.err);
 	long pid = strtol(strstr(at, " = ") + 3, NULL, 10);
 	char want[512];
 	snprintf(want, sizeof want,
@@ -381,10 +382,15 @@ Test(output, i386_calls_between_personality_lines)
 	         "[ Process PID=%ld runs in 64 bit mode. ]\n"
 	         "getppid()                               = ",
 	         pid, pid, pid, pid, pid);
-	cr_assert(strstr(at, want), "want%s\nin\n%s", want, trace);
-	cr_assert_eq(count_lines_with(trace, "writev"), 0);
-	free(trace);
-	trace = traced("-q", NULL, NULL, prog);
+	cr_assert(strstr(at, want), "want%s\nin\n%s", want, r.err);
+	cr_assert_eq(count_lines_with(r.err, "writev"), 0);
+	run_free(&r);
+	char *argv_q[] = {SCTRACE_BIN, "-q", prog[0], NULL};
+	r = run_in(dir, argv_q, NULL);
+	cr_assert_eq(count_lines_with(r.err, "[ Process PID="), 0, "%s", r.err);
+	cr_assert_eq(count_lines_with(r.err, "syscall_0x14("), 3, "%s", r.err);
+	run_free(&r);
+	char *trace = traced(NULL, NULL, NULL, prog);
 	cr_assert_eq(count_lines_with(trace, "[ Process PID="), 0, "%s", trace);
 	cr_assert_eq(count_lines_with(trace, "syscall_0x14("), 3, "%s", trace);
 	free(trace);
