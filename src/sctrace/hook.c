@@ -285,8 +285,8 @@ static void settle_inplace(struct sct_thread *t)
 		return;
 	long ret = inplace_result(t);
 	bool closed = sct_out_withdraw(t, f);
-	if (ret ==
-	    -1) /* the child's id could not be learnt: strace would have it; say so rather than guess */
+	/* -1: the child's id could not be learnt: strace would have it; say so rather than guess */
+	if (ret == -1)
 		finish_line_unknown(t, f, closed);
 	else
 		finish_line(t, f, ret, sct_call_clock(), closed);
