@@ -127,7 +127,7 @@ static void intercepted(long nr, bool i386, void *uc)
 {
 	struct usertrap_call call = call_of(nr, i386, uc);
 	uintptr_t insn = (uintptr_t)call.site;
-	bool in_place = i386 ? ut_in_place_i386_nr(nr) : ut_in_place(nr, call.args);
+	bool in_place = i386 ? ut_in_place_i386(nr) : ut_in_place(nr, call.args);
 	bool sigreturn = !i386 && nr == SYS_rt_sigreturn, running = ut_running();
 	if (sigreturn || !running)
 		UT_COUNT(sigsys_native); /* the two cases the hook never sees */

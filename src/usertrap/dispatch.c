@@ -123,6 +123,15 @@ bool ut_in_place(long nr, const long args[6])
 	return true;
 }
 
+bool ut_in_place_i386(long nr)
+{
+	/* A thread may come out of an i386 clone or clone3 (their flags are not read here): the process
+	 * is never taken for single-threaded again, the safe side (as for a CLONE_VM clone above). */
+	if (nr == UT_I386_CLONE || nr == UT_I386_CLONE3)
+		ut_window_note_thread();
+	return ut_in_place_i386_nr(nr);
+}
+
 /* [lo, hi) was mapped, unmapped or re-protected: what was cached about it is stale. */
 static void mapping_changed(uintptr_t lo, uintptr_t hi)
 {

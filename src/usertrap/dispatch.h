@@ -30,5 +30,7 @@ UT_HIDDEN struct ut_dispatched ut_dispatch(struct usertrap_call *call);
 /* True if this call must run on the caller's own stack and registers (see site.h): vfork, rt_sigreturn,
  * and clone/clone3 with a new stack or CLONE_VM. */
 UT_HIDDEN bool ut_in_place(long nr, const long args[6]);
+/* The same for an i386 call (`int $0x80`): its in-place numbers always run in place (site.h). */
+UT_HIDDEN bool ut_in_place_i386(long nr);
 
 #endif
