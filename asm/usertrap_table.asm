@@ -100,6 +100,7 @@ ut_int80_via:
 ; The gate ut_int80_via calls before the table exists (as ut_sys then uses libc's syscall()).
 global ut_int80_local:function hidden
 ut_int80_local:
+	ENDBR64				; reached by `call r11`, as the header's gate
 	int 0x80
 	ret
 

@@ -62,7 +62,7 @@
  * - i386 calls made with `int $0x80` (USERTRAP_CALL_I386) are given to the hook and made as given:
  *   usertrap_syscall does not filter their masks or signal actions (i386 rt_sigprocmask can block
  *   SIGSYS, rt_sigaction can replace usertrap's handler) and forgets no cached mapping after them; a
- *   process forked by i386 fork, clone or vfork (run in place) is not captured.
+ *   task made by i386 fork, clone or vfork (run in place) is not captured.
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
  *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
  *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
