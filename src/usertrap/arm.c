@@ -127,7 +127,7 @@ struct start {
  * only turns the fault into a kill, as the kernel forces a blocked one with its default action. A
  * thread made with every signal blocked (nanomsg's worker, run by Criterion, blocks all from its start)
  * would die on meeting a site being patched. */
-#define FAULT_SIGNALS ((1ULL << (SIGILL - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)))
+#define FAULT_SIGNALS (UT_KEEP_MASK & ~(1ULL << (SIGSYS - 1))) /* SIGSYS: only once armed, below */
 
 static void *start_thread(void *p)
 {
