@@ -63,6 +63,10 @@
  *   usertrap_syscall does not filter their masks or signal actions (i386 rt_sigprocmask can block
  *   SIGSYS, rt_sigaction can replace usertrap's handler) and forgets no cached mapping after them; a
  *   task made by i386 fork, clone or vfork (run in place) is not captured.
+ * - x32 calls (RAX with bit 30, 0x40000000, set) reach the hook with that bit in nr and are made as
+ *   given. This kernel runs none (x32 off: -ENOSYS), but one built with x32 enabled runs x32's table:
+ *   a hook that filters by number must treat such numbers as another ABI (x32 openat is 0x40000101,
+ *   not 257), and usertrap filters no x32 mask or action call (x32 rt_sigprocmask, 0x4000000e).
  * - A captured thread cannot block SIGSYS, SIGILL, SIGSEGV or SIGBUS (rt_sigprocmask leaves them out and
  *   reports them unblocked: the thread's mask is the kernel's; arming a thread unblocks them). Masks
  *   are filtered, and rt_sigaction on SIGSYS virtualised, only for calls that reach the hook and are
@@ -175,7 +179,7 @@ struct usertrap_error {
 
 struct usertrap_call {
 	long nr;      /* syscall number as the kernel runs it: EAX sign-extended, RAX's upper half ignored
-	                 (with USERTRAP_CALL_I386: an i386 number) */
+	                 (with USERTRAP_CALL_I386: an i386 number; bit 30 set: an x32 call, see Limits) */
 	long args[6]; /* rdi, rsi, rdx, r10, r8, r9 as the caller set them (USERTRAP_CALL_I386: ebx, ecx,
 	                 edx, esi, edi, ebp zero-extended) */
 	void *site;   /* address of the syscall instruction (for a patched site: pattern start + 5; for
