@@ -11,11 +11,16 @@
 #include "usertrap/util.h"
 
 static uint64_t by_nr[512], patched_by_nr[512], sigsys_by_nr[512];
+static long other_nr;           /* the last number outside 0..511 the hook saw */
+static unsigned other_nr_calls; /* how many such calls */
 
 static long counting(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
-	if (call->nr >= 0 && call->nr < 512) {
+	if (call->nr < 0 || call->nr >= 512) {
+		other_nr = call->nr;
+		__atomic_fetch_add(&other_nr_calls, 1, __ATOMIC_RELAXED);
+	} else {
 		__atomic_fetch_add(&by_nr[call->nr], 1, __ATOMIC_RELAXED);
 		if (call->flags & USERTRAP_CALL_PATCHED)
 			__atomic_fetch_add(&patched_by_nr[call->nr], 1, __ATOMIC_RELAXED);
@@ -124,6 +129,23 @@ Test(lazy, signal_path_number_ignores_the_upper_half_of_rax)
 	}
 	usertrap_capture_thread(false, NULL);
 	cr_assert_eq(sigsys_by_nr[SYS_getppid], 3);
+}
+
+/* Numbers no x86-64 call has (x32's bit 30, negative, past the table) reach the hook as the kernel
+ * would run them, index nothing, and come back -ENOSYS from this kernel (x32 is off here). */
+Test(lazy, numbers_outside_the_table_reach_the_hook_unchanged)
+{
+	static const long odd[] = {0x40000027, 0x4000000e, -1, 0x7fffffff, INT32_MIN, 512, 1000};
+	init_lazy(USERTRAP_LAZY_NO_PATCH);
+	for (unsigned i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+		unsigned before = other_nr_calls;
+		long r;
+		__asm__ volatile("syscall" : "=a"(r) : "a"(odd[i]) : "rcx", "r11", "memory");
+		cr_assert_eq(r, -ENOSYS, "nr %#lx", odd[i]);
+		cr_assert_eq(other_nr_calls, before + 1, "nr %#lx reached the hook once", odd[i]);
+		cr_assert_eq(other_nr, odd[i]);
+	}
+	usertrap_capture_thread(false, NULL);
 }
 
 Test(lazy, capture_off_and_pause)
