@@ -111,7 +111,8 @@ extern const struct bench_size bench_sizes[BENCH_NSIZES];
 bool bench_size_is_key(size_t n);
 
 /*
- * The groups of a suite that measures every size of bench_sizes: group "<prefix>/<label>" of size n,
+ * The groups of a suite that measures every size of bench_sizes: group "<prefix>/<label>" of size n
+ * ("<prefix>@<level>/<label>" in the fallback part),
  * with baseline `base`. add(g, n, ctx) adds the methods (and goals) for size n; for a group that
  * --filter selects, buffers(ctx, n, true) sets up its memory before it runs and buffers(ctx, n, false)
  * frees it after. Returns the largest size that ran (0: none). Adds a note with the worst ratio of the
@@ -134,6 +135,10 @@ void bench_group_run(struct bench_session *s, struct bench_group *g);
 
 /* The A/A control's method name: the base method timed a second time as one more row of its group. */
 #define BENCH_AA_METHOD "aa_control"
+
+/* True in the fallback part (the copy and memset groups again at a lower vector level, fallback.c):
+ * the copy suite then leaves out its alternatives to safecopy. */
+bool bench_in_fallback_part(const struct bench_session *s);
 
 /* True for --quick: suites may use fewer sizes of slow set-up, never different methods. */
 bool bench_is_quick(const struct bench_session *s);

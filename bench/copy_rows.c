@@ -22,6 +22,7 @@ struct copy_ctx {
 	void *dst;
 	const void *src;
 	size_t n;
+	bool alternatives; /* also the ways to copy without safecopy (not in the fallback part) */
 };
 
 /* Through a volatile pointer: the compiler can neither inline memcpy nor drop the copy. safecopy is
@@ -109,7 +110,7 @@ static void add_methods(struct bench_group *g, size_t n, void *p)
 	/* The goals (README.md, Performance): every size near memcpy, and from 1 MiB (where rep movsb
 	 * wins on CPUs with ERMS/FSRM) ahead of it. */
 	sc->goal = (struct bench_goal){GOAL_AT_MOST, "memcpy", n >= (1u << 20) ? 0.9 : 1.1};
-	if (!bench_size_is_key(n))
+	if (!ctx->alternatives || !bench_size_is_key(n))
 		return; /* the alternatives at the key sizes only: they take long and change slowly */
 	struct bench_case *pvr = bench_group_add(g, "process_vm_readv", run_pvr, ctx);
 	pvr->check = check_pvr;
@@ -142,8 +143,10 @@ static void buffers(void *p, size_t n, bool get)
 
 static void copy_suite_run(struct bench_session *s)
 {
-	struct copy_ctx ctx = {0};
+	struct copy_ctx ctx = {.alternatives = !bench_in_fallback_part(s)};
 	size_t largest = bench_size_groups(s, "copy", "memcpy", add_methods, buffers, &ctx);
+	if (bench_in_fallback_part(s))
+		return; /* the notes below describe the table's copy groups */
 	if (largest)
 		bench_note(
 		    s, "copy/*: every method copies between the same page-aligned buffers, again and again:"

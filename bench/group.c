@@ -117,6 +117,17 @@ static bool select_row(struct bench_session *s, const struct bench_group *g, con
 	return true;
 }
 
+int bench_count_selected(struct bench_session *s, void (*list)(struct bench_session *s))
+{
+	bool list_only = s->list_only;
+	s->list_only = s->list_quiet = true;
+	s->nlisted = 0;
+	list(s);
+	s->list_only = list_only;
+	s->list_quiet = false;
+	return s->nlisted;
+}
+
 bool bench_group_selected(struct bench_session *s, const struct bench_group *g)
 {
 	bool any = false;
@@ -203,7 +214,7 @@ static void eval_goal(struct bench_row *r, bool ref_measured, double ratio)
 	r->goal_state = met ? GOAL_STATE_MET : GOAL_STATE_MISSED;
 }
 
-static struct bench_row *new_row(struct bench_session *s)
+struct bench_row *bench_session_new_row(struct bench_session *s)
 {
 	if (s->nrows == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 128;
@@ -214,6 +225,14 @@ static struct bench_row *new_row(struct bench_session *s)
 	struct bench_row *r = &s->rows[s->nrows++];
 	memset(r, 0, sizeof *r);
 	return r;
+}
+
+void bench_session_aa_ratio(struct bench_session *s, double ratio, const char *group)
+{
+	if (ratio > 0 && fabs(log(ratio)) > fabs(log(s->aa_worst ? s->aa_worst : 1))) {
+		s->aa_worst = ratio;
+		snprintf(s->aa_worst_at, sizeof s->aa_worst_at, "%s", group);
+	}
 }
 
 void bench_group_run(struct bench_session *s, struct bench_group *g)
@@ -296,7 +315,7 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 	int first = s->nrows;
 	for (int k = 0; k < n; k++) {
 		const struct bench_case *c = &g->cases[idx[k]];
-		struct bench_row *r = new_row(s);
+		struct bench_row *r = bench_session_new_row(s);
 		snprintf(r->name, sizeof r->name, "%s/%s", g->name, c->method);
 		snprintf(r->group, sizeof r->group, "%s", g->name);
 		snprintf(r->method, sizeof r->method, "%s", c->method);
@@ -313,11 +332,8 @@ void bench_group_run(struct bench_session *s, struct bench_group *g)
 			if (strcmp(g->cases[idx[j]].method, r->goal.ref) == 0)
 				ref_k = j;
 		eval_goal(r, ref_k >= 0, ref_k >= 0 ? measure_paired_ratio(&items[k], &items[ref_k]) : 0);
-		if (strcmp(r->method, BENCH_AA_METHOD) == 0 && r->ratio > 0 &&
-		    fabs(log(r->ratio)) > fabs(log(s->aa_worst ? s->aa_worst : 1))) {
-			s->aa_worst = r->ratio;
-			snprintf(s->aa_worst_at, sizeof s->aa_worst_at, "%s", r->group);
-		}
+		if (strcmp(r->method, BENCH_AA_METHOD) == 0)
+			bench_session_aa_ratio(s, r->ratio, r->group);
 	}
 	measure_release(items, n);
 	for (int k = first; k < s->nrows; k++)
@@ -343,11 +359,13 @@ size_t bench_size_groups(struct bench_session *s, const char *prefix, const char
 	double worst = 0;
 	const char *worst_at = NULL;
 	int measured = 0;
+	char tagged[32];
+	snprintf(tagged, sizeof tagged, "%s%s", prefix, s->group_tag);
 	for (size_t k = 0; k < BENCH_NSIZES; k++) {
 		size_t n = bench_sizes[k].n;
 		struct bench_group g;
-		char name[32];
-		snprintf(name, sizeof name, "%s/%s", prefix, bench_sizes[k].label);
+		char name[48];
+		snprintf(name, sizeof name, "%s/%s", tagged, bench_sizes[k].label);
 		bench_group_init(&g, name, n, base);
 		add(&g, n, ctx);
 		if (!bench_group_selected(s, &g))
@@ -366,8 +384,13 @@ size_t bench_size_groups(struct bench_session *s, const char *prefix, const char
 	}
 	if (worst_at)
 		bench_note(s, "%s/*: safecopy's worst ratio to %s over the %d sizes measured: %.2fx (%s)",
-		           prefix, base, measured, worst, worst_at);
+		           tagged, base, measured, worst, worst_at);
 	return largest;
+}
+
+bool bench_in_fallback_part(const struct bench_session *s)
+{
+	return s->group_tag[0] != '\0';
 }
 
 bool bench_is_quick(const struct bench_session *s)

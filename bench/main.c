@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "baselines.h"
+#include "fallback.h"
+#include "glibc_variant.h"
 #include "output.h"
 #include "plot.h"
 #include "safecopy.h"
@@ -24,7 +26,11 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: safecopy-bench [options]\n"
-	    "Measures safecopy against glibc and the alternatives; prints one table (under 2 minutes).\n"
+	    "Measures safecopy against glibc and the alternatives; prints one table (under 2 minutes),\n"
+	    "then the fallback part: the copy and memset groups again at the vector level below the\n"
+	    "table's (avx512: avx2, avx2: sse2; none at sse2), against glibc capped alike, as groups\n"
+	    "copy@LEVEL/SIZE and memset@LEVEL/SIZE (measured by a second run of the bench, whose glibc\n"
+	    "starts capped; each group's worst ratio in the notes, its goals in the summary).\n"
 	    "  --quick          short run (a few seconds): fewer, shorter batches, noisier figures\n"
 	    "  --filter SUBSTR  only rows whose name contains SUBSTR (repeatable: any may match);\n"
 	    "                   rows are named group/method, e.g. copy/64B/safecopy, atomic/cas64/builtin,\n"
@@ -40,12 +46,14 @@ static void usage(FILE *f)
 	    "                   (sse2, avx2 or avx512; at most what the CPU offers), as the environment\n"
 	    "                   variable SAFECOPY_CPU does for any program; below the CPU's highest,\n"
 	    "                   glibc's memcpy and memset are capped alike (the bench runs itself\n"
-	    "                   again with GLIBC_TUNABLES=glibc.cpu.hwcaps=..., unless already set)\n"
+	    "                   again with GLIBC_TUNABLES=glibc.cpu.hwcaps=..., unless already set);\n"
+	    "                   the run then has no fallback part\n"
 	    "  --aa             A/A control: in every group the base method is timed a second time,\n"
 	    "                   as row <group>/" BENCH_AA_METHOD
 	    " (from a second copy of its code where the\n"
 	    "                   row file has one); its ratio shows the harness's own error for the group\n"
 	    "  --list           print the names of the (selected) rows, measure nothing\n"
+	    "  --fallback-part FD  internal: measure only the fallback part, hand its rows to FD\n"
 	    "  --help           this text\n");
 }
 
@@ -130,6 +138,7 @@ static void collect_info(struct bench_info *i)
 		snprintf(i->kernel, sizeof i->kernel, "%s %s %s (%s)", u.sysname, u.release, u.machine,
 		         u.version);
 	snprintf(i->glibc, sizeof i->glibc, "%s", gnu_get_libc_version());
+	bench_glibc_variants(i->glibc_memcpy, i->glibc_memset, sizeof i->glibc_memcpy);
 	/* __VERSION__ names clang ("Debian Clang 14.0.6") but not gcc ("12.2.0"). */
 #if defined(__clang__)
 	snprintf(i->compiler, sizeof i->compiler, "%s", __VERSION__);
@@ -161,17 +170,12 @@ static void spin_up(unsigned ms)
 			x = x + (uint64_t)i;
 }
 
-/* Runs every suite in list mode without printing: how many rows the filters select. */
-static int count_selected_rows(struct bench_session *s)
+/* Every suite, then the fallback part (in list mode: their row names). */
+static void run_every_suite(struct bench_session *s)
 {
-	bool list_only = s->list_only;
-	s->list_only = s->list_quiet = true;
-	s->nlisted = 0;
 	for (int k = 0; bench_suites[k]; k++)
 		bench_suites[k]->run(s);
-	s->list_only = list_only;
-	s->list_quiet = false;
-	return s->nlisted;
+	fallback_list(s);
 }
 
 /* A filter that selects nothing is a usage error, as an unknown option is: say so before measuring. */
@@ -189,7 +193,18 @@ int main(int argc, char **argv)
 	const char *json = NULL, *csv = NULL, *plot_dir = "build/bench";
 	bool plot = true;
 	const char *cpu_level = NULL;
-	enum { OPT_JSON = 256, OPT_CSV, OPT_FILTER, OPT_PLOT_DIR, OPT_NO_PLOT, OPT_LIST, OPT_CPU, OPT_AA };
+	int fallback_fd = -1; /* --fallback-part FD: this run is a run's fallback part (fallback.c) */
+	enum {
+		OPT_JSON = 256,
+		OPT_CSV,
+		OPT_FILTER,
+		OPT_PLOT_DIR,
+		OPT_NO_PLOT,
+		OPT_LIST,
+		OPT_CPU,
+		OPT_AA,
+		OPT_FALLBACK_PART
+	};
 	static const struct option opts[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"filter", required_argument, NULL, OPT_FILTER},
@@ -200,6 +215,7 @@ int main(int argc, char **argv)
 	    {"list", no_argument, NULL, OPT_LIST},
 	    {"aa", no_argument, NULL, OPT_AA},
 	    {"cpu", required_argument, NULL, OPT_CPU},
+	    {"fallback-part", required_argument, NULL, OPT_FALLBACK_PART},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -229,6 +245,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CPU:
 			cpu_level = optarg;
+			break;
+		case OPT_FALLBACK_PART:
+			fallback_fd = atoi(optarg);
 			break;
 		case OPT_LIST:
 			s.list_only = true;
@@ -280,13 +299,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "safecopy-bench: setting up the baselines: %s\n", strerror(-err));
 		return 1;
 	}
-	if (s.nfilters > 0 && count_selected_rows(&s) == 0) {
+	if (fallback_fd >= 0)
+		return fallback_child(&s, fallback_fd);
+	fallback_plan(&s, cpu_level != NULL);
+	if (s.nfilters > 0 && bench_count_selected(&s, run_every_suite) == 0) {
 		report_no_match(&s);
 		return 2;
 	}
 	if (s.list_only) {
-		for (int k = 0; bench_suites[k]; k++)
-			bench_suites[k]->run(&s);
+		run_every_suite(&s);
 		return 0;
 	}
 	collect_info(&s.info);
@@ -301,6 +322,7 @@ int main(int argc, char **argv)
 	s.start_ns = t0;
 	for (int k = 0; bench_suites[k]; k++)
 		bench_suites[k]->run(&s);
+	fallback_run(&s);
 	double secs = (double)(measure_now_ns() - t0) / 1e9;
 	if (s.aa_worst > 0)
 		bench_note(&s,

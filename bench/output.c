@@ -73,9 +73,16 @@ void output_info(FILE *f, const struct bench_session *s)
 	fprintf(f, "safecopy bench, %s\n", i->date);
 	fprintf(f, "cpu:       %s (%d online CPUs)\n", i->cpu, i->ncpu);
 	fprintf(f, "kernel:    %s\n", i->kernel);
-	fprintf(f, "glibc:     %s\n", i->glibc);
+	fprintf(f, "glibc:     %s (memcpy: %s, memset: %s)\n", i->glibc, i->glibc_memcpy, i->glibc_memset);
 	fprintf(f, "compiler:  %s\n", i->compiler);
 	fprintf(f, "vector:    %s\n", i->vector);
+	if (s->fallback.level[0])
+		fprintf(f,
+		        "fallback:  %s (after the table, the copy and memset groups again at %s against glibc"
+		        " capped alike)\n",
+		        s->fallback.level, s->fallback.level);
+	else
+		fprintf(f, "fallback:  none (%s)\n", s->fallback.none_why);
 	fprintf(f, "load avg:  %s (1, 5, 15 min, at start)\n", i->load_start);
 	char method[600];
 	snprintf(method, sizeof method,
@@ -98,6 +105,18 @@ void output_table_head(FILE *f)
 {
 	fprintf(f, "%-*s %10s %10s %10s %8s %7s  %s\n", NAME_W, "row", "time/op", "min", "max", "GB/s",
 	        "ratio", "goal");
+}
+
+void output_fallback_head(FILE *f, const struct bench_fallback *part)
+{
+	char text[400];
+	snprintf(text, sizeof text,
+	         "%s, the level below the table's: the copy and memset groups again, safecopy against"
+	         " glibc's %s and %s",
+	         part->vector, part->glibc_memcpy, part->glibc_memset);
+	print_wrapped(f, "fallback:  ", text);
+	output_table_head(f);
+	fflush(f);
 }
 
 void output_table_row(FILE *f, const struct bench_row *r)
@@ -157,10 +176,19 @@ void output_summary(FILE *f, const struct bench_session *s)
 		print_wrapped(f, "noisy:     ", line);
 	}
 	fprintf(f, "load avg:  %s at start, %s at end\n", s->info.load_start, s->info.load_end);
-	fprintf(f, "goals:     %d met, %d missed%s", met, missed, missed ? ":" : "");
+	fprintf(f, "goals:     %d met, %d missed", met, missed);
 	if (na)
 		fprintf(f, " (%d not measured)", na);
-	fputc('\n', f);
+	if (s->fallback.ran) {
+		int part_met = 0, part_missed = 0;
+		for (int i = s->fallback.first_row; i < s->nrows; i++) {
+			part_met += s->rows[i].goal_state == GOAL_STATE_MET;
+			part_missed += s->rows[i].goal_state == GOAL_STATE_MISSED;
+		}
+		fprintf(f, "; of them at the fallback level %s: %d met, %d missed", s->fallback.level,
+		        part_met, part_missed);
+	}
+	fprintf(f, "%s\n", missed ? ":" : "");
 	for (int i = 0; i < s->nrows; i++)
 		if (s->rows[i].goal_state == GOAL_STATE_MISSED)
 			fprintf(f, "           %s: %s\n", s->rows[i].name, s->rows[i].goal_text);
@@ -218,6 +246,38 @@ static int finish(FILE *f)
 	return 0;
 }
 
+/*
+ * The fallback part: {"level": "avx2", "vector": ..., "glibc_memcpy": ..., "glibc_memset": ...,
+ * "groups": ["copy@avx2", "memset@avx2"], "goals_met": N, "goals_missed": M}, its rows among
+ * "rows"; or {"level": null, "why": ...} when the run has none; "measured": false when --filter
+ * selected none of its rows or it failed.
+ */
+static void json_fallback(FILE *f, const struct bench_session *s)
+{
+	const struct bench_fallback *p = &s->fallback;
+	if (!p->level[0]) {
+		json_field(f, "{\"level\": null, \"why\": ", p->none_why);
+		fprintf(f, "}");
+		return;
+	}
+	json_field(f, "{\"level\": ", p->level);
+	fprintf(f, ", \"measured\": %s", p->ran ? "true" : "false");
+	if (p->ran) {
+		int met = 0, missed = 0;
+		for (int i = p->first_row; i < s->nrows; i++) {
+			met += s->rows[i].goal_state == GOAL_STATE_MET;
+			missed += s->rows[i].goal_state == GOAL_STATE_MISSED;
+		}
+		json_field(f, ", \"vector\": ", p->vector);
+		json_field(f, ", \"glibc_memcpy\": ", p->glibc_memcpy);
+		json_field(f, ", \"glibc_memset\": ", p->glibc_memset);
+		fprintf(f,
+		        ", \"groups\": [\"copy@%s\", \"memset@%s\"], \"goals_met\": %d, \"goals_missed\": %d",
+		        p->level, p->level, met, missed);
+	}
+	fprintf(f, "}");
+}
+
 int output_json(const char *path, const struct bench_session *s)
 {
 	FILE *f = fopen(path, "w");
@@ -229,6 +289,8 @@ int output_json(const char *path, const struct bench_session *s)
 	fprintf(f, ",\n  \"ncpu\": %d", i->ncpu);
 	json_field(f, ",\n  \"kernel\": ", i->kernel);
 	json_field(f, ",\n  \"glibc\": ", i->glibc);
+	json_field(f, ",\n  \"glibc_memcpy\": ", i->glibc_memcpy);
+	json_field(f, ",\n  \"glibc_memset\": ", i->glibc_memset);
 	json_field(f, ",\n  \"compiler\": ", i->compiler);
 	json_field(f, ",\n  \"vector\": ", i->vector);
 	json_field(f, ",\n  \"load_start\": ", i->load_start);
@@ -241,7 +303,9 @@ int output_json(const char *path, const struct bench_session *s)
 		fprintf(f, k ? ", " : "");
 		json_str(f, s->notes[k]);
 	}
-	fprintf(f, "],\n  \"rows\": [\n");
+	fprintf(f, "],\n  \"fallback\": ");
+	json_fallback(f, s);
+	fprintf(f, ",\n  \"rows\": [\n");
 	for (int k = 0; k < s->nrows; k++) {
 		const struct bench_row *r = &s->rows[k];
 		json_field(f, "    {\"name\": ", r->name);

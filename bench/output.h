@@ -12,6 +12,10 @@ void output_info(FILE *f, const struct bench_session *s);
 /* The column titles of the table. */
 void output_table_head(FILE *f);
 
+/* The head of the fallback part's table: its level, how glibc was capped and glibc's variants, then
+ * the column titles. */
+void output_fallback_head(FILE *f, const struct bench_fallback *part);
+
 /* One row of the table. */
 void output_table_row(FILE *f, const struct bench_row *r);
 

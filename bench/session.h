@@ -34,6 +34,8 @@ struct bench_info {
 	int ncpu;
 	char kernel[400];
 	char glibc[32];
+	char glibc_memcpy[48]; /* glibc's variants in use, e.g. __memcpy_avx512_unaligned_erms */
+	char glibc_memset[48];
 	char compiler[128];
 	char vector[96]; /* the copy/memset/string routines' vector level, and what caps it */
 	char load_start[64];
@@ -43,6 +45,20 @@ struct bench_info {
 	double others_cpus;
 	double steal_cpus;
 	double seconds; /* wall time of the measurements */
+};
+
+/*
+ * The fallback part (fallback.c): the copy and memset groups again at the vector level below the
+ * table's, against glibc capped alike, measured by a child run of the bench.
+ */
+struct bench_fallback {
+	char level[8];         /* "avx2"; "" when the run has no fallback part */
+	char none_why[96];     /* then: why not */
+	char vector[96];       /* the child's vector line: the level and how glibc was capped */
+	char glibc_memcpy[48]; /* glibc's variants in the child */
+	char glibc_memset[48];
+	bool ran;      /* its rows are rows[first_row..nrows) */
+	int first_row; /* (it runs last) */
 };
 
 struct bench_session {
@@ -66,6 +82,19 @@ struct bench_session {
 	int nnotes;
 	int failures; /* failed correctness checks */
 	struct bench_info info;
+	/* Appended to the copy and memset groups' prefix ("copy@avx2/8B"): "@LEVEL" while the fallback
+	 * part runs (or is listed), "" otherwise. */
+	char group_tag[16];
+	struct bench_fallback fallback;
 };
+
+/* A new zeroed row at the end of s->rows. */
+struct bench_row *bench_session_new_row(struct bench_session *s);
+
+/* How many rows list(s) names in list mode (what --filter selects), printing none. */
+int bench_count_selected(struct bench_session *s, void (*list)(struct bench_session *s));
+
+/* Keeps ratio as the A/A control's worst if it is farther from 1 than the worst so far. */
+void bench_session_aa_ratio(struct bench_session *s, double ratio, const char *group);
 
 #endif

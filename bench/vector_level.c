@@ -83,6 +83,16 @@ bool bench_vector_level_set(const char *name)
 	return false;
 }
 
+const char *bench_vector_level_name(void)
+{
+	return sc_cpu_level_name(sc_cpu_level);
+}
+
+const char *bench_vector_level_below(void)
+{
+	return sc_cpu_level > SC_CPU_SSE2 ? sc_cpu_level_name((enum sc_cpu_level)(sc_cpu_level - 1)) : NULL;
+}
+
 void bench_vector_level_describe(char *buf, size_t n)
 {
 	enum sc_cpu_level cpu = sc_cpu_detect_level();

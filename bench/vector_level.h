@@ -11,6 +11,12 @@
  */
 bool bench_vector_level_set(const char *name);
 
+/* The name of the level the routines run at ("avx512"). */
+const char *bench_vector_level_name(void);
+
+/* The name of the level just below it (avx512: "avx2", avx2: "sse2"), NULL at sse2, the lowest. */
+const char *bench_vector_level_below(void);
+
 /* Describes the level in use for the report, e.g. "avx512 (the CPU's highest)". */
 void bench_vector_level_describe(char *buf, size_t n);
 
