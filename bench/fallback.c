@@ -195,7 +195,9 @@ void fallback_run(struct bench_session *s)
 		part_failed(s, strerror(errno));
 		return;
 	}
+	uint64_t t0 = measure_now_ns();
 	int status = spawn_child(s, fd);
+	double seconds = (double)(measure_now_ns() - t0) / 1e9;
 	off_t size = lseek(fd, 0, SEEK_END);
 	char *buf = size > 0 ? malloc((size_t)size) : NULL;
 	bool read_ok = buf && pread(fd, buf, (size_t)size, 0) == size;
@@ -213,4 +215,6 @@ void fallback_run(struct bench_session *s)
 	free(buf);
 	if (why[0])
 		part_failed(s, why);
+	else
+		s->fallback.seconds = seconds;
 }

@@ -348,7 +348,10 @@ int main(int argc, char **argv)
 		       "so than\n"
 		       "           it sounds: preempted batches were run again, and the methods of a group "
 		       "take turns)\n");
-	printf("run time:  %.1f s\n", secs);
+	if (s.fallback.ran)
+		printf("run time:  %.1f s (the fallback part %.1f s of it)\n", secs, s.fallback.seconds);
+	else
+		printf("run time:  %.1f s\n", secs);
 	int rc = s.failures ? 1 : 0;
 	if (json && output_json(json, &s) != 0) {
 		fprintf(stderr, "safecopy-bench: writing %s: %s\n", json, strerror(errno));

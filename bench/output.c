@@ -248,7 +248,7 @@ static int finish(FILE *f)
 
 /*
  * The fallback part: {"level": "avx2", "vector": ..., "glibc_memcpy": ..., "glibc_memset": ...,
- * "groups": ["copy@avx2", "memset@avx2"], "goals_met": N, "goals_missed": M}, its rows among
+ * "groups": ["copy@avx2", "memset@avx2"], "goals_met": N, "goals_missed": M, "seconds": S}, its rows among
  * "rows"; or {"level": null, "why": ...} when the run has none; "measured": false when --filter
  * selected none of its rows or it failed.
  */
@@ -272,8 +272,9 @@ static void json_fallback(FILE *f, const struct bench_session *s)
 		json_field(f, ", \"glibc_memcpy\": ", p->glibc_memcpy);
 		json_field(f, ", \"glibc_memset\": ", p->glibc_memset);
 		fprintf(f,
-		        ", \"groups\": [\"copy@%s\", \"memset@%s\"], \"goals_met\": %d, \"goals_missed\": %d",
-		        p->level, p->level, met, missed);
+		        ", \"groups\": [\"copy@%s\", \"memset@%s\"], \"goals_met\": %d, \"goals_missed\": %d,"
+		        " \"seconds\": %.2f",
+		        p->level, p->level, met, missed, p->seconds);
 	}
 	fprintf(f, "}");
 }

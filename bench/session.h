@@ -57,8 +57,9 @@ struct bench_fallback {
 	char vector[96];       /* the child's vector line: the level and how glibc was capped */
 	char glibc_memcpy[48]; /* glibc's variants in the child */
 	char glibc_memset[48];
-	bool ran;      /* its rows are rows[first_row..nrows) */
-	int first_row; /* (it runs last) */
+	bool ran;       /* its rows are rows[first_row..nrows) */
+	int first_row;  /* (it runs last) */
+	double seconds; /* wall time of the child run that measured it */
 };
 
 struct bench_session {

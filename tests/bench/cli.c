@@ -7,56 +7,13 @@
  * listed is measured and printed with all its columns (no figure is checked).
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-struct run {
-	int status; /* exit status, or 128 + signal */
-	char out[32768], err[8192];
-};
-
-static void read_all(int fd, char *buf, size_t n)
-{
-	ssize_t got = pread(fd, buf, n - 1, 0);
-	cr_assert_geq(got, 0);
-	buf[got] = '\0';
-	close(fd);
-}
-
-/* Runs the harness with the given arguments (NULL-terminated), stdout and stderr kept apart. */
-static void run_bench(struct run *r, ...)
-{
-	char *argv[16] = {(char *)BENCH_PATH};
-	int argc = 1;
-	va_list ap;
-	va_start(ap, r);
-	for (char *a; (a = va_arg(ap, char *)) != NULL;) {
-		cr_assert_lt(argc, 15);
-		argv[argc++] = a;
-	}
-	va_end(ap);
-	int out = memfd_create("stdout", 0), err = memfd_create("stderr", 0);
-	cr_assert(out >= 0 && err >= 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	read_all(out, r->out, sizeof r->out);
-	read_all(err, r->err, sizeof r->err);
-}
+#include "run_bench.h"
 
 Test(bench_cli, filter_matching_no_row_is_a_usage_error)
 {

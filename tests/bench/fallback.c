@@ -1,0 +1,239 @@
+/*
+ * The fallback part of a bench run (bench/fallback.c): after the table, the copy and memset groups
+ * again at the vector level below the table's, as copy@LEVEL/SIZE and memset@LEVEL/SIZE, against
+ * glibc capped alike; none at sse2 (SAFECOPY_CPU=sse2 stands for an SSE2-only CPU) and none with
+ * --cpu. Row names, the header, the JSON keys and the goal count are checked, never a figure.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run_bench.h"
+
+static const char *const labels[] = {"8B",     "16B",  "32B",  "64B",   "128B",  "256B",  "512B",   "1KiB",
+                                     "2KiB",   "4KiB", "8KiB", "16KiB", "32KiB", "64KiB", "128KiB", "256KiB",
+                                     "512KiB", "1MiB", "2MiB", "4MiB",  "8MiB",  "16MiB", "32MiB",  "64MiB"};
+#define NLABELS (sizeof labels / sizeof labels[0])
+
+/* The CPU's highest level, as the library detects it (the compiler's checks include XCR0). */
+static int cpu_level(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2"))
+		return 2;
+	return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+static const char *const level_names[] = {"sse2", "avx2", "avx512"};
+
+/* Every row of the part at `level`, in table order: each copy group, then each memset group. */
+static void part_rows(char *buf, size_t n, const char *level)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < NLABELS; i++)
+		len += (size_t)snprintf(buf + len, n - len, "copy@%s/%s/safecopy\ncopy@%s/%s/memcpy\n", level,
+		                        labels[i], level, labels[i]);
+	for (size_t i = 0; i < NLABELS; i++)
+		len += (size_t)snprintf(buf + len, n - len, "memset@%s/%s/safecopy\nmemset@%s/%s/memset\n",
+		                        level, labels[i], level, labels[i]);
+	cr_assert_lt(len, n);
+}
+
+/* --list of the part's rows: exactly every power of two at `level`, or none (a usage error). */
+static void expect_listed_part(const char *level)
+{
+	struct run r;
+	run_bench(&r, "--list", "--filter", "@", NULL);
+	if (!level) {
+		cr_assert_eq(r.status, 2, "exit status %d; stdout: %s", r.status, r.out);
+		cr_assert_str_empty(r.out);
+		return;
+	}
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	static char want[8192];
+	part_rows(want, sizeof want, level);
+	cr_assert_str_eq(r.out, want);
+}
+
+Test(bench_cli, fallback_rows_are_every_power_of_two_at_the_level_below_the_cpus)
+{
+	int cpu = cpu_level();
+	expect_listed_part(cpu > 0 ? level_names[cpu - 1] : NULL);
+}
+
+/* SAFECOPY_CPU caps the level the table runs at: the part is the level below that one. */
+Test(bench_cli, fallback_rows_follow_the_level_safecopy_cpu_leaves)
+{
+	cr_assert_eq(setenv("SAFECOPY_CPU", "avx2", 1), 0);
+	expect_listed_part(cpu_level() > 0 ? "sse2" : NULL);
+}
+
+/* An SSE2-only CPU has no level below: no part, and the header says why. */
+Test(bench_cli, an_sse2_cpu_has_no_fallback_part)
+{
+	cr_assert_eq(setenv("SAFECOPY_CPU", "sse2", 1), 0);
+	expect_listed_part(NULL);
+	char json[] = "/tmp/bench-fallback-XXXXXX";
+	int fd = mkstemp(json);
+	cr_assert_geq(fd, 0);
+	struct run r;
+	run_bench(&r, "--quick", "--no-plot", "--json", json, "--filter", "memset/8B/safecopy", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\nfallback:  none (the routines run at sse2, the lowest level)\n") != NULL,
+	          "stdout: %s", r.out);
+	cr_assert(strstr(r.out, "memset@") == NULL, "stdout: %s", r.out); /* (the kernel line may hold a @) */
+	static char js[1 << 16];
+	ssize_t got = read(fd, js, sizeof js - 1);
+	close(fd);
+	unlink(json);
+	cr_assert_gt(got, 0);
+	js[got] = '\0';
+	cr_assert(
+	    strstr(js, "\n  \"fallback\": {\"level\": null, \"why\": \"the routines run at sse2, the lowest "
+	               "level\"},\n") != NULL,
+	    "%s", js);
+}
+
+/* --cpu LEVEL measures that one level: no part, whatever the CPU. */
+Test(bench_cli, cpu_option_runs_no_fallback_part)
+{
+	struct run r;
+	run_bench(&r, "--cpu", "avx2", "--list", "--filter", "@", NULL);
+	cr_assert_eq(r.status, 2, "exit status %d; stdout: %s", r.status, r.out);
+	cr_assert_str_empty(r.out);
+	run_bench(&r, "--cpu", "avx2", "--quick", "--no-plot", "--filter", "copy/8B/safecopy", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\nfallback:  none (--cpu chose the one level this run measures)\n") != NULL,
+	          "stdout: %s", r.out);
+}
+
+/* --filter picks rows of either part by name: 'copy/' only the table's, '@LEVEL/' only the part's. */
+Test(bench_cli, filters_pick_fallback_rows_by_name)
+{
+	int cpu = cpu_level();
+	cr_assert_eq(setenv("SAFECOPY_CPU", "avx2", 1), 0); /* the part is sse2 on any AVX2 CPU */
+	struct run r;
+	run_bench(&r, "--list", "--filter", "copy/8B/safecopy", "--filter", "@sse2/8B/", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, cpu > 0 ? "copy/8B/safecopy\ncopy@sse2/8B/safecopy\ncopy@sse2/8B/memcpy\n"
+	                                  "memset@sse2/8B/safecopy\nmemset@sse2/8B/memset\n"
+	                                : "copy/8B/safecopy\n");
+	run_bench(&r, "--list", "--filter", "copy/", "--filter", "memset/", NULL);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "@") == NULL, "stdout: %s", r.out);
+}
+
+static void read_file(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	size_t got = fread(buf, 1, n - 1, f);
+	buf[got] = '\0';
+	fclose(f);
+}
+
+/* The count after `key` in text (e.g. the goal count after "goals_met\": "); -1 if absent. */
+static int count_after(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+	return p ? atoi(p + strlen(key)) : -1;
+}
+
+/*
+ * A measured part (sse2, below SAFECOPY_CPU=avx2): its head names the level, how glibc was capped and
+ * glibc's variants at that level (glibc 2.36: __memcpy_ssse3, __memset_sse2_unaligned_erms); its rows
+ * follow under their own column titles; its worst ratios are notes; the summary and the JSON count
+ * its goals (one per group: the two selected).
+ */
+Test(bench_cli, a_measured_fallback_part_names_glibcs_variant_and_counts_its_goals)
+{
+	if (cpu_level() == 0) {
+		expect_listed_part(NULL); /* no level below sse2: nothing else to check */
+		return;
+	}
+	cr_assert_eq(setenv("SAFECOPY_CPU", "avx2", 1), 0);
+	char json[] = "/tmp/bench-fallback-XXXXXX";
+	int fd = mkstemp(json);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	struct run r;
+	run_bench(&r, "--quick", "--no-plot", "--json", json, "--filter", "@sse2/8B/", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	static char js[1 << 16];
+	read_file(json, js, sizeof js);
+	unlink(json);
+
+	cr_assert(strstr(r.out,
+	                 "\nfallback:  sse2 (after the table, the copy and memset groups again at sse2 "
+	                 "against glibc capped alike)\n") != NULL,
+	          "stdout: %s", r.out);
+	char head[256];
+	snprintf(
+	    head, sizeof head,
+	    "\nfallback:  sse2 (capped; the CPU offers %s; glibc capped alike by GLIBC_TUNABLES), the level",
+	    level_names[cpu_level()]);
+	const char *part = strstr(r.out, head);
+	cr_assert_not_null(part, "no %s in:\n%s", head + 1, r.out);
+	cr_assert(strstr(part, " __memcpy_ssse3 and __memset_sse2_unaligned_erms\nrow ") != NULL, "%s", part);
+	static const char *const rows[] = {"copy@sse2/8B/safecopy", "copy@sse2/8B/memcpy",
+	                                   "memset@sse2/8B/safecopy", "memset@sse2/8B/memset"};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char line[64], key[64];
+		snprintf(line, sizeof line, "\n%s ", rows[i]);
+		cr_assert(strstr(part, line) != NULL, "no row %s in:\n%s", rows[i], part);
+		snprintf(key, sizeof key, "{\"name\": \"%s\"", rows[i]);
+		cr_assert(strstr(js, key) != NULL, "%s not in the JSON", rows[i]);
+	}
+	cr_assert(strstr(r.out, "\nnote:      copy@sse2/*: safecopy's worst ratio to memcpy over the 1 sizes "
+	                        "measured: ") != NULL,
+	          "stdout: %s", r.out);
+	cr_assert(strstr(r.out,
+	                 "\nnote:      memset@sse2/*: safecopy's worst ratio to memset over the 1 sizes "
+	                 "measured: ") != NULL,
+	          "stdout: %s", r.out);
+	const char *goals = strstr(r.out, "\ngoals:     ");
+	cr_assert_not_null(goals, "stdout: %s", r.out);
+	int met, missed, part_met, part_missed;
+	cr_assert_eq(
+	    sscanf(goals, "\ngoals: %d met, %d missed; of them at the fallback level sse2: %d met, %d missed",
+	           &met, &missed, &part_met, &part_missed),
+	    4, "%.200s", goals);
+	cr_assert_eq(met + missed, 2, "%.200s", goals);
+	cr_assert(part_met == met && part_missed == missed, "%.200s", goals);
+
+	cr_assert(
+	    strstr(js,
+	           "\n  \"fallback\": {\"level\": \"sse2\", \"measured\": true, \"vector\": \"sse2 (capped; "
+	           "the CPU offers ") != NULL,
+	    "%s", js);
+	cr_assert(strstr(js,
+	                 "; glibc capped alike by GLIBC_TUNABLES)\", \"glibc_memcpy\": \"__memcpy_ssse3\", "
+	                 "\"glibc_memset\": \"__memset_sse2_unaligned_erms\", \"groups\": [\"copy@sse2\", "
+	                 "\"memset@sse2\"], \"goals_met\": ") != NULL,
+	          "%s", js);
+	cr_assert_eq(count_after(js, "\"goals_met\": "), met);
+	cr_assert_eq(count_after(js, "\"goals_missed\": "), missed);
+	cr_assert(strstr(js, "{\"name\": \"copy@sse2/8B/safecopy\", \"group\": \"copy@sse2/8B\", \"method\": "
+	                     "\"safecopy\", \"base\": \"memcpy\", \"bytes\": 8,") != NULL,
+	          "%s", js);
+	cr_assert(strstr(js, "\"goal\": {\"kind\": \"time_at_most\", \"ref\": \"memset\", \"limit\": 1.1,") !=
+	              NULL,
+	          "%s", js);
+}
+
+/* The header names glibc's variants the table's base rows run (not only the part's): names glibc
+ * lists, so never "unknown". */
+Test(bench_cli, the_header_names_glibcs_variants)
+{
+	struct run r;
+	run_bench(&r, "--quick", "--no-plot", "--filter", "copy/8B/safecopy", NULL);
+	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
+	const char *line = strstr(r.out, "\nglibc:     ");
+	cr_assert_not_null(line, "stdout: %s", r.out);
+	cr_assert(strncmp(line, "\nglibc:     2.", 14) == 0 && strstr(line, " (memcpy: __memcpy_") != NULL &&
+	              strstr(line, ", memset: __memset_") != NULL,
+	          "%.200s", line);
+}
