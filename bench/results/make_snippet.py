@@ -4,6 +4,12 @@
     scons bench BENCHFLAGS='--json build/bench/run.json' | tee build/bench/run.txt
     cp build/bench/copy.svg build/bench/copy.png build/bench/run.json bench/results/
     python3 bench/results/make_snippet.py build/bench/run.txt bench/results/run.json > bench/PERFORMANCE.md
+
+The fallback part (bench/fallback.c) comes from the JSON's "fallback" object: {"level": "avx2",
+"measured": true, "vector", "glibc_memcpy", "glibc_memset", "groups": ["copy@avx2", "memset@avx2"],
+"goals_met", "goals_missed", "seconds"}, its rows among "rows" (groups copy@avx2/SIZE, memset@avx2/SIZE)
+and its worst ratios among "notes"; {"level": null, "why": ...} when the run had none. A run.json
+written before the part existed has no "fallback" key: its snippet has no fallback section.
 """
 import json
 import sys
@@ -33,6 +39,22 @@ def rows_by_name(run):
     return {r['name']: r for r in run['rows']}
 
 
+# The sizes the alternatives are measured at (bench_sizes' key sizes): the fallback part's key rows.
+KEY_SIZES = ('8B', '64B', '512B', '4KiB', '64KiB', '1MiB', '64MiB')
+
+
+def fallback_part(run):
+    """The run's fallback part ("fallback" in its JSON) if it measured one; None for older runs."""
+    f = run.get('fallback')
+    return f if f and f.get('level') and f.get('measured') else None
+
+
+def in_fallback_part(run, row):
+    """Whether a row belongs to the fallback part (groups copy@LEVEL/SIZE, memset@LEVEL/SIZE)."""
+    f = fallback_part(run)
+    return bool(f) and row['group'].split('/')[0] in f['groups']
+
+
 def t(ns):
     """The harness's time format: 2.41 ns, 310 ns, 1.02 us, 6.01 ms."""
     if ns < 9.995:
@@ -46,6 +68,39 @@ def t(ns):
 
 def x(v):
     return '%.2fx' % v if v < 9.995 else ('%.1fx' % v if v < 99.95 else '%.0fx' % v)
+
+
+def fallback_section(run, r, part, w):
+    """The fallback part: its key rows, each group's worst ratio (from the notes) and its goals."""
+    level = part['level']
+    w('### At the level below: the forced fallback (%s)' % level)
+    w('')
+    w('The same run measured the copy and memset groups again at %s, as on a CPU without the level the'
+      % level)
+    w('table above ran at, against glibc capped alike (`GLIBC_TUNABLES=glibc.cpu.hwcaps=...`: glibc ran')
+    w('`%s` and `%s`); every power of two from 8 B to 64 MiB, the key sizes here:'
+      % (part['glibc_memcpy'], part['glibc_memset']))
+    w('')
+    w('| size | copy: safecopy | memcpy | ratio | memset: safecopy | memset | ratio |')
+    w('|---|---|---|---|---|---|---|')
+    for size in KEY_SIZES:
+        c, m = 'copy@%s/%s/' % (level, size), 'memset@%s/%s/' % (level, size)
+        cells = []
+        for g, base in ((c, 'memcpy'), (m, 'memset')):
+            if g + 'safecopy' in r and g + base in r:
+                cells += [t(r[g + 'safecopy']['median_ns']), t(r[g + base]['median_ns']), x(r[g + 'safecopy']['ratio'])]
+            else:
+                cells += ['-', '-', '-']
+        w('| %s | %s |' % (size, ' | '.join(cells)))
+    w('')
+    for note in run.get('notes', []):
+        head = note.split(':')[0]
+        if 'worst ratio' in note and '@' in head:
+            w('- ' + note.replace('*: ', ' (every power of two from 8 B to 64 MiB): ', 1) + '.')
+    missed = [x_['name'] for x_ in run['rows'] if in_fallback_part(run, x_) and x_.get('goal', {}).get('met') is False]
+    w('- Goals at %s: %d met, %d missed%s.' % (level, part['goals_met'], part['goals_missed'],
+                                             (': ' + ', '.join(missed)) if missed else ''))
+    w('')
 
 
 def main():
@@ -70,6 +125,10 @@ def main():
     w('which another task took the CPU is run again. A ratio is the median over the rounds of the two rows\'')
     w('times in the same round, so a slow phase of the machine does not land on one method only; `--aa` adds')
     w('a row per group that times the base method twice, the harness\'s own error (within 0.97-1.03x here).')
+    if fallback_part(run):
+        w('After the table the same run measures the copy and memset groups again at the vector level below')
+        w('(the forced fallback, against glibc capped alike: `copy@LEVEL/...`, `memset@LEVEL/...`; `--cpu LEVEL`')
+        w('measures one level only).')
     w('The goals below are goals: the harness reports them, no test asserts timings.')
     w('')
     w('One run on a %d-CPU machine, %s, Linux %s, glibc %s, %s (%s; other processes used %.2f CPUs'
@@ -128,9 +187,19 @@ def main():
     w('pass-through hook <= 1.3x the native call and >= 10x faster than Syscall User Dispatch alone; in a thread')
     w('that Syscall User Dispatch captures, <= 1.3x the same call in a thread merely armed with it (`read64/native_armed`:')
     w('the kernel takes a slower entry path for every call of such a thread, even one it lets through).')
-    w('In this run: %d met, %d missed%s.'
-      % (met, len(missed), (': ' + ', '.join(m['name'] for m in missed)) if missed else ''))
+    part = fallback_part(run)
+    part_note = ''
+    if part:
+        part_note = ' (%d met, %d missed of them at the fallback level %s, below)' % (
+            part['goals_met'], part['goals_missed'], part['level'])
+    w('In this run: %d met, %d missed%s%s.'
+      % (met, len(missed), part_note, (': ' + ', '.join(m['name'] for m in missed)) if missed else ''))
     w('')
+    if part:
+        fallback_section(run, r, part, w)
+    elif 'fallback' in run and run['fallback'].get('level') is None:
+        w('This run has no fallback part: %s.' % run['fallback']['why'])
+        w('')
     w('What the run also shows:')
     w('')
     big = [s_ for s_ in ('1MiB', '64MiB') if r['copy/%s/safecopy' % s_]['ratio'] < 0.97]
@@ -138,7 +207,7 @@ def main():
         w('- At %s safecopy_memcpy (`rep movsb`) is faster than glibc\'s memcpy on this CPU (%s).'
           % (' and '.join(big), ', '.join('%.2fx the time' % r['copy/%s/safecopy' % s_]['ratio'] for s_ in big)))
     for note in run.get('notes', []):
-        if 'worst ratio' in note:
+        if 'worst ratio' in note and '@' not in note.split(':')[0]:
             w('- ' + note.replace('*: ', ' (every power of two from 8 B to 64 MiB, in the plot): ', 1) + '.')
     m = r.get('memset/64MiB/safecopy')
     if m and m.get('goal', {}).get('met') is False:
