@@ -187,9 +187,8 @@ Test(bench_cli, every_listed_row_is_measured_with_every_column)
 	struct run list;
 	run_bench(&list, "--list", filters[0], filters[1], filters[2], filters[3], filters[4], NULL);
 	cr_assert_eq(list.status, 0);
-	char json[] = "/tmp/bench-cli-XXXXXX";
-	int fd = mkstemp(json);
-	cr_assert_geq(fd, 0);
+	char json[32];
+	json_tmp(json);
 	struct run r;
 	run_bench(&r, "--quick", "--no-plot", "--json", json, filters[0], filters[1], filters[2], filters[3],
 	          filters[4], NULL);
@@ -198,11 +197,7 @@ Test(bench_cli, every_listed_row_is_measured_with_every_column)
 	                        "   ratio  goal\n") != NULL,
 	          "no table head in:\n%s", r.out);
 	static char js[1 << 16];
-	ssize_t got = read(fd, js, sizeof js - 1);
-	close(fd);
-	unlink(json);
-	cr_assert_gt(got, 0);
-	js[got] = '\0';
+	json_take(json, js, sizeof js);
 	int rows = 0;
 	for (char *name = strtok(list.out, "\n"); name; name = strtok(NULL, "\n"), rows++) {
 		char line[256], method[40], t[3][16], u[3][8], gbps[16], ratio[16], goal[8] = "";

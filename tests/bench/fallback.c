@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "run_bench.h"
 
@@ -76,9 +75,8 @@ Test(bench_cli, an_sse2_cpu_has_no_fallback_part)
 {
 	cr_assert_eq(setenv("SAFECOPY_CPU", "sse2", 1), 0);
 	expect_listed_part(NULL);
-	char json[] = "/tmp/bench-fallback-XXXXXX";
-	int fd = mkstemp(json);
-	cr_assert_geq(fd, 0);
+	char json[32];
+	json_tmp(json);
 	struct run r;
 	run_bench(&r, "--quick", "--no-plot", "--json", json, "--filter", "memset/8B/safecopy", NULL);
 	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
@@ -86,11 +84,7 @@ Test(bench_cli, an_sse2_cpu_has_no_fallback_part)
 	          "stdout: %s", r.out);
 	cr_assert(strstr(r.out, "memset@") == NULL, "stdout: %s", r.out); /* (the kernel line may hold a @) */
 	static char js[1 << 16];
-	ssize_t got = read(fd, js, sizeof js - 1);
-	close(fd);
-	unlink(json);
-	cr_assert_gt(got, 0);
-	js[got] = '\0';
+	json_take(json, js, sizeof js);
 	cr_assert(
 	    strstr(js, "\n  \"fallback\": {\"level\": null, \"why\": \"the routines run at sse2, the lowest "
 	               "level\"},\n") != NULL,
@@ -126,15 +120,6 @@ Test(bench_cli, filters_pick_fallback_rows_by_name)
 	cr_assert(strstr(r.out, "@") == NULL, "stdout: %s", r.out);
 }
 
-static void read_file(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s", path);
-	size_t got = fread(buf, 1, n - 1, f);
-	buf[got] = '\0';
-	fclose(f);
-}
-
 /* The count after `key` in text (e.g. the goal count after "goals_met\": "); -1 if absent. */
 static int count_after(const char *text, const char *key)
 {
@@ -155,16 +140,13 @@ Test(bench_cli, a_measured_fallback_part_names_glibcs_variant_and_counts_its_goa
 		return;
 	}
 	cr_assert_eq(setenv("SAFECOPY_CPU", "avx2", 1), 0);
-	char json[] = "/tmp/bench-fallback-XXXXXX";
-	int fd = mkstemp(json);
-	cr_assert_geq(fd, 0);
-	close(fd);
+	char json[32];
+	json_tmp(json);
 	struct run r;
 	run_bench(&r, "--quick", "--no-plot", "--json", json, "--filter", "@sse2/8B/", NULL);
 	cr_assert_eq(r.status, 0, "exit status %d; stderr: %s", r.status, r.err);
 	static char js[1 << 16];
-	read_file(json, js, sizeof js);
-	unlink(json);
+	json_take(json, js, sizeof js);
 
 	cr_assert(strstr(r.out,
 	                 "\nfallback:  sse2 (after the table, the copy and memset groups again at sse2 "

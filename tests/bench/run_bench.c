@@ -1,6 +1,8 @@
 /* Running safecopy-bench from a test (run_bench.h). */
 #include <criterion/criterion.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,4 +43,23 @@ void run_bench(struct run *r, ...)
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	read_all(out, r->out, sizeof r->out);
 	read_all(err, r->err, sizeof r->err);
+}
+
+void json_tmp(char path[32])
+{
+	snprintf(path, 32, "/tmp/bench-json-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+}
+
+void json_take(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	size_t got = fread(buf, 1, n - 1, f);
+	buf[got] = '\0';
+	fclose(f);
+	unlink(path);
+	cr_assert_gt(got, 0, "%s is empty", path);
 }

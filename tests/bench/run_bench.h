@@ -2,6 +2,8 @@
 #ifndef TESTS_BENCH_RUN_BENCH_H
 #define TESTS_BENCH_RUN_BENCH_H
 
+#include <stddef.h>
+
 struct run {
 	int status; /* exit status, or 128 + signal */
 	char out[32768], err[8192];
@@ -9,5 +11,11 @@ struct run {
 
 /* Runs the harness with the given arguments (NULL-terminated), stdout and stderr kept apart. */
 void run_bench(struct run *r, ...);
+
+/* A new empty temporary file for --json FILE: its name into path ("/tmp/bench-json-XXXXXX"). */
+void json_tmp(char path[32]);
+
+/* The file at path into buf (NUL-terminated, not empty), then removes the file. */
+void json_take(const char *path, char *buf, size_t n);
 
 #endif
