@@ -29,12 +29,19 @@ static void name_variant(ifunc_impl_list_fn *list, const char *fn, void (*addr)(
 {
 	struct libc_ifunc_impl impl[64];
 	size_t count = list ? list(fn, impl, sizeof impl / sizeof impl[0]) : 0;
-	snprintf(buf, n, "unknown");
 	for (size_t i = 0; i < count && i < sizeof impl / sizeof impl[0]; i++)
 		if (impl[i].fn == addr) {
 			snprintf(buf, n, "%s", impl[i].name);
 			return;
 		}
+	/* Not glibc's: an interposed function (AddressSanitizer's memcpy, say): named with its object. */
+	Dl_info info;
+	if (dladdr((void *)addr, &info) && info.dli_sname && info.dli_fname) {
+		const char *base = strrchr(info.dli_fname, '/');
+		snprintf(buf, n, "%s of %s", info.dli_sname, base ? base + 1 : info.dli_fname);
+	} else {
+		snprintf(buf, n, "unknown");
+	}
 }
 
 void bench_glibc_variants(char *memcpy_name, char *memset_name, size_t n)

@@ -111,8 +111,8 @@ void output_fallback_head(FILE *f, const struct bench_fallback *part)
 {
 	char text[400];
 	snprintf(text, sizeof text,
-	         "%s, the level below the table's: the copy and memset groups again, safecopy against"
-	         " glibc's %s and %s",
+	         "%s, the level below the table's: the copy and memset groups again; their base rows"
+	         " run %s and %s",
 	         part->vector, part->glibc_memcpy, part->glibc_memset);
 	print_wrapped(f, "fallback:  ", text);
 	output_table_head(f);
