@@ -134,8 +134,9 @@ static int spawn_child(const struct bench_session *s, int fd)
 {
 	char fd_text[16];
 	snprintf(fd_text, sizeof fd_text, "%d", fd);
-	char *argv[8 + 2 * 32] = {"/proc/self/exe",  "--cpu", (char *)s->fallback.level,
-	                          "--fallback-part", fd_text, "--no-plot"};
+	/* 6 fixed, --quick, --aa, two per filter (s->filters holds 32), the terminating NULL */
+	char *argv[6 + 2 + 2 * 32 + 1] = {"/proc/self/exe",  "--cpu", (char *)s->fallback.level,
+	                                  "--fallback-part", fd_text, "--no-plot"};
 	int argc = 6;
 	if (s->quick)
 		argv[argc++] = "--quick";
