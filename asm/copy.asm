@@ -21,13 +21,25 @@
 ; alternating runs, load 0.6-1.3: copy/64B 1.32-1.36x -> 1.19-1.31x glibc's time at AVX2,
 ; 1.18-1.32x -> 1.02-1.40x at AVX-512 (inside the noise there). A masked AVX-512 load and store
 ; were tried: no faster here, and a fault on a masked access reached the handler about 0.5 us later
-; (fault/8B 0.78x -> 0.94x the bare signal). On a CPU with AVX-512 (sc_cpu_has_avx512) 64-byte
-; blocks up to SC_REP_MIN_AVX512-1; otherwise above 64 bytes the same blocks, each as two 32-byte
-; copies (AVX2) or as four 16-byte copies (SSE2 if the CPU lacks AVX2), up to SC_REP_MIN-1; from
-; there `rep movsb` (ERMS/FSRM make it the fastest large copy here, ahead of glibc's non-temporal
-; loop). Taken branches (SC_RETURN_N's is not taken without a fault record): none for 16..32 bytes,
-; one for 8..15 and 33..64, two for 4..7, three below 4; for 65..128 one at AVX-512, two at AVX2,
-; three at SSE2. On this CPU each taken branch costs about as much as copying 64 bytes.
+; (fault/8B 0.78x -> 0.94x the bare signal). At AVX-512 64-byte blocks from 64 bytes up to
+; SC_REP_MIN_AVX512-1; at AVX2 above 64 bytes the same blocks, each as two 32-byte copies, and at SSE2
+; as four 16-byte copies, up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
+; large copy here, ahead of glibc's non-temporal loop).
+;
+; Layout. The level is chosen with the size, first thing: n is compared with sc_copy_zmm_from (64 at
+; AVX-512) and sc_copy_ymm_above (64 at AVX2), thresholds that every other level never meets
+; (src/safecopy/cpu.c), so a call reaches its level's blocks with one taken branch and no flag test,
+; and the sizes up to 64 pay two not-taken compares for it. What a call costs here is mostly how many
+; 64-byte lines of code it is fetched from (a taken branch ends one, its target starts one): the entry
+; starts a line and the routine follows it at once (asm/entry.inc), 16..32 bytes run in that line and
+; the next, and every other size class up to 128 bytes starts a line of its own (SC_LINE) and fits in
+; it, so a call up to 128 bytes takes two lines at AVX-512 and AVX2 (129..256: four, as glibc's three
+; or four).
+; Measured with the bench rows (ratio to glibc's memcpy, alternating runs, loaded machine): copy/128B
+; 1.27-1.38x -> 0.96-1.07x at AVX2 and 1.27-1.34x -> 1.03-1.09x at AVX-512, copy/256B 1.49-1.58x ->
+; 1.08-1.10x at AVX2. Tried and dropped: memset's 32..128 bytes branch-free from store addresses
+; computed with cmov measured 1.35-1.40x glibc's time at 32 and 64 bytes, two stores at fixed
+; addresses 1.0x: keep store addresses a fixed offset from dst, n or n/2.
 
 %include "safecopy.inc"
 %include "evex.inc"
@@ -40,7 +52,8 @@
 %define SC_REP_MIN_AVX512 32768	; measured: the 64-byte loop beats rep movsb 1.6x up to 16 KiB, rep wins from 32 KiB
 
 extern sc_cpu_has_avx2
-extern sc_cpu_has_avx512
+extern sc_copy_zmm_from
+extern sc_copy_ymm_above
 extern sc_copy_after_fault
 
 extern sc_span_done
@@ -50,13 +63,19 @@ extern sc_span_done
 	SC_ZSTORE 16, rdi, %1, %2
 %endmacro
 
-%macro SC_COPY_BLOCK16X4 2		; index, disp: one 64-byte block as four 16-byte copies (SSE2)
+%macro SC_COPY_16X 3			; count, index, disp: count ascending 16-byte copies (SSE2)
 %assign %%i 0
-%rep 4
-	SC_XLOAD %1, %2 + %%i
-	SC_XSTORE %1, %2 + %%i
+%rep %1
+	SC_XLOAD %2, %3 + %%i
+	SC_XSTORE %2, %3 + %%i
 %assign %%i %%i + 16
 %endrep
+%endmacro
+%macro SC_COPY_BLOCK16X2 2		; index, disp: 32 bytes
+	SC_COPY_16X 2, %1, %2
+%endmacro
+%macro SC_COPY_BLOCK16X4 2		; index, disp: one 64-byte block
+	SC_COPY_16X 4, %1, %2
 %endmacro
 
 %macro SC_COPY_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte copies (AVX2)
@@ -68,16 +87,12 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 22, rsi
 SC_ROUTINE sc_copy
-	mov r11, rcx
-	mov r9, rdx
-	cmp rdx, 64
-	ja .above64
-.upto64:				; the sizes in order of the fewest taken branches: 16..32, then
-	cmp rdx, 32			; 8..15 and 33..64 (one each)
+	SC_START_BY_LEVEL sc_copy_zmm_from, sc_copy_ymm_above
+	cmp rdx, 32
 	ja .above32
-	cmp rdx, 16
+	cmp edx, 16
 	jb .below16
-	SC_LOAD rsi, none, 0, 16
+	SC_LOAD rsi, none, 0, 16	; 16..32: at 0 and n-16
 	movdqu xmm0, [rsi]
 	SC_STORE rdi, none, 0, 16
 	movdqu [rdi], xmm0
@@ -86,6 +101,7 @@ SC_ROUTINE sc_copy
 	SC_STORE rdi, rdx, -16, 16
 	movdqu [rdi+rdx-16], xmm0
 	SC_RETURN_N
+SC_LINE
 .below16:
 	cmp edx, 8
 	jb .below8
@@ -124,46 +140,44 @@ SC_ROUTINE sc_copy
 	SC_STORE rdi, rdx, -2, 2
 	mov [rdi+rdx-2], cx
 	SC_RETURN_N
-.above32:				; 33..64: two 32-byte copies at 0 and n-32 from AVX2 on
-	cmp byte [sc_cpu_has_avx2], 0
+SC_LINE
+.above32:				; 33..64 (AVX-512: 33..63); SSE2: every n > 32
+	cmp byte [rel sc_cpu_has_avx2], 0
 	je .sse2_above32
-	SC_YLOAD none, 0
+	SC_YLOAD none, 0		; at 0 and n-32
 	SC_YSTORE none, 0
 	SC_YLOAD rdx, -32
 	SC_YSTORE rdx, -32
 	vzeroupper
 	SC_RETURN_N
-.sse2_above32:
-	SC_LOAD rsi, none, 0, 16
-	movdqu xmm0, [rsi]
-	SC_STORE rdi, none, 0, 16
-	movdqu [rdi], xmm0
-	SC_LOAD rsi, none, 16, 16
-	movdqu xmm0, [rsi+16]
-	SC_STORE rdi, none, 16, 16
-	movdqu [rdi+16], xmm0
-	SC_LOAD rsi, rdx, -32, 16
-	movdqu xmm0, [rsi+rdx-32]
-	SC_STORE rdi, rdx, -32, 16
-	movdqu [rdi+rdx-32], xmm0
-	SC_LOAD rsi, rdx, -16, 16
-	movdqu xmm0, [rsi+rdx-16]
-	SC_STORE rdi, rdx, -16, 16
-	movdqu [rdi+rdx-16], xmm0
-	SC_RETURN_N
-.above64:
-	cmp byte [sc_cpu_has_avx512], 0
-	je .no_avx512
-	; AVX-512: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the upper halves of
-	; ymm0-15 clean, so neither the exit nor the landing needs vzeroupper. (Two 32-byte copies per
-	; block up to 512 bytes, as at AVX2, measured 1.15-1.4x slower at 128-512 B.)
+SC_LINE
+.ymm_above64:				; AVX2, n > 64
+	cmp rdx, 128
+	ja .ymm_above128
+	SC_COPY_BLOCK32X2 none, 0
+	SC_COPY_BLOCK32X2 rdx, -64
+	vzeroupper
+	SC_RETURN_N_SHORT
+SC_LINE
+.ymm_above128:				; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two
+	cmp rdx, 256			; 32-byte copies; the loop is a routine of its own
+	ja .ymm_above256
+	SC_BLOCKS64_129_256 SC_COPY_BLOCK32X2, vzeroupper
+SC_LINE
+.ymm_above256:
+	SC_BLOCKS64_257_512 SC_COPY_BLOCK32X2, sc_copy_avx2_body, vzeroupper
+SC_LINE
+.zmm:
+	; AVX-512 from 64 bytes: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the
+	; upper halves of ymm0-15 clean, so neither the exit nor the landing needs vzeroupper. (Two
+	; 32-byte copies per block up to 512 bytes, as at AVX2, measured 1.15-1.4x slower at 128-512 B.)
 	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
-.no_avx512:
-	cmp byte [sc_cpu_has_avx2], 0
-	je .sse2_above64
-	; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two 32-byte copies, here on the
-	; fall-through path; the loop above is a routine of its own, which goes on to rep movsb.
-	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK32X2, sc_copy_avx2_body, vzeroupper
+.sse2_above32:
+	cmp rdx, 64
+	ja .sse2_above64
+	SC_COPY_BLOCK16X2 none, 0	; 33..64: four 16-byte copies, at 0, 16, n-32 and n-16
+	SC_COPY_BLOCK16X2 rdx, -32
+	SC_RETURN_N
 .sse2_above64:
 	; SSE2: the blocks of blocks64.inc at every size, each as four 16-byte copies.
 	SC_BLOCKS64_UPTO512 SC_COPY_BLOCK16X4, .sse_above512, SC_NO_EXIT

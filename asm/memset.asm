@@ -10,7 +10,12 @@
 ; a is set and no earlier store reached a + 64 or beyond; a store that faults writes nothing.
 ; `rep stosb` is exact on a fault.
 ;
-; On a CPU with AVX-512 (sc_cpu_has_avx512) every size takes the AVX-512 paths first.
+; Layout as copy.asm's: the level is chosen with the size first thing, by thresholds other levels
+; never meet (sc_memset_zmm_below, sc_memset_zmm_from: 64 at AVX-512; sc_memset_ymm_above: 64 at
+; AVX2), and each size class starts a 64-byte line of its own and fits in it. 32..64 bytes at AVX2 run
+; in the entry's line and the next, with no taken branch (glibc's AVX2 memset takes none there
+; either). AVX-512: below 64 bytes one masked store, from 64 the blocks of blocks64.inc with ZMM16;
+; AVX2: below 32 bytes the scalar stores, 32..64 two YMM stores, then the blocks as YMM pairs.
 
 %include "safecopy.inc"
 %include "evex.inc"
@@ -25,7 +30,9 @@
 				; SSE2 memset takes it from 2 KiB)
 
 extern sc_cpu_has_avx2
-extern sc_cpu_has_avx512
+extern sc_memset_zmm_below
+extern sc_memset_zmm_from
+extern sc_memset_ymm_above
 extern sc_memset_after_fault
 
 extern sc_span_done
@@ -47,6 +54,30 @@ extern sc_span_done
 	SC_XSTORE %1, %2 + 48
 %endmacro
 
+%macro SC_SET_BLOCK16X2 2		; index, disp: 32 bytes as two 16-byte stores (SSE2)
+	SC_XSTORE %1, %2
+	SC_XSTORE %1, %2 + 16
+%endmacro
+
+; SC_SET_8_TO_31 insn, q, below16, below8: n < 32 with XMM0 and q (RAX or XMM0) holding the byte in
+; every lane: 16..31 bytes as 16-byte stores at 0 and n-16, 8..15 (from the label below16 on) as
+; 8-byte stores of q by insn (mov or vmovq) at 0 and n-8; below 8 bytes to below8.
+%macro SC_SET_8_TO_31 4
+	cmp edx, 16
+	jb %3
+	SC_XSTORE none, 0
+	SC_XSTORE rdx, -16
+	SC_RETURN_N_SHORT
+%3:
+	cmp edx, 8
+	jb %4
+	SC_STORE rdi, none, 0, 8
+	%1 [rdi], %2
+	SC_STORE rdi, rdx, -8, 8
+	%1 [rdi+rdx-8], %2
+	SC_RETURN_N_SHORT
+%endmacro
+
 %macro SC_SET_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte stores (AVX2)
 	SC_YSTORE %1, %2
 	SC_YSTORE %1, %2 + 32
@@ -54,54 +85,36 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 19
 SC_ROUTINE sc_memset
-	mov r11, rcx
-	mov r9, rdx
-	cmp byte [sc_cpu_has_avx512], 0
-	je .scalar
-	; AVX-512. From 64 bytes: the blocks of blocks64.inc, as sc_copy's, on the fall-through path (as
-	; glibc's memset, 64..128 bytes take no branch and 129..512 one). Below 64 bytes one store masked
-	; to n bytes, unless the 64 bytes from dst cross a page: a masked-off byte on a page that is not
-	; writable does not fault, but the CPU takes a slow assist to suppress that fault, so the scalar
-	; stores below do those.
-	SC_VPBROADCASTB_ZMM16_ESI
-	cmp rdx, 64
-	jb .z_below64
-	SC_BLOCKS64_FROM64 SC_SET_BLOCK64, .z_rep
-.z_below64:
-	mov ecx, edi
-	and ecx, 4095
-	cmp ecx, 4096 - 64
-	ja .scalar
-	SC_MASK_K1_N
-	SC_ZSTORE_K1 16, rdi, none, 0
+	SC_START_BY_LEVEL sc_memset_zmm_from, sc_memset_ymm_above
+	cmp rdx, [rel sc_memset_zmm_below]	; AVX-512: 64; other levels never (0)
+	jb .zmm_below64
+	cmp byte [rel sc_cpu_has_avx2], 0
+	je .sse2
+	cmp rdx, 32
+	jb .below32
+.ymm_from32:				; 32..64 bytes at AVX2 (and AVX-512's near a page end)
+	vmovd xmm0, esi
+	vpbroadcastb ymm0, xmm0
+	SC_YSTORE none, 0
+	SC_YSTORE rdx, -32
+	vzeroupper
 	SC_RETURN_N
-.z_rep:
-	mov eax, esi			; rep stosb stores AL
-	jmp sc_memset_rep_body
-.scalar:
-	cmp rdx, 64
-	ja .above64
+SC_LINE
+.below32:				; AVX2 (and AVX-512's near a page end), n < 32
+	vmovd xmm0, esi
+	vpbroadcastb xmm0, xmm0		; (VEX.128: the upper half of YMM0 stays clean)
+	SC_SET_8_TO_31 vmovq, xmm0, .below16, .below8
+.below8:
+	vmovd eax, xmm0
+	jmp .scalar_below8
+.sse2:					; SSE2, every n
 	SC_SPREAD_BYTE
-	cmp rdx, 16
-	jb .below16
+	cmp rdx, 32
+	jae .sse2_from32
 	movq xmm0, rax
 	punpcklqdq xmm0, xmm0
-	cmp rdx, 32
-	ja .above32
-	SC_STORE rdi, none, 0, 16
-	movdqu [rdi], xmm0
-	SC_STORE rdi, rdx, -16, 16
-	movdqu [rdi+rdx-16], xmm0
-	SC_RETURN_N
-.below16:
-	cmp edx, 8
-	jb .below8
-	SC_STORE rdi, none, 0, 8
-	mov [rdi], rax
-	SC_STORE rdi, rdx, -8, 8
-	mov [rdi+rdx-8], rax
-	SC_RETURN_N
-.below8:
+	SC_SET_8_TO_31 mov, rax, .scalar_below16, .scalar_below8
+.scalar_below8:				; RAX = the byte in every lane
 	cmp edx, 4
 	jb .below4
 	SC_STORE rdi, none, 0, 4
@@ -119,34 +132,55 @@ SC_ROUTINE sc_memset
 	SC_STORE rdi, rdx, -2, 2
 	mov [rdi+rdx-2], ax
 	SC_RETURN_N
-.above32:
-	SC_STORE rdi, none, 0, 16
-	movdqu [rdi], xmm0
-	SC_STORE rdi, none, 16, 16
-	movdqu [rdi+16], xmm0
-	SC_STORE rdi, rdx, -32, 16
-	movdqu [rdi+rdx-32], xmm0
-	SC_STORE rdi, rdx, -16, 16
-	movdqu [rdi+rdx-16], xmm0
+SC_LINE
+.zmm:					; AVX-512, n >= 64: the blocks of blocks64.inc with ZMM16
+	SC_VPBROADCASTB_ZMM16_ESI
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK64, .zmm_above512, SC_NO_EXIT
+SC_LINE
+.zmm_below64:
+	SC_VPBROADCASTB_ZMM16_ESI
+	; Below 64 bytes one store masked to n bytes, unless the 64 bytes from dst cross a page: a
+	; masked-off byte on a page that is not writable does not fault, but the CPU takes a slow assist
+	; to suppress that fault, so the AVX2 and scalar paths do those.
+	mov ecx, edi
+	and ecx, 4095
+	cmp ecx, 4096 - 64
+	ja .zmm_near_page_end
+	SC_MASK_K1_N
+	SC_ZSTORE_K1 16, rdi, none, 0
 	SC_RETURN_N
-.above64:				; checked first: no multiply or SSE2 pattern on the AVX2 and rep paths
+.zmm_near_page_end:
+	cmp rdx, 32
+	jae .ymm_from32
+	jmp .below32
+SC_LINE
+.zmm_above512:
+	SC_BLOCKS64_LOOP SC_SET_BLOCK64, .rep, SC_REP_MIN_AVX512, SC_NO_EXIT
+.rep:
 	mov eax, esi			; rep stosb stores AL
-	cmp rdx, SC_REP_MIN
-	jae sc_memset_rep_body
-	cmp byte [sc_cpu_has_avx2], 0
-	je .sse2_above64
-	; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two 32-byte stores, here on the
-	; fall-through path; the loop above is a routine of its own.
+	jmp sc_memset_rep_body
+SC_LINE
+.ymm_above64:				; AVX2, n > 64
 	vmovd xmm0, esi
 	vpbroadcastb ymm0, xmm0
-	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, sc_memset_avx2_body, vzeroupper
-.sse2_above64:
-	SC_SPREAD_BYTE
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, .ymm_above512, vzeroupper
+.ymm_above512:
+	cmp rdx, SC_REP_MIN
+	jb sc_memset_avx2_body
+	vzeroupper
+	jmp .rep
+.sse2_from32:				; SSE2, n >= 32, RAX = the byte in every lane
 	movq xmm0, rax
 	punpcklqdq xmm0, xmm0
-	SC_BLOCKS64_UPTO512 SC_SET_BLOCK16X4, .sse_above512, SC_NO_EXIT
-.sse_above512:
-	SC_BLOCKS64_LOOP SC_SET_BLOCK16X4, .z_rep, SC_REP_MIN_SSE2, SC_NO_EXIT
+	cmp rdx, 64
+	ja .sse2_above64
+	SC_SET_BLOCK16X2 none, 0
+	SC_SET_BLOCK16X2 rdx, -32
+	SC_RETURN_N
+.sse2_above64:
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK16X4, .sse2_above512, SC_NO_EXIT
+.sse2_above512:
+	SC_BLOCKS64_LOOP SC_SET_BLOCK16X4, .rep, SC_REP_MIN_SSE2, SC_NO_EXIT
 SC_LANDING sc_memset
 	SC_LANDING_VZEROUPPER
 	SC_LANDING_TO_C sc_memset_after_fault

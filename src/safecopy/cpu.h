@@ -13,10 +13,21 @@ enum sc_cpu_level {
 
 /*
  * The flags the routines in asm/ test: 1 if they may use their AVX2 and AVX-512 paths. Set from
- * sc_cpu_level; the static test suite sets them directly to force a lower level.
+ * sc_cpu_level by sc_cpu_use_level, which the static test suite calls to force a lower level.
  */
 SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
 SC_HIDDEN extern unsigned char sc_cpu_has_avx512;
+
+/*
+ * The size thresholds sc_copy and sc_memset compare n with first thing (asm/copy.asm, asm/memset.asm):
+ * a call goes to its level's own paths with the comparison that sizes it, no flag test. Set by
+ * sc_cpu_use_level; at every other level a threshold is never met (UINT64_MAX, or 0 for a `below`).
+ */
+SC_HIDDEN extern uint64_t sc_copy_zmm_from;    /* AVX-512: n >= 64 */
+SC_HIDDEN extern uint64_t sc_copy_ymm_above;   /* AVX2: n > 64 */
+SC_HIDDEN extern uint64_t sc_memset_zmm_below; /* AVX-512: n < 64 (else 0) */
+SC_HIDDEN extern uint64_t sc_memset_zmm_from;  /* AVX-512: n >= 64 */
+SC_HIDDEN extern uint64_t sc_memset_ymm_above; /* AVX2: n > 64 */
 
 /* The level in use: what the CPU and OS offer, capped by SAFECOPY_CPU. */
 SC_HIDDEN extern enum sc_cpu_level sc_cpu_level;

@@ -20,6 +20,7 @@
 #include "input.h"
 #include "layout.h"
 #include "safecopy.h"
+#include "safecopy/cpu.h"
 
 #define MAX_LEN      (8 * PAGE) /* longest copy: the rep movsb path starts at 16 KiB */
 #define NONCANONICAL ((uintptr_t)0xdead000000000000)
@@ -29,11 +30,11 @@
 static struct layout L;
 
 /*
- * The library's CPU flag (hidden; reachable because the target links the archive): cleared for inputs
- * that ask for the SSE2 loops, which this machine would otherwise never run.
+ * The library's vector level (hidden; reachable because the target links the archive): SSE2 for inputs
+ * that ask for the SSE2 loops, which this machine would otherwise never run. Set as the library sets it
+ * (the flags and the size thresholds of asm/copy.asm and asm/memset.asm together).
  */
-extern unsigned char sc_cpu_has_avx2;
-static unsigned char cpu_has_avx2;
+static enum sc_cpu_level cpu_level;
 
 static const struct safecopy_fault ok_record = {SAFECOPY_OK, NULL, 0, 0};
 
@@ -420,7 +421,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	layout_init(&L);
 	if (safecopy_init() != 0)
 		abort();
-	cpu_has_avx2 = sc_cpu_has_avx2;
+	cpu_level = sc_cpu_level;
 	return 0;
 }
 
@@ -432,7 +433,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct input in = {data, size};
 	uint8_t op = take8(&in);
-	sc_cpu_has_avx2 = op & 0x80 ? 0 : cpu_has_avx2; /* bit 7: the SSE2 loops */
+	sc_cpu_use_level(op & 0x80 ? SC_CPU_SSE2 : cpu_level); /* bit 7: the SSE2 loops */
 	for (unsigned pg = 0; pg < REGION_PAGES; pg++)
 		L.kind[pg] = page_kind_of(take8(&in));
 	uint32_t seed = (uint32_t)take(&in, 4);

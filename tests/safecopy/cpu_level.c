@@ -5,8 +5,11 @@
 #ifdef SAFECOPY_TEST_INTERNALS
 #include <cpuid.h>
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "safecopy.h"
 #include "safecopy/cpu.h"
 #include "safecopy/cpuid.h"
 
@@ -87,5 +90,62 @@ Test(cpu_level, the_environment_variable_sets_the_flags)
 	sc_cpu_init();
 	cr_assert_eq(sc_cpu_level, cpu);
 	cr_assert_eq(sc_cpu_has_avx512, cpu >= SC_CPU_AVX512);
+}
+/*
+ * The size thresholds that send a call to its level's paths first thing (asm/copy.asm, asm/memset.asm):
+ * each level sets its own, and no other level's is ever met.
+ */
+Test(cpu_level, each_level_sets_its_own_thresholds)
+{
+	for (int l = SC_CPU_SSE2; l <= (int)sc_cpu_detect_level(); l++) {
+		sc_cpu_use_level((enum sc_cpu_level)l);
+		bool avx512 = l == SC_CPU_AVX512, avx2 = l == SC_CPU_AVX2;
+		cr_assert_eq(sc_copy_zmm_from, avx512 ? 64 : UINT64_MAX, "level %d", l);
+		cr_assert_eq(sc_copy_ymm_above, avx2 ? 64 : UINT64_MAX, "level %d", l);
+		cr_assert_eq(sc_memset_zmm_below, avx512 ? 64 : 0, "level %d", l);
+		cr_assert_eq(sc_memset_zmm_from, avx512 ? 64 : UINT64_MAX, "level %d", l);
+		cr_assert_eq(sc_memset_ymm_above, avx2 ? 64 : UINT64_MAX, "level %d", l);
+	}
+}
+
+/* ZMM16, the register of every AVX-512 path (and of no other code here: the suite is not built for
+ * AVX-512, and nothing between these two calls uses glibc's string functions). */
+static void zmm16_write(const uint8_t v[64])
+{
+	__asm__ volatile("vmovdqu64 (%0), %%zmm16" : : "r"(v) : "memory");
+}
+
+static void zmm16_read(uint8_t v[64])
+{
+	__asm__ volatile("vmovdqu64 %%zmm16, (%0)" : : "r"(v) : "memory");
+}
+
+/* Copies and sets every size from 0 to 1100 bytes at `level`: true if ZMM16 still holds its mark. */
+static bool zmm16_kept_at(enum sc_cpu_level level)
+{
+	static uint8_t src[1100], dst[1100];
+	uint8_t mark[64], after[64];
+	for (int i = 0; i < 64; i++)
+		mark[i] = (uint8_t)(0xc0 + i);
+	for (size_t i = 0; i < sizeof src; i++)
+		src[i] = (uint8_t)i;
+	sc_cpu_use_level(level);
+	zmm16_write(mark);
+	for (size_t n = 0; n <= sizeof src; n++) {
+		cr_assert_eq(safecopy_memcpy(dst, src, n, NULL), n);
+		cr_assert_eq(safecopy_memset(dst, 0x5a, n, NULL), n);
+	}
+	zmm16_read(after);
+	return memcmp(after, mark, sizeof mark) == 0;
+}
+
+/* The level a call runs at is the one chosen: below AVX-512 no size reaches an AVX-512 path. */
+Test(cpu_level, lower_levels_run_no_avx512_path)
+{
+	if (sc_cpu_detect_level() < SC_CPU_AVX512)
+		cr_skip_test("no AVX-512 here: no AVX-512 path to keep out");
+	cr_assert(!zmm16_kept_at(SC_CPU_AVX512), "the check sees the AVX-512 paths");
+	cr_assert(zmm16_kept_at(SC_CPU_AVX2), "an AVX-512 path ran at the AVX2 level");
+	cr_assert(zmm16_kept_at(SC_CPU_SSE2), "an AVX-512 path ran at the SSE2 level");
 }
 #endif

@@ -1,15 +1,17 @@
 /*
- * The paths for 17..256 bytes (asm/copy.asm, asm/memset.asm, asm/blocks64.inc): two 16-byte copies,
- * two 32-byte ones (YMM at AVX2, YMM16 at AVX-512), the 64-byte blocks at 0 and n-64, and the four
- * blocks of 129..256 bytes. For every size and every byte at which the readable (writable) memory
- * ends: the exact count, the full fault record, every byte done, and nothing written after the count.
+ * The paths for 1..520 bytes (asm/copy.asm, asm/memset.asm, asm/blocks64.inc): the register copies,
+ * two 16-byte copies, two 32-byte ones, AVX-512's masked store, the 64-byte blocks at 0 and n-64, the
+ * four blocks of 129..256 bytes, the eight of 257..512 and the first sizes of the loops, each size
+ * class in its own line of code and reached by its own dispatch. For every size and every byte at which
+ * the readable (writable) memory ends: the exact count, the full fault record, every byte done, and
+ * nothing written after the count.
  * On the source side, on the destination side, and for memset; at this CPU's level in every suite,
  * at the lower levels in the static one.
  */
 #include "harness.h"
 
-#define MIN_N 17
-#define MAX_N 256
+#define MIN_N 1
+#define MAX_N 520
 #define AFTER 64 /* bytes after dst's n checked for stray writes */
 
 struct layout {
