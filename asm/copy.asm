@@ -206,6 +206,7 @@ SC_END sc_copy_rep
 ; The AVX2 loop, for 513 bytes up to SC_REP_MIN-1 (from there rep movsb), entered from sc_copy
 ; (measured: 1.15-1.4x faster at 768 B-1 KiB than four 32-byte copies per round, the loop it
 ; replaces; not so for sc_memset).
+SC_LINE				; its loop in one 64-byte line (at 32 bytes in: 1.2-1.5x slower at 1-2 KiB)
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
 	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_rep_body, SC_REP_MIN, vzeroupper
