@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,17 +94,23 @@ static bool read_cpu_busy(double *busy, double *steal)
 	if (n < 8)
 		return false;
 	double hz = (double)sysconf(_SC_CLK_TCK);
-	/* user nice system idle iowait irq softirq steal: everything but idle and iowait is busy. */
-	*busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+	/* user nice system idle iowait irq softirq steal: busy is what ran in this machine (not idle,
+	 * iowait or steal, the host's time, reported on its own). */
+	*busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
 	*steal = (double)v[7] / hz;
 	return true;
 }
 
+/* The CPU time of this process and of its children it has waited for (the programs, sctrace and
+ * fallback rows run in children): the run's own load, not another process's. */
 static double process_cpu_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	struct rusage ch = {0};
+	getrusage(RUSAGE_CHILDREN, &ch);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (double)ch.ru_utime.tv_sec +
+	       (double)ch.ru_stime.tv_sec + ((double)ch.ru_utime.tv_usec + (double)ch.ru_stime.tv_usec) / 1e6;
 }
 
 static void collect_info(struct bench_info *i)
