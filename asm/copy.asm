@@ -26,7 +26,7 @@
 ; as four 16-byte copies, up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
 ; large copy here, ahead of glibc's non-temporal loop).
 ;
-; Layout. The level is chosen with the size, first thing: n is compared with sc_copy_zmm_from (64 at
+; Layout. The level is chosen with the size, first thing: n is compared with sc_copy_zmm_above (63 at
 ; AVX-512) and sc_copy_ymm_above (64 at AVX2), thresholds that every other level never meets
 ; (src/safecopy/cpu.c), so a call reaches its level's blocks with one taken branch and no flag test,
 ; and the sizes up to 64 pay two not-taken compares for it. What a call costs here is mostly how many
@@ -52,7 +52,7 @@
 %define SC_REP_MIN_AVX512 32768	; measured: the 64-byte loop beats rep movsb 1.6x up to 16 KiB, rep wins from 32 KiB
 
 extern sc_cpu_has_avx2
-extern sc_copy_zmm_from
+extern sc_copy_zmm_above
 extern sc_copy_ymm_above
 extern sc_copy_after_fault
 
@@ -87,7 +87,7 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 22, rsi
 SC_ROUTINE sc_copy
-	SC_START_BY_LEVEL sc_copy_zmm_from, sc_copy_ymm_above
+	SC_START_BY_LEVEL sc_copy_zmm_above, sc_copy_ymm_above
 	cmp rdx, 32
 	ja .above32
 	cmp edx, 16

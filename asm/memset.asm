@@ -11,7 +11,7 @@
 ; `rep stosb` is exact on a fault.
 ;
 ; Layout as copy.asm's: the level is chosen with the size first thing, by thresholds other levels
-; never meet (sc_memset_zmm_below, sc_memset_zmm_from: 64 at AVX-512; sc_memset_ymm_above: 64 at
+; never meet (sc_memset_zmm_below, sc_memset_zmm_above: 64 and 63 at AVX-512; sc_memset_ymm_above: 64 at
 ; AVX2), and each size class starts a 64-byte line of its own and fits in it. 32..64 bytes at AVX2 run
 ; in the entry's line and the next, with no taken branch (glibc's AVX2 memset takes none there
 ; either). AVX-512: below 64 bytes one masked store, from 64 the blocks of blocks64.inc with ZMM16;
@@ -31,7 +31,7 @@
 
 extern sc_cpu_has_avx2
 extern sc_memset_zmm_below
-extern sc_memset_zmm_from
+extern sc_memset_zmm_above
 extern sc_memset_ymm_above
 extern sc_memset_after_fault
 
@@ -85,7 +85,7 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 19
 SC_ROUTINE sc_memset
-	SC_START_BY_LEVEL sc_memset_zmm_from, sc_memset_ymm_above
+	SC_START_BY_LEVEL sc_memset_zmm_above, sc_memset_ymm_above
 	cmp rdx, [rel sc_memset_zmm_below]	; AVX-512: 64; other levels never (0)
 	jb .zmm_below64
 	cmp byte [rel sc_cpu_has_avx2], 0

@@ -5,6 +5,8 @@
 #ifdef SAFECOPY_TEST_INTERNALS
 #include <cpuid.h>
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,10 +102,10 @@ Test(cpu_level, each_level_sets_its_own_thresholds)
 	for (int l = SC_CPU_SSE2; l <= (int)sc_cpu_detect_level(); l++) {
 		sc_cpu_use_level((enum sc_cpu_level)l);
 		bool avx512 = l == SC_CPU_AVX512, avx2 = l == SC_CPU_AVX2;
-		cr_assert_eq(sc_copy_zmm_from, avx512 ? 64 : UINT64_MAX, "level %d", l);
+		cr_assert_eq(sc_copy_zmm_above, avx512 ? 63 : UINT64_MAX, "level %d", l);
 		cr_assert_eq(sc_copy_ymm_above, avx2 ? 64 : UINT64_MAX, "level %d", l);
 		cr_assert_eq(sc_memset_zmm_below, avx512 ? 64 : 0, "level %d", l);
-		cr_assert_eq(sc_memset_zmm_from, avx512 ? 64 : UINT64_MAX, "level %d", l);
+		cr_assert_eq(sc_memset_zmm_above, avx512 ? 63 : UINT64_MAX, "level %d", l);
 		cr_assert_eq(sc_memset_ymm_above, avx2 ? 64 : UINT64_MAX, "level %d", l);
 	}
 }
@@ -147,5 +149,56 @@ Test(cpu_level, lower_levels_run_no_avx512_path)
 	cr_assert(!zmm16_kept_at(SC_CPU_AVX512), "the check sees the AVX-512 paths");
 	cr_assert(zmm16_kept_at(SC_CPU_AVX2), "an AVX-512 path ran at the AVX2 level");
 	cr_assert(zmm16_kept_at(SC_CPU_SSE2), "an AVX-512 path ran at the SSE2 level");
+}
+
+/* ZMM16 as the fault found it: read from the signal frame's XSAVE area (component 7, Hi16_ZMM), since a
+ * faulting call's own fault path may use ZMM16 afterwards (it is call-clobbered). */
+static uint8_t zmm16_at_fault[64];
+static int faults_seen;
+
+static void zmm16_recording_handler(int sig, siginfo_t *info, void *uc)
+{
+	const uint8_t *xsave = (const uint8_t *)((ucontext_t *)uc)->uc_mcontext.fpregs;
+	unsigned a, off, c, d;
+	__cpuid_count(0xd, 7, a, off, c, d);
+	uint64_t in_use = *(const uint64_t *)(xsave + 512);
+	for (int i = 0; i < 64; i++)
+		zmm16_at_fault[i] = (in_use & (1u << 7)) ? xsave[off + (unsigned)i] : 0;
+	faults_seen++;
+	if (!safecopy_handle_signal(sig, info, uc))
+		abort();
+}
+
+/* memset of n = SIZE_MAX at `level` (the cold path hands it to the routine, which faults at NULL):
+ * true if ZMM16 still held its mark when the fault came. */
+static bool zmm16_kept_by_huge_memset(enum sc_cpu_level level)
+{
+	uint8_t mark[64];
+	for (int i = 0; i < 64; i++)
+		mark[i] = (uint8_t)(0xc0 + i);
+	sc_cpu_use_level(level);
+	int before = faults_seen;
+	struct safecopy_fault f;
+	zmm16_write(mark);
+	cr_assert_eq(safecopy_memset(NULL, 0x5a, SIZE_MAX, &f), 0);
+	cr_assert_eq(faults_seen, before + 1);
+	cr_assert_eq(f.addr, NULL);
+	return memcmp(zmm16_at_fault, mark, sizeof mark) == 0;
+}
+
+/* n = SIZE_MAX never meets an AVX-512 threshold below AVX-512 (a `jae` against UINT64_MAX did: the
+ * AVX-512 path, #UD on a CPU without it; valgrind, which has no AVX-512, found it). */
+Test(cpu_level, huge_n_runs_no_avx512_path_below_avx512)
+{
+	if (sc_cpu_detect_level() < SC_CPU_AVX512)
+		cr_skip_test("no AVX-512 here: no AVX-512 path to keep out");
+	cr_assert_eq(safecopy_init(), 0);
+	struct sigaction sa = {.sa_sigaction = zmm16_recording_handler, .sa_flags = SA_SIGINFO | SA_NODEFER};
+	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert(!zmm16_kept_by_huge_memset(SC_CPU_AVX512), "the check sees the AVX-512 path");
+	for (int i = 0; i < 64; i++)
+		cr_assert_eq(zmm16_at_fault[i], 0x5a, "AVX-512: the broadcast byte, byte %d", i);
+	cr_assert(zmm16_kept_by_huge_memset(SC_CPU_AVX2), "an AVX-512 path ran at the AVX2 level");
+	cr_assert(zmm16_kept_by_huge_memset(SC_CPU_SSE2), "an AVX-512 path ran at the SSE2 level");
 }
 #endif
