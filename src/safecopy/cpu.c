@@ -12,7 +12,6 @@
 #include "safecopy/cpuid.h"
 
 unsigned char sc_cpu_has_avx2;
-unsigned char sc_cpu_has_avx512;
 uint64_t sc_copy_zmm_above = UINT64_MAX;
 uint64_t sc_copy_ymm_above = UINT64_MAX;
 uint64_t sc_memset_zmm_below;
@@ -82,7 +81,6 @@ void sc_cpu_use_level(enum sc_cpu_level level)
 {
 	sc_cpu_level = level;
 	sc_cpu_has_avx2 = level >= SC_CPU_AVX2;
-	sc_cpu_has_avx512 = level >= SC_CPU_AVX512;
 	sc_copy_zmm_above = level >= SC_CPU_AVX512 ? 63 : UINT64_MAX;
 	sc_copy_ymm_above = level == SC_CPU_AVX2 ? 64 : UINT64_MAX;
 	sc_memset_zmm_below = level >= SC_CPU_AVX512 ? 64 : 0;

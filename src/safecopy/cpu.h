@@ -12,11 +12,11 @@ enum sc_cpu_level {
 };
 
 /*
- * The flags the routines in asm/ test: 1 if they may use their AVX2 and AVX-512 paths. Set from
- * sc_cpu_level by sc_cpu_use_level, which the static test suite calls to force a lower level.
+ * The flag the routines in asm/ test: 1 if they may use their AVX2 paths (their AVX-512 paths are
+ * reached by the thresholds below). Set from sc_cpu_level by sc_cpu_use_level, which the static test
+ * suite calls to force a lower level.
  */
 SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
-SC_HIDDEN extern unsigned char sc_cpu_has_avx512;
 
 /*
  * The size thresholds sc_copy and sc_memset compare n with first thing (asm/copy.asm, asm/memset.asm):
