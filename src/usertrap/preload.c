@@ -1,7 +1,8 @@
 /*
  * libusertrap_preload.so: run an unmodified program with every system call of every thread going
  * through a counting hook (lazy capture on, sites patched on first use). At exit it appends one line
- * per process to $USERTRAP_REPORT (or writes it to stderr if that is unset):
+ * per process to $USERTRAP_REPORT (or, if that is unset, to stderr if fd 2 is still the file it was at
+ * start: a program that closed it and opened a file of its own there must not find the line in it):
  *   usertrap pid=N calls=N trampoline=N sigsys=N patched=N in_place=N restarts=N sigill=N
  *            sigsys_native=N patches=N patch_failures=N capture_lost=N fast=P%
  * calls (the hook's own count) = trampoline + sigsys + sigill; sigsys_native (rt_sigreturn) never
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,6 +48,9 @@ static const char *const eager_functions[] = {
 static struct ut_cells calls;
 static __thread uint64_t *my_calls __attribute__((tls_model("initial-exec")));
 static unsigned report_sites;
+/* What fd 2 was at start: the report goes to stderr only if it still is. */
+static struct stat stderr_at_start;
+static bool stderr_open_at_start;
 
 /* An x86-64 fork, clone or clone3 (an i386 call only shares numbers with them: i386 57 is setpgid;
  * i386 fork-like calls run in place and never return here). */
@@ -84,6 +89,7 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 
 __attribute__((constructor(101))) static void preload_start(void)
 {
+	stderr_open_at_start = fstat(2, &stderr_at_start) == 0;
 	struct usertrap_config cfg = {.hook = counting_hook, .flags = USERTRAP_LAZY};
 	const char *np = getenv("USERTRAP_NO_PATCH");
 	if (np && *np == '1')
@@ -123,6 +129,14 @@ static int counts_line(char *line, size_t n)
 	                all ? 100.0 * (double)c.trampoline_calls / (double)all : 0.0);
 }
 
+/* fd 2 is the file it was at start (dup2 of that file onto it again counts: same device and inode). */
+static bool stderr_unchanged(void)
+{
+	struct stat now;
+	return stderr_open_at_start && fstat(2, &now) == 0 && now.st_dev == stderr_at_start.st_dev &&
+	       now.st_ino == stderr_at_start.st_ino;
+}
+
 __attribute__((destructor(101))) static void preload_report(void)
 {
 	static char text[16384]; /* one write, so that processes appending at once do not interleave */
@@ -132,6 +146,8 @@ __attribute__((destructor(101))) static void preload_report(void)
 	if (top && len < sizeof text)
 		len += preload_sites_report((long)getpid(), top, text + len, sizeof text - len);
 	const char *path = getenv("USERTRAP_REPORT");
+	if (!path && !stderr_unchanged())
+		return;
 	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
 	if (fd < 0)
 		return;

@@ -51,6 +51,8 @@ static char *slurp(const char *path, size_t *len)
 static bool signal_path_only;
 /* Set by a test: one more variable for the preloaded run (e.g. USERTRAP_REPORT_SITES=3). */
 static char *extra_env;
+/* Set by a test: no USERTRAP_REPORT, so the report goes to the run's stderr. */
+static bool report_to_stderr;
 
 static struct run run(char *const argv[], bool preload)
 {
@@ -74,7 +76,8 @@ static struct run run(char *const argv[], bool preload)
 		snprintf(pre, sizeof pre, "LD_PRELOAD=%s", USERTRAP_PRELOAD_PATH);
 		snprintf(rep, sizeof rep, "USERTRAP_REPORT=%s", report);
 		env[k++] = pre;
-		env[k++] = rep;
+		if (!report_to_stderr)
+			env[k++] = rep;
 		if (signal_path_only)
 			env[k++] = "USERTRAP_NO_PATCH=1";
 		if (extra_env)
@@ -282,6 +285,39 @@ Test(preload, ls_and_sort_on_the_signal_path_only)
 	snprintf(path, sizeof path, "%s/data", dir);
 	char *sort[] = {"/usr/bin/sort", path, NULL};
 	compare(sort);
+}
+
+/* Without USERTRAP_REPORT the report goes to stderr, but only to the file that was stderr at start: a
+ * program that puts a file of its own on fd 2 (bash's `exec 2>FILE`) finds nothing but its own bytes in
+ * it. The first run shows the report does reach an unchanged stderr. (bash, not dash: dash leaves by
+ * _exit, which runs no destructor and so writes no report at all.) */
+Test(preload, report_never_lands_in_a_file_the_program_put_on_fd_2)
+{
+	report_to_stderr = true;
+	char *plain[] = {"/bin/bash", "-c", "echo data", NULL};
+	struct run r = run(plain, true);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(r.out_len, 5);
+	cr_assert(r.err_len > 14 && memcmp(r.err, "usertrap pid=", 13) == 0, "report on stderr: %.*s",
+	          (int)r.err_len, r.err);
+	free(r.out);
+	free(r.err);
+
+	char file[160], script[256];
+	snprintf(file, sizeof file, "%s/own-fd-2", dir);
+	snprintf(script, sizeof script, "exec 2>%s; echo data >&2", file);
+	char *own[] = {"/bin/bash", "-c", script, NULL};
+	r = run(own, true);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(r.err_len, 0, "the report went to the first stderr after all: %.*s", (int)r.err_len,
+	             r.err);
+	size_t len;
+	char *got = slurp(file, &len);
+	cr_assert(len == 5 && memcmp(got, "data\n", 5) == 0, "%s holds %zu bytes: %.*s", file, len, (int)len,
+	          got);
+	free(got);
+	free(r.out);
+	free(r.err);
 }
 
 /* Every process's report: calls (the hook's own count) = trampoline + sigsys + sigill, whatever
