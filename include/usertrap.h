@@ -59,10 +59,14 @@
  *   vfork sites. Those four run "in place" (the SIGSYS handler resumes the caller at a per-site gate
  *   in the trap table, so the call runs on the caller's own stack); each distinct such site takes a
  *   slot, and without a free slot that thread's capture is switched off (counted in capture_lost).
- * - i386 calls made with `int $0x80` (USERTRAP_CALL_I386) are given to the hook and made as given:
- *   usertrap_syscall does not filter their masks or signal actions (i386 rt_sigprocmask can block
- *   SIGSYS, rt_sigaction can replace usertrap's handler) and forgets no cached mapping after them; a
- *   task made by i386 fork, clone or vfork (run in place) is not captured.
+ * - i386 calls made with `int $0x80` (USERTRAP_CALL_I386) are given to the hook and made as given,
+ *   but for the thread-mask calls: i386 rt_sigprocmask and sigprocmask change the thread's mask, and
+ *   rt_sigsuspend and sigsuspend sleep with theirs, SIGSYS, SIGILL, SIGSEGV and SIGBUS left out, as
+ *   x86-64 calls do. Not filtered: the masks of i386 ppoll, pselect6, epoll_pwait(2), io_pgetevents
+ *   and io_uring_enter (the kernel reads their pointers as 32-bit, and usertrap keeps no memory below
+ *   4 GiB for a filtered copy), and i386 signal actions (rt_sigaction, sigaction and signal can
+ *   replace usertrap's handler); no cached mapping is forgotten after an i386 call; a task made by
+ *   i386 fork, clone or vfork (run in place) is not captured.
  * - x32 calls (RAX with bit 30, 0x40000000, set) reach the hook with that bit in nr and are made as
  *   given. This kernel runs none (x32 off: -ENOSYS), but one built with x32 enabled runs x32's table:
  *   a hook that filters by number must treat such numbers as another ABI (x32 openat is 0x40000101,

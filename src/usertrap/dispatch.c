@@ -173,13 +173,16 @@ long usertrap_syscall(const struct usertrap_call *call)
 	const long *a = call->args;
 	if (call->flags & USERTRAP_CALL_IN_PLACE)
 		return USERTRAP_RESULT_IN_PLACE;
-	if (call->flags & USERTRAP_CALL_I386) /* its numbers are not the ones needs_usertrap knows */
+	long r;
+	if (call->flags & USERTRAP_CALL_I386) { /* its numbers are not the ones needs_usertrap knows */
+		if (ut_mask_call_i386(call, &r))
+			return r;
 		return ut_sys_i386(call->nr, a);
+	}
 	if (!needs_usertrap(call->nr))
 		return ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (call->nr == SYS_rt_sigaction)
 		return ut_sigaction_call(call);
-	long r;
 	if (ut_mask_call(call, &r))
 		return r;
 	r = ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);

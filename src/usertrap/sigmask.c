@@ -10,6 +10,11 @@
  *   calls. Each call runs with a filtered copy; a mask that cannot be read is left to the kernel to
  *   report.
  * (rt_sigaction: sigaction.c.)
+ * i386 calls (`int $0x80`, caught on the signal path): rt_sigprocmask and sigprocmask change the mask
+ * in the signal frame as above (made from the handler, their change would be undone by its return);
+ * rt_sigsuspend and sigsuspend run as the x86-64 rt_sigsuspend with a filtered copy, the same
+ * operation. The other i386 calls with a mask pointer are made as given: the kernel reads their
+ * pointers as 32-bit, and usertrap has no memory below 4 GiB to put a filtered copy in.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,40 +28,65 @@
 
 #define UT_UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
 
-static long sigprocmask_call(const struct usertrap_call *call)
+/* Where the thread's mask is after the call: the signal frame's when it came by SIGSYS (rt_sigreturn
+ * restores that one), else NULL (the kernel's own). */
+static uint64_t *frame_mask(const struct usertrap_call *call)
 {
-	long how = call->args[0];
-	const uint64_t *set = (const uint64_t *)call->args[1];
-	uint64_t *oldset = (uint64_t *)call->args[2];
-	if (call->args[3] != UT_SIGSET_SIZE)
-		return -EINVAL;
+	void *uc = (call->flags & USERTRAP_CALL_SIGSYS) ? call->internal_ : NULL;
+	return uc ? arch_uc_sigmask(uc) : NULL;
+}
+
+/* how applied to cur with the new set nset (set: there is one); width 4: an old sigprocmask's 32-bit
+ * set, whose SIG_SETMASK leaves the signals above 32 as they are. */
+static uint64_t apply_how(uint64_t cur, long how, uint64_t nset, size_t width)
+{
+	if (how == SIG_BLOCK)
+		return cur | nset;
+	if (how == SIG_UNBLOCK)
+		return cur & ~nset;
+	return width == 8 ? nset : (cur & ~(uint64_t)UINT32_MAX) | nset;
+}
+
+/*
+ * A change of the thread's mask: rt_sigprocmask (width 8) or the i386 sigprocmask (width 4), sets at
+ * set and oldset (0: none). Every check the kernel makes comes first; nothing is changed on an error.
+ * A call made outside the SIGSYS handler is made as x86-64 rt_sigprocmask calls (the kernel's result).
+ */
+static long thread_mask_call(const struct usertrap_call *call, long how, uintptr_t set, uintptr_t oldset,
+                             size_t width)
+{
 	uint64_t nset = 0;
-	if (set && safecopy_memcpy(&nset, set, 8, NULL) != 8)
+	if (set && safecopy_memcpy(&nset, (const void *)set, width, NULL) != width)
 		return -EFAULT;
 	if (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 		return -EINVAL;
 	if (how != SIG_UNBLOCK)
 		nset &= ~UT_KEEP_MASK;
-	void *uc = (call->flags & USERTRAP_CALL_SIGSYS) ? call->internal_ : NULL;
-	if (!uc)
+	uint64_t *mask = frame_mask(call), cur;
+	if (mask)
+		cur = *mask;
+	else if (width == 8 && !(call->flags & USERTRAP_CALL_I386))
 		return ut_sys(SYS_rt_sigprocmask, how, set ? (long)&nset : 0, (long)oldset, UT_SIGSET_SIZE, 0,
 		              0);
-	/* From the SIGSYS handler: the mask the thread runs with afterwards is the one in the signal
-	 * frame, which rt_sigreturn restores; change that one. */
-	uint64_t *mask = arch_uc_sigmask(uc);
-	uint64_t cur = *mask;
-	if (oldset && safecopy_memcpy(oldset, &cur, 8, NULL) != 8)
+	else
+		ut_sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&cur, UT_SIGSET_SIZE, 0, 0);
+	if (oldset && safecopy_memcpy((void *)oldset, &cur, width, NULL) != width)
 		return -EFAULT;
-	if (set) {
-		if (how == SIG_BLOCK)
-			cur |= nset;
-		else if (how == SIG_UNBLOCK)
-			cur &= ~nset;
-		else
-			cur = nset;
-		*mask = cur & ~UT_UNBLOCKABLE;
-	}
+	if (!set)
+		return 0;
+	uint64_t next = apply_how(cur, how, nset, width) & ~UT_UNBLOCKABLE;
+	if (mask)
+		*mask = next;
+	else
+		ut_sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&next, 0, UT_SIGSET_SIZE, 0, 0);
 	return 0;
+}
+
+static long sigprocmask_call(const struct usertrap_call *call)
+{
+	if (call->args[3] != UT_SIGSET_SIZE)
+		return -EINVAL;
+	return thread_mask_call(call, call->args[0], (uintptr_t)call->args[1], (uintptr_t)call->args[2], 8);
 }
 
 static bool filtered_copy(uint64_t user_mask, uint64_t size, uint64_t *copy)
@@ -121,6 +151,54 @@ static long io_uring_enter_call(const struct usertrap_call *call)
 		a[4] = (long)ga;
 	}
 	return call_with(call, a);
+}
+
+/* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
+#define I386_SIGSUSPEND     72
+#define I386_SIGPROCMASK    126
+#define I386_RT_SIGPROCMASK 175
+#define I386_RT_SIGSUSPEND  179
+
+/* The i386 register an argument came in: the kernel reads 32 bits of it. */
+static uintptr_t arg32(const struct usertrap_call *call, int i)
+{
+	return (uint32_t)call->args[i];
+}
+
+/* An i386 sigsuspend or rt_sigsuspend: the x86-64 rt_sigsuspend with mask, filtered. */
+static long suspend_with(uint64_t mask)
+{
+	mask &= ~UT_KEEP_MASK;
+	return ut_sys(SYS_rt_sigsuspend, (long)&mask, UT_SIGSET_SIZE, 0, 0, 0, 0);
+}
+
+bool ut_mask_call_i386(const struct usertrap_call *call, long *result)
+{
+	uint64_t mask = 0;
+	switch (call->nr) {
+	case I386_RT_SIGPROCMASK:
+		*result =
+		    arg32(call, 3) != UT_SIGSET_SIZE
+		        ? -EINVAL
+		        : thread_mask_call(call, (int32_t)arg32(call, 0), arg32(call, 1), arg32(call, 2), 8);
+		return true;
+	case I386_SIGPROCMASK:
+		*result = thread_mask_call(call, (int32_t)arg32(call, 0), arg32(call, 1), arg32(call, 2), 4);
+		return true;
+	case I386_SIGSUSPEND: /* the third argument is the (32-bit) mask itself; the others are unused */
+		*result = suspend_with(arg32(call, 2));
+		return true;
+	case I386_RT_SIGSUSPEND:
+		if (arg32(call, 1) != UT_SIGSET_SIZE)
+			*result = -EINVAL;
+		else if (safecopy_memcpy(&mask, (const void *)arg32(call, 0), 8, NULL) != 8)
+			*result = -EFAULT;
+		else
+			*result = suspend_with(mask);
+		return true;
+	default:
+		return false;
+	}
 }
 
 bool ut_mask_call(const struct usertrap_call *call, long *result)

@@ -10,4 +10,8 @@
 /* True (and *result set) if call->nr is one of them: it was run with filtered masks. */
 UT_HIDDEN bool ut_mask_call(const struct usertrap_call *call, long *result);
 
+/* The same for an i386 call (USERTRAP_CALL_I386): rt_sigprocmask, sigprocmask, rt_sigsuspend and
+ * sigsuspend (sigmask.c says why only those). */
+UT_HIDDEN bool ut_mask_call_i386(const struct usertrap_call *call, long *result);
+
 #endif

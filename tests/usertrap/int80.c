@@ -10,17 +10,22 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "i386_call.h"
 #include "usertrap/util.h"
 
 /* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
-#define I386_FORK    2
-#define I386_WRITE   4
-#define I386_CHMOD   15
-#define I386_GETPID  20
-#define I386_GETPPID 64
+#define I386_FORK           2
+#define I386_WRITE          4
+#define I386_CHMOD          15
+#define I386_GETPID         20
+#define I386_GETPPID        64
+#define I386_SIGSUSPEND     72
+#define I386_SIGPROCMASK    126
+#define I386_RT_SIGPROCMASK 175
+#define I386_RT_SIGSUSPEND  179
 
 /* src/usertrap/refused.h: true if the site (the would-be pattern start) is on the refused list. */
 extern bool ut_refused(uintptr_t site);
@@ -264,4 +269,152 @@ Test(int80, fork_without_a_free_slot_runs_at_its_own_site, .timeout = 60)
 	struct forked f = i386_fork();
 	cr_assert_eq(n_seen, f.seen_by_fork, "capture is off after it");
 	cr_assert_eq(f.after.capture_lost - f.before.capture_lost, 1);
+}
+
+/* Memory an i386 call can point to (the kernel reads its pointers as 32-bit). */
+static uint64_t *low_page(void)
+{
+	uint64_t *p =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	cr_assert(p != MAP_FAILED);
+	return p;
+}
+
+static uint64_t thread_mask(void)
+{
+	uint64_t m;
+	cr_assert_eq(syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &m, 8), 0);
+	return m;
+}
+
+static void set_thread_mask(uint64_t m)
+{
+	cr_assert_eq(syscall(SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, 8), 0);
+}
+
+#define BIT(sig) (UINT64_C(1) << ((sig)-1))
+
+/* i386 rt_sigprocmask, caught on the signal path: its change is the thread's (made from the SIGSYS
+ * handler as given, rt_sigreturn undid it), the old mask is reported, and SIGSYS stays unblocked. */
+Test(int80, rt_sigprocmask_changes_the_threads_mask)
+{
+	start(NULL);
+	uint64_t *p = low_page(); /* p[0]: the set, p[1]: the old mask */
+	set_thread_mask(BIT(SIGHUP));
+	p[0] = BIT(SIGUSR1);
+	p[1] = 0x5a5a;
+	const long block[7] = {I386_RT_SIGPROCMASK, SIG_BLOCK, (long)(uintptr_t)&p[0], (long)(uintptr_t)&p[1],
+	                       8};
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	long r1 = i386_call(block);
+	uint64_t after1 = thread_mask();
+	p[0] = BIT(SIGUSR2) | BIT(SIGSYS);
+	long r2 = i386_call(block);
+	uint64_t after2 = thread_mask();
+	const long bad_size[7] = {I386_RT_SIGPROCMASK, SIG_BLOCK, (long)(uintptr_t)&p[0], 0, 4};
+	long r3 = i386_call(bad_size);
+	uint64_t after3 = thread_mask();
+	usertrap_capture_thread(false, NULL);
+	set_thread_mask(0);
+	cr_assert_eq(r1, 0);
+	cr_assert_eq(after1, BIT(SIGHUP) | BIT(SIGUSR1), "mask %#llx", (unsigned long long)after1);
+	cr_assert_eq(r2, 0);
+	cr_assert_eq(p[1], BIT(SIGHUP) | BIT(SIGUSR1), "the old mask");
+	cr_assert_eq(after2, BIT(SIGHUP) | BIT(SIGUSR1) | BIT(SIGUSR2), "SIGSYS is left out: %#llx",
+	             (unsigned long long)after2);
+	cr_assert_eq(r3, -EINVAL);
+	cr_assert_eq(after3, after2);
+	cr_assert_eq(seen[0].flags, USERTRAP_CALL_SIGSYS | USERTRAP_CALL_I386);
+	cr_assert_eq(seen[0].nr, I386_RT_SIGPROCMASK);
+}
+
+/* The old sigprocmask's sets are 32-bit: SIG_SETMASK leaves the signals above 32 as they are, and the
+ * old set is the low 32 bits, 4 bytes written. What the kernel does with the same call is measured
+ * first, without capture, as the reference. */
+Test(int80, sigprocmask_of_32_bits_keeps_the_signals_above_32)
+{
+	start(NULL);
+	uint32_t *p = (uint32_t *)low_page(); /* p[0]: the set, p[1..2]: the old set and the word after */
+	const long setmask[7] = {I386_SIGPROCMASK, SIG_SETMASK, (long)(uintptr_t)&p[0],
+	                         (long)(uintptr_t)&p[1]};
+	uint64_t start_mask = BIT(SIGUSR1) | BIT(SIGRTMIN + 1);
+	long r[2];
+	uint64_t after[2];
+	uint32_t old[2], next[2];
+	for (int captured = 0; captured < 2; captured++) {
+		set_thread_mask(start_mask);
+		p[0] = (uint32_t)(BIT(SIGUSR2) | BIT(SIGSYS));
+		p[1] = p[2] = 0xa5a5a5a5;
+		if (captured)
+			cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+		r[captured] = i386_call(setmask);
+		after[captured] = thread_mask();
+		usertrap_capture_thread(false, NULL);
+		old[captured] = p[1];
+		next[captured] = p[2];
+	}
+	set_thread_mask(0);
+	cr_assert_eq(r[0], 0);
+	cr_assert_eq(after[0], BIT(SIGUSR2) | BIT(SIGSYS) | BIT(SIGRTMIN + 1), "the kernel's: %#llx",
+	             (unsigned long long)after[0]);
+	cr_assert_eq(r[1], 0);
+	cr_assert_eq(after[1], BIT(SIGUSR2) | BIT(SIGRTMIN + 1), "captured (SIGSYS left out): %#llx",
+	             (unsigned long long)after[1]);
+	cr_assert_eq(old[0], (uint32_t)BIT(SIGUSR1));
+	cr_assert_eq(old[1], old[0]);
+	cr_assert_eq(next[0], 0xa5a5a5a5);
+	cr_assert_eq(next[1], 0xa5a5a5a5, "4 bytes written, not 8");
+}
+
+static volatile sig_atomic_t alarms;
+
+/* A handler that makes an intercepted call: SIGSYS must be deliverable while it runs. */
+static void alarm_handler(int sig)
+{
+	(void)sig;
+	if (syscall(SYS_getppid) == getppid())
+		alarms++;
+}
+
+/* In a child: an i386 sigsuspend (nr 72, the mask in EDX) or rt_sigsuspend (179, through a pointer)
+ * with SIGSYS in its mask, woken by SIGALRM whose handler makes an intercepted call. Made as given,
+ * SIGSYS would be blocked then and Syscall User Dispatch's forced SIGSYS would kill the child. Exit 0:
+ * the call returned -EINTR after the handler ran, with the thread's own mask back. */
+static void suspend_child(long nr)
+{
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		uint64_t *p = low_page();
+		p[0] = BIT(SIGSYS) | BIT(SIGUSR1);
+		long regs[7] = {nr, (long)(uintptr_t)&p[0], 8};
+		if (nr == I386_SIGSUSPEND)
+			regs[1] = 0, regs[2] = 0, regs[3] = (long)p[0];
+		signal(SIGALRM, alarm_handler);
+		set_thread_mask(BIT(SIGHUP));
+		struct itimerval t = {.it_value = {.tv_usec = 20000}};
+		setitimer(ITIMER_REAL, &t, NULL);
+		usertrap_capture_thread(true, NULL);
+		long r = i386_call(regs);
+		uint64_t m;
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &m, 8);
+		usertrap_capture_thread(false, NULL);
+		_exit(r == -EINTR && alarms == 1 && m == BIT(SIGHUP) ? 0 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "i386 call %ld: status %#x%s", nr, st,
+	          WIFSIGNALED(st) ? " (killed)" : "");
+}
+
+Test(int80, sigsuspend_with_sigsys_in_its_mask_lets_handlers_make_calls)
+{
+	start(NULL);
+	suspend_child(I386_SIGSUSPEND);
+}
+
+Test(int80, rt_sigsuspend_with_sigsys_in_its_mask_lets_handlers_make_calls)
+{
+	start(NULL);
+	suspend_child(I386_RT_SIGSUSPEND);
 }
