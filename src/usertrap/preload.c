@@ -2,7 +2,9 @@
  * libusertrap_preload.so: run an unmodified program with every system call of every thread going
  * through a counting hook (lazy capture on, sites patched on first use). At exit it appends one line
  * per process to $USERTRAP_REPORT (or, if that is unset, to stderr if fd 2 is still the file it was at
- * start: a program that closed it and opened a file of its own there must not find the line in it):
+ * start: a program that closed it and opened a file of its own there must not find the line in it),
+ * from its destructor, or from the hook when the process calls exit_group without running
+ * destructors (_exit, as dash leaves):
  *   usertrap pid=N calls=N trampoline=N sigsys=N patched=N in_place=N restarts=N sigill=N
  *            sigsys_native=N patches=N patch_failures=N capture_lost=N fast=P%
  * calls (the hook's own count) = trampoline + sigsys + sigill; sigsys_native (rt_sigreturn) never
@@ -12,7 +14,8 @@
  * (usertrap_patch_functions); USERTRAP_EAGER=0 leaves them to lazy capture. Other sites are patched
  * at their first SIGSYS call; USERTRAP_PATCH_HITS=k at their k-th (usertrap_set_patch_hits).
  * USERTRAP_REPORT_SITES=N adds the N sites whose calls stayed on the SIGSYS path most often, with their bytes
- * and mapping (preload_sites.h).
+ * and mapping (preload_sites.h), to the destructor's report only (listing them reads /proc/self/maps
+ * with stdio, which the hook, possibly in a signal handler, must not).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 
 #include "usertrap.h"
 #include "usertrap/cells.h"
+#include "usertrap/preload_report.h"
 #include "usertrap/preload_sites.h"
 
 /* The exported libc functions whose sites (nearly) every process reached first in `make -j2` of a C
@@ -48,6 +52,8 @@ static const char *const eager_functions[] = {
 static struct ut_cells calls;
 static __thread uint64_t *my_calls __attribute__((tls_model("initial-exec")));
 static unsigned report_sites;
+static const char *report_path; /* $USERTRAP_REPORT at start */
+static int reported;            /* the report is written once per process */
 /* What fd 2 was at start: the report goes to stderr only if it still is. */
 static struct stat stderr_at_start;
 static bool stderr_open_at_start;
@@ -67,12 +73,16 @@ static bool forked_child(const struct usertrap_call *call, long r)
 	return r == 0 && !(call->flags & USERTRAP_CALL_IN_PLACE) && fork_like(call);
 }
 
+static void report(bool with_sites);
+
 /* Only the fork-like calls' results matter here: every other call is passed through with
  * USERTRAP_RESULT_PASS, which a patched site makes after the hook has returned (the cheaper way). */
 static long counting_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
 	ut_cells_add(&calls, &my_calls);
+	if (call->nr == SYS_exit_group && !(call->flags & USERTRAP_CALL_I386))
+		report(false); /* no destructor may run after it (_exit) */
 	unsigned top = __atomic_load_n(&report_sites, __ATOMIC_RELAXED);
 	if (top && (call->flags & USERTRAP_CALL_SIGSYS))
 		preload_sites_count((uintptr_t)call->site, call->nr, call->flags & USERTRAP_CALL_I386);
@@ -81,6 +91,7 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 	long r = usertrap_syscall(call);
 	if (forked_child(call, r)) {
 		ut_cells_zero(&calls);
+		__atomic_store_n(&reported, 0, __ATOMIC_RELAXED); /* a child reports for itself */
 		if (top)
 			preload_sites_reset();
 	}
@@ -90,6 +101,7 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 __attribute__((constructor(101))) static void preload_start(void)
 {
 	stderr_open_at_start = fstat(2, &stderr_at_start) == 0;
+	report_path = getenv("USERTRAP_REPORT");
 	struct usertrap_config cfg = {.hook = counting_hook, .flags = USERTRAP_LAZY};
 	const char *np = getenv("USERTRAP_NO_PATCH");
 	if (np && *np == '1')
@@ -111,24 +123,6 @@ __attribute__((constructor(101))) static void preload_start(void)
 		        err.sys_errno);
 }
 
-static int counts_line(char *line, size_t n)
-{
-	struct usertrap_counters c;
-	usertrap_get_counters(&c);
-	unsigned long long all = ut_cells_sum(&calls);
-	return snprintf(line, n,
-	                "usertrap pid=%ld calls=%llu trampoline=%llu sigsys=%llu patched=%llu in_place=%llu "
-	                "restarts=%llu sigill=%llu sigsys_native=%llu patches=%llu patch_failures=%llu "
-	                "capture_lost=%llu fast=%.1f%%\n",
-	                (long)getpid(), all, (unsigned long long)c.trampoline_calls,
-	                (unsigned long long)c.sigsys_calls, (unsigned long long)c.sites_patched,
-	                (unsigned long long)c.in_place_calls, (unsigned long long)c.sigill_restarts,
-	                (unsigned long long)c.sigill_calls, (unsigned long long)c.sigsys_native,
-	                (unsigned long long)c.patches, (unsigned long long)c.patch_failures,
-	                (unsigned long long)c.capture_lost,
-	                all ? 100.0 * (double)c.trampoline_calls / (double)all : 0.0);
-}
-
 /* fd 2 is the file it was at start (dup2 of that file onto it again counts: same device and inode). */
 static bool stderr_unchanged(void)
 {
@@ -137,18 +131,22 @@ static bool stderr_unchanged(void)
 	       now.st_ino == stderr_at_start.st_ino;
 }
 
-__attribute__((destructor(101))) static void preload_report(void)
+/* Writes the report (see the top), once per process; with_sites: the site lines too. */
+static void report(bool with_sites)
 {
+	if (__atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
+		return;
 	static char text[16384]; /* one write, so that processes appending at once do not interleave */
-	size_t len = (size_t)counts_line(text, sizeof text);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	size_t len = preload_counts_line(text, sizeof text, (long)getpid(), ut_cells_sum(&calls), &c);
 	/* The listing reads /proc/self/maps itself: its own calls are not the program's. */
 	unsigned top = __atomic_exchange_n(&report_sites, 0, __ATOMIC_RELAXED);
-	if (top && len < sizeof text)
+	if (with_sites && top && len < sizeof text)
 		len += preload_sites_report((long)getpid(), top, text + len, sizeof text - len);
-	const char *path = getenv("USERTRAP_REPORT");
-	if (!path && !stderr_unchanged())
+	if (!report_path && !stderr_unchanged())
 		return;
-	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
+	int fd = report_path ? open(report_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
 	if (fd < 0)
 		return;
 	if (write(fd, text, len) < 0) {
@@ -156,4 +154,9 @@ __attribute__((destructor(101))) static void preload_report(void)
 	}
 	if (fd != 2)
 		close(fd);
+}
+
+__attribute__((destructor(101))) static void preload_report(void)
+{
+	report(true);
 }
