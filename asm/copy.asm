@@ -23,8 +23,18 @@
 ; were tried: no faster here, and a fault on a masked access reached the handler about 0.5 us later
 ; (fault/8B 0.78x -> 0.94x the bare signal). At AVX-512 64-byte blocks from 64 bytes up to
 ; SC_REP_MIN_AVX512-1; at AVX2 above 64 bytes the same blocks, each as two 32-byte copies, and at SSE2
-; as four 16-byte copies, up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
-; large copy here, ahead of glibc's non-temporal loop).
+; as four 16-byte copies, up to SC_REP_MIN-1; from there `rep movsb` at every size (ERMS/FSRM make it
+; the fastest large copy here).
+; Large copies, measured for issue 11 with scripts/bigcopy-methods.c (the bench's buffers and
+; alignments; glibc 2.36 here stops its rep movsb at 1 MiB, the L2, and runs its 4-vector loop up to
+; its non-temporal threshold, 288 MiB on this VM): 4 or 8 64-byte (AVX2: 32-byte) loads and aligned
+; stores per round, the same with prefetcht0/prefetchnta of the source or prefetchw of the destination
+; ahead, non-temporal stores with and without prefetch, every other line non-temporal, rep movsb in 64
+; KiB-256 KiB chunks, CLZERO of each destination line (about 100x slower). None is faster than rep movsb
+; at 2-8 MiB, where src and dst sit in the L3 and every way is bound by its bandwidth: there rep movsb
+; takes 0.76-0.85x glibc's time while the host is busy, 0.89-1.0x in the rounds where glibc was fastest
+; (quiet: the main job's 0.95-0.97x), the loops 0.95-1.2x, non-temporal stores 1.15-1.5x (they go to
+; DRAM). At 16-64 MiB non-temporal stores take 0.6-0.8x, as rep movsb does.
 ;
 ; Layout. The level is chosen with the size, first thing: n is compared with sc_copy_zmm_above (63 at
 ; AVX-512) and sc_copy_ymm_above (64 at AVX2), thresholds that every other level never meets
