@@ -169,6 +169,11 @@ SC_LINE
 	vzeroupper
 	SC_RETURN_N_SHORT
 SC_LINE
+; Tried for issue 11 (copy@avx2/512B, ratios to glibc's AVX2 memcpy, alternating runs of the fallback
+; part, load 1-2): the loop (sc_copy_avx2) from 257 bytes, 1.02x at 512 B against 0.91x for these
+; blocks; 257..512 reached without a taken branch (129..256 with one more), 512 B unchanged (0.86x)
+; and 256 B slower (1.20x against 1.11x). Nor does the order inside a block matter: 256 bytes as eight
+; alternating 32-byte loads and stores took the time of eight loads then eight stores (standalone).
 .ymm_above128:				; AVX2: the blocks of blocks64.inc up to 512 bytes, each as two
 	cmp rdx, 256			; 32-byte copies; the loop is a routine of its own
 	ja .ymm_above256
