@@ -137,13 +137,15 @@ static void report(bool with_sites)
 	if (__atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
 		return;
 	static char text[16384]; /* one write, so that processes appending at once do not interleave */
+	/* getpid first: it goes through the hook too, and the two snapshots after it must agree */
+	long pid = (long)getpid();
 	struct usertrap_counters c;
 	usertrap_get_counters(&c);
-	size_t len = preload_counts_line(text, sizeof text, (long)getpid(), ut_cells_sum(&calls), &c);
+	size_t len = preload_counts_line(text, sizeof text, pid, ut_cells_sum(&calls), &c);
 	/* The listing reads /proc/self/maps itself: its own calls are not the program's. */
 	unsigned top = __atomic_exchange_n(&report_sites, 0, __ATOMIC_RELAXED);
 	if (with_sites && top && len < sizeof text)
-		len += preload_sites_report((long)getpid(), top, text + len, sizeof text - len);
+		len += preload_sites_report(pid, top, text + len, sizeof text - len);
 	if (!report_path && !stderr_unchanged())
 		return;
 	int fd = report_path ? open(report_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
