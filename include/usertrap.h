@@ -291,6 +291,30 @@ USERTRAP_API int usertrap_unpatch(void *site, struct usertrap_error *err);
 USERTRAP_API int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap_error *err);
 
 /*
+ * The plan cache of usertrap_patch_functions (off by default): what it learns from the instruction
+ * decoder (each function's syscall instructions, the relocated window of each site not patched in the
+ * 7-byte form) is kept in DIR/plans, keyed by each function's length and a hash of its bytes, and
+ * read back by later processes, which then neither decode nor plan those functions (the preload tool
+ * also skips loading the decoder, Zydis, when its cache holds every eager function; it is then
+ * loaded only at the end of a process, by usertrap_save_plan_cache, if a first hit missed a plan). The file
+ * is used only if it is a regular file owned by the effective user, writable by no one else, well-formed; an
+ * entry only for a function whose bytes still hash to its key. It is replaced whole (a temporary file
+ * renamed), DIR created (0700) if missing; a directory that cannot be written is no error (nothing
+ * is saved). dir NULL turns the cache off. Returns 0, or ERR_INVAL (path too long). Not thread-safe
+ * against a concurrent usertrap_patch_functions, not async-signal-safe.
+ */
+USERTRAP_API int usertrap_set_plan_cache(const char *dir);
+
+/*
+ * For a process's end (an atexit handler or destructor, never a signal handler): lazy capture's first
+ * hits also use the plan cache (a site needing a window takes its cached plan; a window planned is
+ * recorded); a site they could not plan (no decoder loaded, see usertrap_set_plan_cache) was left on
+ * the signal path and noted: this plans those (loading the decoder) and writes the cache file if
+ * anything was learnt since it was read. Returns 0, or ERR_SYS if the file could not be written.
+ */
+USERTRAP_API int usertrap_save_plan_cache(void);
+
+/*
  * The patch policy of lazy capture: a site is patched at its k-th call caught by Syscall User Dispatch
  * (its first k-1 calls, and any call while k is not reached, take the signal path). k = 1 (the default;
  * 0 means 1) patches at the first hit. A patch costs several signal-path calls, so a larger k spares a

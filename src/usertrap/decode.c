@@ -8,6 +8,53 @@
 
 #include "usertrap/decode.h"
 
+#ifdef UT_ZYDIS_DLOPEN
+#include <dlfcn.h>
+
+/* The preload tool loads Zydis only when a plan is missing from the plan cache: as a DT_NEEDED
+ * library its load was ~110 us of every process (a third of git --version's overhead). */
+static struct {
+	__typeof__(&ZydisDecoderInit) init;
+	__typeof__(&ZydisDecoderEnableMode) enable;
+	__typeof__(&ZydisDecoderDecodeInstruction) decode;
+} zydis;
+static bool zydis_ready; /* release-stored once the three pointers are set */
+
+bool ut_decoder_load(void)
+{
+	if (__atomic_load_n(&zydis_ready, __ATOMIC_ACQUIRE))
+		return true;
+	void *lib = dlopen("libZydis.so.4.0", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return false;
+	zydis.init = (__typeof__(zydis.init))dlsym(lib, "ZydisDecoderInit");
+	zydis.enable = (__typeof__(zydis.enable))dlsym(lib, "ZydisDecoderEnableMode");
+	zydis.decode = (__typeof__(zydis.decode))dlsym(lib, "ZydisDecoderDecodeInstruction");
+	if (!zydis.init || !zydis.enable || !zydis.decode)
+		return false;
+	__atomic_store_n(&zydis_ready, true, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool ut_decoder_ready(void)
+{
+	return __atomic_load_n(&zydis_ready, __ATOMIC_ACQUIRE);
+}
+#define ZydisDecoderInit              zydis.init
+#define ZydisDecoderEnableMode        zydis.enable
+#define ZydisDecoderDecodeInstruction zydis.decode
+#else
+bool ut_decoder_load(void)
+{
+	return true;
+}
+
+bool ut_decoder_ready(void)
+{
+	return true;
+}
+#endif
+
 #define NEAR_TARGETS 64 /* branch targets kept within UT_WIN_MAX_LEN of the site */
 #define READ_CHUNK   256
 
@@ -254,6 +301,8 @@ static bool fill_plan(struct sweep *s, unsigned pre, unsigned post, struct ut_pl
 int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, const struct ut_code_view *view,
                    struct ut_plan *p)
 {
+	if (!ut_decoder_ready())
+		return UT_PLAN_NO_DECODER;
 	if (fn_lo > insn || fn_hi < insn + 2 || fn_hi - fn_lo > UT_FN_MAX_LEN)
 		return UT_PLAN_MISALIGNED;
 	struct sweep s;
@@ -316,7 +365,7 @@ static uintptr_t last_syscall_bytes(uintptr_t lo, uintptr_t hi)
 
 int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max)
 {
-	if (fn_hi <= fn_lo || fn_hi - fn_lo > UT_FN_MAX_LEN)
+	if (fn_hi <= fn_lo || fn_hi - fn_lo > UT_FN_MAX_LEN || !ut_decoder_ready())
 		return -1;
 	/* No syscall starts after the last 0f 05: the sweep stops there (the instructions before it decode
 	 * the same). Most wrappers' sites are near their start, and this decode was most of an eager pass. */

@@ -61,7 +61,14 @@ enum ut_plan_result {
 	UT_PLAN_FAULT,      /* the function's bytes could not be read */
 	UT_PLAN_MISALIGNED, /* the decode does not land on a syscall at insn, or fails */
 	UT_PLAN_NO_WINDOW,  /* no window around it may be moved */
+	UT_PLAN_NO_DECODER, /* Zydis is not loaded (ut_decoder_load) */
 };
+
+/* Loads the decoder if it is not yet (the preload tool dlopens Zydis; the libraries link it): true if
+ * it is ready. Takes the loader's lock and allocates: never in a signal handler. */
+UT_HIDDEN bool ut_decoder_load(void);
+/* True once the decoder is loaded. Async-signal-safe. */
+UT_HIDDEN bool ut_decoder_ready(void);
 
 /* The code as it was before usertrap patched it: sites already patched in the function change its
  * bytes (a jump and guards would not decode), so the planner decodes the original bytes, and never
@@ -75,15 +82,16 @@ struct ut_code_view {
 
 /* Plans the window of the syscall instruction at insn in the function [fn_lo, fn_hi) (at most
  * UT_FN_MAX_LEN bytes), decoding the code as `view` (may be NULL) says it was. Returns an enum
- * ut_plan_result; *p is complete only for UT_PLAN_OK. Reads through libsafecopy, no allocation:
- * async-signal-safe if view's functions are. */
+ * ut_plan_result (UT_PLAN_NO_DECODER before ut_decoder_load); *p is complete only for UT_PLAN_OK. Reads
+ * through libsafecopy, no allocation: async-signal-safe if view's functions are. */
 UT_HIDDEN int ut_plan_window(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi,
                              const struct ut_code_view *view, struct ut_plan *p);
 
 /* The addresses of the first `max` syscall instructions of [fn_lo, fn_hi) (at most UT_FN_MAX_LEN
  * bytes) in a linear decode from fn_lo, in address order; the decode stops at the last `0f 05` of
- * the function. Returns how many were stored, or -1 if a byte could not be read or an instruction up
- * to that last `0f 05` failed to decode. Reads through libsafecopy, no allocation. */
+ * the function. Returns how many were stored, or -1 if a byte could not be read, an instruction up
+ * to that last `0f 05` failed to decode, or the decoder is not loaded. Reads through libsafecopy, no
+ * allocation. */
 UT_HIDDEN int ut_find_syscalls(uintptr_t fn_lo, uintptr_t fn_hi, uintptr_t *out, int max);
 
 /* The index in p->in of the syscall instruction. */

@@ -9,6 +9,7 @@
 
 #include "usertrap/capture.h"
 #include "usertrap/counters.h"
+#include "usertrap/decode.h"
 #include "usertrap/dispatch.h"
 #include "usertrap/exclude.h"
 #include "usertrap/fork.h"
@@ -16,6 +17,7 @@
 #include "usertrap/lock.h"
 #include "usertrap/maps.h"
 #include "usertrap/patcher.h"
+#include "usertrap/plancache.h"
 #include "usertrap/refused.h"
 #include "usertrap/registry.h"
 #include "usertrap/restart.h"
@@ -93,6 +95,10 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 	ut_exclusions_setup();
 	ut_refused_clear();
 	ut_maps_forget(0, UINTPTR_MAX);
+	/* Lazy first hits may need the decoder for windows, and must never load it (in the SIGSYS
+	 * handler). With a plan cache set the eager pass decides (eager.c): a warm process does without. */
+	if (!ut_plancache_enabled())
+		ut_decoder_load();
 	ut_dispatch_set_hook(config->hook, config->arg);
 	ut_sud_set_in_use(lazy);
 	if (lazy) {

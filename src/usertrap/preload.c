@@ -13,6 +13,11 @@
  * wrappers nearly every process calls (eager_functions) are patched before their first call
  * (usertrap_patch_functions); USERTRAP_EAGER=0 leaves them to lazy capture. Other sites are patched
  * at their first SIGSYS call; USERTRAP_PATCH_HITS=k at their k-th (usertrap_set_patch_hits).
+ * The eager pass keeps what it learns from the decoder in a plan cache (usertrap_set_plan_cache):
+ * ${XDG_CACHE_HOME:-$HOME/.cache}/usertrap, USERTRAP_CACHE=DIR another directory, USERTRAP_CACHE=0
+ * none. A process whose cache holds every eager function does not load Zydis: its lazy first hits
+ * take windows from the cache; a site whose plan is missing stays on the SIGSYS path (counted as a
+ * patch failure) and is planned at the process's end (usertrap_save_plan_cache) for the next ones.
  * USERTRAP_REPORT_SITES=N adds the N sites whose calls stayed on the SIGSYS path most often, with their bytes
  * and mapping (preload_sites.h), to the destructor's report only (listing them reads /proc/self/maps
  * with stdio, which the hook, possibly in a signal handler, must not).
@@ -20,6 +25,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -73,7 +79,7 @@ static bool forked_child(const struct usertrap_call *call, long r)
 	return r == 0 && !(call->flags & USERTRAP_CALL_IN_PLACE) && fork_like(call);
 }
 
-static void report(bool with_sites);
+static void report(bool in_destructor);
 
 /* Only the fork-like calls' results matter here: every other call is passed through with
  * USERTRAP_RESULT_PASS, which a patched site makes after the hook has returned (the cheaper way). */
@@ -98,10 +104,24 @@ static long counting_hook(struct usertrap_call *call, void *arg)
 	return r;
 }
 
+/* The plan cache's directory (see the top), or NULL. */
+static const char *cache_dir(char *buf, size_t n)
+{
+	const char *set = getenv("USERTRAP_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (set)
+		return strcmp(set, "0") && *set ? set : NULL;
+	int len = xdg && *xdg     ? snprintf(buf, n, "%s/usertrap", xdg)
+	          : home && *home ? snprintf(buf, n, "%s/.cache/usertrap", home)
+	                          : -1;
+	return len > 0 && (size_t)len < n ? buf : NULL;
+}
+
 __attribute__((constructor(101))) static void preload_start(void)
 {
 	stderr_open_at_start = fstat(2, &stderr_at_start) == 0;
 	report_path = getenv("USERTRAP_REPORT");
+	char dir[4096];
+	usertrap_set_plan_cache(cache_dir(dir, sizeof dir));
 	struct usertrap_config cfg = {.hook = counting_hook, .flags = USERTRAP_LAZY};
 	const char *np = getenv("USERTRAP_NO_PATCH");
 	if (np && *np == '1')
@@ -131,8 +151,9 @@ static bool stderr_unchanged(void)
 	       now.st_ino == stderr_at_start.st_ino;
 }
 
-/* Writes the report (see the top), once per process; with_sites: the site lines too. */
-static void report(bool with_sites)
+/* Writes the report (see the top), once per process; in_destructor: not from the hook, so also the
+ * site lines and the plan cache's save. */
+static void report(bool in_destructor)
 {
 	if (__atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
 		return;
@@ -144,8 +165,12 @@ static void report(bool with_sites)
 	size_t len = preload_counts_line(text, sizeof text, pid, ut_cells_sum(&calls), &c);
 	/* The listing reads /proc/self/maps itself: its own calls are not the program's. */
 	unsigned top = __atomic_exchange_n(&report_sites, 0, __ATOMIC_RELAXED);
-	if (with_sites && top && len < sizeof text)
+	if (in_destructor && top && len < sizeof text)
 		len += preload_sites_report(pid, top, text + len, sizeof text - len);
+	/* After the counts: its calls (a file written, perhaps Zydis loaded) are the tool's, not the
+	 * program's. Not from the hook: it reads and writes files, and may load Zydis. */
+	if (in_destructor)
+		usertrap_save_plan_cache();
 	if (!report_path && !stderr_unchanged())
 		return;
 	int fd = report_path ? open(report_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;

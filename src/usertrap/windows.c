@@ -18,6 +18,7 @@
 #include "usertrap/fde.h"
 #include "usertrap/pagewrite.h"
 #include "usertrap/patcher.h"
+#include "usertrap/plancache.h"
 #include "usertrap/registry.h"
 #include "usertrap/site.h"
 #include "usertrap/status.h"
@@ -157,9 +158,36 @@ static bool patched_code(uintptr_t lo, uintptr_t hi)
 
 static const struct ut_code_view before_patches = {original_code, patched_code};
 
-/* The window of insn: one still matching the code (its stub reused), or a new one. */
-static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct window **out,
-                      struct usertrap_error *err)
+/* A plan from the plan cache fits the code: inside the function, over no patched site, and its bytes
+ * those there now (the cache checked the function's hash; this costs a compare). */
+static bool given_plan_fits(const struct ut_plan *p, uintptr_t fn_lo, uintptr_t fn_hi)
+{
+	unsigned char cur[UT_WIN_MAX_LEN];
+	size_t len = p->end - p->start;
+	return p->start >= fn_lo && p->end <= fn_hi && len <= UT_WIN_MAX_LEN &&
+	       !patched_code(p->start, p->end) &&
+	       safecopy_memcpy(cur, (const void *)p->start, len, NULL) == len && !memcmp(cur, p->bytes, len);
+}
+
+/* The plan of insn into *p: the one given (*result >= 0, from the plan cache), or the planner's
+ * (*result set to what it returned). 0 or the error. */
+static int plan_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p, int *result,
+                    struct usertrap_error *err)
+{
+	if (*result == UT_PLAN_OK)
+		return given_plan_fits(p, fn_lo, fn_hi) ? 0 : ut_fail(err, USERTRAP_ERR_PATTERN, 0);
+	if (*result > 0)
+		return plan_error(*result, err);
+	if (!fn_lo && !ut_function_of(insn, &fn_lo, &fn_hi))
+		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
+	*result = ut_plan_window(insn, fn_lo, fn_hi, &before_patches, p);
+	return *result ? plan_error(*result, err) : 0;
+}
+
+/* The window of insn: one still matching the code (its stub reused), or a new one of plan *p (see
+ * plan_for). */
+static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p, int *result,
+                      struct window **out, struct usertrap_error *err)
 {
 	struct window *w = find(insn);
 	unsigned char cur[UT_WIN_MAX_LEN];
@@ -171,17 +199,14 @@ static int window_for(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct w
 	unsigned n = n_windows;
 	if (n == USERTRAP_MAX_WINDOWS)
 		return ut_fail(err, USERTRAP_ERR_TABLE_FULL, 0);
-	if (!fn_lo && !ut_function_of(insn, &fn_lo, &fn_hi))
-		return ut_fail(err, USERTRAP_ERR_PATTERN, 0);
-	struct ut_plan p;
-	int r = ut_plan_window(insn, fn_lo, fn_hi, &before_patches, &p);
+	int r = plan_for(insn, fn_lo, fn_hi, p, result, err);
 	if (r)
-		return plan_error(r, err);
+		return r;
 	struct ut_window pw;
-	if ((r = pages_of(p.start, p.end, &pw, err)))
+	if ((r = pages_of(p->start, p->end, &pw, err)))
 		return r;
 	ut_window_release(&pw);
-	if ((r = build(&p, &windows[n], err)))
+	if ((r = build(p, &windows[n], err)))
 		return r;
 	__atomic_store_n(&n_windows, n + 1, __ATOMIC_RELEASE);
 	*out = &windows[n];
@@ -252,10 +277,11 @@ static int whole_write(struct window *w, const unsigned char *fin, struct usertr
 }
 
 /* ut_window_patch_locked of a window not patched yet, under a hold of /proc/self/mem. */
-static int patch_held(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
+static int patch_held(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p, int *result,
+                      struct usertrap_error *err)
 {
 	struct window *w = NULL;
-	int r = window_for(insn, fn_lo, fn_hi, &w, err);
+	int r = window_for(insn, fn_lo, fn_hi, p, result, &w, err);
 	if (r)
 		return r;
 	unsigned char fin[UT_WIN_MAX_LEN], heads[UT_WIN_MAX_LEN];
@@ -269,7 +295,45 @@ static int patch_held(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct u
 	return ut_ok(err);
 }
 
+/* A first hit's window with the plan cache (plancache.h): a cached plan used, a new one recorded; a
+ * site the decoder could not plan (not loaded, or the window refused with this process's patches)
+ * noted for the process's end, which plans it alone. */
+static int patch_cached(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
+{
+	struct ut_fn_key key;
+	struct ut_plan p;
+	if (!ut_code_key(fn_lo, fn_hi, &before_patches, &key))
+		return ut_fail(err, USERTRAP_ERR_FAULT, 0);
+	uint32_t off = (uint32_t)(insn - fn_lo);
+	int result = ut_plancache_plan(&key, off, fn_lo, &p), cached = result;
+	int r = ut_window_patch_plan_locked(insn, fn_lo, fn_hi, &p, &result, err);
+	if (cached < 0 && result == UT_PLAN_OK)
+		ut_plancache_put_plan(&key, off, fn_lo, result, &p);
+	else if (cached < 0 && result > 0)
+		ut_plancache_put_missing(&key, insn, fn_lo, fn_hi);
+	return r;
+}
+
 int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct usertrap_error *err)
+{
+	struct window *w = find(insn);
+	if (w && w->patched)
+		return ut_ok(err);
+	if (ut_plancache_enabled() && (fn_lo || ut_function_of(insn, &fn_lo, &fn_hi)))
+		return patch_cached(insn, fn_lo, fn_hi, err);
+	struct ut_plan p;
+	int result = -1;
+	return ut_window_patch_plan_locked(insn, fn_lo, fn_hi, &p, &result, err);
+}
+
+int ut_window_plan_alone(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p)
+{
+	static const struct ut_code_view original_only = {original_code, NULL};
+	return ut_plan_window(insn, fn_lo, fn_hi, &original_only, p);
+}
+
+int ut_window_patch_plan_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p,
+                                int *result, struct usertrap_error *err)
 {
 	struct window *w = find(insn);
 	if (w && w->patched)
@@ -280,7 +344,7 @@ int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, str
 	/* One /proc/self/mem descriptor for the check of the pages, the stub and the writes (it was three
 	 * opens and a page swap of the stub page: most of a first hit's system calls). */
 	ut_window_hold(true);
-	r = patch_held(insn, fn_lo, fn_hi, err);
+	r = patch_held(insn, fn_lo, fn_hi, p, result, err);
 	ut_window_hold(false);
 	return r;
 }

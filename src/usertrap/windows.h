@@ -13,12 +13,21 @@
 #ifndef USERTRAP_WINDOWS_H
 #define USERTRAP_WINDOWS_H
 
+#include "usertrap/decode.h"
 #include "usertrap/defs.h"
 
 /* usertrap_patch_syscall() under the patch lock (fn_lo = fn_hi = 0: the bounds from .eh_frame_hdr):
  * same results. Async-signal-safe. */
 UT_HIDDEN int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi,
                                      struct usertrap_error *err);
+/* ut_window_patch_locked with a plan from the plan cache (plancache.h): *result >= 0 is the cached
+ * planner's result (*p the plan for UT_PLAN_OK, used if it still fits the code); *result = -1 plans
+ * (then *result is what ut_plan_window returned and *p its plan, or stays -1 if no plan was needed). */
+UT_HIDDEN int ut_window_patch_plan_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p,
+                                          int *result, struct usertrap_error *err);
+/* The plan of the syscall at insn in the function [fn_lo, fn_hi) as if nothing in it were patched
+ * (for the plan cache: a pure function of the function's bytes): an enum ut_plan_result. Patch lock. */
+UT_HIDDEN int ut_window_plan_alone(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p);
 /* usertrap_unpatch_syscall() under the patch lock: same results. */
 UT_HIDDEN int ut_window_unpatch_locked(uintptr_t insn, struct usertrap_error *err);
 /* Restores every patched window; returns the first error (in *err), the others still restored. Needs

@@ -49,14 +49,17 @@ static char *slurp(const char *path, size_t *len)
 
 /* Set by a test: every call stays on the SIGSYS path (nothing is patched). */
 static bool signal_path_only;
-/* Set by a test: one more variable for the preloaded run (e.g. USERTRAP_REPORT_SITES=3). */
-static char *extra_env;
+/* Set by a test: more variables for the preloaded run (e.g. USERTRAP_REPORT_SITES=3). */
+static char *extra_env[2];
 /* Set by a test: no USERTRAP_REPORT, so the report goes to the run's stderr. */
 static bool report_to_stderr;
+/* The preloaded run's plan cache: by default a directory of the test's own (cold at its first run);
+ * set by a test to USERTRAP_CACHE=..., or to "" for the preload's default ($HOME's). */
+static char *cache_env;
 
 static struct run run(char *const argv[], bool preload)
 {
-	char out[128], err[128], report[128], pre[512], rep[160];
+	char out[128], err[128], report[128], pre[512], rep[160], cache[160];
 	snprintf(out, sizeof out, "%s/out", dir);
 	snprintf(err, sizeof err, "%s/err", dir);
 	snprintf(report, sizeof report, "%s/report", dir);
@@ -67,7 +70,7 @@ static struct run run(char *const argv[], bool preload)
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 5, sizeof *env);
+	char **env = calloc(n + 7, sizeof *env);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "USERTRAP_", 9))
@@ -80,8 +83,12 @@ static struct run run(char *const argv[], bool preload)
 			env[k++] = rep;
 		if (signal_path_only)
 			env[k++] = "USERTRAP_NO_PATCH=1";
-		if (extra_env)
-			env[k++] = extra_env;
+		for (int i = 0; i < 2; i++)
+			if (extra_env[i])
+				env[k++] = extra_env[i];
+		snprintf(cache, sizeof cache, "USERTRAP_CACHE=%s/cache", dir);
+		if (!cache_env || *cache_env)
+			env[k++] = cache_env ? cache_env : cache;
 	}
 	pid_t pid;
 	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
@@ -386,7 +393,7 @@ Test(preload, dash_leaving_by_exit_reports_too)
  * listed is its site, as want_fmt (formatted with the address the probe printed) says; the report. */
 static char *hottest_site_is(char *const argv[], const char *want_fmt, size_t *len)
 {
-	extra_env = "USERTRAP_REPORT_SITES=3";
+	extra_env[0] = "USERTRAP_REPORT_SITES=3";
 	char report[128];
 	snprintf(report, sizeof report, "%s/report", dir);
 	unlink(report);
@@ -725,4 +732,136 @@ Test(preload, program_sigill_handler_beside_the_guards)
 	cr_assert_eq(memcmp(r.out, "ok\n", 3), 0);
 	free(r.out);
 	free(r.err);
+}
+
+/* ---- the plan cache (usertrap_set_plan_cache) ---- */
+
+/* The value of the counter `name` (" patches=") in the report's first line. */
+static unsigned long long report_value(const char *name)
+{
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	size_t len;
+	char *rep = slurp(report, &len);
+	const char *p = strstr(rep, name);
+	unsigned long long v;
+	cr_assert(p && sscanf(p + strlen(name), "%llu", &v) == 1, "%s in %.*s", name, (int)len, rep);
+	free(rep);
+	return v;
+}
+
+struct patch_counts {
+	unsigned long long patched, patches, failures;
+};
+
+/* argv preloaded once, with the loader's list of the libraries it loads on stderr and no lazy
+ * patch (the counts are then the eager pass's alone: a run without Zydis loaded makes calls of its
+ * own later, malloc's first brk on glibc 2.41): its run, its counts (the report then removed). */
+static struct run listed_run(char *const argv[], struct patch_counts *c)
+{
+	char report[128];
+	snprintf(report, sizeof report, "%s/report", dir);
+	unlink(report);
+	extra_env[0] = "LD_DEBUG=files";
+	extra_env[1] = "USERTRAP_PATCH_HITS=1000000000";
+	struct run r = run(argv, true);
+	extra_env[0] = extra_env[1] = NULL;
+	*c = (struct patch_counts){report_value(" patched="), report_value(" patches="),
+	                           report_value(" patch_failures=")};
+	unlink(report);
+	return r;
+}
+
+/* argv's first preloaded run (a cold cache) loads Zydis; the second (warm) does not, and its eager
+ * pass patches the same sites, with the same output. */
+static void warm_patches_as_cold_without_zydis(char *const argv[])
+{
+	struct patch_counts cold_c, warm_c;
+	struct run cold = listed_run(argv, &cold_c), warm = listed_run(argv, &warm_c);
+	cr_assert(strstr(cold.err, "libZydis"), "the cold run plans with Zydis:\n%.*s", (int)cold.err_len,
+	          cold.err);
+	cr_assert_null(strstr(warm.err, "libZydis"), "the warm run does without:\n%.*s", (int)warm.err_len,
+	               warm.err);
+	cr_assert_eq(warm.status, cold.status);
+	cr_assert(warm.out_len == cold.out_len && memcmp(warm.out, cold.out, cold.out_len) == 0);
+	cr_assert_gt(cold_c.patches, 10);
+	cr_assert_eq(warm_c.patches, cold_c.patches);
+	cr_assert_eq(warm_c.patched, cold_c.patched);
+	cr_assert_eq(warm_c.failures, cold_c.failures);
+	free(cold.out);
+	free(cold.err);
+	free(warm.out);
+	free(warm.err);
+}
+
+Test(preload, a_warm_cache_patches_as_a_cold_one_without_zydis)
+{
+	char *argv[] = {"/usr/bin/git", "--version", NULL};
+	warm_patches_as_cold_without_zydis(argv);
+}
+
+Test(preload, a_warm_cache_patches_as_a_cold_one_without_zydis_glibc_241)
+{
+	need_glibc_241();
+	char *argv[] = {glibc_241_ld, "--library-path", glibc_241_libs, "/usr/bin/git", "--version", NULL};
+	warm_patches_as_cold_without_zydis(argv);
+}
+
+/* The default directory is $XDG_CACHE_HOME/usertrap, else $HOME/.cache/usertrap; USERTRAP_CACHE=0
+ * writes nothing. */
+Test(preload, the_default_cache_directory_and_cache_off)
+{
+	char home[160], path[224];
+	snprintf(home, sizeof home, "%s/home", dir);
+	cr_assert_eq(mkdir(home, 0755), 0);
+	setenv("HOME", home, 1);
+	unsetenv("XDG_CACHE_HOME");
+	char *argv[] = {"/usr/bin/git", "--version", NULL};
+	cache_env = "USERTRAP_CACHE=0";
+	compare(argv);
+	snprintf(path, sizeof path, "%s/.cache", home);
+	cr_assert_eq(access(path, F_OK), -1, "USERTRAP_CACHE=0 wrote %s", path);
+	cache_env = "";
+	compare(argv);
+	snprintf(path, sizeof path, "%s/.cache/usertrap/plans", home);
+	cr_assert_eq(access(path, F_OK), 0, "the default cache %s", path);
+	snprintf(path, sizeof path, "%s/xdg", dir);
+	setenv("XDG_CACHE_HOME", path, 1);
+	compare(argv);
+	snprintf(path, sizeof path, "%s/xdg/usertrap/plans", dir);
+	cr_assert_eq(access(path, F_OK), 0, "the cache under $XDG_CACHE_HOME %s", path);
+}
+
+/* A cache that cannot be written, or whose file is garbage, changes nothing a program does. */
+Test(preload, an_unwritable_or_corrupt_cache_changes_no_output)
+{
+	char *argv[] = {"/bin/ls", "-la", "/", NULL};
+	cache_env = "USERTRAP_CACHE=/dev/null/cache";
+	compare(argv);
+	char bad[160], path[192], env[200];
+	snprintf(bad, sizeof bad, "%s/bad", dir);
+	cr_assert_eq(mkdir(bad, 0700), 0);
+	snprintf(path, sizeof path, "%s/plans", bad);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fputs("utplan01\xff\xff\xff\xff garbage", f);
+	fclose(f);
+	snprintf(env, sizeof env, "USERTRAP_CACHE=%s", bad);
+	cache_env = env;
+	compare(argv);
+	char *python[] = {"/usr/bin/python3", "-c", "print(sum(range(100)))", NULL};
+	if (access(python[0], X_OK) == 0)
+		compare(python);
+}
+
+/* A lazy first hit needing a window takes its plan from a warm cache: the warm run (no Zydis loaded)
+ * is as clean as the cold one, and prints the same. */
+Test(preload, python3_eight_threads_warm_glibc_241)
+{
+	need_python3();
+	char *argv[] = {"/usr/bin/python3", "-c", PY_EIGHT_THREADS, dir, NULL};
+	compare_glibc_241(argv);
+	assert_every_process_clean(1);
+	compare_glibc_241(argv);
+	assert_every_process_clean(1);
 }
