@@ -96,9 +96,12 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 	ut_refused_clear();
 	ut_maps_forget(0, UINTPTR_MAX);
 	/* Lazy first hits may need the decoder for windows, and must never load it (in the SIGSYS
-	 * handler). With a plan cache set the eager pass decides (eager.c): a warm process does without. */
+	 * handler). With a plan cache set they take their plans from it (read here: never in a handler),
+	 * and the eager pass decides (eager.c): a warm process does without. */
 	if (!ut_plancache_enabled())
 		ut_decoder_load();
+	else
+		ut_plancache_load();
 	ut_dispatch_set_hook(config->hook, config->arg);
 	ut_sud_set_in_use(lazy);
 	if (lazy) {

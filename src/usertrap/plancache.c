@@ -254,9 +254,9 @@ static void read_file(int fd)
 		append(plans, plan_ready, &plans_claimed, PLAN_CAP, sizeof *plans, &file_plans[i]);
 }
 
-void ut_plancache_load(void)
+/* Reads the file once per directory set. Needs `lock`. */
+static void load_locked(void)
 {
-	pthread_mutex_lock(&lock);
 	if (ut_plancache_enabled() && !loaded) {
 		char path[PATH_MAX + 32];
 		snprintf(path, sizeof path, "%s/plans", dir_path);
@@ -267,6 +267,12 @@ void ut_plancache_load(void)
 		}
 		loaded = true;
 	}
+}
+
+void ut_plancache_load(void)
+{
+	pthread_mutex_lock(&lock);
+	load_locked();
 	pthread_mutex_unlock(&lock);
 }
 
@@ -470,8 +476,10 @@ int ut_plancache_save(void)
 	pthread_mutex_lock(&lock);
 	int r = 0;
 	/* One attempt per change: a read-only directory costs one try. */
-	if (ut_plancache_enabled() && __atomic_exchange_n(&dirty, false, __ATOMIC_RELAXED))
+	if (ut_plancache_enabled() && __atomic_exchange_n(&dirty, false, __ATOMIC_RELAXED)) {
+		load_locked(); /* what the file holds is kept with what was learnt */
 		r = write_file();
+	}
 	pthread_mutex_unlock(&lock);
 	return r;
 }

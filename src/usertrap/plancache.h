@@ -48,7 +48,8 @@ UT_HIDDEN bool ut_code_key(uintptr_t lo, uintptr_t hi, const struct ut_code_view
 UT_HIDDEN int ut_plancache_set_dir(const char *dir);
 /* True if a directory is set. */
 UT_HIDDEN bool ut_plancache_enabled(void);
-/* Reads the file, once per directory set (a bad file: an empty cache). */
+/* Reads the file, once per directory set (a bad file: an empty cache). ut_plancache_save reads it
+ * first if it was not: the file keeps what it held. */
 UT_HIDDEN void ut_plancache_load(void);
 
 /* The sites of the function keyed k: true and *out if known. */

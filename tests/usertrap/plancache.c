@@ -115,6 +115,18 @@ static void flip_byte(off_t at, unsigned char x)
 	close(fd);
 }
 
+Test(plancache, a_save_without_a_load_keeps_what_the_file_held)
+{
+	fill_and_save();
+	cr_assert_eq(ut_plancache_set_dir(dir), 0); /* forgotten, not read again */
+	struct ut_fn_key other = {.len = 32, .hash = 42};
+	struct ut_fn_sites s = {.n = 1, .off = {3}};
+	ut_plancache_put_sites(&other, &s);
+	cr_assert_eq(ut_plancache_save(), 0);
+	cr_assert(reload_knows_sites(), "the file's function");
+	cr_assert(ut_plancache_sites(&other, &s), "the new one");
+}
+
 Test(plancache, a_corrupt_byte_in_any_part_empties_the_cache)
 {
 	/* header (a count), a function record, a plan record */

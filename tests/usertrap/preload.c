@@ -807,6 +807,27 @@ Test(preload, a_warm_cache_patches_as_a_cold_one_without_zydis_glibc_241)
 	warm_patches_as_cold_without_zydis(argv);
 }
 
+/* Lazy capture alone (no eager pass) takes the windows the eager pass of an earlier process planned:
+ * without Zydis, no site refused. */
+Test(preload, lazy_capture_alone_uses_the_cache)
+{
+	char *argv[] = {"/usr/bin/git", "--version", NULL};
+	struct patch_counts c;
+	struct run cold = listed_run(argv, &c);
+	extra_env[0] = "USERTRAP_EAGER=0";
+	extra_env[1] = "LD_DEBUG=files";
+	struct run lazy = run(argv, true);
+	extra_env[0] = extra_env[1] = NULL;
+	cr_assert_null(strstr(lazy.err, "libZydis"), "%.*s", (int)lazy.err_len, lazy.err);
+	cr_assert_eq(report_value(" patch_failures="), 0);
+	cr_assert_gt(report_value(" patches="), 10);
+	cr_assert(lazy.out_len == cold.out_len && memcmp(lazy.out, cold.out, cold.out_len) == 0);
+	free(cold.out);
+	free(cold.err);
+	free(lazy.out);
+	free(lazy.err);
+}
+
 /* The default directory is $XDG_CACHE_HOME/usertrap, else $HOME/.cache/usertrap; USERTRAP_CACHE=0
  * writes nothing. */
 Test(preload, the_default_cache_directory_and_cache_off)
