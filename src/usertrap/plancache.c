@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "usertrap/plancache.h"
@@ -59,7 +60,13 @@ struct missing {
 static struct fn_rec fns[FN_CAP];
 static struct plan_rec plans[PLAN_CAP];
 static struct missing missing[MISSING_CAP];
-static bool fn_ready[FN_CAP], plan_ready[PLAN_CAP], missing_ready[MISSING_CAP];
+/* The flags side by side: a warm process touches one page of them. */
+static struct {
+	bool fn[FN_CAP], plan[PLAN_CAP], missing[MISSING_CAP];
+} ready;
+#define fn_ready      ready.fn
+#define plan_ready    ready.plan
+#define missing_ready ready.missing
 static unsigned fns_claimed, plans_claimed, missing_claimed;
 
 /* The file's records, read or to be written (under `lock`). */
@@ -111,29 +118,6 @@ bool ut_code_key(uintptr_t lo, uintptr_t hi, const struct ut_code_view *view, st
 	return true;
 }
 
-int ut_plancache_set_dir(const char *dir)
-{
-	if (dir && strlen(dir) + sizeof "/.plans.XXXXXX" > sizeof dir_path)
-		return USERTRAP_ERR_INVAL;
-	pthread_mutex_lock(&lock);
-	enabled = false;
-	memset(fn_ready, 0, sizeof fn_ready);
-	memset(plan_ready, 0, sizeof plan_ready);
-	memset(missing_ready, 0, sizeof missing_ready);
-	fns_claimed = plans_claimed = missing_claimed = 0;
-	loaded = dirty = false;
-	if (dir)
-		strcpy(dir_path, dir);
-	__atomic_store_n(&enabled, dir != NULL, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&lock);
-	return 0;
-}
-
-bool ut_plancache_enabled(void)
-{
-	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE);
-}
-
 /* Appends rec (size bytes) to array (cap records, `claimed` claimed so far): false if it is full. */
 static bool append(void *array, bool *ready, unsigned *claimed, unsigned cap, size_t size, const void *rec)
 {
@@ -150,6 +134,30 @@ static unsigned readable(const unsigned *claimed, unsigned cap)
 {
 	unsigned n = __atomic_load_n(claimed, __ATOMIC_ACQUIRE);
 	return n < cap ? n : cap;
+}
+
+int ut_plancache_set_dir(const char *dir)
+{
+	if (dir && strlen(dir) + sizeof "/.plans.XXXXXX" > sizeof dir_path)
+		return USERTRAP_ERR_INVAL;
+	pthread_mutex_lock(&lock);
+	enabled = false;
+	/* only what was claimed: the flags of a process that never used the cache stay untouched pages */
+	memset(fn_ready, 0, readable(&fns_claimed, FN_CAP));
+	memset(plan_ready, 0, readable(&plans_claimed, PLAN_CAP));
+	memset(missing_ready, 0, readable(&missing_claimed, MISSING_CAP));
+	fns_claimed = plans_claimed = missing_claimed = 0;
+	loaded = dirty = false;
+	if (dir)
+		strcpy(dir_path, dir);
+	__atomic_store_n(&enabled, dir != NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+bool ut_plancache_enabled(void)
+{
+	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE);
 }
 
 static bool fn_rec_ok(const struct fn_rec *f)
@@ -224,34 +232,48 @@ static bool read_all(int fd, void *buf, size_t n)
 	return true;
 }
 
-static uint64_t file_sum(unsigned n_fns, unsigned n_plans)
+static uint64_t records_sum2(const struct fn_rec *f, unsigned n_fns, const struct plan_rec *p,
+                             unsigned n_plans)
 {
-	return mix(records_sum((const unsigned char *)file_fns, n_fns * sizeof(struct fn_rec)),
-	           records_sum((const unsigned char *)file_plans, n_plans * sizeof(struct plan_rec)));
+	return mix(records_sum((const unsigned char *)f, n_fns * sizeof *f),
+	           records_sum((const unsigned char *)p, n_plans * sizeof *p));
 }
 
-/* Appends the open file's records, if it is trusted and whole, and every record well-formed. */
+/* Claims n records of an array (cap, `claimed`): the first index, or -1 if they do not fit. */
+static long claim(unsigned *claimed, unsigned cap, unsigned n)
+{
+	unsigned i = __atomic_fetch_add(claimed, n, __ATOMIC_ACQ_REL);
+	return i <= cap && n <= cap - i ? (long)i : -1;
+}
+
+/* The records of the open file, read straight into claimed slots of fns and plans (no copy: each page
+ * touched is a fault a warm process pays), made ready if it is trusted and whole, its checksum right
+ * and every record well-formed; else the slots stay not ready. */
 static void read_file(int fd)
 {
 	struct header h;
 	size_t size;
 	if (!trusted(fd, &size) || size < sizeof h || !read_all(fd, &h, sizeof h) ||
 	    memcmp(h.magic, MAGIC, sizeof h.magic) || h.n_fns > FILE_FNS || h.n_plans > FILE_PLANS ||
-	    size != sizeof h + h.n_fns * sizeof(struct fn_rec) + h.n_plans * sizeof(struct plan_rec) ||
-	    !read_all(fd, file_fns, h.n_fns * sizeof(struct fn_rec)) ||
-	    !read_all(fd, file_plans, h.n_plans * sizeof(struct plan_rec)) ||
-	    file_sum(h.n_fns, h.n_plans) != h.sum)
+	    size != sizeof h + h.n_fns * sizeof(struct fn_rec) + h.n_plans * sizeof(struct plan_rec))
+		return;
+	long f = claim(&fns_claimed, FN_CAP, h.n_fns), p = claim(&plans_claimed, PLAN_CAP, h.n_plans);
+	struct iovec iov[2] = {{&fns[f < 0 ? 0 : f], h.n_fns * sizeof(struct fn_rec)},
+	                       {&plans[p < 0 ? 0 : p], h.n_plans * sizeof(struct plan_rec)}};
+	size_t want = iov[0].iov_len + iov[1].iov_len;
+	if (f < 0 || p < 0 || readv(fd, iov, 2) != (ssize_t)want ||
+	    records_sum2(&fns[f], h.n_fns, &plans[p], h.n_plans) != h.sum)
 		return;
 	for (uint32_t i = 0; i < h.n_fns; i++)
-		if (!fn_rec_ok(&file_fns[i]))
+		if (!fn_rec_ok(&fns[f + i]))
 			return;
 	for (uint32_t i = 0; i < h.n_plans; i++)
-		if (!plan_rec_ok(&file_plans[i]))
+		if (!plan_rec_ok(&plans[p + i]))
 			return;
 	for (uint32_t i = 0; i < h.n_fns; i++)
-		append(fns, fn_ready, &fns_claimed, FN_CAP, sizeof *fns, &file_fns[i]);
+		__atomic_store_n(&fn_ready[f + i], true, __ATOMIC_RELEASE);
 	for (uint32_t i = 0; i < h.n_plans; i++)
-		append(plans, plan_ready, &plans_claimed, PLAN_CAP, sizeof *plans, &file_plans[i]);
+		__atomic_store_n(&plan_ready[p + i], true, __ATOMIC_RELEASE);
 }
 
 /* Reads the file once per directory set. Needs `lock`. */
@@ -458,7 +480,7 @@ static int write_file(void)
 	    .n_plans = newest(plans, plan_ready, readable(&plans_claimed, PLAN_CAP), sizeof *plans,
 	                      file_plans, FILE_PLANS)};
 	memcpy(h.magic, MAGIC, sizeof h.magic);
-	h.sum = file_sum(h.n_fns, h.n_plans);
+	h.sum = records_sum2(file_fns, h.n_fns, file_plans, h.n_plans);
 	make_dirs();
 	int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
