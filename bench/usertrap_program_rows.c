@@ -9,7 +9,12 @@
  *   programs/tar   tar -cf FILE /usr/include/linux
  *   programs/find  find /usr/include
  *   programs/git   git --version: a short process, whose ratio is mostly the preload's own start and
- *                  its first patches (goal <= 1.2x)
+ *                  its first patches (goal <= 1.2x); its row preload-nocache runs with
+ *                  USERTRAP_CACHE=0 (the decoder loaded and every plan made in every run)
+ *
+ * The preload rows use a plan cache of the bench's own (USERTRAP_CACHE=/var/tmp/usertrap-bench-PID.cache,
+ * empty at the start): the check run before timing (bench.h) is the cold one that fills it, so every
+ * timed run is warm, as the note says.
  *
  * A note gives, per program, the share of its calls that took usertrap's patched path (trampoline /
  * calls, summed over every process of the run, from the preload's report).
@@ -25,27 +30,27 @@
 
 static char scratch[64]; /* /var/tmp/usertrap-bench-PID: the input file, the archive, the report */
 static char data_path[96], tar_path[96], report_path[96];
-static char pre_env[320], report_env[128];
+static char pre_env[320], report_env[128], cache_path[96], cache_env[128];
 
 struct program {
 	const char *name;
 	char *argv[10];
-	bool preload;
+	char **env; /* NULL: the plain run */
 };
 
 /* Both runs get this process's environment (HOME, LANG: git reads ~/.gitconfig and the locale's files
  * with them), the preloaded one plus LD_PRELOAD (and, for the share, USERTRAP_REPORT): with only
  * LD_PRELOAD it did less work than the plain run, and git --version measured 1.35x instead of ~1.5x. */
-static char **preload_env, **report_env_list;
+static char **preload_env, **report_env_list, **nocache_env;
 
-/* environ without LD_PRELOAD and USERTRAP_*, then `extra` (NULL-terminated, at most 2). */
+/* environ without LD_PRELOAD and USERTRAP_*, then `extra` (NULL-terminated, at most 3). */
 static char **environ_plus(char *const extra[])
 {
 	extern char **environ;
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 3, sizeof *env);
+	char **env = calloc(n + 4, sizeof *env);
 	if (!env) {
 		perror("calloc");
 		exit(1);
@@ -54,7 +59,7 @@ static char **environ_plus(char *const extra[])
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 && strncmp(environ[i], "USERTRAP_", 9) != 0)
 			env[k++] = environ[i];
-	for (size_t i = 0; extra[i] && i < 2; i++)
+	for (size_t i = 0; extra[i] && i < 3; i++)
 		env[k++] = extra[i];
 	return env;
 }
@@ -63,13 +68,13 @@ static void run_program(void *ctx, uint64_t iters)
 {
 	struct program *p = ctx;
 	for (uint64_t i = 0; i < iters; i++)
-		bench_spawn_wait(p->argv, p->preload ? preload_env : NULL);
+		bench_spawn_wait(p->argv, p->env);
 }
 
 static const char *check_program(void *ctx)
 {
 	struct program *p = ctx;
-	int status = bench_spawn_wait(p->argv, p->preload ? preload_env : NULL);
+	int status = bench_spawn_wait(p->argv, p->env);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? NULL : "the program failed";
 }
 
@@ -115,8 +120,9 @@ static void make_data(void)
 	fclose(f);
 }
 
-/* One group: the program plainly and preloaded. Returns false if it did not run. */
-static bool program_group(struct bench_session *s, struct program pair[2], double goal)
+/* One group: the program plainly and preloaded (and preloaded without a plan cache, if pair[2] has an
+ * environment). Returns false if it did not run. */
+static bool program_group(struct bench_session *s, struct program pair[3], double goal)
 {
 	char name[48];
 	snprintf(name, sizeof name, "programs/%s", pair[0].name);
@@ -128,6 +134,9 @@ static bool program_group(struct bench_session *s, struct program pair[2], doubl
 	    bench_group_add_handled(&g, "preload", run_program, &pair[1], NULL, NULL, check_program);
 	if (goal > 0)
 		c->goal = (struct bench_goal){GOAL_AT_MOST, "plain", goal};
+	if (pair[2].env)
+		bench_group_add_handled(&g, "preload-nocache", run_program, &pair[2], NULL, NULL,
+		                        check_program);
 	if (!bench_group_selected(s, &g))
 		return false;
 	make_data();
@@ -135,14 +144,23 @@ static bool program_group(struct bench_session *s, struct program pair[2], doubl
 	return true;
 }
 
-static void copy_argv(struct program *p, const char *name, char *const argv[], bool preload)
+static void copy_argv(struct program *p, const char *name, char *const argv[], char **env)
 {
 	p->name = name;
-	p->preload = preload;
+	p->env = env;
 	int i = 0;
 	for (; argv[i] && i < 9; i++)
 		p->argv[i] = argv[i];
 	p->argv[i] = NULL;
+}
+
+/* The bench's plan cache directory and its file (the temporary files of a save are renamed away). */
+static void remove_cache(void)
+{
+	char file[128];
+	snprintf(file, sizeof file, "%s/plans", cache_path);
+	unlink(file);
+	rmdir(cache_path);
 }
 
 static void suite_run(struct bench_session *s)
@@ -153,10 +171,14 @@ static void suite_run(struct bench_session *s)
 	snprintf(report_path, sizeof report_path, "%s.report", scratch);
 	snprintf(pre_env, sizeof pre_env, "LD_PRELOAD=%s", USERTRAP_PRELOAD);
 	snprintf(report_env, sizeof report_env, "USERTRAP_REPORT=%s", report_path);
+	snprintf(cache_path, sizeof cache_path, "%s.cache", scratch);
+	snprintf(cache_env, sizeof cache_env, "USERTRAP_CACHE=%s", cache_path);
 	if (!preload_env) {
-		char *pre[] = {pre_env, NULL}, *rep[] = {pre_env, report_env, NULL};
+		char *pre[] = {pre_env, cache_env, NULL}, *rep[] = {pre_env, report_env, cache_env, NULL},
+		     *off[] = {pre_env, "USERTRAP_CACHE=0", NULL};
 		preload_env = environ_plus(pre);
 		report_env_list = environ_plus(rep);
+		nocache_env = environ_plus(off);
 	}
 	static char count[32];
 	snprintf(count, sizeof count, "count=%d", bench_is_quick(s) ? 30000 : 300000);
@@ -170,16 +192,19 @@ static void suite_run(struct bench_session *s)
 		const char *name;
 		char **argv;
 		double goal;
-	} progs[] = {{"dd", dd, 1.5}, {"sort", sort, 0}, {"gzip", gzip, 0},
-	             {"tar", tar, 0}, {"find", find, 0}, {"git", git, 1.2}};
-	static struct program pairs[sizeof progs / sizeof progs[0]][2];
+		bool nocache_row; /* a preload-nocache row too */
+	} progs[] = {{"dd", dd, 1.5, false}, {"sort", sort, 0, false}, {"gzip", gzip, 0, false},
+	             {"tar", tar, 0, false}, {"find", find, 0, false}, {"git", git, 1.2, true}};
+	static struct program pairs[sizeof progs / sizeof progs[0]][3];
 	char note[400];
 	size_t len =
 	    (size_t)snprintf(note, sizeof note, "programs: share of calls on usertrap's patched path:");
 	bool any = false;
 	for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
-		copy_argv(&pairs[i][0], progs[i].name, progs[i].argv, false);
-		copy_argv(&pairs[i][1], progs[i].name, progs[i].argv, true);
+		copy_argv(&pairs[i][0], progs[i].name, progs[i].argv, NULL);
+		copy_argv(&pairs[i][1], progs[i].name, progs[i].argv, preload_env);
+		copy_argv(&pairs[i][2], progs[i].name, progs[i].argv,
+		          progs[i].nocache_row ? nocache_env : NULL);
 		if (!program_group(s, pairs[i], progs[i].goal))
 			continue;
 		unsigned long long calls = 0;
@@ -190,9 +215,14 @@ static void suite_run(struct bench_session *s)
 		any = true;
 	}
 	if (any)
-		bench_note(s, "%s (ratio column: whole-process time preload/plain)", note);
+		bench_note(
+		    s,
+		    "%s (ratio column: whole-process time preload/plain; preload rows with a warm plan "
+		    "cache, filled by the check run before timing; preload-nocache: USERTRAP_CACHE=0)",
+		    note);
 	unlink(data_path);
 	unlink(tar_path);
+	remove_cache();
 }
 
 const struct bench_suite usertrap_program_suite = {"usertrap_programs", suite_run};
