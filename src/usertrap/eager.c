@@ -9,6 +9,7 @@
 #include "usertrap/fde.h"
 #include "usertrap/lock.h"
 #include "usertrap/maps.h"
+#include "usertrap/modplan.h"
 #include "usertrap/pagewrite.h"
 #include "usertrap/patcher.h"
 #include "usertrap/plancache.h"
@@ -182,8 +183,14 @@ int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap
 	if (!names && n)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);
 	int patched = 0;
+	bool had_decoder = ut_decoder_ready();
 	for (size_t i = 0; i < n; i += NAMES_PER_LOCK)
 		patched += patch_some(names + i, n - i < NAMES_PER_LOCK ? n - i : NAMES_PER_LOCK);
+	/* A cold cache made this pass load the decoder: it plans the rest of the first function's module
+	 * (libc) too, for the processes after it, which will not load it. */
+	void *first = n ? dlsym(RTLD_DEFAULT, names[0]) : NULL;
+	if (!had_decoder && ut_decoder_ready() && first)
+		ut_plan_module_of((uintptr_t)first);
 	ut_plancache_save(); /* what was learnt, for the next process (no lock held: file I/O) */
 	ut_ok(err);
 	return patched;

@@ -302,7 +302,7 @@ static int patch_cached(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct
 {
 	struct ut_fn_key key;
 	struct ut_plan p;
-	if (!ut_code_key(fn_lo, fn_hi, &before_patches, &key))
+	if (!ut_window_code_key(fn_lo, fn_hi, &key))
 		return ut_fail(err, USERTRAP_ERR_FAULT, 0);
 	uint32_t off = (uint32_t)(insn - fn_lo);
 	int result = ut_plancache_plan(&key, off, fn_lo, &p), cached = result;
@@ -324,6 +324,11 @@ int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, str
 	struct ut_plan p;
 	int result = -1;
 	return ut_window_patch_plan_locked(insn, fn_lo, fn_hi, &p, &result, err);
+}
+
+bool ut_window_code_key(uintptr_t fn_lo, uintptr_t fn_hi, struct ut_fn_key *key)
+{
+	return ut_code_key(fn_lo, fn_hi, &before_patches, key);
 }
 
 int ut_window_plan_alone(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p)

@@ -15,6 +15,7 @@
 
 #include "usertrap/decode.h"
 #include "usertrap/defs.h"
+#include "usertrap/plancache.h"
 
 /* usertrap_patch_syscall() under the patch lock (fn_lo = fn_hi = 0: the bounds from .eh_frame_hdr):
  * same results. Async-signal-safe. */
@@ -25,6 +26,8 @@ UT_HIDDEN int ut_window_patch_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t 
  * (then *result is what ut_plan_window returned and *p its plan, or stays -1 if no plan was needed). */
 UT_HIDDEN int ut_window_patch_plan_locked(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p,
                                           int *result, struct usertrap_error *err);
+/* The plan cache's key of the function [fn_lo, fn_hi) as it was before any patch. Patch lock. */
+UT_HIDDEN bool ut_window_code_key(uintptr_t fn_lo, uintptr_t fn_hi, struct ut_fn_key *key);
 /* The plan of the syscall at insn in the function [fn_lo, fn_hi) as if nothing in it were patched
  * (for the plan cache: a pure function of the function's bytes): an enum ut_plan_result. Patch lock. */
 UT_HIDDEN int ut_window_plan_alone(uintptr_t insn, uintptr_t fn_lo, uintptr_t fn_hi, struct ut_plan *p);
