@@ -495,7 +495,10 @@ static int write_file(void)
 
 int ut_plancache_save(void)
 {
-	pthread_mutex_lock(&lock);
+	/* Busy: another thread saves or loads, or a fork left the lock taken in this child (its holder is
+	 * gone): the save is best effort, never a wait. */
+	if (pthread_mutex_trylock(&lock))
+		return -1;
 	int r = 0;
 	/* One attempt per change: a read-only directory costs one try. */
 	if (ut_plancache_enabled() && __atomic_exchange_n(&dirty, false, __ATOMIC_RELAXED)) {

@@ -72,7 +72,7 @@ UT_HIDDEN bool ut_plancache_missing(unsigned i, struct ut_fn_key *k, uintptr_t *
 UT_HIDDEN bool ut_plancache_complete(const struct ut_fn_key *k);
 
 /* Writes the file if entries were added since it was read: 0, or -1 (nothing written, the old file
- * kept). Creates the directory (0700) if needed. */
+ * kept; also when another thread is saving or loading). Creates the directory (0700) if needed. */
 UT_HIDDEN int ut_plancache_save(void);
 
 #endif
