@@ -482,6 +482,11 @@ static int write_file(void)
 	memcpy(h.magic, MAGIC, sizeof h.magic);
 	h.sum = records_sum2(file_fns, h.n_fns, file_plans, h.n_plans);
 	make_dirs();
+	/* Only into a directory of our own: a file of ours in another user's cache (root under sudo -E)
+	 * would be ignored there and replace theirs. */
+	struct stat st;
+	if (stat(dir_path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return -1;
 	int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
 		return -1;

@@ -228,6 +228,31 @@ Test(plancache, an_unwritable_directory_saves_nothing)
 	cr_assert(ut_plancache_sites(&key, &s), "still known in memory");
 }
 
+Test(plancache, nothing_is_saved_into_a_directory_of_another_user)
+{
+	char sub[sizeof dir + 8];
+	snprintf(sub, sizeof sub, "%s/other", dir);
+	cr_assert_eq(mkdir(sub, 0777), 0);
+	uid_t other = geteuid() == 0 ? 65534 : 0;
+	if (chown(sub, other, (gid_t)-1) != 0) {
+		rmdir(sub);
+		cr_skip_test("not run: cannot give the directory to another user (not root)");
+	}
+	cr_assert_eq(ut_plancache_set_dir(sub), 0);
+	struct ut_fn_sites s = {.n = 1, .off = {3}};
+	ut_plancache_put_sites(&key, &s);
+	cr_assert_eq(ut_plancache_save(), -1);
+	char path[sizeof sub + 8];
+	snprintf(path, sizeof path, "%s/plans", sub);
+	bool written = access(path, F_OK) == 0;
+	unlink(path);
+	rmdir(sub);
+	cr_assert(!written);
+	cr_assert_eq(ut_plancache_set_dir(dir), 0);
+	ut_plancache_put_sites(&key, &s);
+	cr_assert_eq(ut_plancache_save(), 0, "control: our own directory");
+}
+
 Test(plancache, no_directory_no_cache)
 {
 	cr_assert_eq(ut_plancache_set_dir(NULL), 0);
