@@ -45,9 +45,10 @@ static void usage(FILE *f)
 	    "  --no-plot        do not run gnuplot\n"
 	    "  --cpu LEVEL      run safecopy's copy, memset and string routines at vector level LEVEL\n"
 	    "                   (sse2, avx2 or avx512; at most what the CPU offers), as the environment\n"
-	    "                   variable SAFECOPY_CPU does for any program; below the CPU's highest,\n"
-	    "                   glibc's memcpy and memset are capped alike (the bench runs itself\n"
-	    "                   again with GLIBC_TUNABLES=glibc.cpu.hwcaps=..., unless already set);\n"
+	    "                   variable SAFECOPY_CPU does for any program; below the CPU's highest\n"
+	    "                   (by --cpu or SAFECOPY_CPU), glibc's memcpy and memset are capped alike\n"
+	    "                   (the bench runs itself again with GLIBC_TUNABLES=glibc.cpu.hwcaps=...,\n"
+	    "                   unless the caller set that);\n"
 	    "                   the run then has no fallback part\n"
 	    "  --aa             A/A control: in every group the base method is timed a second time,\n"
 	    "                   as row <group>/" BENCH_AA_METHOD
@@ -280,6 +281,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!cpu_level)
+		bench_vector_level_follow_env(); /* SAFECOPY_CPU's cap: glibc capped alike */
 
 	/* Many short batches: on a shared machine a time slice taken by another process spoils only
 	 * the batch it lands in, and the median passes over those. Default: ~10 s on 2 idle vCPUs;

@@ -6,7 +6,9 @@
  * run its AVX-512 (or AVX2) memcpy and memset either: the fair base row is glibc capped the same way.
  * glibc chooses its variants once, at startup, from GLIBC_TUNABLES' glibc.cpu.hwcaps, so the bench
  * sets that variable and runs itself again (/proc/self/exe with the same arguments), unless the
- * caller already set glibc.cpu.hwcaps (their choice is kept, and the header says so).
+ * caller already set glibc.cpu.hwcaps (their choice is kept, and the header says so). A level capped by
+ * SAFECOPY_CPU is treated the same (bench_vector_level_follow_env). The caps this file sets are its own,
+ * not the caller's: a run at another level (the fallback part's child) replaces them.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,10 +31,21 @@ static const char *const glibc_caps[] = {
     [SC_CPU_AVX2] = HWCAPS "-AVX512F,-AVX512VL,-AVX512BW",
 };
 
+/* The level whose caps this file put in GLIBC_TUNABLES (-1: none) and where they start. SSE2's are
+ * looked for first: AVX2's are the start of them. */
+static int our_caps(const char *t, const char **at)
+{
+	for (int l = SC_CPU_SSE2; t && l < SC_CPU_AVX512; l++)
+		if ((*at = strstr(t, glibc_caps[l])) != NULL)
+			return l;
+	return -1;
+}
+
+/* glibc.cpu.hwcaps set by whoever ran the bench, not by this file. */
 static bool caller_set_hwcaps(void)
 {
-	const char *t = getenv("GLIBC_TUNABLES");
-	return t != NULL && strstr(t, HWCAPS) != NULL;
+	const char *t = getenv("GLIBC_TUNABLES"), *at;
+	return t != NULL && strstr(t, HWCAPS) != NULL && our_caps(t, &at) < 0;
 }
 
 /* This process's arguments, from /proc/self/cmdline, NULL-terminated in argv[max]; false if unread. */
@@ -53,6 +66,27 @@ static bool own_arguments(char *buf, size_t size, char **argv, size_t max)
 	return argc < max;
 }
 
+/* GLIBC_TUNABLES without the caps of ours a parent run put there (and their ':'), into out (size n):
+ * the caller's tunables. False if it does not fit. */
+static bool tunables_but_ours(char *out, size_t n)
+{
+	const char *t = getenv("GLIBC_TUNABLES"), *ours;
+	size_t len = t ? strlen(t) : 0;
+	if (len >= n)
+		return false;
+	memcpy(out, t ? t : "", len + 1);
+	int l = our_caps(t, &ours);
+	if (l < 0)
+		return true;
+	size_t at = (size_t)(ours - t), end = at + strlen(glibc_caps[l]);
+	if (at > 0 && out[at - 1] == ':')
+		at--; /* the ':' before them */
+	else if (out[end] == ':')
+		end++; /* or the one after them */
+	memmove(out + at, out + end, len - end + 1);
+	return true;
+}
+
 /* Runs the bench again with glibc capped to `level`; returns only if that could not be done. */
 static void rerun_with_glibc_capped(enum sc_cpu_level level)
 {
@@ -60,14 +94,25 @@ static void rerun_with_glibc_capped(enum sc_cpu_level level)
 	static char *argv[512];
 	if (!own_arguments(args, sizeof args, argv, sizeof argv / sizeof argv[0] - 1))
 		return;
-	const char *old = getenv("GLIBC_TUNABLES");
+	char rest[1024];
+	if (!tunables_but_ours(rest, sizeof rest))
+		return;
 	char value[1024];
-	int n = snprintf(value, sizeof value, "%s%s%s", old ? old : "", old ? ":" : "", glibc_caps[level]);
+	int n = snprintf(value, sizeof value, "%s%s%s", rest, *rest ? ":" : "", glibc_caps[level]);
 	if (n < 0 || (size_t)n >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0)
 		return;
 	fflush(NULL);
 	execv("/proc/self/exe", argv);
 	perror("safecopy-bench: running itself again with GLIBC_TUNABLES");
+}
+
+/* glibc capped as the routines' level says, unless the caller chose (or it already is). */
+static void cap_glibc_alike(void)
+{
+	const char *at;
+	if (sc_cpu_level < sc_cpu_detect_level() && !caller_set_hwcaps() &&
+	    our_caps(getenv("GLIBC_TUNABLES"), &at) != (int)sc_cpu_level)
+		rerun_with_glibc_capped(sc_cpu_level);
 }
 
 bool bench_vector_level_set(const char *name)
@@ -76,11 +121,15 @@ bool bench_vector_level_set(const char *name)
 		if (strcmp(name, sc_cpu_level_name((enum sc_cpu_level)l)) != 0)
 			continue;
 		sc_cpu_use_level(sc_cpu_cap(name, sc_cpu_detect_level()));
-		if (sc_cpu_level < sc_cpu_detect_level() && !caller_set_hwcaps())
-			rerun_with_glibc_capped(sc_cpu_level);
+		cap_glibc_alike();
 		return true;
 	}
 	return false;
+}
+
+void bench_vector_level_follow_env(void)
+{
+	cap_glibc_alike();
 }
 
 const char *bench_vector_level_name(void)

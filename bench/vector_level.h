@@ -11,6 +11,10 @@
  */
 bool bench_vector_level_set(const char *name);
 
+/* When SAFECOPY_CPU capped the routines' level below the CPU's highest: glibc capped alike, as
+ * bench_vector_level_set does (the bench runs itself again; returns only if it need not or cannot). */
+void bench_vector_level_follow_env(void);
+
 /* The name of the level the routines run at ("avx512"). */
 const char *bench_vector_level_name(void);
 

@@ -255,3 +255,37 @@ Test(bench_cli, the_header_names_glibcs_variants)
 	          "%.200s", line);
 #endif
 }
+
+/* A run at SAFECOPY_CPU=sse2 (the table only: no level below), its output unwrapped; its vector line
+ * must say how glibc is capped (`how`). */
+static void run_at_sse2(struct run *r, const char *how)
+{
+	if (cpu_level() == 0)
+		cr_skip_test("not run: an SSE2-only CPU has no level to cap");
+	cr_assert_eq(setenv("SAFECOPY_CPU", "sse2", 1), 0);
+	run_bench(r, "--quick", "--no-plot", "--filter", "copy/8B/safecopy", NULL);
+	cr_assert_eq(r->status, 0, "exit status %d; stderr: %s", r->status, r->err);
+	unwrap(r->out);
+	char vector[160];
+	snprintf(vector, sizeof vector, "\nvector:    sse2 (capped; the CPU offers %s; glibc %s)\n",
+	         level_names[cpu_level()], how);
+	cr_assert(strstr(r->out, vector) != NULL, "no %s in:\n%s", vector + 1, r->out);
+}
+
+/* SAFECOPY_CPU caps the table's level as --cpu does, and glibc is capped alike for it: the base rows
+ * are glibc's SSE2 variants, not its AVX-512 or AVX2 ones. */
+Test(bench_cli, safecopy_cpu_caps_glibc_alike)
+{
+	struct run r;
+	run_at_sse2(&r, "capped alike by GLIBC_TUNABLES");
+	cr_assert(strstr(r.out, "(memcpy: " SSE2_MEMCPY ", memset: " SSE2_MEMSET ")") != NULL, "stdout: %s",
+	          r.out);
+}
+
+/* A glibc.cpu.hwcaps the caller set is theirs: kept, and the header says so. */
+Test(bench_cli, safecopy_cpu_keeps_the_callers_hwcaps)
+{
+	cr_assert_eq(setenv("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX512F", 1), 0);
+	struct run r;
+	run_at_sse2(&r, "as GLIBC_TUNABLES says");
+}
