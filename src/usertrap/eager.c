@@ -176,6 +176,17 @@ static int patch_some(const char *const *names, size_t n)
 	return patched;
 }
 
+/* The address of the first of names[0..n) that names a symbol (NULL names are skipped), or NULL. */
+static void *first_known(const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *fn = names[i] ? dlsym(RTLD_DEFAULT, names[i]) : NULL;
+		if (fn)
+			return fn;
+	}
+	return NULL;
+}
+
 int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap_error *err)
 {
 	if (!ut_running())
@@ -186,10 +197,10 @@ int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap
 	bool had_decoder = ut_decoder_ready();
 	for (size_t i = 0; i < n; i += NAMES_PER_LOCK)
 		patched += patch_some(names + i, n - i < NAMES_PER_LOCK ? n - i : NAMES_PER_LOCK);
-	/* A cold cache made this pass load the decoder: it plans the rest of the first function's module
-	 * (libc) too, for the processes after it, which will not load it. */
-	void *first = n ? dlsym(RTLD_DEFAULT, names[0]) : NULL;
-	if (!had_decoder && ut_decoder_ready() && first)
+	/* A cold cache made this pass load the decoder: it plans the rest of the first known function's
+	 * module (libc) too, for the processes after it, which will not load it. */
+	void *first;
+	if (!had_decoder && ut_decoder_ready() && (first = first_known(names, n)))
 		ut_plan_module_of((uintptr_t)first);
 	ut_plancache_save(); /* what was learnt, for the next process (no lock held: file I/O) */
 	ut_ok(err);

@@ -93,6 +93,19 @@ Test(eager, unknown_names_are_skipped)
 	cr_assert_eq(c.patch_failures, 0);
 }
 
+/* A NULL name first: skipped like any other, never looked up (the pass names its first function's
+ * module for the plan cache). */
+Test(eager, a_null_first_name_is_skipped)
+{
+	lazy_init_or_skip(recording_hook, 0);
+	const char *const names[] = {NULL, "getppid"};
+	cr_assert_eq(usertrap_patch_functions(names, 2, NULL), 1);
+	struct usertrap_counters c;
+	usertrap_get_counters(&c);
+	cr_assert_eq(c.patches, 1);
+	cr_assert_eq(c.patch_failures, 0);
+}
+
 Test(eager, bad_calls_change_nothing)
 {
 	struct usertrap_error err;
