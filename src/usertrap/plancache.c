@@ -64,9 +64,6 @@ static struct missing missing[MISSING_CAP];
 static struct {
 	bool fn[FN_CAP], plan[PLAN_CAP], missing[MISSING_CAP];
 } ready;
-#define fn_ready      ready.fn
-#define plan_ready    ready.plan
-#define missing_ready ready.missing
 static unsigned fns_claimed, plans_claimed, missing_claimed;
 
 /* The file's records, read or to be written (under `lock`). */
@@ -143,9 +140,9 @@ int ut_plancache_set_dir(const char *dir)
 	pthread_mutex_lock(&lock);
 	enabled = false;
 	/* only what was claimed: the flags of a process that never used the cache stay untouched pages */
-	memset(fn_ready, 0, readable(&fns_claimed, FN_CAP));
-	memset(plan_ready, 0, readable(&plans_claimed, PLAN_CAP));
-	memset(missing_ready, 0, readable(&missing_claimed, MISSING_CAP));
+	memset(ready.fn, 0, readable(&fns_claimed, FN_CAP));
+	memset(ready.plan, 0, readable(&plans_claimed, PLAN_CAP));
+	memset(ready.missing, 0, readable(&missing_claimed, MISSING_CAP));
 	fns_claimed = plans_claimed = missing_claimed = 0;
 	loaded = dirty = false;
 	if (dir)
@@ -271,9 +268,9 @@ static void read_file(int fd)
 		if (!plan_rec_ok(&plans[p + i]))
 			return;
 	for (uint32_t i = 0; i < h.n_fns; i++)
-		__atomic_store_n(&fn_ready[f + i], true, __ATOMIC_RELEASE);
+		__atomic_store_n(&ready.fn[f + i], true, __ATOMIC_RELEASE);
 	for (uint32_t i = 0; i < h.n_plans; i++)
-		__atomic_store_n(&plan_ready[p + i], true, __ATOMIC_RELEASE);
+		__atomic_store_n(&ready.plan[p + i], true, __ATOMIC_RELEASE);
 }
 
 /* Reads the file once per directory set. Needs `lock`. */
@@ -301,7 +298,7 @@ void ut_plancache_load(void)
 static const struct fn_rec *find_fn(const struct ut_fn_key *k)
 {
 	for (unsigned i = 0, n = readable(&fns_claimed, FN_CAP); i < n; i++)
-		if (__atomic_load_n(&fn_ready[i], __ATOMIC_ACQUIRE) && fns[i].hash == k->hash &&
+		if (__atomic_load_n(&ready.fn[i], __ATOMIC_ACQUIRE) && fns[i].hash == k->hash &&
 		    fns[i].len == k->len)
 			return &fns[i];
 	return NULL;
@@ -310,7 +307,7 @@ static const struct fn_rec *find_fn(const struct ut_fn_key *k)
 static const struct plan_rec *find_plan(const struct ut_fn_key *k, uint32_t insn_off)
 {
 	for (unsigned i = 0, n = readable(&plans_claimed, PLAN_CAP); i < n; i++)
-		if (__atomic_load_n(&plan_ready[i], __ATOMIC_ACQUIRE) && plans[i].hash == k->hash &&
+		if (__atomic_load_n(&ready.plan[i], __ATOMIC_ACQUIRE) && plans[i].hash == k->hash &&
 		    plans[i].len == k->len && plans[i].insn_off == insn_off)
 			return &plans[i];
 	return NULL;
@@ -333,7 +330,7 @@ void ut_plancache_put_sites(const struct ut_fn_key *k, const struct ut_fn_sites 
 	if (s->n < 0 || s->n > UT_CACHE_SITES || !ut_plancache_enabled() || find_fn(k))
 		return;
 	memcpy(f.off, s->off, sizeof f.off);
-	if (fn_rec_ok(&f) && append(fns, fn_ready, &fns_claimed, FN_CAP, sizeof f, &f))
+	if (fn_rec_ok(&f) && append(fns, ready.fn, &fns_claimed, FN_CAP, sizeof f, &f))
 		__atomic_store_n(&dirty, true, __ATOMIC_RELAXED);
 }
 
@@ -393,7 +390,7 @@ void ut_plancache_put_plan(const struct ut_fn_key *k, uint32_t insn_off, uintptr
 	/* what the file could not hold is not kept either */
 	if (!ut_plancache_enabled() || !plan_rec_ok(&r) || find_plan(k, insn_off))
 		return;
-	if (append(plans, plan_ready, &plans_claimed, PLAN_CAP, sizeof r, &r))
+	if (append(plans, ready.plan, &plans_claimed, PLAN_CAP, sizeof r, &r))
 		__atomic_store_n(&dirty, true, __ATOMIC_RELAXED);
 }
 
@@ -401,14 +398,14 @@ void ut_plancache_put_missing(const struct ut_fn_key *k, uintptr_t insn, uintptr
 {
 	struct missing m = {.key = *k, .insn = insn, .lo = fn_lo, .hi = fn_hi};
 	if (ut_plancache_enabled())
-		append(missing, missing_ready, &missing_claimed, MISSING_CAP, sizeof m, &m);
+		append(missing, ready.missing, &missing_claimed, MISSING_CAP, sizeof m, &m);
 }
 
 bool ut_plancache_missing(unsigned i, struct ut_fn_key *k, uintptr_t *insn, uintptr_t *fn_lo,
                           uintptr_t *fn_hi)
 {
 	if (i >= readable(&missing_claimed, MISSING_CAP) ||
-	    !__atomic_load_n(&missing_ready[i], __ATOMIC_ACQUIRE))
+	    !__atomic_load_n(&ready.missing[i], __ATOMIC_ACQUIRE))
 		return false;
 	*k = missing[i].key;
 	*insn = missing[i].insn;
@@ -476,8 +473,8 @@ static int write_file(void)
 	snprintf(tmp, sizeof tmp, "%s/.plans.XXXXXX", dir_path);
 	snprintf(path, sizeof path, "%s/plans", dir_path);
 	struct header h = {
-	    .n_fns = newest(fns, fn_ready, readable(&fns_claimed, FN_CAP), sizeof *fns, file_fns, FILE_FNS),
-	    .n_plans = newest(plans, plan_ready, readable(&plans_claimed, PLAN_CAP), sizeof *plans,
+	    .n_fns = newest(fns, ready.fn, readable(&fns_claimed, FN_CAP), sizeof *fns, file_fns, FILE_FNS),
+	    .n_plans = newest(plans, ready.plan, readable(&plans_claimed, PLAN_CAP), sizeof *plans,
 	                      file_plans, FILE_PLANS)};
 	memcpy(h.magic, MAGIC, sizeof h.magic);
 	h.sum = records_sum2(file_fns, h.n_fns, file_plans, h.n_plans);
