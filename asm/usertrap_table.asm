@@ -7,6 +7,15 @@ default rel
 %include "common.inc"
 %include "usertrap_table.inc"
 
+; UT_AFTER_KERNEL: a taken direct jump to the next instruction, between a system call and the indirect
+; jump that follows it. Where the first branch after the return from the kernel was an indirect one, it
+; cost ~5 ns per call more (a getppid loop: 78 ns instead of 73 on the Xeon, kernel 6.18); any taken
+; direct jump before it removed that. 2 bytes, ~1 cycle.
+%macro UT_AFTER_KERNEL 0
+	jmp short %%next
+%%next:
+%endmacro
+
 section .rodata align=64
 
 ; The header slot's code.
@@ -44,6 +53,7 @@ ut_tpl_header:
 ; address, as after the body's own return (RCX = that address, as the body leaves it). Interrupted, the
 ; kernel restarts it here.
 	syscall
+	UT_AFTER_KERNEL
 	mov rcx, [rsp - 128 + UT_D_RESUME]
 	jmp rcx
 	times UT_SLOT_SIZE - ($ - ut_tpl_header) db 0xCC
@@ -64,12 +74,14 @@ ut_tpl_slot:
 ; that address as a native syscall leaves it. A patched site's pass-through (USERTRAP_RESULT_PASS) is
 ; made here too.
 	syscall
+	UT_AFTER_KERNEL
 	mov rcx, [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
 	jmp rcx
 	times UT_C_GATE_I386 - ($ - ut_tpl_slot) db 0xCC
 ; The same for an in-place i386 call (`int 0x80`, e.g. fork 2): RCX is an argument int 0x80 keeps, so the
 ; jump back reads the resume address from memory.
 	int 0x80
+	UT_AFTER_KERNEL
 	jmp [rel ut_tpl_slot + UT_DATA_DELTA + UT_D_RESUME]
 	times UT_SLOT_SIZE - ($ - ut_tpl_slot) db 0xCC
 .end:

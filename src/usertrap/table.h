@@ -19,13 +19,14 @@
 #define UT_CODE_PAGES     6
 #define UT_DATA_DELTA     (UT_CODE_PAGES * UT_PAGE)
 #define UT_TABLE_SIZE     (2 * UT_DATA_DELTA)
-#define UT_C_GATE         32 /* in a code slot: `syscall; mov [resume],%rcx; jmp *%rcx` */
-#define UT_C_GATE_I386    48 /* in a code slot: `int $0x80; jmp *[resume]` (RCX is an i386 argument) */
+#define UT_C_GATE         32 /* in a code slot: `syscall; jmp +0; mov [resume],%rcx; jmp *%rcx` */
+#define UT_C_GATE_I386    48 /* in a code slot: `int $0x80; jmp +0; jmp *[resume]` (RCX is an i386 argument) */
 #define UT_H_SYSCALL      0  /* in the header's code: the gate */
 #define UT_H_INT80        32 /* in the header's code: `endbr64; int $0x80; ret`, the i386 gate */
 #define UT_H_RESTORER     48 /* in the header's code: the rt_sigreturn restorer */
-#define UT_H_WINDOW_GATE \
-	64 /* in the header's code: `syscall; mov -120(%rsp),%rcx; jmp *%rcx`: a window's pass-through */
+#define UT_H_WINDOW_GATE                                                                          \
+	64 /* in the header's code: `syscall; jmp +0; mov -120(%rsp),%rcx; jmp *%rcx`: a window's \
+	      pass-through */
 
 _Static_assert(UT_SLOTS == USERTRAP_MAX_SITES + 1, "slot 0 is the header");
 _Static_assert(UT_SLOTS_PER_PAGE *UT_SLOT_SIZE <= UT_PAGE, "no slot crosses a page");
