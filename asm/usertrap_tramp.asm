@@ -3,13 +3,14 @@
 ; (which a real syscall clobbers too: RCX = return address, R11 = RFLAGS, as the syscall leaves them),
 ; and flags and the vector state (also when the hook passes the call through: .rbp_back below), in
 ; one of these modes (chosen at init, src/usertrap/tramp.c):
-;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default): zmm0-31 + k0-7, or ymm0-15,
-;     or xmm0-15; MXCSR; the x87 control word.
+;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default except on Intel): zmm0-31 +
+;     k0-7, or ymm0-15, or xmm0-15; MXCSR; the x87 control word.
 ;   UT_MODE_INUSE (AVX-512 CPUs with XINUSE): as UT_MODE_ZMM, but only the state components that
 ;     XGETBV(ECX=1) reports in use at entry: zmm0-15 whole, or ymm0-15, or xmm0-15 (restored with VEX
-;     moves, which zero the bits above: a component not in use holds zeros), zmm16-31 and k0-7 only when
-;     in use; those two are zeroed after the hook if it put them in use. Not the default: XGETBV costs
-;     more than all the plain moves on the CPUs measured (src/usertrap/tramp.c).
+;     moves after a vzeroupper, which zero the bits above: a component not in use holds zeros, and is
+;     left in its initial state even if the hook used it), zmm16-31 and k0-7 only when
+;     in use; those two are zeroed after the hook if it put them in use. The default on Intel CPUs
+;     (src/usertrap/tramp.c): XGETBV costs more than all the plain moves on the AMD measured.
 ;   UT_MODE_XSAVEC / UT_MODE_XSAVE: XSAVEC or XSAVE + XRSTOR of every enabled component, including the
 ;     x87 registers. XSAVEOPT is not offered: its "modified" optimisation is unsafe for an area on the
 ;     stack, whose memory other code rewrites between two calls.
@@ -147,6 +148,9 @@ section .text
 	UT_%1_ZMM_LO
 	jmp %%low_done
 %%no_hi256:
+%ifidn %1, LOAD
+	vzeroupper                           ; the upper halves back to their initial state (not in use),
+%endif                                   ; even if the hook put them in use; the loads below fill the rest
 	test al, XF_AVX
 	jz %%no_avx
 	UT_LOW_MOVES %1, ymm

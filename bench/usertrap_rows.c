@@ -4,13 +4,16 @@
  *   native         the site, never patched, no usertrap
  *   sud_only       Syscall User Dispatch on, patching off: SIGSYS, pass-through hook, sigreturn
  *   patched        patched site, pass-through hook (returns USERTRAP_RESULT_PASS: the trampoline makes
- *                  the call after the hook returned), the default vector save (plain register moves)
+ *                  the call after the hook returned), the default vector save (USERTRAP_VECTOR_AUTO:
+ *                  by XINUSE on Intel, else plain register moves)
  *   patched_novec  the same with a hook flagged USERTRAP_HOOK_NO_VECTOR (general registers only)
  *   patched_xsavec the same with XSAVEC/XRSTOR of every enabled state component
  *   patched_call, patched_call_novec  as patched and patched_novec, the hook passing the call through
  *                  with usertrap_syscall() (the call made inside the hook's call chain)
  *   answer         patched site, the hook answers without a syscall (the trampoline's own cost)
  *   answer_novec   the same without vector save
+ *   patched_regs   patched with USERTRAP_VECTOR_REGS (plain moves of every vector register: AUTO's
+ *                  choice except on Intel)
  *   patched_inuse, answer_inuse  patched and answer with USERTRAP_VECTOR_INUSE (only the state
  *                  components XINUSE reports in use), where the CPU has it
  *
@@ -61,6 +64,7 @@ static struct method methods[] = {
     {"patched_call_novec", PATCHED, bench_hook_call, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer", PATCHED, answer, 0, USERTRAP_VECTOR_AUTO, NULL, 0},
     {"answer_novec", PATCHED, answer, USERTRAP_HOOK_NO_VECTOR, USERTRAP_VECTOR_AUTO, NULL, 0},
+    {"patched_regs", PATCHED, bench_hook_pass, 0, USERTRAP_VECTOR_REGS, NULL, 0},
     /* last: left out where the CPU lacks XINUSE (inuse_available()) */
     {"patched_inuse", PATCHED, bench_hook_pass, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
     {"answer_inuse", PATCHED, answer, 0, USERTRAP_VECTOR_INUSE, NULL, 0},
@@ -169,10 +173,11 @@ static void usertrap_suite_run(struct bench_session *s)
 	bench_group_run(s, &g);
 	bench_note(
 	    s, "syscall/getppid: usertrap's paths for one getppid(); patched = pass-through hook"
-	       " (USERTRAP_RESULT_PASS) with the default vector save (plain moves of zmm/ymm/xmm, k, MXCSR),"
-	       " patched_call = the hook returns usertrap_syscall(call), _novec = hook flagged"
-	       " USERTRAP_HOOK_NO_VECTOR, _xsavec = XSAVEC/XRSTOR, _inuse = only what XINUSE reports in use,"
-	       " answer = hook returns without a syscall");
+	       " (USERTRAP_RESULT_PASS) with the default vector save (only what XINUSE reports in use on"
+	       " Intel, else plain moves of zmm/ymm/xmm, k, MXCSR), patched_call = the hook returns"
+	       " usertrap_syscall(call), _novec = hook flagged USERTRAP_HOOK_NO_VECTOR, _xsavec ="
+	       " XSAVEC/XRSTOR, _regs = plain moves, _inuse = only what XINUSE reports in use, answer = hook"
+	       " returns without a syscall");
 }
 
 const struct bench_suite usertrap_suite = {"usertrap", usertrap_suite_run};

@@ -218,10 +218,10 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
 /*
  * How the trampoline preserves vector state (struct usertrap_config.vector_save). What each mode costs
  * is measured by `scons bench` (the syscall/getppid rows, see bench/PERFORMANCE.md): on the CPUs measured
- * the default's plain moves cost a fraction of what XSAVEC/XSAVE do, whose XRSTOR dominates.
+ * the plain moves and the XINUSE body cost a fraction of what XSAVEC/XSAVE do, whose XRSTOR dominates.
  */
 enum usertrap_vector_save {
-	USERTRAP_VECTOR_AUTO = 0, /* REGS */
+	USERTRAP_VECTOR_AUTO = 0, /* INUSE on Intel CPUs that have it, else REGS */
 	USERTRAP_VECTOR_XSAVEC,   /* XSAVEC/XRSTOR of every enabled component (incl. x87 registers, PKRU) */
 	USERTRAP_VECTOR_XSAVE,    /* XSAVE/XRSTOR, standard format, same components */
 	USERTRAP_VECTOR_NONE,     /* same as USERTRAP_HOOK_NO_VECTOR */
@@ -229,11 +229,14 @@ enum usertrap_vector_save {
 	                             xmm0-15; MXCSR and the x87 control word. Not the x87/MMX data registers:
 	                             the ABI has the x87 stack empty at every call, so only a hand-written site
 	                             with live x87 values whose hook uses long double would notice (use XSAVEC).
+	                             Its 512-bit restores leave the upper halves of zmm0-15 in use (XINUSE)
+	                             after the first call, which costs the program's later SSE code on Intel.
 	                           */
 	USERTRAP_VECTOR_INUSE,    /* as REGS on AVX-512, but only the state components that XGETBV(ECX=1)
 	                             (XINUSE) reports in use at the site (after vzeroupper, e.g., no upper
-	                             halves); needs AVX-512 and XINUSE (else ERR_CPU). Not AUTO's choice: on
-	                             the CPUs measured XGETBV alone costs more than all of REGS's moves. */
+	                             halves), and a component not in use at the site is left so; needs AVX-512
+	                             and XINUSE (else ERR_CPU). AUTO's choice on Intel CPUs; not on the AMD
+	                             measured, where XGETBV alone cost more than all of REGS's moves. */
 };
 
 struct usertrap_config {

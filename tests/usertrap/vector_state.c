@@ -29,7 +29,7 @@ enum shape { ALL, VZEROUPPER, HI_ZERO };
 #define XF_HI16_ZMM  0x80
 
 __attribute__((aligned(64), used)) struct vstate vs_in, vs_out;
-__attribute__((used)) uint64_t vs_site, vs_saved_rsp, vs_shape, vs_has_xinuse, vs_inuse;
+__attribute__((used)) uint64_t vs_site, vs_saved_rsp, vs_shape, vs_has_xinuse, vs_inuse, vs_inuse_after;
 /* An XSAVE area whose header says every component is in its initial state: XRSTOR from it with a
  * component in EDX:EAX puts that component in its initial state (zeros, and XINUSE clear). */
 __attribute__((aligned(64), used)) uint8_t vs_init_area[4096];
@@ -101,6 +101,12 @@ __asm__(".text\n"
         "3:\n"
         "\tjmp qword ptr [rip + vs_site]\n"
         "vstate_resume:\n"
+        "\tcmp qword ptr [rip + vs_has_xinuse], 0\n"
+        "\tje 4f\n"
+        "\tmov ecx, 1\n"
+        "\txgetbv\n"
+        "\tmov [rip + vs_inuse_after], rax\n"
+        "4:\n"
         "\tvmovdqu64 [rip + vs_out + 0], zmm0\n"
         "\tvmovdqu64 [rip + vs_out + 64], zmm1\n"
         "\tvmovdqu64 [rip + vs_out + 128], zmm2\n"
@@ -162,6 +168,22 @@ static long clobbering_hook(struct usertrap_call *call, void *arg)
 	return RESULT;
 }
 
+/* An Intel CPU (leaf 0's vendor string). */
+static bool intel(void)
+{
+	unsigned a, b, c, d;
+	__cpuid(0, a, b, c, d);
+	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+}
+
+/* The modes that leave a state component in its initial state when it was at the site: INUSE (and
+ * AUTO where it is INUSE: Intel, include/usertrap.h) and the XRSTOR ones. */
+static bool keeps_initial_state(enum usertrap_vector_save mode)
+{
+	return mode == USERTRAP_VECTOR_INUSE || mode == USERTRAP_VECTOR_XSAVE ||
+	       mode == USERTRAP_VECTOR_XSAVEC || (mode == USERTRAP_VECTOR_AUTO && intel());
+}
+
 /* What the routine leaves in the registers before the site, from vs_in. */
 static void expected_state(enum shape shape, struct vstate *want)
 {
@@ -209,6 +231,14 @@ static void roundtrip(enum usertrap_vector_save mode, enum shape shape)
 	if (vs_has_xinuse && shape == ALL)
 		cr_assert_eq(vs_inuse & 0xe4, 0xe4, "with every register loaded XINUSE is %#llx",
 		             (unsigned long long)vs_inuse);
+
+	/* The modes that restore by XINUSE (AUTO on Intel, src/usertrap/tramp.c) or by XRSTOR put the
+	 * upper halves back in their initial state when they were in it at the site, although the hook
+	 * used them: a program whose glibc ends with vzeroupper must not pay for dirty upper halves in its
+	 * SSE code after every patched call. */
+	if (vs_has_xinuse && shape == VZEROUPPER && keeps_initial_state(mode))
+		cr_assert_eq(vs_inuse_after & (XF_AVX | XF_ZMM_HI256), 0, "after the call XINUSE is %#llx",
+		             (unsigned long long)vs_inuse_after);
 
 	struct usertrap_counters cnt;
 	usertrap_get_counters(&cnt);
