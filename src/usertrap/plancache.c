@@ -22,7 +22,7 @@
 #define MISSING_CAP 64
 #define FILE_FNS    256
 #define FILE_PLANS  512
-#define MAGIC       "utplan01"
+#define MAGIC       "utplan02" /* 02: the four-lane hash_bytes (keys and checksums changed) */
 struct fn_rec {
 	uint64_t hash;
 	uint32_t len, n, seven, pad;
@@ -83,17 +83,29 @@ static uint64_t mix(uint64_t h, uint64_t w)
 	return h;
 }
 
+/* Four lanes of 8-byte words: each mix is a chain of two multiplies (~8 cycles), so one lane made the
+ * checksum of a 24 KiB file ~9 us of a warm process's start; four independent ones take a quarter. */
 static uint64_t hash_bytes(uint64_t h, const unsigned char *b, size_t n)
 {
+	uint64_t l0 = h, l1 = h ^ 0x243f6a8885a308d3ull, l2 = h ^ 0x13198a2e03707344ull,
+	         l3 = h ^ 0xa4093822299f31d0ull;
 	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		uint64_t w[4];
+		memcpy(w, b + i, sizeof w);
+		l0 = mix(l0, w[0]);
+		l1 = mix(l1, w[1]);
+		l2 = mix(l2, w[2]);
+		l3 = mix(l3, w[3]);
+	}
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, b + i, 8);
-		h = mix(h, w);
+		l0 = mix(l0, w);
 	}
 	uint64_t tail = 0;
 	memcpy(&tail, b + i, n - i);
-	return mix(h, tail ^ ((uint64_t)n << 56));
+	return mix(mix(mix(mix(l0, l1), l2), l3), tail ^ ((uint64_t)n << 56));
 }
 
 bool ut_code_key(uintptr_t lo, uintptr_t hi, const struct ut_code_view *view, struct ut_fn_key *key)

@@ -887,7 +887,7 @@ Test(preload, an_unwritable_or_corrupt_cache_changes_no_output)
 	snprintf(path, sizeof path, "%s/plans", bad);
 	FILE *f = fopen(path, "w");
 	cr_assert(f);
-	fputs("utplan01\xff\xff\xff\xff garbage", f);
+	fputs("utplan02\xff\xff\xff\xff garbage", f);
 	fclose(f);
 	snprintf(env, sizeof env, "USERTRAP_CACHE=%s", bad);
 	cache_env = env;
