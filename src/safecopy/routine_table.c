@@ -15,6 +15,10 @@
 	X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32) X(sc_fetch_xor32) \
 	X(sc_load64) X(sc_store64) X(sc_swap64) X(sc_cas64) \
 	X(sc_fetch_add64) X(sc_fetch_and64) X(sc_fetch_or64) X(sc_fetch_xor64) \
+	X(sc_store32_jl) X(sc_swap32_jl) X(sc_cas32_jl) \
+	X(sc_fetch_add32_jl) X(sc_fetch_and32_jl) X(sc_fetch_or32_jl) X(sc_fetch_xor32_jl) \
+	X(sc_store64_jl) X(sc_swap64_jl) X(sc_cas64_jl) \
+	X(sc_fetch_add64_jl) X(sc_fetch_and64_jl) X(sc_fetch_or64_jl) X(sc_fetch_xor64_jl) \
 	X(sc_strncpy) X(sc_strncpy_sse2) X(sc_strnlen) X(sc_strnlen_sse2) \
 	X(sc_peek32) X(sc_peek64) X(sc_probe_read) X(sc_probe_write)
 /* clang-format on */
