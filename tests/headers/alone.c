@@ -54,3 +54,38 @@ ALONE(gxx_cxx11, "g++", "c++11")
 ALONE(gxx_cxx17, "g++", "c++17")
 ALONE(clangxx_cxx11, "clang++", "c++11")
 ALONE(clangxx_cxx17, "clang++", "c++17")
+
+/*
+ * The inline atomics that write are asm statements that declare what a call clobbers, vector registers
+ * included, and the register names depend on the target: compiled (not linked) with -O2, where they
+ * are inlined, for plain x86-64 and with AVX-512 (zmm16-31 and the mask registers), by each driver.
+ */
+static void compile_inline_atomics(const char *driver_name, const char *target)
+{
+	const struct driver *d = driver_named(driver_name);
+	char cmd[1024], out[4096], why[160];
+	snprintf(
+	    cmd, sizeof cmd,
+	    "printf '#include <safecopy.h>\\n"
+	    "int f(uint64_t *p, uint32_t *q) { uint64_t o = 0; uint32_t a = 0; "
+	    "return safecopy_swap64(p, 1, &o, NULL) + safecopy_cas32(q, 1, 2, &a, NULL) + "
+	    "safecopy_fetch_xor64(p, 3, &o, NULL) + safecopy_store32(q, 4, NULL) + (int)o + (int)a; }\\n' "
+	    "| %s -std=%s " STRICT_FLAGS " -O2 %s -I'%s' -x %s -c -o /dev/null -",
+	    d->name, d->strict_std, target, HEADERS_INCLUDE_DIR, d->lang);
+	int status = run_command(cmd, out, sizeof out);
+	cr_assert(status == 0 && out[0] == '\0', "the inline atomics do not compile with %s %s: %s\n%s\n%s",
+	          d->name, target, status ? status_text(d, status, why, sizeof why) : "diagnostics", cmd,
+	          out);
+}
+
+#define INLINE_ATOMICS(id, driver)                           \
+	Test(headers_alone, inline_atomics_##id)             \
+	{                                                    \
+		compile_inline_atomics(driver, "");          \
+		compile_inline_atomics(driver, "-mavx512f"); \
+	}
+
+INLINE_ATOMICS(gcc, "gcc")
+INLINE_ATOMICS(clang, "clang")
+INLINE_ATOMICS(gxx, "g++")
+INLINE_ATOMICS(clangxx, "clang++")
