@@ -11,11 +11,22 @@
 ; `rep stosb` is exact on a fault.
 ;
 ; Layout as copy.asm's: the level is chosen with the size first thing, by thresholds other levels
-; never meet (sc_memset_zmm_below, sc_memset_zmm_above: 64 and 63 at AVX-512; sc_memset_ymm_above: 64 at
-; AVX2), and each size class starts a 64-byte line of its own and fits in it. 32..64 bytes at AVX2 run
-; in the entry's line and the next, with no taken branch (glibc's AVX2 memset takes none there
-; either). AVX-512: below 64 bytes one masked store, from 64 the blocks of blocks64.inc with ZMM16;
-; AVX2: below 32 bytes the scalar stores, 32..64 two YMM stores, then the blocks as YMM pairs.
+; never meet (src/safecopy/cpu.c), with no flag test: n > sc_memset_zmm_above (63 at AVX-512) goes to
+; the 64-byte blocks of blocks64.inc with ZMM16; n >= sc_memset_vec_below (64 at AVX-512, 65 at AVX2,
+; 0 at SSE2) to .lower (AVX2's blocks as YMM pairs above 64 bytes, by sc_memset_ymm_above; SSE2's
+; paths at every size); every other call is below 64 bytes at AVX-512 or up to 64 at AVX2 and runs
+; the same VEX stores at both levels: 32..64 two YMM stores in the entry's line and the next with no
+; taken branch, 16..31 two XMM stores, 8..15 two 8-byte ones, below 8 the scalar stores. Each size
+; class starts a 64-byte line of its own (SC_LINE) and fits in it.
+; Measured on the Intel Xeon (Sapphire Rapids class, 2026-12-03; ratios to glibc 2.36's memset,
+; `safecopy-bench --filter memset/SIZE/safecopy`, alternating builds, two runs each): AVX-512's one
+; store masked to n bytes below 64 (as glibc's own AVX-512 memset does; the path of before) took
+; 1.37-1.40x glibc's time at 8, 16 and 32 B, these VEX stores 1.12-1.20x; at AVX2 8 and 16 B went
+; from 1.17-1.24x to 1.00-1.08x and 32 and 64 B from 1.39-1.40x to 1.20x, with 64..512 unchanged.
+; Adding a third compare before the small paths (AVX2's n > 64 straight to its blocks) put 8..32 B
+; back at 1.3-1.4x at both levels: on this CPU every compare and branch ahead of a small path costs
+; up to a cycle. Not measured on the AMD EPYC (Zen 5) where the masked store was chosen (memset/8B
+; 1.10x there); the VEX stores are the AVX2 level's of before, 1.02-1.05x glibc's there.
 
 %include "safecopy.inc"
 %include "evex.inc"
@@ -30,9 +41,9 @@
 				; SSE2 memset takes it from 2 KiB)
 
 extern sc_cpu_has_avx2
-extern sc_memset_zmm_below
-extern sc_memset_zmm_above
+extern sc_memset_vec_below
 extern sc_memset_ymm_above
+extern sc_memset_zmm_above
 extern sc_memset_after_fault
 
 extern sc_span_done
@@ -85,28 +96,44 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 19
 SC_ROUTINE sc_memset
-	SC_START_BY_LEVEL sc_memset_zmm_above, sc_memset_ymm_above
-	cmp rdx, [rel sc_memset_zmm_below]	; AVX-512: 64; other levels never (0)
-	jb .zmm_below64
-	cmp byte [rel sc_cpu_has_avx2], 0
-	je .sse2
-	cmp rdx, 32
-	jb .below32
-.ymm_from32:				; 32..64 bytes at AVX2 (and AVX-512's near a page end)
+	mov r11, rcx
+	mov r9, rdx
+	cmp rdx, [rel sc_memset_zmm_above]	; AVX-512: 63; other levels never
+	ja .zmm
+	cmp rdx, [rel sc_memset_vec_below]	; AVX-512: 64, AVX2: 65, SSE2: 0
+	jae .lower
 	vmovd xmm0, esi
-	vpbroadcastb ymm0, xmm0
+	cmp edx, 32
+	jb .below32
+	vpbroadcastb ymm0, xmm0		; 32..64 at AVX2, 32..63 at AVX-512
 	SC_YSTORE none, 0
 	SC_YSTORE rdx, -32
 	vzeroupper
-	SC_RETURN_N
+	SC_RETURN_N_SHORT
 SC_LINE
-.below32:				; AVX2 (and AVX-512's near a page end), n < 32
-	vmovd xmm0, esi
+.below32:				; n < 32 at AVX2 and AVX-512
 	vpbroadcastb xmm0, xmm0		; (VEX.128: the upper half of YMM0 stays clean)
 	SC_SET_8_TO_31 vmovq, xmm0, .below16, .below8
 .below8:
 	vmovd eax, xmm0
 	jmp .scalar_below8
+SC_LINE
+.zmm:					; AVX-512, n >= 64: the blocks of blocks64.inc with ZMM16
+	SC_VPBROADCASTB_ZMM16_ESI
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK64, .zmm_above512, SC_NO_EXIT
+SC_LINE
+.lower:					; AVX2 above 64 bytes, SSE2 every n
+	cmp rdx, [rel sc_memset_ymm_above]	; AVX2: 64; other levels never
+	jbe .sse2
+.ymm_above64:
+	vmovd xmm0, esi
+	vpbroadcastb ymm0, xmm0
+	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, .ymm_above512, vzeroupper
+.ymm_above512:
+	cmp rdx, SC_REP_MIN
+	jb sc_memset_avx2_body
+	vzeroupper
+	jmp .rep
 .sse2:					; SSE2, every n
 	SC_SPREAD_BYTE
 	cmp rdx, 32
@@ -133,42 +160,11 @@ SC_LINE
 	mov [rdi+rdx-2], ax
 	SC_RETURN_N
 SC_LINE
-.zmm:					; AVX-512, n >= 64: the blocks of blocks64.inc with ZMM16
-	SC_VPBROADCASTB_ZMM16_ESI
-	SC_BLOCKS64_UPTO512 SC_SET_BLOCK64, .zmm_above512, SC_NO_EXIT
-SC_LINE
-.zmm_below64:
-	SC_VPBROADCASTB_ZMM16_ESI
-	; Below 64 bytes one store masked to n bytes, unless the 64 bytes from dst cross a page: a
-	; masked-off byte on a page that is not writable does not fault, but the CPU takes a slow assist
-	; to suppress that fault, so the AVX2 and scalar paths do those.
-	mov ecx, edi
-	and ecx, 4095
-	cmp ecx, 4096 - 64
-	ja .zmm_near_page_end
-	SC_MASK_K1_N
-	SC_ZSTORE_K1 16, rdi, none, 0
-	SC_RETURN_N
-.zmm_near_page_end:
-	cmp rdx, 32
-	jae .ymm_from32
-	jmp .below32
-SC_LINE
 .zmm_above512:
 	SC_BLOCKS64_LOOP SC_SET_BLOCK64, .rep, SC_REP_MIN_AVX512, SC_NO_EXIT
 .rep:
 	mov eax, esi			; rep stosb stores AL
 	jmp sc_memset_rep_body
-SC_LINE
-.ymm_above64:				; AVX2, n > 64
-	vmovd xmm0, esi
-	vpbroadcastb ymm0, xmm0
-	SC_BLOCKS64_UPTO512 SC_SET_BLOCK32X2, .ymm_above512, vzeroupper
-.ymm_above512:
-	cmp rdx, SC_REP_MIN
-	jb sc_memset_avx2_body
-	vzeroupper
-	jmp .rep
 .sse2_from32:				; SSE2, n >= 32, RAX = the byte in every lane
 	movq xmm0, rax
 	punpcklqdq xmm0, xmm0

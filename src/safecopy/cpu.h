@@ -21,12 +21,14 @@ SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
 /*
  * The size thresholds sc_copy and sc_memset compare n with first thing (asm/copy.asm, asm/memset.asm):
  * a call goes to its level's own paths with the comparison that sizes it, no flag test. Set by
- * sc_cpu_use_level; at every other level a threshold is never met (UINT64_MAX for an `above`, compared
- * with `ja` so that not even n = SIZE_MAX meets it; 0 for a `below`).
+ * sc_cpu_use_level. An `above` threshold belongs to one level: at every other level it is never met
+ * (UINT64_MAX, compared with `ja` so that not even n = SIZE_MAX meets it). A `vec_below` has a value
+ * at every level: n below it runs the small paths in the routine's first lines, which AVX2 and
+ * AVX-512 share (VEX stores); at SSE2 only the copy's up to 32 bytes (general and SSE registers).
  */
 SC_HIDDEN extern uint64_t sc_copy_zmm_above;   /* AVX-512: n > 63 */
 SC_HIDDEN extern uint64_t sc_copy_ymm_above;   /* AVX2: n > 64 */
-SC_HIDDEN extern uint64_t sc_memset_zmm_below; /* AVX-512: n < 64 (else 0) */
+SC_HIDDEN extern uint64_t sc_memset_vec_below; /* AVX-512: n < 64, AVX2: n <= 64 (else 0) */
 SC_HIDDEN extern uint64_t sc_memset_zmm_above; /* AVX-512: n > 63 */
 SC_HIDDEN extern uint64_t sc_memset_ymm_above; /* AVX2: n > 64 */
 

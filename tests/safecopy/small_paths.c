@@ -1,7 +1,7 @@
 /*
  * The paths for 1..520 bytes (asm/copy.asm, asm/memset.asm, asm/blocks64.inc): the register copies,
- * two 16-byte copies, two 32-byte ones, AVX-512's masked store, the 64-byte blocks at 0 and n-64, the
- * four blocks of 129..256 bytes, the eight of 257..512 and the first sizes of the loops, each size
+ * two 16-byte copies, two 32-byte ones (at AVX-512 too, below 64 bytes), the 64-byte blocks at 0 and
+ * n-64, the four blocks of 129..256 bytes, the eight of 257..512 and the first sizes of the loops, each size
  * class in its own line of code and reached by its own dispatch. For every size and every byte at which
  * the readable (writable) memory ends: the exact count, the full fault record, every byte done, and
  * nothing written after the count.
