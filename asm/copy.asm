@@ -36,15 +36,24 @@
 ; (quiet: the main job's 0.95-0.97x), the loops 0.95-1.2x, non-temporal stores 1.15-1.5x (they go to
 ; DRAM). At 16-64 MiB non-temporal stores take 0.6-0.8x, as rep movsb does.
 ;
-; Layout. The level is chosen with the size, first thing: n is compared with sc_copy_zmm_above (63 at
-; AVX-512) and sc_copy_ymm_above (64 at AVX2), thresholds that every other level never meets
-; (src/safecopy/cpu.c), so a call reaches its level's blocks with one taken branch and no flag test,
-; and the sizes up to 64 pay two not-taken compares for it. What a call costs here is mostly how many
-; 64-byte lines of code it is fetched from (a taken branch ends one, its target starts one): the entry
+; Layout. The level is chosen with the size, first thing, by thresholds that every other level never
+; meets (src/safecopy/cpu.c), with no flag test: n > sc_copy_zmm_above (63 at AVX-512) goes to the
+; AVX-512 blocks with one taken branch; n >= sc_copy_vec_below (64 at AVX-512, 65 at AVX2, 33 at SSE2)
+; to .lower (AVX2's blocks above 64 bytes, by sc_copy_ymm_above; SSE2's four 16-byte copies above 32);
+; every other call is up to 32 bytes at any level, run in general/SSE registers, or 33..64 at AVX2
+; and 33..63 at AVX-512, two YMM copies (.ymm33). What a call costs here is mostly how many 64-byte
+; lines of code it is fetched from (a taken branch ends one, its target starts one): the entry
 ; starts a line and the routine follows it at once (asm/entry.inc), 16..32 bytes run in that line and
 ; the next, and every other size class up to 128 bytes starts a line of its own (SC_LINE) and fits in
 ; it, so a call up to 128 bytes takes two lines at AVX-512 and AVX2 (129..256: four, as glibc's three
 ; or four).
+; On the Intel Xeon (Sapphire Rapids class) each 64-byte line costs about a cycle: in a standalone
+; loop glibc's own 64-byte AVX-512 path (55 bytes) took 3.9 cycles per call when it started a line and
+; 4.9 when it started 16 bytes in, across two. glibc copies 64..128 bytes (AVX-512) and 32..64 (AVX2)
+; from one line, where the entry's checks and the level's compares (about 45 bytes) leave no room:
+; two lines here, copy/64B and copy/128B 1.31x its time, copy@avx2/32B and 64B 1.50x. Compares ahead
+; of a path cost up to a cycle each there too: AVX2's 33..64 tested sc_cpu_has_avx2 in its own line
+; (1.75x at 64 B); the level in sc_copy_vec_below instead made it 1.50x.
 ; Measured with the bench rows (ratio to glibc's memcpy, alternating runs, loaded machine): copy/128B
 ; 1.27-1.38x -> 0.96-1.07x at AVX2 and 1.27-1.34x -> 1.03-1.09x at AVX-512, copy/256B 1.49-1.58x ->
 ; 1.08-1.10x at AVX2. Tried and dropped: memset's 32..128 bytes branch-free from store addresses
@@ -64,6 +73,7 @@
 extern sc_cpu_has_avx2
 extern sc_copy_zmm_above
 extern sc_copy_ymm_above
+extern sc_copy_vec_below
 extern sc_copy_after_fault
 
 extern sc_span_done
@@ -97,9 +107,9 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 22, rsi
 SC_ROUTINE sc_copy
-	SC_START_BY_LEVEL sc_copy_zmm_above, sc_copy_ymm_above
-	cmp rdx, 32
-	ja .above32
+	SC_START_BY_LEVEL sc_copy_zmm_above, sc_copy_vec_below	; 63 at AVX-512; 64, 65 (AVX2), 33 (SSE2)
+	cmp edx, 32
+	ja .ymm33
 	cmp edx, 16
 	jb .below16
 	SC_LOAD rsi, none, 0, 16	; 16..32: at 0 and n-16
@@ -151,16 +161,17 @@ SC_LINE
 	mov [rdi+rdx-2], cx
 	SC_RETURN_N
 SC_LINE
-.above32:				; 33..64 (AVX-512: 33..63); SSE2: every n > 32
-	cmp byte [rel sc_cpu_has_avx2], 0
-	je .sse2_above32
-	SC_YLOAD none, 0		; at 0 and n-32
+.ymm33:					; 33..64 at AVX2, 33..63 at AVX-512: at 0 and n-32
+	SC_YLOAD none, 0
 	SC_YSTORE none, 0
 	SC_YLOAD rdx, -32
 	SC_YSTORE rdx, -32
 	vzeroupper
-	SC_RETURN_N
+	SC_RETURN_N_SHORT
 SC_LINE
+.lower:					; AVX2 above 64 bytes, SSE2 above 32
+	cmp rdx, [rel sc_copy_ymm_above]	; AVX2: 64; other levels never
+	jbe .sse2_above32
 .ymm_above64:				; AVX2, n > 64
 	cmp rdx, 128
 	ja .ymm_above128

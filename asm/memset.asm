@@ -96,12 +96,7 @@ extern sc_span_done
 
 SC_CHECKED_ENTRY safecopy_memset, sc_memset, sc_memset_cold, 19
 SC_ROUTINE sc_memset
-	mov r11, rcx
-	mov r9, rdx
-	cmp rdx, [rel sc_memset_zmm_above]	; AVX-512: 63; other levels never
-	ja .zmm
-	cmp rdx, [rel sc_memset_vec_below]	; AVX-512: 64, AVX2: 65, SSE2: 0
-	jae .lower
+	SC_START_BY_LEVEL sc_memset_zmm_above, sc_memset_vec_below	; 63 at AVX-512; 64, 65 (AVX2), 0 (SSE2)
 	vmovd xmm0, esi
 	cmp edx, 32
 	jb .below32

@@ -14,6 +14,7 @@
 unsigned char sc_cpu_has_avx2;
 uint64_t sc_copy_zmm_above = UINT64_MAX;
 uint64_t sc_copy_ymm_above = UINT64_MAX;
+uint64_t sc_copy_vec_below = 33;
 uint64_t sc_memset_vec_below;
 uint64_t sc_memset_zmm_above = UINT64_MAX;
 uint64_t sc_memset_ymm_above = UINT64_MAX;
@@ -83,6 +84,7 @@ void sc_cpu_use_level(enum sc_cpu_level level)
 	sc_cpu_has_avx2 = level >= SC_CPU_AVX2;
 	sc_copy_zmm_above = level >= SC_CPU_AVX512 ? 63 : UINT64_MAX;
 	sc_copy_ymm_above = level == SC_CPU_AVX2 ? 64 : UINT64_MAX;
+	sc_copy_vec_below = level >= SC_CPU_AVX512 ? 64 : level == SC_CPU_AVX2 ? 65 : 33;
 	sc_memset_vec_below = level >= SC_CPU_AVX512 ? 64 : level == SC_CPU_AVX2 ? 65 : 0;
 	sc_memset_zmm_above = level >= SC_CPU_AVX512 ? 63 : UINT64_MAX;
 	sc_memset_ymm_above = level == SC_CPU_AVX2 ? 64 : UINT64_MAX;

@@ -28,6 +28,7 @@ SC_HIDDEN extern unsigned char sc_cpu_has_avx2;
  */
 SC_HIDDEN extern uint64_t sc_copy_zmm_above;   /* AVX-512: n > 63 */
 SC_HIDDEN extern uint64_t sc_copy_ymm_above;   /* AVX2: n > 64 */
+SC_HIDDEN extern uint64_t sc_copy_vec_below;   /* AVX-512: n < 64, AVX2: n <= 64, SSE2: n <= 32 */
 SC_HIDDEN extern uint64_t sc_memset_vec_below; /* AVX-512: n < 64, AVX2: n <= 64 (else 0) */
 SC_HIDDEN extern uint64_t sc_memset_zmm_above; /* AVX-512: n > 63 */
 SC_HIDDEN extern uint64_t sc_memset_ymm_above; /* AVX2: n > 64 */

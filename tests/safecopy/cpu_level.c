@@ -104,6 +104,7 @@ Test(cpu_level, each_level_sets_its_own_thresholds)
 		bool avx512 = l == SC_CPU_AVX512, avx2 = l == SC_CPU_AVX2;
 		cr_assert_eq(sc_copy_zmm_above, avx512 ? 63 : UINT64_MAX, "level %d", l);
 		cr_assert_eq(sc_copy_ymm_above, avx2 ? 64 : UINT64_MAX, "level %d", l);
+		cr_assert_eq(sc_copy_vec_below, avx512 ? 64u : avx2 ? 65u : 33u, "level %d", l);
 		cr_assert_eq(sc_memset_vec_below, avx512 ? 64u : avx2 ? 65u : 0u, "level %d", l);
 		cr_assert_eq(sc_memset_zmm_above, avx512 ? 63 : UINT64_MAX, "level %d", l);
 		cr_assert_eq(sc_memset_ymm_above, avx2 ? 64 : UINT64_MAX, "level %d", l);
