@@ -123,8 +123,10 @@ static void zmm16_read(uint8_t v[64])
 	__asm__ volatile("vmovdqu64 %%zmm16, (%0)" : : "r"(v) : "memory");
 }
 
-/* Copies and sets every size from 0 to 1100 bytes at `level`: true if ZMM16 still holds its mark. */
-static bool zmm16_kept_at(enum sc_cpu_level level)
+/* Copies and sets every size from 0 to 1100 bytes at `level` with a mark in a vector register (put
+ * there by `put`, read back by `get`, 64 bytes): true if its bytes from..to-1 kept the mark. */
+static bool mark_kept_at(enum sc_cpu_level level, void (*put)(const uint8_t[64]), void (*get)(uint8_t[64]),
+                         size_t from, size_t to)
 {
 	static uint8_t src[1100], dst[1100];
 	uint8_t mark[64], after[64];
@@ -133,13 +135,18 @@ static bool zmm16_kept_at(enum sc_cpu_level level)
 	for (size_t i = 0; i < sizeof src; i++)
 		src[i] = (uint8_t)i;
 	sc_cpu_use_level(level);
-	zmm16_write(mark);
+	put(mark);
 	for (size_t n = 0; n <= sizeof src; n++) {
 		cr_assert_eq(safecopy_memcpy(dst, src, n, NULL), n);
 		cr_assert_eq(safecopy_memset(dst, 0x5a, n, NULL), n);
 	}
-	zmm16_read(after);
-	return memcmp(after, mark, sizeof mark) == 0;
+	get(after);
+	return memcmp(after + from, mark + from, to - from) == 0;
+}
+
+static bool zmm16_kept_at(enum sc_cpu_level level)
+{
+	return mark_kept_at(level, zmm16_write, zmm16_read, 0, 64);
 }
 
 /* The level a call runs at is the one chosen: below AVX-512 no size reaches an AVX-512 path. */
@@ -201,5 +208,33 @@ Test(cpu_level, huge_n_runs_no_avx512_path_below_avx512)
 		cr_assert_eq(zmm16_at_fault[i], 0x5a, "AVX-512: the broadcast byte, byte %d", i);
 	cr_assert(zmm16_kept_by_huge_memset(SC_CPU_AVX2), "an AVX-512 path ran at the AVX2 level");
 	cr_assert(zmm16_kept_by_huge_memset(SC_CPU_SSE2), "an AVX-512 path ran at the SSE2 level");
+}
+
+/* The upper half of YMM0: a VEX instruction writing XMM0 or YMM0 (and vzeroupper) clears it, a legacy
+ * SSE instruction leaves it. The SSE2 level's paths must all be legacy SSE (a CPU without AVX has no
+ * VEX), though the paths up to 32 bytes are shared with the higher levels: only the thresholds of
+ * sc_copy_vec_below and sc_memset_vec_below keep SSE2 off the VEX stores next to them. */
+static void ymm0_write(const uint8_t v[64])
+{
+	__asm__ volatile("vmovdqu (%0), %%ymm0" : : "r"(v) : "memory", "xmm0");
+}
+
+static void ymm0_read(uint8_t v[64])
+{
+	__asm__ volatile("vmovdqu %%ymm0, (%0)" : : "r"(v) : "memory");
+}
+
+/* YMM0's upper half (bytes 16..31) kept its mark through every size at `level`. */
+static bool ymm0_upper_kept_at(enum sc_cpu_level level)
+{
+	return mark_kept_at(level, ymm0_write, ymm0_read, 16, 32);
+}
+
+Test(cpu_level, sse2_level_runs_no_vex_path)
+{
+	if (sc_cpu_detect_level() < SC_CPU_AVX2)
+		cr_skip_test("no AVX2 here: the SSE2 level is the only one");
+	cr_assert(!ymm0_upper_kept_at(SC_CPU_AVX2), "the check sees the VEX paths");
+	cr_assert(ymm0_upper_kept_at(SC_CPU_SSE2), "a VEX path ran at the SSE2 level");
 }
 #endif
