@@ -66,7 +66,7 @@
 %include "entry.inc"
 
 %define SC_REP_MIN 16384		; measured (with the 32-byte AVX2 loop of before): it beats rep movsb 1.4x up
-				; to 24 KiB (L1), rep wins from 32 KiB
+				; to 24 KiB (L1), rep wins from 32 KiB (SSE2; AVX2: sc_copy_avx2_rep_min)
 
 %define SC_REP_MIN_AVX512 32768	; measured: the 64-byte loop beats rep movsb 1.6x up to 16 KiB, rep wins from 32 KiB
 
@@ -74,6 +74,7 @@ extern sc_cpu_has_avx2
 extern sc_copy_zmm_above
 extern sc_copy_ymm_above
 extern sc_copy_vec_below
+extern sc_copy_avx2_rep_min
 extern sc_copy_after_fault
 
 extern sc_span_done
@@ -229,13 +230,14 @@ SC_LANDING sc_copy_rep
 	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy_rep
 
-; The AVX2 loop, for 513 bytes up to SC_REP_MIN-1 (from there rep movsb), entered from sc_copy
+; The AVX2 loop, for 513 bytes up to sc_copy_avx2_rep_min-1 (from there rep movsb: src/safecopy/cpu.c
+; says where it wins), entered from sc_copy
 ; (measured: 1.15-1.4x faster at 768 B-1 KiB than four 32-byte copies per round, the loop it
 ; replaces; not so for sc_memset).
 SC_LINE				; its loop in one 64-byte line (at 32 bytes in: 1.2-1.5x slower at 1-2 KiB)
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
-	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_rep_body, SC_REP_MIN, vzeroupper
+	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_rep_body, [rel sc_copy_avx2_rep_min], vzeroupper
 SC_LANDING sc_copy_avx2
 	vzeroupper
 	SC_LANDING_TO_C sc_copy_after_fault

@@ -171,6 +171,27 @@ static inline void zone_check_bad_page_untouched(struct zone *z)
 	}
 }
 
+/* The got bytes at dst equal src (or c, for src == NULL); the bytes from got to n + 64 (where the test
+ * may read them) still hold z's fill: nothing written after the count. */
+static inline void zone_check_done(const struct zone *z, const char *dst, const char *src, int c, size_t n,
+                                   size_t got, const char *what)
+{
+	for (size_t i = 0; i < got; i++)
+		CHECK((uint8_t)dst[i] == (src ? (uint8_t)src[i] : (uint8_t)c), "%s n=%zu: byte %zu not done",
+		      what, n, i);
+	for (const char *a = dst + got; a < dst + n + 64; a++)
+		if (zone_readable(z, a))
+			CHECK((uint8_t)*a == zone_fill_byte(z, a), "%s n=%zu count %zu: byte %td written",
+			      what, n, got, a - dst);
+}
+
+/* Puts z's fill back into the len bytes at dst. */
+static inline void zone_restore(const struct zone *z, char *dst, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] = (char)zone_fill_byte(z, dst + i);
+}
+
 static inline void zone_free(struct zone *z)
 {
 	/*

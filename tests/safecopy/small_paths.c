@@ -12,7 +12,6 @@
 
 #define MIN_N 1
 #define MAX_N 520
-#define AFTER 64 /* bytes after dst's n checked for stray writes */
 
 struct layout {
 	struct zone src; /* a pattern ending at a PROT_NONE page */
@@ -34,25 +33,6 @@ static void layout_free(struct layout *l)
 	zone_free(&l->big);
 }
 
-/* got bytes of dst equal want (src, or c for src == NULL); the bytes from got to n + AFTER kept z's fill. */
-static void check_bytes(const struct zone *z, const char *dst, const char *src, int c, size_t n, size_t got,
-                        const char *what)
-{
-	for (size_t i = 0; i < got; i++)
-		CHECK((uint8_t)dst[i] == (src ? (uint8_t)src[i] : (uint8_t)c), "%s n=%zu: byte %zu not done",
-		      what, n, i);
-	for (const char *a = dst + got; a < dst + n + AFTER; a++)
-		if (zone_readable(z, a))
-			CHECK((uint8_t)*a == zone_fill_byte(z, a), "%s n=%zu count %zu: byte %td written",
-			      what, n, got, a - dst);
-}
-
-static void restore(const struct zone *z, char *dst, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		dst[i] = (char)zone_fill_byte(z, dst + i);
-}
-
 /* The source ends k bytes into the copy. */
 static void src_ends_at(struct layout *l, size_t n, size_t k)
 {
@@ -62,8 +42,8 @@ static void src_ends_at(struct layout *l, size_t n, size_t k)
 	size_t got = safecopy_memcpy(dst, src, n, &f);
 	CHECK(got == k, "copy, src bad after %zu of %zu: count %zu", k, n, got);
 	check_fault(&f, SAFECOPY_SEGV, l->src.bad, SIGSEGV, SEGV_ACCERR, "copy src");
-	check_bytes(&l->big, dst, src, 0, n, got, "copy src");
-	restore(&l->big, dst, got);
+	zone_check_done(&l->big, dst, src, 0, n, got, "copy src");
+	zone_restore(&l->big, dst, got);
 }
 
 /* The destination ends k bytes into the copy, or the memset (src == NULL). */
@@ -76,8 +56,8 @@ static void dst_ends_at(struct layout *l, size_t n, size_t k, bool is_copy)
 	size_t got = is_copy ? safecopy_memcpy(dst, src, n, &f) : safecopy_memset(dst, c, n, &f);
 	CHECK(got == k, "%s, dst bad after %zu of %zu: count %zu", is_copy ? "copy" : "memset", k, n, got);
 	check_fault(&f, SAFECOPY_SEGV, l->dst.bad, SIGSEGV, SEGV_ACCERR, is_copy ? "copy dst" : "memset");
-	check_bytes(&l->dst, dst, src, c, n, got, is_copy ? "copy dst" : "memset");
-	restore(&l->dst, dst, got);
+	zone_check_done(&l->dst, dst, src, c, n, got, is_copy ? "copy dst" : "memset");
+	zone_restore(&l->dst, dst, got);
 }
 
 /* No fault at all: the count is n, the record cleared. */
@@ -89,8 +69,8 @@ static void whole(struct layout *l, size_t n, bool is_copy)
 	size_t got = is_copy ? safecopy_memcpy(dst, src, n, &f) : safecopy_memset(dst, 0x55, n, &f);
 	CHECK(got == n, "%s n=%zu: count %zu", is_copy ? "copy" : "memset", n, got);
 	check_fault_ok(&f, is_copy ? "whole copy" : "whole memset");
-	check_bytes(&l->big, dst, src, 0x55, n, got, is_copy ? "whole copy" : "whole memset");
-	restore(&l->big, dst, got);
+	zone_check_done(&l->big, dst, src, 0x55, n, got, is_copy ? "whole copy" : "whole memset");
+	zone_restore(&l->big, dst, got);
 }
 
 static void every_fault_offset(void)
