@@ -36,8 +36,8 @@
 ; (quiet: the main job's 0.95-0.97x), the loops 0.95-1.2x, non-temporal stores 1.15-1.5x (they go to
 ; DRAM). At 16-64 MiB non-temporal stores take 0.6-0.8x, as rep movsb does.
 ;
-; Layout. The level is chosen with the size, first thing, by thresholds that every other level never
-; meets (src/safecopy/cpu.c), with no flag test: n > sc_copy_zmm_above (63 at AVX-512) goes to the
+; Layout. The level is chosen with the size, first thing, by thresholds each level sets for itself
+; (src/safecopy/cpu.c), with no flag test: n > sc_copy_zmm_above (63 at AVX-512) goes to the
 ; AVX-512 blocks with one taken branch; n >= sc_copy_vec_below (64 at AVX-512, 65 at AVX2, 33 at SSE2)
 ; to .lower (AVX2's blocks above 64 bytes, by sc_copy_ymm_above; SSE2's four 16-byte copies above 32);
 ; every other call is up to 32 bytes at any level, run in general/SSE registers, or 33..64 at AVX2

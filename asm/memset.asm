@@ -10,8 +10,8 @@
 ; a is set and no earlier store reached a + 64 or beyond; a store that faults writes nothing.
 ; `rep stosb` is exact on a fault.
 ;
-; Layout as copy.asm's: the level is chosen with the size first thing, by thresholds other levels
-; never meet (src/safecopy/cpu.c), with no flag test: n > sc_memset_zmm_above (63 at AVX-512) goes to
+; Layout as copy.asm's: the level is chosen with the size first thing, by thresholds each level sets
+; for itself (src/safecopy/cpu.c), with no flag test: n > sc_memset_zmm_above (63 at AVX-512) goes to
 ; the 64-byte blocks of blocks64.inc with ZMM16; n >= sc_memset_vec_below (64 at AVX-512, 65 at AVX2,
 ; 0 at SSE2) to .lower (AVX2's blocks as YMM pairs above 64 bytes, by sc_memset_ymm_above; SSE2's
 ; paths at every size); every other call is below 64 bytes at AVX-512 or up to 64 at AVX2 and runs
