@@ -1,6 +1,7 @@
 /*
- * bigcopy-methods [ROUNDS [MIN_MIB [MAX_MIB]]]: the ways to copy 1-64 MiB on this CPU, each against
- * glibc's memcpy, outside the library (issue 11: what, if anything, beats glibc by 10% at 2-16 MiB).
+ * bigcopy-methods [ROUNDS [MIN_MIB [MAX_MIB] | MIB,MIB,...]]: the ways to copy 1-64 MiB on this CPU,
+ * each against glibc's memcpy, outside the library (issue 11: what, if anything, beats glibc by 10% at
+ * 1-64 MiB). BIGCOPY_METHODS=rep,zmm4nt,... measures only the methods named (and glibc).
  * Build: cc -O2 -march=native -o bigcopy-methods scripts/bigcopy-methods.c (needs AVX-512); run it
  * again with GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW for glibc's AVX2 memcpy.
  *
@@ -52,12 +53,13 @@ static void by_rep_256k(char *d, const char *s, size_t n)
 }
 
 /* How a loop stores one 64-byte line of the destination (d is 64-byte aligned). */
-enum store { STORE, STORE_NT, STORE_HALF_NT };
+enum store { STORE, STORE_NT, STORE_HALF_NT, STORE_NT_FROM };
 
 static inline __attribute__((always_inline)) void store_line(char *d, const char *s, size_t i, int ymm,
-                                                             enum store how)
+                                                             enum store how, size_t nt_from)
 {
-	bool nt = how == STORE_NT || (how == STORE_HALF_NT && (i & 64));
+	bool nt =
+	    how == STORE_NT || (how == STORE_HALF_NT && (i & 64)) || (how == STORE_NT_FROM && i >= nt_from);
 	if (ymm) {
 		__m256i a = _mm256_loadu_si256((const void *)(s + i));
 		__m256i b = _mm256_loadu_si256((const void *)(s + i + 32));
@@ -82,6 +84,7 @@ static inline __attribute__((always_inline)) void store_line(char *d, const char
 struct loop {
 	int ymm, lines;
 	enum store how;
+	size_t nt_from; /* STORE_NT_FROM: the offset from which the stores are non-temporal */
 	size_t pf;
 	bool nta, pfw;
 };
@@ -110,7 +113,7 @@ static inline __attribute__((always_inline)) void by_loop(char *d, const char *s
 		if (l->pf)
 			prefetch_round(d, s, i, l);
 		for (int k = 0; k < l->lines; k++)
-			store_line(d, s, i + 64 * (size_t)k, l->ymm, l->how);
+			store_line(d, s, i + 64 * (size_t)k, l->ymm, l->how, l->nt_from);
 	}
 	for (; i < n; i += 64) {
 		size_t at = i + 64 <= n ? i : n - 64;
@@ -139,6 +142,17 @@ LOOP_METHOD(by_zmm4_nt_pf1k, .lines = 4, .how = STORE_NT, .pf = 1024)
 LOOP_METHOD(by_ymm4_nt, .ymm = 1, .lines = 2, .how = STORE_NT)
 LOOP_METHOD(by_ymm4_nt_pf1k, .ymm = 1, .lines = 2, .how = STORE_NT, .pf = 1024)
 LOOP_METHOD(by_zmm4_half_nt, .lines = 4, .how = STORE_HALF_NT)
+/* Ordinary stores for the first 512 or 768 KiB, then non-temporal ones: at 1 MiB the destination's
+ * tail then stays out of the L2 (2 MiB on the Xeon), which src and dst together fill. */
+LOOP_METHOD(by_zmm4_nt_from512k, .lines = 4, .how = STORE_NT_FROM, .nt_from = 512 << 10)
+LOOP_METHOD(by_zmm4_nt_from768k, .lines = 4, .how = STORE_NT_FROM, .nt_from = 768 << 10)
+LOOP_METHOD(by_ymm4_nt_from768k, .ymm = 1, .lines = 2, .how = STORE_NT_FROM, .nt_from = 768 << 10)
+LOOP_METHOD(by_zmm8_nt, .lines = 8, .how = STORE_NT)
+LOOP_METHOD(by_zmm4_pfw512, .lines = 4, .pf = 512, .pfw = true)
+LOOP_METHOD(by_zmm4_pfw1k, .lines = 4, .pf = 1024, .pfw = true)
+LOOP_METHOD(by_zmm4_pfw4k, .lines = 4, .pf = 4096, .pfw = true)
+LOOP_METHOD(by_zmm8_pfw2k, .lines = 8, .pf = 2048, .pfw = true)
+LOOP_METHOD(by_ymm4_pfw2k, .ymm = 1, .lines = 2, .pf = 2048, .pfw = true)
 
 static const struct method {
 	const char *name;
@@ -161,6 +175,15 @@ static const struct method {
     {"ymm4nt", by_ymm4_nt},
     {"ymm4nt+pf1K", by_ymm4_nt_pf1k},
     {"zmm4halfnt", by_zmm4_half_nt},
+    {"zmm4nt/512K", by_zmm4_nt_from512k},
+    {"zmm4nt/768K", by_zmm4_nt_from768k},
+    {"ymm4nt/768K", by_ymm4_nt_from768k},
+    {"zmm8nt", by_zmm8_nt},
+    {"zmm4+pfw512", by_zmm4_pfw512},
+    {"zmm4+pfw1K", by_zmm4_pfw1k},
+    {"zmm4+pfw4K", by_zmm4_pfw4k},
+    {"zmm8+pfw2K", by_zmm8_pfw2k},
+    {"ymm4+pfw2K", by_ymm4_pfw2k},
 };
 #define METHODS (sizeof methods / sizeof methods[0])
 
@@ -194,15 +217,36 @@ static double time_method(const struct method *m, char *d, const char *s, size_t
 	return (now_ns() - t0) / iters;
 }
 
-static void shuffle(int *order)
+/* The methods measured: glibc and those BIGCOPY_METHODS names (comma-separated; unset: all). */
+static bool selected[METHODS];
+
+static void select_methods(const char *names)
 {
+	for (size_t m = 0; m < METHODS; m++) {
+		size_t len = strlen(methods[m].name);
+		const char *at = names;
+		bool named = false;
+		while (names && !named && (at = strstr(at, methods[m].name)) != NULL) {
+			named = (at == names || at[-1] == ',') && (at[len] == ',' || at[len] == '\0');
+			at += len;
+		}
+		selected[m] = m == 0 || !names || named;
+	}
+}
+
+/* The selected methods in a new random order; returns how many. */
+static size_t shuffle(int *order)
+{
+	size_t count = 0;
 	for (size_t m = 0; m < METHODS; m++)
-		order[m] = (int)m;
-	for (size_t m = METHODS - 1; m > 0; m--) {
+		if (selected[m])
+			order[count++] = (int)m;
+	for (size_t m = count - 1; m > 0; m--) {
 		size_t j = (size_t)rand() % (m + 1);
 		int t = order[m];
 		order[m] = order[j], order[j] = t;
 	}
+	return count;
 }
 
 /* The rounds' ratios of method m, all of them or those in quiet[] (count). */
@@ -226,11 +270,12 @@ static void report(size_t n, double t[][MAX_ROUNDS], int rounds)
 	for (int k = 0; k < rounds; k++)
 		if (t[0][k] <= cut)
 			quiet[count++] = k;
-	printf("%5zu MiB: glibc %.1f us (fastest third <= %.1f us); ratio all rounds / fastest third:\n",
-	       n >> 20, typical / 1e3, cut / 1e3);
+	printf("%7.2f MiB: glibc %.1f us (fastest third <= %.1f us); ratio all rounds / fastest third:\n",
+	       n / 1048576.0, typical / 1e3, cut / 1e3);
 	for (size_t m = 1; m < METHODS; m++)
-		printf("  %-12s %.2f / %.2f\n", methods[m].name, median_ratio(t, m, all, rounds),
-		       median_ratio(t, m, quiet, count));
+		if (selected[m])
+			printf("  %-12s %.2f / %.2f\n", methods[m].name, median_ratio(t, m, all, rounds),
+			       median_ratio(t, m, quiet, count));
 }
 
 static void measure_size(size_t n, int rounds)
@@ -249,8 +294,8 @@ static void measure_size(size_t n, int rounds)
 	int iters = n >= (32u << 20) ? 2 : (int)((64u << 20) / n);
 	for (int k = 0; k < rounds; k++) {
 		int order[METHODS];
-		shuffle(order);
-		for (size_t q = 0; q < METHODS; q++) {
+		size_t count = shuffle(order);
+		for (size_t q = 0; q < count; q++) {
 			memset(dst, 0, n);
 			const struct method *m = &methods[order[q]];
 			t[order[q]][k] = time_method(m, dst, src, n, iters);
@@ -267,11 +312,18 @@ static void measure_size(size_t n, int rounds)
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 21;
-	size_t lo = argc > 2 ? strtoul(argv[2], NULL, 0) : 1, hi = argc > 3 ? strtoul(argv[3], NULL, 0) : 64;
 	if (rounds < 3 || rounds > MAX_ROUNDS) {
-		fprintf(stderr, "usage: bigcopy-methods [ROUNDS (3-%d) [MIN_MIB [MAX_MIB]]]\n", MAX_ROUNDS);
+		fprintf(stderr, "usage: bigcopy-methods [ROUNDS (3-%d) [MIN_MIB [MAX_MIB] | MIB,MIB,...]]\n",
+		        MAX_ROUNDS);
 		return 2;
 	}
+	select_methods(getenv("BIGCOPY_METHODS"));
+	if (argc > 2 && strchr(argv[2], ',')) { /* a list of sizes, in MiB, fractions allowed */
+		for (char *p = argv[2]; *p; p += *p == ',')
+			measure_size((size_t)(strtod(p, &p) * 1048576) & ~(size_t)63, rounds);
+		return 0;
+	}
+	size_t lo = argc > 2 ? strtoul(argv[2], NULL, 0) : 1, hi = argc > 3 ? strtoul(argv[3], NULL, 0) : 64;
 	for (size_t mib = lo; mib <= hi; mib *= 2)
 		measure_size(mib << 20, rounds);
 	return 0;
