@@ -23,18 +23,20 @@
 ; were tried: no faster here, and a fault on a masked access reached the handler about 0.5 us later
 ; (fault/8B 0.78x -> 0.94x the bare signal). At AVX-512 64-byte blocks from 64 bytes up to
 ; SC_REP_MIN_AVX512-1; at AVX2 above 64 bytes the same blocks, each as two 32-byte copies, and at SSE2
-; as four 16-byte copies, up to SC_REP_MIN-1; from there `rep movsb` at every size (ERMS/FSRM make it
-; the fastest large copy here).
-; Large copies, measured for issue 11 with scripts/bigcopy-methods.c (the bench's buffers and
-; alignments; glibc 2.36 here stops its rep movsb at 1 MiB, the L2, and runs its 4-vector loop up to
-; its non-temporal threshold, 288 MiB on this VM): 4 or 8 64-byte (AVX2: 32-byte) loads and aligned
-; stores per round, the same with prefetcht0/prefetchnta of the source or prefetchw of the destination
-; ahead, non-temporal stores with and without prefetch, every other line non-temporal, rep movsb in 64
-; KiB-256 KiB chunks, CLZERO of each destination line (about 100x slower). None is faster than rep movsb
-; at 2-8 MiB, where src and dst sit in the L3 and every way is bound by its bandwidth: there rep movsb
-; takes 0.76-0.85x glibc's time while the host is busy, 0.89-1.0x in the rounds where glibc was fastest
-; (quiet: the main job's 0.95-0.97x), the loops 0.95-1.2x, non-temporal stores 1.15-1.5x (they go to
-; DRAM). At 16-64 MiB non-temporal stores take 0.6-0.8x, as rep movsb does.
+; as four 16-byte copies, up to SC_REP_MIN-1; from there `rep movsb` (ERMS/FSRM make it the fastest
+; large copy on the AMD EPYC), except for the sizes that the AVX-512 and AVX2 loops hand to the
+; non-temporal copies of copy_nt.asm, chosen at load time: on an Intel CPU from 48 MiB, on an AMD
+; none (copy_nt.asm says why and what it measured on an Intel Xeon).
+; Large copies on the AMD EPYC, measured for issue 11 with scripts/bigcopy-methods.c (the bench's
+; buffers and alignments; glibc 2.36 there stops its rep movsb at 1 MiB, the L2, and runs its 4-vector
+; loop up to its non-temporal threshold, 288 MiB on that VM): 4 or 8 64-byte (AVX2: 32-byte) loads and
+; aligned stores per round, the same with prefetcht0/prefetchnta of the source or prefetchw of the
+; destination ahead, non-temporal stores with and without prefetch, every other line non-temporal, rep
+; movsb in 64 KiB-256 KiB chunks, CLZERO of each destination line (about 100x slower). None is faster
+; than rep movsb at 2-8 MiB, where src and dst sit in the L3 and every way is bound by its bandwidth:
+; there rep movsb takes 0.76-0.85x glibc's time while the host is busy, 0.89-1.0x in the rounds where
+; glibc was fastest (quiet: the main job's 0.95-0.97x), the loops 0.95-1.2x, non-temporal stores
+; 1.15-1.5x (they go to DRAM). At 16-64 MiB non-temporal stores take 0.6-0.8x, as rep movsb does.
 ;
 ; Layout. The level is chosen with the size, first thing, by thresholds each level sets for itself
 ; (src/safecopy/cpu.c), with no flag test: n > sc_copy_zmm_above (63 at AVX-512) goes to the
@@ -63,6 +65,7 @@
 %include "safecopy.inc"
 %include "evex.inc"
 %include "blocks64.inc"
+%include "copy_blocks.inc"
 %include "entry.inc"
 
 %define SC_REP_MIN 16384		; measured (with the 32-byte AVX2 loop of before): it beats rep movsb 1.4x up
@@ -78,11 +81,8 @@ extern sc_copy_avx2_rep_min
 extern sc_copy_after_fault
 
 extern sc_span_done
-
-%macro SC_COPY_BLOCK64 2		; index, disp: one 64-byte block (blocks64.inc)
-	SC_ZLOAD 16, rsi, %1, %2
-	SC_ZSTORE 16, rdi, %1, %2
-%endmacro
+extern sc_copy_nt			; copy_nt.asm (entered at their ENDBR64: no symbol inside a routine)
+extern sc_copy_nt_avx2
 
 %macro SC_COPY_16X 3			; count, index, disp: count ascending 16-byte copies (SSE2)
 %assign %%i 0
@@ -97,13 +97,6 @@ extern sc_span_done
 %endmacro
 %macro SC_COPY_BLOCK16X4 2		; index, disp: one 64-byte block
 	SC_COPY_16X 4, %1, %2
-%endmacro
-
-%macro SC_COPY_BLOCK32X2 2		; index, disp: one 64-byte block as two 32-byte copies (AVX2)
-	SC_YLOAD %1, %2
-	SC_YSTORE %1, %2
-	SC_YLOAD %1, %2 + 32
-	SC_YSTORE %1, %2 + 32
 %endmacro
 
 SC_CHECKED_ENTRY safecopy_memcpy, sc_copy, sc_memcpy_cold, 22, rsi
@@ -198,7 +191,7 @@ SC_LINE
 	; AVX-512 from 64 bytes: the blocks of blocks64.inc. zmm16 is used, not zmm0-15: it leaves the
 	; upper halves of ymm0-15 clean, so neither the exit nor the landing needs vzeroupper. (Two
 	; 32-byte copies per block up to 512 bytes, as at AVX2, measured 1.15-1.4x slower at 128-512 B.)
-	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_rep_body
+	SC_BLOCKS64_FROM64 SC_COPY_BLOCK64, sc_copy_nt
 .sse2_above32:
 	cmp rdx, 64
 	ja .sse2_above64
@@ -215,7 +208,8 @@ SC_LANDING sc_copy
 	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy
 
-; rep movsb moves RDI/RSI: a routine of its own whose landing puts them back.
+; rep movsb moves RDI/RSI: a routine of its own whose landing puts them back. Entered from the SSE2
+; loop, and from copy_nt.asm (at sc_copy_rep) for the sizes it leaves to rep movsb.
 SC_ROUTINE sc_copy_rep
 sc_copy_rep_body:
 	mov r10, rdi
@@ -237,7 +231,7 @@ SC_END sc_copy_rep
 SC_LINE				; its loop in one 64-byte line (at 32 bytes in: 1.2-1.5x slower at 1-2 KiB)
 SC_ROUTINE sc_copy_avx2
 sc_copy_avx2_body:
-	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_rep_body, [rel sc_copy_avx2_rep_min], vzeroupper
+	SC_BLOCKS64_LOOP SC_COPY_BLOCK32X2, sc_copy_nt_avx2, [rel sc_copy_avx2_rep_min], vzeroupper
 SC_LANDING sc_copy_avx2
 	vzeroupper
 	SC_LANDING_TO_C sc_copy_after_fault

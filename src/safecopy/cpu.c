@@ -19,6 +19,7 @@ uint64_t sc_copy_avx2_rep_min = 16384;
 uint64_t sc_memset_vec_below;
 uint64_t sc_memset_zmm_above = UINT64_MAX;
 uint64_t sc_memset_ymm_above = UINT64_MAX;
+uint64_t sc_copy_nt_above = UINT64_MAX;
 enum sc_cpu_level sc_cpu_level;
 unsigned char arch_va_bits = 48;
 
@@ -125,9 +126,17 @@ static uint64_t avx2_rep_min(void)
 	return ((a >> 8) & 0xf) == 6 ? 4096 : 16384;
 }
 
+#define NT_FROM ((uint64_t)48 << 20)
+
+uint64_t sc_copy_nt_choose(bool amd_like)
+{
+	return amd_like ? UINT64_MAX : NT_FROM - 1;
+}
+
 void sc_cpu_init(void)
 {
 	sc_copy_avx2_rep_min = avx2_rep_min();
 	sc_cpu_use_level(sc_cpu_cap(getenv("SAFECOPY_CPU"), sc_cpu_detect_level()));
+	sc_copy_nt_above = sc_copy_nt_choose(sc_cpu_amd_like());
 	arch_va_bits = detect_va_bits();
 }

@@ -36,6 +36,20 @@ SC_HIDDEN extern uint64_t sc_memset_ymm_above; /* AVX2: n > 64 */
 /* From how many bytes the AVX2 copy takes rep movsb instead of its loop: per CPU family (cpu.c). */
 SC_HIDDEN extern uint64_t sc_copy_avx2_rep_min;
 
+/*
+ * The copies that asm/copy_nt.asm makes with non-temporal stores, at AVX-512 and AVX2 (the SSE2 loop
+ * never asks): n above sc_copy_nt_above, among the sizes from the level's rep threshold on (16 or
+ * 32 KiB); every other size goes on to rep movsb. Never met: UINT64_MAX (compared with `ja`: not even
+ * n = SIZE_MAX meets it). Set by sc_cpu_init from sc_copy_nt_choose.
+ */
+SC_HIDDEN extern uint64_t sc_copy_nt_above;
+
+/*
+ * The sc_copy_nt_above for a CPU: none (UINT64_MAX) where it is an AMD (or alike: rep movsb won at
+ * every size there), else 48 MiB - 1 (the measurements are in asm/copy_nt.asm).
+ */
+SC_HIDDEN uint64_t sc_copy_nt_choose(bool amd_like);
+
 /* The level in use: what the CPU and OS offer, capped by SAFECOPY_CPU. */
 SC_HIDDEN extern enum sc_cpu_level sc_cpu_level;
 

@@ -9,7 +9,7 @@
 
 /* clang-format off */
 #define SC_ROUTINES(X) \
-	X(sc_copy) X(sc_copy_rep) X(sc_copy_avx2) \
+	X(sc_copy) X(sc_copy_rep) X(sc_copy_avx2) X(sc_copy_nt) X(sc_copy_nt_avx2) \
 	X(sc_memset) X(sc_memset_rep) X(sc_memset_avx2) \
 	X(sc_load32) X(sc_store32) X(sc_swap32) X(sc_cas32) \
 	X(sc_fetch_add32) X(sc_fetch_and32) X(sc_fetch_or32) X(sc_fetch_xor32) \

@@ -631,6 +631,31 @@ Test(boundary, every_destination_alignment)
 
 LEVEL_TESTS(sse2, SC_CPU_SSE2)
 LEVEL_TESTS(avx2, SC_CPU_AVX2)
+
+/*
+ * The non-temporal copies (asm/copy_nt.asm) for every size that reaches them, whatever sizes this CPU
+ * chose for them (none on an AMD): the large matrices, from each level's rep threshold (16 KiB at
+ * AVX2, 32 KiB at AVX-512) to 1 MiB, at AVX-512 and AVX2.
+ */
+static void non_temporal_from_the_rep_threshold(void)
+{
+	sc_copy_nt_above = 0;
+}
+#define NT_TEST(level, name, call)                     \
+	LEVEL_TEST(level, name, {                      \
+		non_temporal_from_the_rep_threshold(); \
+		call;                                  \
+	})
+#define NT_TESTS(prefix, level)                                                     \
+	NT_TEST(level, prefix##_big_copy_src_unmapped, big_src(BAD_UNMAPPED))       \
+	NT_TEST(level, prefix##_big_copy_src_sigbus, big_src(BAD_SIGBUS))           \
+	NT_TEST(level, prefix##_big_copy_dst_readonly, big_dst(BAD_READONLY, true)) \
+	NT_TEST(level, prefix##_big_copy_dst_unmapped, big_dst(BAD_UNMAPPED, true)) \
+	NT_TEST(level, prefix##_big_copy_dst_sigbus, big_dst(BAD_SIGBUS, true))     \
+	NT_TEST(level, prefix##_big_copy_both, big_both(BAD_UNMAPPED, BAD_PROT_NONE))
+
+NT_TESTS(non_temporal_avx512, SC_CPU_AVX512)
+NT_TESTS(non_temporal_avx2, SC_CPU_AVX2)
 #endif
 
 /*

@@ -17,7 +17,8 @@
 
 /* clang-format off */
 #define ROUTINES(X) \
-	X(sc_copy) X(sc_copy_rep) X(sc_copy_avx2) X(sc_memset) X(sc_memset_rep) X(sc_memset_avx2) \
+	X(sc_copy) X(sc_copy_rep) X(sc_copy_avx2) X(sc_copy_nt) X(sc_copy_nt_avx2) \
+	X(sc_memset) X(sc_memset_rep) X(sc_memset_avx2) \
 	X(sc_strncpy) X(sc_strncpy_sse2) X(sc_strnlen) X(sc_strnlen_sse2)
 /* clang-format on */
 #define DECLARE(name) SC_HIDDEN void sc_range_##name(struct sc_routine_range *out);
