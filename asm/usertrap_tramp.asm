@@ -3,14 +3,15 @@
 ; (which a real syscall clobbers too: RCX = return address, R11 = RFLAGS, as the syscall leaves them),
 ; and flags and the vector state (also when the hook passes the call through: .rbp_back below), in
 ; one of these modes (chosen at init, src/usertrap/tramp.c):
-;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves, the default except on Intel): zmm0-31 +
+;   UT_MODE_ZMM / UT_MODE_YMM / UT_MODE_XMM (plain moves; the default on AMD CPUs and where
+;     UT_MODE_INUSE is not possible): zmm0-31 +
 ;     k0-7, or ymm0-15, or xmm0-15; MXCSR; the x87 control word.
 ;   UT_MODE_INUSE (AVX-512 CPUs with XINUSE): as UT_MODE_ZMM, but only the state components that
 ;     XGETBV(ECX=1) reports in use at entry: zmm0-15 whole, or ymm0-15, or xmm0-15 (restored with VEX
 ;     moves after a vzeroupper, which zero the bits above: a component not in use holds zeros, and is
 ;     left in its initial state even if the hook used it), zmm16-31 and k0-7 only when
-;     in use; those two are zeroed after the hook if it put them in use. The default on Intel CPUs
-;     (src/usertrap/tramp.c): XGETBV costs more than all the plain moves on the AMD measured.
+;     in use; those two are zeroed after the hook if it put them in use. The default but on AMD
+;     CPUs (src/usertrap/tramp.c): XGETBV costs more than all the plain moves on the AMD measured.
 ;   UT_MODE_XSAVEC / UT_MODE_XSAVE: XSAVEC or XSAVE + XRSTOR of every enabled component, including the
 ;     x87 registers. XSAVEOPT is not offered: its "modified" optimisation is unsafe for an area on the
 ;     stack, whose memory other code rewrites between two calls.

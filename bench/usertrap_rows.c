@@ -5,7 +5,7 @@
  *   sud_only       Syscall User Dispatch on, patching off: SIGSYS, pass-through hook, sigreturn
  *   patched        patched site, pass-through hook (returns USERTRAP_RESULT_PASS: the trampoline makes
  *                  the call after the hook returned), the default vector save (USERTRAP_VECTOR_AUTO:
- *                  by XINUSE on Intel, else plain register moves)
+ *                  by XINUSE but on AMD CPUs, there plain register moves)
  *   patched_novec  the same with a hook flagged USERTRAP_HOOK_NO_VECTOR (general registers only)
  *   patched_xsavec the same with XSAVEC/XRSTOR of every enabled state component
  *   patched_call, patched_call_novec  as patched and patched_novec, the hook passing the call through
@@ -13,7 +13,7 @@
  *   answer         patched site, the hook answers without a syscall (the trampoline's own cost)
  *   answer_novec   the same without vector save
  *   patched_regs   patched with USERTRAP_VECTOR_REGS (plain moves of every vector register: AUTO's
- *                  choice except on Intel)
+ *                  choice on AMD CPUs)
  *   patched_inuse, answer_inuse  patched and answer with USERTRAP_VECTOR_INUSE (only the state
  *                  components XINUSE reports in use), where the CPU has it
  *
@@ -173,8 +173,8 @@ static void usertrap_suite_run(struct bench_session *s)
 	bench_group_run(s, &g);
 	bench_note(
 	    s, "syscall/getppid: usertrap's paths for one getppid(); patched = pass-through hook"
-	       " (USERTRAP_RESULT_PASS) with the default vector save (only what XINUSE reports in use on"
-	       " Intel, else plain moves of zmm/ymm/xmm, k, MXCSR), patched_call = the hook returns"
+	       " (USERTRAP_RESULT_PASS) with the default vector save (only what XINUSE reports in use, but"
+	       " on AMD CPUs plain moves of zmm/ymm/xmm, k, MXCSR), patched_call = the hook returns"
 	       " usertrap_syscall(call), _novec = hook flagged USERTRAP_HOOK_NO_VECTOR, _xsavec ="
 	       " XSAVEC/XRSTOR, _regs = plain moves, _inuse = only what XINUSE reports in use, answer = hook"
 	       " returns without a syscall");

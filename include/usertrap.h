@@ -221,7 +221,7 @@ typedef long (*usertrap_hook_fn)(struct usertrap_call *call, void *arg);
  * the plain moves and the XINUSE body cost a fraction of what XSAVEC/XSAVE do, whose XRSTOR dominates.
  */
 enum usertrap_vector_save {
-	USERTRAP_VECTOR_AUTO = 0, /* INUSE on Intel CPUs that have it, else REGS */
+	USERTRAP_VECTOR_AUTO = 0, /* INUSE where the CPU has it, except AMD's CPUs; else REGS */
 	USERTRAP_VECTOR_XSAVEC,   /* XSAVEC/XRSTOR of every enabled component (incl. x87 registers, PKRU) */
 	USERTRAP_VECTOR_XSAVE,    /* XSAVE/XRSTOR, standard format, same components */
 	USERTRAP_VECTOR_NONE,     /* same as USERTRAP_HOOK_NO_VECTOR */
@@ -235,8 +235,8 @@ enum usertrap_vector_save {
 	USERTRAP_VECTOR_INUSE,    /* as REGS on AVX-512, but only the state components that XGETBV(ECX=1)
 	                             (XINUSE) reports in use at the site (after vzeroupper, e.g., no upper
 	                             halves), and a component not in use at the site is left so; needs AVX-512
-	                             and XINUSE (else ERR_CPU). AUTO's choice on Intel CPUs; not on the AMD
-	                             measured, where XGETBV alone cost more than all of REGS's moves. */
+	                             and XINUSE (else ERR_CPU). AUTO's choice but on AMD CPUs: on the AMD
+	                             measured XGETBV alone cost more than all of REGS's moves. */
 };
 
 struct usertrap_config {

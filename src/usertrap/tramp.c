@@ -70,18 +70,16 @@ static bool inuse_possible(bool osxsave, uint64_t xcr0)
 	return (a & CPUIDD1_EAX_XINUSE) != 0;
 }
 
-/* An Intel CPU (leaf 0's vendor string), where AUTO saves by XINUSE: XGETBV(ECX=1) took 4.7 ns on the
- * Xeon measured (35-55 ns on the AMD EPYC, where AUTO keeps the plain moves). The plain-move body
+/* AUTO saves by XINUSE except on AMD CPUs (sc_cpu_amd_like): XGETBV(ECX=1) took 4.7 ns on the Intel
+ * Xeon measured, 35-55 ns on the AMD EPYC, where AUTO keeps the plain moves. The plain-move body
  * restores zmm0-15 with 512-bit loads, which puts their upper halves in use for good (XINUSE 0xa2 at
  * the site becomes 0xe7): every legacy-SSE instruction after it then pays for the dirty upper state on
- * Intel, and every XSAVE (signal frames, context switches, ld.so's lazy binding) saves 1 KiB more. Under
- * the preload, find /usr/include took 1.24x plain with the plain moves and 1.09x with the XINUSE body;
- * git --version 1.27x and 1.24x; dd bs=64 alike (one run each, alternated, loaded machine). */
-static bool intel(void)
+ * Intel, and every XSAVE (signal frames, context switches, ld.so's lazy binding) saves 1 KiB more.
+ * Under the preload, find /usr/include took 1.24x plain with the plain moves and 1.09x with the XINUSE
+ * body; git --version 1.27x and 1.24x; dd bs=64 alike (one run each, alternated, loaded machine). */
+static bool xinuse_preferred(void)
 {
-	unsigned a, b, c, d;
-	__cpuid(0, a, b, c, d);
-	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e; /* "GenuineIntel" */
+	return !sc_cpu_amd_like();
 }
 
 /* Every body sets the arithmetic flags back with SAHF (asm/usertrap_tramp.asm, UT_FLAGS_BACK), which
@@ -108,8 +106,8 @@ int ut_tramp_choose(enum usertrap_vector_save mode, struct ut_tramp_mode *out)
 	uint64_t xcr0 = read_xcr0(osxsave);
 	bool avx = (c & CPUID1_ECX_AVX) != 0;
 	if (mode == USERTRAP_VECTOR_AUTO)
-		mode =
-		    inuse_possible(osxsave, xcr0) && intel() ? USERTRAP_VECTOR_INUSE : USERTRAP_VECTOR_REGS;
+		mode = inuse_possible(osxsave, xcr0) && xinuse_preferred() ? USERTRAP_VECTOR_INUSE
+		                                                           : USERTRAP_VECTOR_REGS;
 	if (mode == USERTRAP_VECTOR_REGS) {
 		out->body = regs_body(avx, xcr0);
 		return 0;

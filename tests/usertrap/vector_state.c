@@ -168,20 +168,20 @@ static long clobbering_hook(struct usertrap_call *call, void *arg)
 	return RESULT;
 }
 
-/* An Intel CPU (leaf 0's vendor string). */
-static bool intel(void)
+/* An AMD (or Hygon) CPU: SSE4A, as the library tells (src/safecopy/cpuid.h). */
+static bool amd_like(void)
 {
 	unsigned a, b, c, d;
-	__cpuid(0, a, b, c, d);
-	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+	__cpuid(0x80000001, a, b, c, d);
+	return (c & (1u << 6)) != 0;
 }
 
 /* The modes that leave a state component in its initial state when it was at the site: INUSE (and
- * AUTO where it is INUSE: Intel, include/usertrap.h) and the XRSTOR ones. */
+ * AUTO where it is INUSE: all but AMD's CPUs, include/usertrap.h) and the XRSTOR ones. */
 static bool keeps_initial_state(enum usertrap_vector_save mode)
 {
 	return mode == USERTRAP_VECTOR_INUSE || mode == USERTRAP_VECTOR_XSAVE ||
-	       mode == USERTRAP_VECTOR_XSAVEC || (mode == USERTRAP_VECTOR_AUTO && intel());
+	       mode == USERTRAP_VECTOR_XSAVEC || (mode == USERTRAP_VECTOR_AUTO && !amd_like());
 }
 
 /* What the routine leaves in the registers before the site, from vs_in. */
@@ -232,7 +232,7 @@ static void roundtrip(enum usertrap_vector_save mode, enum shape shape)
 		cr_assert_eq(vs_inuse & 0xe4, 0xe4, "with every register loaded XINUSE is %#llx",
 		             (unsigned long long)vs_inuse);
 
-	/* The modes that restore by XINUSE (AUTO on Intel, src/usertrap/tramp.c) or by XRSTOR put the
+	/* The modes that restore by XINUSE (AUTO but on AMD, src/usertrap/tramp.c) or by XRSTOR put the
 	 * upper halves back in their initial state when they were in it at the site, although the hook
 	 * used them: a program whose glibc ends with vzeroupper must not pay for dirty upper halves in its
 	 * SSE code after every patched call. */
