@@ -19,16 +19,25 @@ import sys
 DESIGN_NOTES = """
 ### Measurements behind usertrap's design choices
 
-Earlier measurements on the same kind of machine (AMD EPYC with AVX-512, 2 vCPU VM), kept here rather
-than in code comments; the bench rows `syscall/getppid/*` measure the current code.
+Earlier measurements on an AMD EPYC with AVX-512 (2 vCPU VM, the machine of the runs before the Intel
+Xeon's), kept here rather than in code comments; the bench rows `syscall/getppid/*` measure the current
+code.
 
 - getppid through a patched site with a pass-through hook, by vector-save mode: native 49 ns; plain
   moves of every vector register (the default) 72 ns (1.45-1.55x); no vector save
   (`USERTRAP_HOOK_NO_VECTOR`) 58-61 ns (1.2x); XSAVEC or XSAVE 197-206 ns; the same site through
   Syscall User Dispatch, unpatched, 765-810 ns.
 - The trampoline alone (a hook that answers without a system call): plain moves 16-17 ns, no vector
-  save 8 ns, XSAVEC 146-152 ns. XRSTOR alone costs 130-200 ns on this CPU whatever the component mask
-  (x87+SSE only up to all of AVX-512), which is why plain moves are the default.
+  save 8 ns, XSAVEC 146-152 ns. XRSTOR alone costs 130-200 ns on that CPU whatever the component mask
+  (x87+SSE only up to all of AVX-512), which is why plain moves are the default there; XGETBV(ECX=1)
+  takes 35-55 ns, more than the moves `USERTRAP_VECTOR_INUSE` would spare.
+- On the Intel Xeon XGETBV(ECX=1) takes 4.7 ns, and the plain moves' 512-bit restores of zmm0-15 put
+  their upper halves in use for good (XINUSE 0xa2 at glibc's sites, 0xe7 after the first patched call):
+  every legacy-SSE instruction of the program and every XSAVE after it then pays. Under the preload,
+  `find /usr/include` took 1.24-1.34x its plain time with the plain moves, 1.09-1.11x with the XINUSE
+  body, which is therefore the default on Intel CPUs.
+- An indirect jump as the first branch after the return from the kernel cost ~5 ns per call on the
+  Xeon (a getppid loop: 78 ns against 73 ns): the trap table's gates take a direct `jmp` first.
 - Restoring MXCSR and the x87 control word only when the hook changed them was tried: the extra
   `stmxcsr`/`fnstcw` cost more than the restore they saved.
 - Counting trampoline calls with a locked increment cost 5-7 ns per call: each thread counts in a
@@ -204,8 +213,11 @@ def main():
     w('')
     big = [s_ for s_ in ('1MiB', '64MiB') if r['copy/%s/safecopy' % s_]['ratio'] < 0.97]
     if big:
-        w('- At %s safecopy_memcpy (`rep movsb`) is faster than glibc\'s memcpy on this CPU (%s).'
-          % (' and '.join(big), ', '.join('%.2fx the time' % r['copy/%s/safecopy' % s_]['ratio'] for s_ in big)))
+        how = ('non-temporal stores from 48 MiB on an Intel CPU, where glibc 2.36 runs `rep movsb` up to its'
+               ' non-temporal threshold' if 'Intel' in run.get('cpu', '') else '`rep movsb`')
+        w('- At %s safecopy_memcpy (%s) is faster than glibc\'s memcpy on this CPU (%s).'
+          % (' and '.join(big), how,
+             ', '.join('%.2fx the time' % r['copy/%s/safecopy' % s_]['ratio'] for s_ in big)))
     for note in run.get('notes', []):
         if 'worst ratio' in note and '@' not in note.split(':')[0]:
             w('- ' + note.replace('*: ', ' (every power of two from 8 B to 64 MiB, in the plot): ', 1) + '.')
@@ -227,12 +239,28 @@ def main():
       % x(r[f + 'bare_no_sigreturn']['ratio']))
     w('  fault path\'s real floor on this machine is below the goal\'s reference.')
     if g + '/native' in r:
+        def over(m):
+            return t(med(g + '/' + m) - med(g + '/native'))
         w('- A patched syscall costs the trampoline\'s register saves plus the hook call: %s with the default'
-          % t(med(g + '/patched') - med(g + '/native')))
-        w('  vector save (plain moves of every zmm/ymm/xmm and k register, because a C hook may clobber any of')
-        w('  them), %s when the hook promises not to touch vector state. XSAVEC/XRSTOR costs %s more: XRSTOR'
-          % (t(med(g + '/patched_novec') - med(g + '/native')), t(med(g + '/patched_xsavec') - med(g + '/patched'))))
-        w('  alone takes 130-200 ns on this CPU, so the init/modified optimisations cannot pay off here.')
+          % over('patched'))
+        if 'Intel' in run.get('cpu', '') and g + '/patched_regs' in r:
+            w('  vector save (on every CPU with XINUSE but AMD\'s, only the state components XINUSE reports in use,')
+            w('  because a C hook may clobber any vector register; upper halves not in use at the site are left')
+            w('  so), %s with plain'
+              % over('patched_regs'))
+            w('  moves of every zmm and k register (`patched_regs`: they leave the upper halves of zmm0-15 in use,')
+            w('  which the program\'s later SSE code pays for), %s when the hook promises not to touch vector'
+              % over('patched_novec'))
+            w('  state.')
+        else:
+            w('  vector save (plain moves of every zmm/ymm/xmm and k register, because a C hook may clobber any of')
+            w('  them), %s when the hook promises not to touch vector state.' % over('patched_novec'))
+        w('  XSAVEC/XRSTOR costs %s more than the default.' % t(med(g + '/patched_xsavec') - med(g + '/patched')))
+        w('  At patched glibc sites (`xinuse_census`, below bench/programs) SSE, the opmask registers and')
+        w('  zmm16-31 are in use at every call, the upper halves of zmm0-15 at none (glibc\'s EVEX functions')
+        w('  work in ymm16-31 and end with vzeroupper). XGETBV(ECX=1), which the XINUSE body needs, takes')
+        w('  4.7 ns on the Intel Xeon and 35-55 ns on the AMD EPYC measured before, where the plain moves stay')
+        w('  the default.')
     w('- pread of /proc/self/mem reads PROT_NONE pages (the kernel forces the access, as for a debugger), so')
     w('  it cannot detect them at all; its fault row reads an unmapped page instead.')
     w('')
