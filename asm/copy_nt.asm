@@ -1,8 +1,9 @@
 ; The copies that skip the caches: at AVX-512 and AVX2, sc_copy's loops hand every n from their rep
-; threshold on (SC_REP_MIN_AVX512, SC_REP_MIN: copy.asm) to sc_copy_nt or sc_copy_nt_avx2, which copy
-; with non-temporal stores (vmovntdq) the sizes src/safecopy/cpu.c chose for this CPU at load time and
-; send every other n on to rep movsb (sc_copy_rep). Chosen on Intel only (cpu.c: where rep movsb won
-; on the AMD EPYC, every size stays rep movsb, at a cost of two instructions per call).
+; threshold on (SC_REP_MIN_AVX512; sc_copy_avx2_rep_min, per CPU: copy.asm, cpu.c) to sc_copy_nt or
+; sc_copy_nt_avx2, which copy with non-temporal stores (vmovntdq) the sizes src/safecopy/cpu.c chose
+; for this CPU at load time and send every other n on to rep movsb (sc_copy_rep). Chosen on Intel
+; only (cpu.c: where rep movsb won on the AMD EPYC, every size stays rep movsb, at a cost of two
+; instructions per call).
 ;
 ; Why, measured on the Intel Xeon (2 vCPUs, L2 2 MiB; scripts/bigcopy-methods.c, the bench's buffers
 ; copied again and again, median ratio to glibc's memcpy, which is rep movsb at all these sizes here;
@@ -56,7 +57,7 @@ SC_LANDING sc_copy_nt
 	SC_LANDING_TO_C sc_copy_after_fault
 SC_END sc_copy_nt
 
-SC_ROUTINE sc_copy_nt_avx2		; AVX2, n >= SC_REP_MIN
+SC_ROUTINE sc_copy_nt_avx2		; AVX2, n >= sc_copy_avx2_rep_min
 	SC_COPY_NT_OR_REP
 	SC_BLOCKS64_LOOP_BODY SC_COPY_BLOCK32X2_NT, SC_COPY_BLOCK32X2, SC_SFENCE_VZEROUPPER
 SC_LANDING sc_copy_nt_avx2
