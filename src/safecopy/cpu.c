@@ -112,18 +112,15 @@ static unsigned char detect_va_bits(void)
 
 /*
  * From how many bytes the AVX2 copy leaves its loop for rep movsb. On the AMD EPYC (Zen 5) the loop beat
- * rep movsb 1.4x up to 24 KiB. On the Intel Xeon (Sapphire Rapids class, family 6) rep movsb wins from
- * 4-8 KiB, as glibc's own AVX2 memcpy assumes (its threshold there: 4096): capped to AVX2 in the bench's
+ * rep movsb 1.4x up to 24 KiB. On the Intel Xeon (Sapphire Rapids class) rep movsb wins from 4-8 KiB,
+ * as glibc's own AVX2 memcpy assumes (its threshold there: 4096): capped to AVX2 in the bench's
  * fallback part (2026-12-03, machine shared), 8 KiB took the loop 49.6 ns against glibc's rep movsb
- * 39.6 ns (1.26x), 4 KiB 23.5 against 22.9 ns. Chosen by the family in CPUID leaf 1, which glibc has
- * read already (no CPUID under a hypervisor: src/safecopy/cpuid.h): Intel's cores are family 6, AMD's
- * Zen 15 + 8 and up.
+ * 39.6 ns (1.26x), 4 KiB 23.5 against 22.9 ns. The same vendor rule as the non-temporal sizes'
+ * (sc_cpu_amd_like, src/safecopy/cpuid.h).
  */
 static uint64_t avx2_rep_min(void)
 {
-	unsigned a, b, c, d;
-	sc_cpuid_cached(CPUID_INDEX_1, &a, &b, &c, &d);
-	return ((a >> 8) & 0xf) == 6 ? 4096 : 16384;
+	return sc_cpu_amd_like() ? 16384 : 4096;
 }
 
 #define NT_FROM ((uint64_t)48 << 20)

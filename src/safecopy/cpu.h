@@ -33,7 +33,7 @@ SC_HIDDEN extern uint64_t sc_memset_vec_below; /* AVX-512: n < 64, AVX2: n <= 64
 SC_HIDDEN extern uint64_t sc_memset_zmm_above; /* AVX-512: n > 63 */
 SC_HIDDEN extern uint64_t sc_memset_ymm_above; /* AVX2: n > 64 */
 
-/* From how many bytes the AVX2 copy takes rep movsb instead of its loop: per CPU family (cpu.c). */
+/* From how many bytes the AVX2 copy takes rep movsb instead of its loop: per vendor (cpu.c). */
 SC_HIDDEN extern uint64_t sc_copy_avx2_rep_min;
 
 /*

@@ -104,16 +104,15 @@ int ut_tramp_choose(enum usertrap_vector_save mode, struct ut_tramp_mode *out)
 	sc_cpuid_cached(CPUID_INDEX_1, &a, &b, &c, &d); /* leaf 0xd below is read only for the XSAVE modes */
 	bool osxsave = (c & CPUID1_ECX_OSXSAVE) != 0;
 	uint64_t xcr0 = read_xcr0(osxsave);
-	bool avx = (c & CPUID1_ECX_AVX) != 0;
+	bool inuse = inuse_possible(osxsave, xcr0);
 	if (mode == USERTRAP_VECTOR_AUTO)
-		mode = inuse_possible(osxsave, xcr0) && xinuse_preferred() ? USERTRAP_VECTOR_INUSE
-		                                                           : USERTRAP_VECTOR_REGS;
+		mode = inuse && xinuse_preferred() ? USERTRAP_VECTOR_INUSE : USERTRAP_VECTOR_REGS;
 	if (mode == USERTRAP_VECTOR_REGS) {
-		out->body = regs_body(avx, xcr0);
+		out->body = regs_body((c & CPUID1_ECX_AVX) != 0, xcr0);
 		return 0;
 	}
 	if (mode == USERTRAP_VECTOR_INUSE) {
-		if (!inuse_possible(osxsave, xcr0))
+		if (!inuse)
 			return USERTRAP_ERR_CPU;
 		out->body = ut_addr_ut_tramp_inuse();
 		return 0;

@@ -7,9 +7,9 @@
  * the routine table are hidden.
  */
 #ifdef SAFECOPY_TEST_INTERNALS
-#include <cpuid.h>
 #include <stdlib.h>
 
+#include "cpu_vendor.h"
 #include "harness.h"
 #include "levels.h"
 #include "safecopy/routines.h"
@@ -30,12 +30,7 @@ Test(nt_path, sizes_follow_the_vendor)
 Test(nt_path, the_loaded_sizes_are_this_cpus)
 {
 	cr_assert_eq(safecopy_init(), 0);
-	unsigned a, b, c, d;
-	__cpuid(0, a, b, c, d);
-	char vendor[13];
-	memcpy(vendor, &b, 4), memcpy(vendor + 4, &d, 4), memcpy(vendor + 8, &c, 4), vendor[12] = 0;
-	bool amd = strcmp(vendor, "AuthenticAMD") == 0 || strcmp(vendor, "HygonGenuine") == 0;
-	cr_assert_eq(sc_copy_nt_above, sc_copy_nt_choose(amd), "%s", vendor);
+	cr_assert_eq(sc_copy_nt_above, sc_copy_nt_choose(cpu_is_amd()));
 }
 
 /* Forced sizes, above both levels' rep thresholds: from 160 KiB + 1. */

@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 
+#include "cpu_vendor.h"
 #include "usertrap/util.h"
 
 struct vstate {
@@ -168,20 +169,12 @@ static long clobbering_hook(struct usertrap_call *call, void *arg)
 	return RESULT;
 }
 
-/* An AMD (or Hygon) CPU: SSE4A, as the library tells (src/safecopy/cpuid.h). */
-static bool amd_like(void)
-{
-	unsigned a, b, c, d;
-	__cpuid(0x80000001, a, b, c, d);
-	return (c & (1u << 6)) != 0;
-}
-
 /* The modes that leave a state component in its initial state when it was at the site: INUSE (and
  * AUTO where it is INUSE: all but AMD's CPUs, include/usertrap.h) and the XRSTOR ones. */
 static bool keeps_initial_state(enum usertrap_vector_save mode)
 {
 	return mode == USERTRAP_VECTOR_INUSE || mode == USERTRAP_VECTOR_XSAVE ||
-	       mode == USERTRAP_VECTOR_XSAVEC || (mode == USERTRAP_VECTOR_AUTO && !amd_like());
+	       mode == USERTRAP_VECTOR_XSAVEC || (mode == USERTRAP_VECTOR_AUTO && !cpu_is_amd());
 }
 
 /* What the routine leaves in the registers before the site, from vs_in. */
