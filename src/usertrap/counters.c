@@ -1,17 +1,10 @@
 /* Counters: relaxed atomics bumped on each path, read one by one. */
-#include "usertrap/cells.h"
 #include "usertrap/counters.h"
 
 struct ut_counters ut_count;
 
-/* Trampoline calls are the fast path: counted in per-thread cells, without a locked instruction. */
-static struct ut_cells trampoline_cells;
-static __thread uint64_t *my_cell UT_TLS;
-
-void ut_count_trampoline_call(void)
-{
-	ut_cells_add(&trampoline_cells, &my_cell);
-}
+struct ut_cells ut_trampoline_cells;
+__thread uint64_t *ut_trampoline_cell UT_TLS;
 
 void ut_counters_after_fork_child(void)
 {
@@ -19,7 +12,7 @@ void ut_counters_after_fork_child(void)
 	                                __atomic_load_n(&ut_count.sites_patched, __ATOMIC_RELAXED),
 	                            .slots_used = __atomic_load_n(&ut_count.slots_used, __ATOMIC_RELAXED)};
 	ut_count = state;
-	ut_cells_zero(&trampoline_cells);
+	ut_cells_zero(&ut_trampoline_cells);
 }
 
 #define LOAD(f) __atomic_load_n(&ut_count.f, __ATOMIC_RELAXED)
@@ -33,7 +26,7 @@ void usertrap_get_counters(struct usertrap_counters *out)
 	out->patch_failures = LOAD(patch_failures);
 	out->slots_used = LOAD(slots_used);
 	out->slots_free = USERTRAP_MAX_SITES - out->slots_used;
-	out->trampoline_calls = ut_cells_sum(&trampoline_cells);
+	out->trampoline_calls = ut_cells_sum(&ut_trampoline_cells);
 	out->sigsys_calls = LOAD(sigsys_calls);
 	out->in_place_calls = LOAD(in_place_calls);
 	out->capture_lost = LOAD(capture_lost);

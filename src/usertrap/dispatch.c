@@ -48,8 +48,10 @@ long ut_run_hook(struct usertrap_call *call)
 /* True if usertrap_syscall() does more for a call of this number than make it: the calls whose masks it
  * filters (sigmask.h), rt_sigaction, the fork-like and in-place calls, and the calls after which it
  * forgets what it knew of the mappings. usertrap_syscall() makes every other call straight away, so
- * the trampoline's pass-through (USERTRAP_RESULT_PASS) and usertrap_syscall() agree by construction. */
-static bool needs_usertrap(long nr)
+ * the trampoline's pass-through (USERTRAP_RESULT_PASS) and usertrap_syscall() agree by construction.
+ * Inline, as the counter and the table check (counters.h, table.h): a call and a return each on every
+ * trampoline call's way cost more than these few compares. */
+static inline __attribute__((always_inline)) bool needs_usertrap(long nr)
 {
 	switch (nr) {
 	case SYS_rt_sigprocmask:

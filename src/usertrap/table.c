@@ -24,14 +24,9 @@
 UT_HIDDEN extern const unsigned char ut_tpl_header[UT_SLOT_SIZE];
 UT_HIDDEN extern const unsigned char ut_tpl_slot[UT_SLOT_SIZE];
 
-static uintptr_t table;  /* read and written atomically: ut_sys reads it from any thread */
+uintptr_t ut_table_base; /* read and written atomically: ut_sys reads it from any thread */
 static uintptr_t common; /* the body every slot uses */
 static unsigned filled;  /* pages of slots filled (code and data): slots below filled * UT_SLOTS_PER_PAGE */
-
-uintptr_t ut_table(void)
-{
-	return __atomic_load_n(&table, __ATOMIC_ACQUIRE);
-}
 
 uintptr_t usertrap_table_address(void)
 {
@@ -86,12 +81,6 @@ struct ut_table_header *ut_header(void)
 uintptr_t ut_restorer(void)
 {
 	return ut_table() + UT_H_RESTORER;
-}
-
-bool ut_table_contains(uintptr_t a, uintptr_t len)
-{
-	uintptr_t t = ut_table();
-	return t && a + len > t && a < t + UT_TABLE_SIZE;
 }
 
 /* Slots [1, ready): those of the filled pages. */
@@ -198,7 +187,7 @@ static int map_at(uintptr_t addr, uintptr_t body, struct usertrap_error *err)
 	}
 	common = body;
 	filled = 1;
-	__atomic_store_n(&table, addr, __ATOMIC_RELEASE);
+	__atomic_store_n(&ut_table_base, addr, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -226,7 +215,7 @@ int ut_table_map(uintptr_t want, uintptr_t body, struct usertrap_error *err)
 
 void ut_table_unmap(void)
 {
-	uintptr_t t = __atomic_exchange_n(&table, 0, __ATOMIC_ACQ_REL);
+	uintptr_t t = __atomic_exchange_n(&ut_table_base, 0, __ATOMIC_ACQ_REL);
 	if (t)
 		munmap((void *)t, UT_TABLE_SIZE);
 }

@@ -65,8 +65,20 @@ _Static_assert(sizeof(struct ut_table_header) == UT_SLOT_SIZE, "the header is sl
 
 enum ut_slot_kind { UT_SLOT_FREE = 0, UT_SLOT_PATCH = 1, UT_SLOT_GATE = 2 };
 
-/* The code base; 0 before the table is mapped. Read atomically (acquire). */
-UT_HIDDEN uintptr_t ut_table(void);
+/* The code base; 0 before the table is mapped. Read atomically (acquire). Inline, as
+ * ut_table_contains: both are on every trampoline call's way (ut_dispatch). */
+UT_HIDDEN extern uintptr_t ut_table_base;
+static inline uintptr_t ut_table(void)
+{
+	return __atomic_load_n(&ut_table_base, __ATOMIC_ACQUIRE);
+}
+
+/* True if [a, a + len) overlaps the table's code and data pages. */
+static inline bool ut_table_contains(uintptr_t a, uintptr_t len)
+{
+	uintptr_t t = ut_table();
+	return t && a + len > t && a < t + UT_TABLE_SIZE;
+}
 
 /* Maps the table at `want` (0: a random free page of the range) with `common` as every slot's body,
  * never writable and executable at once. Returns 0 or ERR_INVAL (want outside the range or not page
@@ -82,7 +94,6 @@ UT_HIDDEN void ut_table_set_common(uintptr_t common);
 UT_HIDDEN bool ut_table_slot_ready(unsigned i);
 UT_HIDDEN uintptr_t ut_table_common(void);
 
-UT_HIDDEN bool ut_table_contains(uintptr_t a, uintptr_t len);
 UT_HIDDEN struct ut_data_slot *ut_data_slot(unsigned i);
 UT_HIDDEN struct ut_table_header *ut_header(void);
 UT_HIDDEN uintptr_t ut_code_slot(unsigned i);
