@@ -410,9 +410,10 @@ SAFECOPY_API size_t safecopy_strnlen(const char *src, size_t size, struct safeco
 /*
  * Peeks: a value, not a status (HotSpot's SafeFetch32/SafeFetchN). Returns the 4 or 8 bytes at p, or
  * fallback if any of them cannot be read (SIGSEGV, SIGBUS, or a non-canonical p). There is no fault
- * record: the fast path is one load and a return, for profilers walking frame-pointer chains. When a
- * peek returns fallback, either the load faulted or memory held that value: choose a fallback the
- * memory cannot hold (0 for a frame pointer), or use safecopy_load64 to tell. p need not be aligned
+ * record: the fast path is a gate test and one load in the caller's code (see "Inline loads and
+ * peeks" below), for profilers walking frame-pointer chains. When a peek returns fallback, either the
+ * load faulted or memory held that value: choose a fallback the memory cannot hold (0 for a frame
+ * pointer), or use safecopy_load64 to tell. p need not be aligned
  * (an unaligned load is not single-copy atomic, and one that straddles into a bad page gives
  * fallback). Nothing is written.
  */
@@ -512,6 +513,166 @@ SAFECOPY_API bool safecopy_handler_active(void);
 
 /* A short constant English name for a status ("ok", "segv", ...); "unknown" for other values. */
 SAFECOPY_API const char *safecopy_status_name(enum safecopy_status status);
+
+/*
+ * Inline loads and peeks. safecopy_load32, safecopy_load64 and the three peeks are also macros that
+ * make the access in the caller's own code, as the kernel's get_user does, instead of calling a
+ * routine: the checks (alignment for the loads, and the calling translation unit's gate word), then
+ * one `mov (%rdi), %eax/%rax`, listed with its landing in the section safecopy_inline_sites of the
+ * calling module (entries of three 32-bit words: the instruction and the landing, each relative to the
+ * address of its own word, and the access's width in bytes). Same results, same contract; what differs
+ * is the way there:
+ * - A unit's gate word starts closed. While it is, calls go to the exported functions, after
+ *   safecopy_inline_attach() (below): a unit's first call installs the handler if needed, attaches
+ *   its module's list and opens the word. Whenever a thread starts a previous handler that runs with
+ *   SIGSEGV/SIGBUS blocked, safecopy closes every attached word, so that calls from inside it go to
+ *   the exported functions, which unblock those signals around their access (see safecopy_init()).
+ * - A fault at an inline access resumes the caller at its landing with nothing but RIP changed (so
+ *   through rt_sigreturn, which gives every register back). A load's landing is its `asm goto` label:
+ *   it calls the exported function, which faults again and reports exactly (or, if the memory became
+ *   accessible meanwhile, succeeds: a result the call could have had either way). A peek's landing,
+ *   out of line, puts the fallback in the result and jumps back behind the access. So a faulting
+ *   inline load costs two signals, a faulting peek one.
+ * - A unit detaches its list when its module is unloaded or the program ends (its entry in
+ *   .fini_array, which exists in the units that use these functions).
+ * Not used when SAFECOPY_NO_INLINE is defined before this header, nor by compilers without `asm goto`
+ * with outputs (before GCC 11 and Clang 11). The name in parentheses, as in
+ * (safecopy_load64)(p, &v, NULL), or its address gives the exported function.
+ */
+
+/*
+ * For the inline functions' slow path only; not to be called otherwise. safecopy_inline_attach()
+ * installs the handler if needed, attaches the list [sites, sites_end) of the module that holds *gate
+ * unless it is attached, then sets *gate to 0 (open) if the handler is installed, the list attached
+ * and no thread runs a previous handler with SIGSEGV/SIGBUS blocked; otherwise *gate keeps a value
+ * that is not 0; async-signal-safe once safecopy_init() has succeeded, as every function here.
+ * safecopy_inline_detach() closes *gate and removes every attachment of it; once it has returned,
+ * safecopy writes to *gate no more (it waits, spinning, for threads that are closing the words
+ * meanwhile: it is for .fini_array, not for signal handlers).
+ */
+SAFECOPY_API void safecopy_inline_attach(int64_t *gate, const void *sites, const void *sites_end);
+SAFECOPY_API void safecopy_inline_detach(int64_t *gate);
+
+#if !defined(SAFECOPY_NO_INLINE) && defined(__x86_64__) && !defined(__ILP32__) && \
+    (defined(__clang__) ? __clang_major__ >= 11 : defined(__GNUC__) && __GNUC__ >= 11)
+#define SAFECOPY_INLINE_SITES 1
+
+/* The calling module's list: the linker defines these around the sections the inline accesses emit. */
+extern const char __start_safecopy_inline_sites[] __attribute__((__weak__, __visibility__("hidden")));
+extern const char __stop_safecopy_inline_sites[] __attribute__((__weak__, __visibility__("hidden")));
+
+/* This translation unit's gate word (0: open) and its way out (set once the unit has attached). */
+static struct {
+	int64_t gate;
+	void (*detach)(int64_t *gate);
+} safecopy_inline_unit __attribute__((__unused__)) = {1, 0};
+
+static __attribute__((__unused__)) void safecopy_inline_fini(void)
+{
+	if (safecopy_inline_unit.detach)
+		safecopy_inline_unit.detach(&safecopy_inline_unit.gate);
+}
+
+/* Emitted only where safecopy_inline_open() refers to it, so only in units that use the functions. */
+static void (*safecopy_inline_fini_entry)(void)
+    __attribute__((__section__(".fini_array"), __unused__)) = safecopy_inline_fini;
+
+static __attribute__((__noinline__, __cold__, __unused__)) void safecopy_inline_open(void)
+{
+	__asm__ volatile("" : : "m"(safecopy_inline_fini_entry));
+	safecopy_inline_unit.detach = safecopy_inline_detach;
+	safecopy_inline_attach(&safecopy_inline_unit.gate, __start_safecopy_inline_sites,
+	                       __stop_safecopy_inline_sites);
+}
+
+/* True when the fast path may run: the unit's gate open and p aligned (its low `mask` bits 0). */
+#define SAFECOPY_INLINE_OPEN(p, mask)                                                                    \
+	__builtin_expect((((uintptr_t)(p) & (mask)) |                                                    \
+	                  (uint64_t)__atomic_load_n(&safecopy_inline_unit.gate, __ATOMIC_RELAXED)) == 0, \
+	                 1)
+
+/* The list entry of the access at label 1 with its landing. */
+#define SAFECOPY_INLINE_SITE(landing, width)                          \
+	".pushsection safecopy_inline_sites, \"aR\"\n\t.balign 4\n\t" \
+	".long 1b - ., " landing " - ., " #width "\n\t.popsection"
+
+/*
+ * The loads: an `asm goto` whose label is the landing. A seq_cst load is a plain move on x86-64; the
+ * memory clobber keeps the compiler's ordering of memory accesses around it as around the call it
+ * replaces. The landing's first statement is a call of its own (GCC 12 loses the register copies
+ * that an edge from an `asm goto` into a block joining other paths needs), and the closed path calls
+ * another function, so that no compiler merges the two into one block.
+ */
+#define SAFECOPY_INLINE_CLOSED_LOAD(W)                                                           \
+	static __attribute__((__noinline__, __cold__, __unused__)) struct safecopy_atomic_result \
+	    safecopy_inline_closed_load##W(const uint##W##_t *p, struct safecopy_fault *fault) { \
+		safecopy_inline_open();                                                          \
+		return safecopy_atomic_load##W(p, fault);                                        \
+	}
+SAFECOPY_INLINE_CLOSED_LOAD(32)
+SAFECOPY_INLINE_CLOSED_LOAD(64)
+
+#define SAFECOPY_INLINE_LOAD(W, mask)                                                                      \
+	static __inline__ __attribute__((__always_inline__)) enum safecopy_status safecopy_inline_load##W( \
+	    const uint##W##_t *p, uint##W##_t *out, struct safecopy_fault *fault)                          \
+	{                                                                                                  \
+		struct safecopy_atomic_result r;                                                           \
+		if (SAFECOPY_INLINE_OPEN(p, mask)) {                                                       \
+			uint##W##_t v;                                                                     \
+			__asm__ volatile goto(                                                             \
+			    "1:\tmov (%%rdi), %0\n\t" SAFECOPY_INLINE_SITE("%l[landing]", W / 8)           \
+			    : "=a"(v)                                                                      \
+			    : "D"(p)                                                                       \
+			    : "memory"                                                                     \
+			    : landing);                                                                    \
+			r.value = v;                                                                       \
+			r.status = SAFECOPY_OK;                                                            \
+			return safecopy_atomic_out##W(r, out, fault);                                      \
+		landing:                                                                                   \
+			return safecopy_atomic_out##W(safecopy_atomic_load##W(p, fault), out, fault);      \
+		}                                                                                          \
+		return safecopy_atomic_out##W(safecopy_inline_closed_load##W(p, fault), out, fault);       \
+	}
+SAFECOPY_INLINE_LOAD(32, 3)
+SAFECOPY_INLINE_LOAD(64, 7)
+
+/*
+ * The peeks: any alignment, and a plain asm whose landing, out of line, puts the fallback in the
+ * output and jumps back to the end of the access: the value is right on the one way out. The "m"
+ * operand tells the compiler which bytes the access reads.
+ */
+#define SAFECOPY_INLINE_PEEK(W, set_fallback)                                                              \
+	static __inline__ __attribute__((__always_inline__))                                               \
+	uint##W##_t safecopy_inline_peek##W(const void *p, uint##W##_t fallback)                           \
+	{                                                                                                  \
+		if (SAFECOPY_INLINE_OPEN(p, 0)) {                                                          \
+			uint##W##_t v;                                                                     \
+			__asm__ volatile("1:\tmov (%%rdi), %0\n2:\n\t"                                     \
+			                 ".pushsection .text.unlikely, \"ax\"\n3:\t" set_fallback          \
+			                 "\n\tjmp 2b\n\t.popsection\n\t" SAFECOPY_INLINE_SITE("3b", W / 8) \
+			                 : "=a"(v)                                                         \
+			                 : "D"(p), [fallback] "r"(fallback),                               \
+			                   "m"(*(const char(*)[W / 8]) p));                                \
+			return v;                                                                          \
+		}                                                                                          \
+		safecopy_inline_open();                                                                    \
+		return (safecopy_peek##W)(p, fallback);                                                    \
+	}
+SAFECOPY_INLINE_PEEK(32, "mov %k[fallback], %0")
+SAFECOPY_INLINE_PEEK(64, "mov %q[fallback], %0")
+
+static __inline__ __attribute__((__always_inline__)) void *safecopy_inline_peekptr(const void *p,
+                                                                                   void *fallback)
+{
+	return (void *)(uintptr_t)safecopy_inline_peek64(p, (uint64_t)(uintptr_t)fallback);
+}
+
+#define safecopy_load32(p, out, fault) safecopy_inline_load32(p, out, fault)
+#define safecopy_load64(p, out, fault) safecopy_inline_load64(p, out, fault)
+#define safecopy_peek32(p, fallback)   safecopy_inline_peek32(p, fallback)
+#define safecopy_peek64(p, fallback)   safecopy_inline_peek64(p, fallback)
+#define safecopy_peekptr(p, fallback)  safecopy_inline_peekptr(p, fallback)
+#endif /* SAFECOPY_INLINE_SITES */
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "safecopy/blocked.h"
+#include "safecopy/inline_sites.h"
 #include "safecopy/sigsys.h"
 
 /* Enough of a siginfo to send it again: the header and the fields of sent, child and poll signals. */
@@ -33,8 +34,10 @@ uint64_t sc_blocked_push(uint64_t blocked)
 {
 	uint64_t saved = state.blocked;
 	if (blocked & ~saved) {
-		if (saved == 0)
+		if (saved == 0) {
 			sc_gate_count_threads(1);
+			sc_inline_close_all(); /* after the count: see inline_sites.c */
+		}
 		state.blocked = saved | blocked;
 	}
 	return saved;

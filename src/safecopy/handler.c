@@ -12,29 +12,35 @@
 #include "safecopy/handler.h"
 #include "safecopy/own_fault.h"
 
-/* If the signal is a routine's own fault, redirects ucontext to its landing. */
-static bool redirect_own_fault(int signo, const siginfo_t *info, void *ucontext)
+/* If the signal is a routine's own fault, redirects ucontext to its landing (*resume says how). */
+static bool redirect_own_fault(int signo, const siginfo_t *info, void *ucontext, struct sc_resume *resume)
 {
-	struct sc_resume resume;
-	if (info == NULL || ucontext == NULL || !sc_own_fault(signo, info, ucontext, &resume))
+	if (info == NULL || ucontext == NULL || !sc_own_fault(signo, info, ucontext, resume))
 		return false;
-	arch_set_return(ucontext, resume.value, resume.word);
-	arch_set_pc(ucontext, resume.landing);
+	if (!resume->pc_only)
+		arch_set_return(ucontext, resume->value, resume->word);
+	arch_set_pc(ucontext, resume->landing);
 	return true;
 }
 
 bool safecopy_handle_signal(int signo, void *info_arg, void *ucontext)
 {
-	return redirect_own_fault(signo, info_arg, ucontext);
+	struct sc_resume resume;
+	return redirect_own_fault(signo, info_arg, ucontext, &resume);
 }
 
+/*
+ * An inline access never leaves by the fast exit: its caller's registers are all live, vector and
+ * caller-saved ones included, and only rt_sigreturn gives every one of them back.
+ */
 void *sc_signal_dispatch(int sig, siginfo_t *info, void *ucontext, const void *frame)
 {
-	if (!redirect_own_fault(sig, info, ucontext)) {
+	struct sc_resume resume;
+	if (!redirect_own_fault(sig, info, ucontext, &resume)) {
 		sc_chain(sig, info, ucontext);
 		return NULL;
 	}
-	return sc_fast_exit_allowed(ucontext, info, frame) ? ucontext : NULL;
+	return !resume.pc_only && sc_fast_exit_allowed(ucontext, info, frame) ? ucontext : NULL;
 }
 
 static bool installed_for(int sig)

@@ -5,11 +5,14 @@
  *   the memory the access touches, computed from the saved registers;
  * - a synchronous machine check whose poisoned unit overlaps that memory;
  * - #GP (SI_KERNEL, no address) while the access reaches a non-canonical address, or #AC.
+ * The same holds for the inline accesses of the header's loads and peeks (inline_sites.c), which are
+ * resumed at their landing with RIP changed alone: the compiler's registers around them are live.
  * Anything else at that PC — a child's exit signal, F_SETSIG, the SIGSEGV the kernel forces when it
  * cannot push another signal's frame — is not the routine's business, and the routine, which may not
  * have set up its registers yet, is left alone.
  */
 #include "arch/x86_64.h"
+#include "safecopy/inline_sites.h"
 #include "safecopy/origin.h"
 #include "safecopy/own_fault.h"
 
@@ -114,18 +117,12 @@ static bool without_address(int signo, const siginfo_t *info, const void *uc, co
 	return false;
 }
 
-bool sc_own_fault(int signo, const siginfo_t *info, const void *uc, struct sc_resume *out)
+/* Whether the signal is the fault of access a at the interrupted PC; fills out's value and word. */
+static bool access_fault(int signo, const siginfo_t *info, const void *uc, const struct sc_access *a,
+                         struct sc_resume *out)
 {
-	if (signo != SIGSEGV && signo != SIGBUS)
-		return false;
-	uintptr_t pc = arch_pc(uc);
-	const struct sc_routine_range *r = sc_routine_at(pc);
-	const struct sc_access *a = r ? sc_access_at(r, pc) : NULL;
-	if (!a)
-		return false;
 	struct span s[2];
 	unsigned n = access_spans(a, uc, s);
-	out->landing = r->landing;
 	uintptr_t addr = (uintptr_t)info->si_addr;
 	if (sc_origin_of(signo, info, uc) == SC_ORIGIN_PAGE_FAULT) {
 		const struct span *hit = span_with(s, n, addr);
@@ -136,4 +133,37 @@ bool sc_own_fault(int signo, const siginfo_t *info, const void *uc, struct sc_re
 	if (signo == SIGBUS && info->si_code == BUS_MCEERR_AR)
 		return machine_check(info, s, n, out);
 	return without_address(signo, info, uc, s, n, out);
+}
+
+/* An inline access of the header's loads and peeks: `mov (%rdi), %eax/%rax`, resumed by RIP alone. */
+static bool inline_fault(int signo, const siginfo_t *info, const void *uc, struct sc_resume *out)
+{
+	struct sc_inline_site site;
+	if (!sc_inline_site_at(arch_pc(uc), &site))
+		return false;
+	struct sc_access a = {.offset = 0,
+	                      .base = RDI,
+	                      .index = ARCH_REG_NONE,
+	                      .disp = 0,
+	                      .width = (uint8_t)site.width,
+	                      .kind = SC_ACC_LOAD};
+	out->landing = site.landing;
+	out->pc_only = true;
+	return access_fault(signo, info, uc, &a, out);
+}
+
+bool sc_own_fault(int signo, const siginfo_t *info, const void *uc, struct sc_resume *out)
+{
+	if (signo != SIGSEGV && signo != SIGBUS)
+		return false;
+	uintptr_t pc = arch_pc(uc);
+	const struct sc_routine_range *r = sc_routine_at(pc);
+	if (!r)
+		return inline_fault(signo, info, uc, out);
+	const struct sc_access *a = sc_access_at(r, pc);
+	if (!a)
+		return false;
+	out->landing = r->landing;
+	out->pc_only = false;
+	return access_fault(signo, info, uc, a, out);
 }

@@ -7,11 +7,15 @@
 
 #include "safecopy/routines.h"
 
-/* Where and how a routine resumes after its fault: RIP = landing, RAX = value, RDX = word. */
+/*
+ * Where and how a routine resumes after its fault: RIP = landing, RAX = value, RDX = word; or, for an
+ * inline access (pc_only), RIP = landing and nothing else changed.
+ */
 struct sc_resume {
 	uintptr_t landing;
 	uint64_t value;
 	uint64_t word;
+	bool pc_only;
 };
 
 /*

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "safecopy.h"
@@ -227,6 +228,19 @@ static inline struct safecopy_fault fault_garbage(void)
 	struct safecopy_fault f;
 	memset(&f, 0x5a, sizeof f);
 	return f;
+}
+
+/* ---- signals made by hand, for safecopy_handle_signal() --------------------------------------------- */
+
+/* Fills si and the trap fields of uc as the kernel would for signal sig (trapno, CR2: see own_fault.c). */
+static inline void fake_signal(siginfo_t *si, ucontext_t *uc, int sig, int code, uintptr_t addr,
+                               unsigned trapno, uintptr_t cr2)
+{
+	si->si_signo = sig;
+	si->si_code = code;
+	si->si_addr = (void *)addr;
+	uc->uc_mcontext.gregs[REG_TRAPNO] = trapno;
+	uc->uc_mcontext.gregs[REG_CR2] = (greg_t)cr2;
 }
 
 /* ---- children ---------------------------------------------------------------------------------- */

@@ -57,11 +57,7 @@ static void stand_on(struct fixture *x, int kind, uintptr_t start)
 
 static void raise_as(struct fixture *x, int sig, int code, uintptr_t addr, unsigned trapno, uintptr_t cr2)
 {
-	x->si.si_signo = sig;
-	x->si.si_code = code;
-	x->si.si_addr = (void *)addr;
-	x->uc.uc_mcontext.gregs[REG_TRAPNO] = trapno;
-	x->uc.uc_mcontext.gregs[REG_CR2] = (greg_t)cr2;
+	fake_signal(&x->si, &x->uc, sig, code, addr, trapno, cr2);
 }
 
 static bool handled(struct fixture *x)

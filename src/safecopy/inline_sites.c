@@ -1,0 +1,189 @@
+/*
+ * Attached inline sites (include/safecopy.h, "Inline loads and peeks"): which translation units'
+ * gate words are attached with their module's list, how the words open and close, and the handler's
+ * lookup of a PC outside every routine.
+ *
+ * A word may be open (0) only while its list is attached, the handler installed, and no thread runs
+ * a previous handler with SIGSEGV/SIGBUS blocked (sc_gate == 0). Closing takes a tag that no word has
+ * held before (odd, from 3; a unit's word starts at 1), and opening is a compare-and-swap from the
+ * closed value read before sc_gate was found 0. So an opener that raced with a closer either saw
+ * sc_gate count the closer's thread, or read the word before the closer's store and then fails its
+ * swap, or swapped before that store, which then closes the word again before the closer's thread
+ * runs its previous handler. The closer also meets every slot published before it counted itself in
+ * sc_gate; a slot published later belongs to an opener that will find sc_gate not 0. Every access
+ * here is seq_cst, which that argument needs (and which x86-64's locked instructions are anyway).
+ *
+ * A closer writes into the memory of other modules. A module's .fini_array entry detaches its units
+ * before the module is unmapped, and detach waits until no closer runs: a closer counts itself in
+ * `closers` before it reads a slot, so one that read the slot before it was cleared is still counted.
+ */
+#include "safecopy.h"
+#include "safecopy/inline_sites.h"
+
+#define SLOTS 512
+
+/* One entry of a list, as SAFECOPY_INLINE_SITE emits it. */
+struct site {
+	int32_t access;  /* the instruction, relative to this word */
+	int32_t landing; /* relative to this word */
+	int32_t width;
+};
+
+/* An attachment. seq: odd while written; a slot with an even seq and no gate is free. */
+struct slot {
+	uint64_t seq;
+	int64_t *gate;
+	const struct site *sites, *sites_end;
+	uintptr_t lowest, highest; /* access addresses: the handler's first test */
+};
+
+static struct slot slots[SLOTS];
+static unsigned slots_used; /* every slot ever claimed lies below */
+static int64_t last_tag = 1;
+static unsigned closers;
+
+#define LOAD(x)     __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+
+static uintptr_t site_access(const struct site *s)
+{
+	return (uintptr_t)&s->access + (uintptr_t)(intptr_t)s->access;
+}
+
+static uintptr_t site_landing(const struct site *s)
+{
+	return (uintptr_t)&s->landing + (uintptr_t)(intptr_t)s->landing;
+}
+
+static int64_t new_tag(void)
+{
+	return __atomic_add_fetch(&last_tag, 2, __ATOMIC_SEQ_CST);
+}
+
+static bool is_attached(const int64_t *gate)
+{
+	unsigned n = LOAD(slots_used);
+	for (unsigned i = 0; i < n; i++)
+		if (LOAD(slots[i].gate) == gate && !(LOAD(slots[i].seq) & 1))
+			return true;
+	return false;
+}
+
+static void bump_slots_used(unsigned used)
+{
+	unsigned n = LOAD(slots_used);
+	while (n < used &&
+	       !__atomic_compare_exchange_n(&slots_used, &n, used, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
+
+static bool attach(int64_t *gate, const struct site *sites, const struct site *sites_end)
+{
+	uintptr_t lowest = UINTPTR_MAX, highest = 0;
+	for (const struct site *s = sites; s < sites_end; s++) {
+		uintptr_t a = site_access(s);
+		lowest = a < lowest ? a : lowest;
+		highest = a > highest ? a : highest;
+	}
+	for (unsigned i = 0; i < SLOTS; i++) {
+		struct slot *slot = &slots[i];
+		uint64_t seq = LOAD(slot->seq);
+		if ((seq & 1) || LOAD(slot->gate) != NULL ||
+		    !__atomic_compare_exchange_n(&slot->seq, &seq, seq + 1, false, __ATOMIC_SEQ_CST,
+		                                 __ATOMIC_SEQ_CST))
+			continue;
+		if (LOAD(slot->gate) != NULL) { /* taken and released between the two reads */
+			STORE(slot->seq, seq + 2);
+			continue;
+		}
+		bump_slots_used(i + 1);
+		STORE(slot->sites, sites);
+		STORE(slot->sites_end, sites_end);
+		STORE(slot->lowest, lowest);
+		STORE(slot->highest, highest);
+		STORE(slot->gate, gate);
+		STORE(slot->seq, seq + 2);
+		return true;
+	}
+	return false; /* full: the unit's calls keep going to the exported functions */
+}
+
+void safecopy_inline_attach(int64_t *gate, const void *sites, const void *sites_end)
+{
+	if (gate == NULL || LOAD(*gate) == 0)
+		return;
+	const struct site *first = sites, *end = sites_end;
+	if (first == NULL || end <= first || ((uintptr_t)end - (uintptr_t)first) % sizeof *first != 0)
+		return; /* no list (the linker dropped it?): the unit stays on the exported functions */
+	if (sc_gate_is_new() && safecopy_init() != 0)
+		return;
+	if (!is_attached(gate) && !attach(gate, first, end))
+		return;
+	int64_t closed = LOAD(*gate);
+	if (closed != 0 && LOAD(sc_gate) == 0)
+		__atomic_compare_exchange_n(gate, &closed, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+void safecopy_inline_detach(int64_t *gate)
+{
+	if (gate == NULL)
+		return;
+	STORE(*gate, new_tag());
+	unsigned n = LOAD(slots_used);
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *slot = &slots[i];
+		uint64_t seq = LOAD(slot->seq);
+		while (LOAD(slot->gate) == gate) {
+			if ((seq & 1) || !__atomic_compare_exchange_n(&slot->seq, &seq, seq + 1, false,
+			                                              __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+				__builtin_ia32_pause();
+				seq = LOAD(slot->seq);
+				continue;
+			}
+			if (LOAD(slot->gate) == gate)
+				STORE(slot->gate, NULL);
+			STORE(slot->seq, seq + 2);
+		}
+	}
+	while (LOAD(closers) != 0) /* a closer runs a short loop, without blocking */
+		__builtin_ia32_pause();
+}
+
+void sc_inline_close_all(void)
+{
+	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+	int64_t tag = new_tag();
+	unsigned n = LOAD(slots_used);
+	for (unsigned i = 0; i < n; i++) {
+		int64_t *gate = LOAD(slots[i].gate);
+		if (gate != NULL)
+			STORE(*gate, tag);
+	}
+	__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The site of slot at pc, if the slot is attached and stays so while it is read. */
+static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site *out)
+{
+	uint64_t seq = LOAD(slot->seq);
+	if ((seq & 1) || LOAD(slot->gate) == NULL || pc < LOAD(slot->lowest) || pc > LOAD(slot->highest))
+		return false;
+	const struct site *s = LOAD(slot->sites), *end = LOAD(slot->sites_end);
+	for (; s < end; s++) {
+		if (site_access(s) != pc || (s->width != 4 && s->width != 8))
+			continue;
+		out->landing = site_landing(s);
+		out->width = (unsigned)s->width;
+		return LOAD(slot->seq) == seq;
+	}
+	return false;
+}
+
+bool sc_inline_site_at(uintptr_t pc, struct sc_inline_site *out)
+{
+	unsigned n = LOAD(slots_used);
+	for (unsigned i = 0; i < n; i++)
+		if (slot_site_at(&slots[i], pc, out))
+			return true;
+	return false;
+}

@@ -1,0 +1,479 @@
+/*
+ * The header's inline loads and peeks (include/safecopy.h, "Inline loads and peeks"): the access is
+ * made in this file's own code, listed in this module's safecopy_inline_sites, and resumed at its
+ * landing by the handler. Exact results against the exported functions; what the list holds; a
+ * signal at an inline access that no access caused is left alone; the caller's registers (vector ones
+ * too) survive a fault; the gate word opens on the first call and is closed inside a previous handler
+ * that runs with SIGSEGV blocked, where calls still report faults instead of killing the process.
+ */
+#include <pthread.h>
+
+#include "harness.h"
+
+#ifdef SAFECOPY_INLINE_SITES
+
+struct site {
+	int32_t access, landing, width;
+};
+
+static const struct site *sites_begin(void)
+{
+	return (const struct site *)__start_safecopy_inline_sites;
+}
+
+static const struct site *sites_end(void)
+{
+	return (const struct site *)__stop_safecopy_inline_sites;
+}
+
+static uintptr_t site_access(const struct site *s)
+{
+	return (uintptr_t)&s->access + (uintptr_t)(intptr_t)s->access;
+}
+
+static uintptr_t site_landing(const struct site *s)
+{
+	return (uintptr_t)&s->landing + (uintptr_t)(intptr_t)s->landing;
+}
+
+/* Opens this unit's gate (its first call attaches the list). */
+static void open_gate(void)
+{
+	uint64_t v = 0, cell = 7;
+	cr_assert_eq(safecopy_load64(&cell, &v, NULL), SAFECOPY_OK);
+	cr_assert_eq(v, 7);
+	cr_assert_eq(safecopy_inline_unit.gate, 0, "the unit's gate is still closed after a call");
+}
+
+Test(inline_sites, the_first_call_attaches_the_list_and_opens_the_gate)
+{
+	cr_assert_neq(safecopy_inline_unit.gate, 0, "open before any call");
+	cr_assert(sites_end() > sites_begin(), "no inline site listed in this module");
+	open_gate();
+}
+
+Test(inline_sites, every_listed_access_is_a_load_from_rdi_of_its_width)
+{
+	size_t n = 0;
+	for (const struct site *s = sites_begin(); s < sites_end(); s++, n++) {
+		const unsigned char *code = (const unsigned char *)site_access(s);
+		if (s->width == 8)
+			cr_assert(code[0] == 0x48 && code[1] == 0x8b && code[2] == 0x07,
+			          "site %zu: not mov (%%rdi), %%rax: %02x %02x %02x", n, code[0], code[1],
+			          code[2]);
+		else
+			cr_assert(s->width == 4 && code[0] == 0x8b && code[1] == 0x07,
+			          "site %zu: width %d, bytes %02x %02x", n, s->width, code[0], code[1]);
+		cr_assert_neq(site_landing(s), site_access(s));
+	}
+	cr_assert_geq(n, 5, "%zu sites: every inline function of this file should be listed", n);
+}
+
+/* Each load and peek at p, inline and exported, must agree (value, status and the whole record). */
+static void compare_at(const void *p)
+{
+	for (int w = 4; w <= 8; w += 4) {
+		struct safecopy_fault fi, fe;
+		memset(&fi, 0xa5, sizeof fi);
+		memset(&fe, 0x5a, sizeof fe);
+		uint64_t vi = 0x1111, ve = 0x1111;
+		enum safecopy_status si, se;
+		if (w == 4) {
+			uint32_t a = 0x1111, b = 0x1111;
+			si = safecopy_load32(p, &a, &fi);
+			se = (safecopy_load32)(p, &b, &fe);
+			vi = a;
+			ve = b;
+		} else {
+			si = safecopy_load64(p, &vi, &fi);
+			se = (safecopy_load64)(p, &ve, &fe);
+		}
+		CHECK(si == se && vi == ve && fi.status == fe.status && fi.addr == fe.addr &&
+		          fi.signo == fe.signo && fi.code == fe.code,
+		      "load%d(%p): inline %d %#llx {%d %p %d %d}, exported %d %#llx {%d %p %d %d}", w * 8, p,
+		      si, (unsigned long long)vi, fi.status, fi.addr, fi.signo, fi.code, se,
+		      (unsigned long long)ve, fe.status, fe.addr, fe.signo, fe.code);
+	}
+	const uint64_t fb = 0xfa11bacc0ffee;
+	CHECK(safecopy_peek32(p, (uint32_t)fb) == (safecopy_peek32)(p, (uint32_t)fb), "peek32(%p)", p);
+	CHECK(safecopy_peek64(p, fb) == (safecopy_peek64)(p, fb), "peek64(%p)", p);
+	CHECK(safecopy_peekptr(p, (void *)fb) == (safecopy_peekptr)(p, (void *)fb), "peekptr(%p)", p);
+}
+
+static void around_bad_page(enum bad_kind kind)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct zone z;
+	zone_make(&z, pgsz(), kind, true);
+	for (int off = -24; off <= 16; off++)
+		compare_at(z.bad + off);
+	uint64_t v = 99;
+	struct safecopy_fault f;
+	cr_assert_eq(safecopy_load64((const uint64_t *)(void *)z.bad, &v, &f), kind_status(kind));
+	cr_assert(f.addr == z.bad && f.signo == kind_signo(kind) && f.code == kind_code(kind));
+	cr_assert_eq(v, 99, "the output was written on a fault");
+	cr_assert_eq(safecopy_peek64(z.bad - 4, 5), 5);
+	uint64_t want;
+	memcpy(&want, z.bad - 8, 8);
+	cr_assert_eq(safecopy_peek64(z.bad - 8, 5), want);
+	zone_check_bad_page_untouched(&z);
+}
+
+Test(inline_sites, agree_with_the_exported_functions_around_an_unmapped_page)
+{
+	around_bad_page(BAD_UNMAPPED);
+}
+
+Test(inline_sites, agree_with_the_exported_functions_around_a_prot_none_page)
+{
+	around_bad_page(BAD_PROT_NONE);
+}
+
+Test(inline_sites, agree_with_the_exported_functions_around_a_sigbus_page)
+{
+	around_bad_page(BAD_SIGBUS);
+}
+
+Test(inline_sites, null_non_canonical_and_kernel_addresses)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	const uintptr_t addrs[] = {
+	    0, 8, 0x0000800000000000ull, 0x8000000000000000ull, 0xffff800000000000ull, 0xfffffffffffff000ull};
+	for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+		const void *p = (const void *)addrs[i];
+		compare_at(p);
+		struct safecopy_fault f;
+		uint64_t v = 3;
+		cr_assert_eq(safecopy_load64(p, &v, &f), SAFECOPY_SEGV, "%p", p);
+		cr_assert(f.addr == p && f.signo == SIGSEGV && v == 3, "%p: addr %p signo %d", p, f.addr,
+		          f.signo);
+		cr_assert_eq(safecopy_peekptr(p, (void *)0x77), (void *)0x77);
+	}
+	struct safecopy_fault f;
+	uint32_t v32;
+	cr_assert_eq(safecopy_load32((const uint32_t *)2, &v32, &f), SAFECOPY_ALIGN);
+	cr_assert(f.addr == (void *)2 && f.signo == 0 && f.code == 0);
+}
+
+/* ---- signals at an inline access, made by hand -------------------------------------------------- */
+
+struct fixture {
+	const struct site *s;
+	ucontext_t uc, before;
+	siginfo_t si;
+};
+
+/* A context standing on the first listed 8-byte access with RDI = base and every register marked. */
+static void stand_on_site(struct fixture *x, uintptr_t base)
+{
+	memset(x, 0, sizeof *x);
+	for (x->s = sites_begin(); x->s < sites_end() && x->s->width != 8; x->s++)
+		;
+	cr_assert(x->s < sites_end());
+	for (int r = 0; r < NGREG; r++)
+		x->uc.uc_mcontext.gregs[r] = (greg_t)(0x1000 + r);
+	x->uc.uc_mcontext.gregs[REG_RIP] = (greg_t)site_access(x->s);
+	x->uc.uc_mcontext.gregs[REG_RDI] = (greg_t)base;
+	x->before = x->uc;
+}
+
+static bool raise_as(struct fixture *x, int sig, int code, uintptr_t addr, unsigned trapno, uintptr_t cr2)
+{
+	fake_signal(&x->si, &x->uc, sig, code, addr, trapno, cr2);
+	x->before = x->uc;
+	return safecopy_handle_signal(sig, &x->si, &x->uc);
+}
+
+static bool context_unchanged(const struct fixture *x)
+{
+	return memcmp(&x->uc.uc_mcontext.gregs, &x->before.uc_mcontext.gregs,
+	              sizeof x->uc.uc_mcontext.gregs) == 0;
+}
+
+Test(inline_sites, a_page_fault_inside_the_access_changes_rip_alone)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct fixture x;
+	stand_on_site(&x, 0x50000);
+	cr_assert(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x50007, 14, 0x50007));
+	cr_assert_eq((uintptr_t)x.uc.uc_mcontext.gregs[REG_RIP], site_landing(x.s));
+	x.uc.uc_mcontext.gregs[REG_RIP] = x.before.uc_mcontext.gregs[REG_RIP];
+	cr_assert(context_unchanged(&x), "a register other than RIP was changed");
+}
+
+Test(inline_sites, signals_no_access_made_are_left_alone)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct fixture x;
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x50008, 14, 0x50008), "a fault past the access");
+	cr_assert(context_unchanged(&x));
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x4ffff, 14, 0x4ffff), "a fault before the access");
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGSEGV, SI_USER, 0, 0, 0), "kill()");
+	cr_assert(context_unchanged(&x));
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGSEGV, SI_QUEUE, 0x50000, 0, 0), "sigqueue()");
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGSEGV, SI_KERNEL, 0, 13, 0), "#GP with a canonical access");
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x50000, 14, 0x90000), "CR2 elsewhere");
+	stand_on_site(&x, 0x50000);
+	cr_assert_not(raise_as(&x, SIGBUS, SI_USER, 0x50000, 0, 0), "a sent SIGBUS");
+	stand_on_site(&x, 0x50000);
+	x.uc.uc_mcontext.gregs[REG_RIP] += 1; /* inside the instruction, not at it */
+	cr_assert_not(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x50000, 14, 0x50000));
+	cr_assert(context_unchanged(&x));
+	stand_on_site(&x, 0x8000000000000000ull);
+	cr_assert(raise_as(&x, SIGSEGV, SI_KERNEL, 0, 13, 0), "#GP at a non-canonical access");
+}
+
+/* ---- the caller's registers ---------------------------------------------------------------------- */
+
+static volatile uint64_t seeds[16] = {1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597};
+static volatile double dseeds[8] = {0.5, 1.25, 2.125, 3.0625, 4.5, 5.75, 6.875, 7.9375};
+
+/* Sixteen integers and eight doubles live across four faulting accesses, then summed. */
+static __attribute__((noinline)) double live_across_faults(const void *bad)
+{
+	uint64_t a[16];
+	double d[8];
+	for (int i = 0; i < 16; i++)
+		a[i] = seeds[i];
+	for (int i = 0; i < 8; i++)
+		d[i] = dseeds[i];
+	uint64_t v64 = 0;
+	uint32_t v32 = 0;
+	uint64_t s = safecopy_peek64(bad, 1) + safecopy_peek32(bad, 2);
+	s += safecopy_load64(bad, &v64, NULL) + safecopy_load32(bad, &v32, NULL);
+	double r = (double)s;
+	for (int i = 0; i < 16; i++)
+		r += (double)(a[i] * (uint64_t)(i + 1));
+	for (int i = 0; i < 8; i++)
+		r += d[i] * (i + 1);
+	return r;
+}
+
+Test(inline_sites, registers_vector_ones_included_survive_a_fault)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_UNMAPPED, true);
+	double want = 1 + 2 + 2 * SAFECOPY_SEGV;
+	for (int i = 0; i < 16; i++)
+		want += (double)(seeds[i] * (uint64_t)(i + 1));
+	for (int i = 0; i < 8; i++)
+		want += dseeds[i] * (i + 1);
+	for (int round = 0; round < 100; round++)
+		cr_assert_eq(live_across_faults(z.bad), want);
+}
+
+#ifdef SAFECOPY_TEST_INTERNALS
+#include "safecopy/fast_exit.h"
+
+Test(inline_sites, a_fault_at_an_inline_access_never_takes_the_fast_exit)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_PROT_NONE, true);
+	unsigned long before = sc_fast_exit_count;
+	cr_assert_eq(safecopy_peek64(z.bad, 4), 4);
+	cr_assert_eq(sc_fast_exit_count, before, "an inline peek left by the fast exit");
+	uint64_t v;
+	cr_assert_eq(safecopy_load64((const uint64_t *)(void *)z.bad, &v, NULL), SAFECOPY_SEGV);
+	/* the landing's call of the routine faults again; that fault may exit fast */
+	cr_assert_leq(sc_fast_exit_count, before + 1);
+}
+#endif
+
+/* ---- inside a previous handler that runs with SIGSEGV blocked ----------------------------------- */
+
+static char *fix_page;
+static char *bad_page;
+static volatile int64_t gate_inside = -1;
+static volatile int status_inside = -1, peek_inside = -1;
+
+static void previous_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)info;
+	(void)uc;
+	gate_inside = safecopy_inline_unit.gate;
+	uint64_t v;
+	status_inside = safecopy_load64((const uint64_t *)(void *)bad_page, &v, NULL);
+	peek_inside = (int)safecopy_peek32(bad_page, 41);
+	mprotect(fix_page, pgsz(), PROT_READ | PROT_WRITE);
+}
+
+static int closed_inside_previous_handler(void *arg)
+{
+	(void)arg;
+	fix_page = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bad_page = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fix_page == MAP_FAILED || bad_page == MAP_FAILED)
+		return 10;
+	/* no SA_NODEFER: SIGSEGV is blocked while it runs */
+	if (set_action(SIGSEGV, previous_handler, NULL, SA_SIGINFO) != 0 || safecopy_init() != 0)
+		return 11;
+	uint64_t v = 1, cell = 2;
+	if (safecopy_load64(&cell, &v, NULL) != SAFECOPY_OK || safecopy_inline_unit.gate != 0)
+		return 12;
+	child_step(1);
+	*(volatile char *)fix_page = 1; /* a foreign fault: the previous handler runs */
+	child_step(2);
+	if (gate_inside == 0)
+		return 13;
+	if (status_inside != SAFECOPY_SEGV || peek_inside != 41)
+		return 14;
+	if (safecopy_load64(&cell, &v, NULL) != SAFECOPY_OK || v != 2 || safecopy_inline_unit.gate != 0)
+		return 15; /* the next call opens it again */
+	return 0;
+}
+
+Test(inline_sites, closed_inside_a_previous_handler_that_blocks_sigsegv)
+{
+	expect_exit(run_in_child(closed_inside_previous_handler, NULL, 20), 0);
+}
+
+/* ---- threads: faults everywhere while other threads run previous handlers ----------------------- */
+
+#define WORKERS 3
+
+static volatile int stop_workers;
+static volatile int worker_error;
+
+static void *fault_worker(void *arg)
+{
+	const char *bad = arg;
+	uint64_t cell = 0x1234;
+	while (!stop_workers) {
+		uint64_t v = 0;
+		struct safecopy_fault f;
+		if (safecopy_load64((const uint64_t *)(const void *)bad, &v, &f) != SAFECOPY_SEGV ||
+		    f.addr != bad || v != 0 || safecopy_peek64(bad, 9) != 9 ||
+		    safecopy_load64(&cell, &v, NULL) != SAFECOPY_OK || v != 0x1234 ||
+		    safecopy_peek32(&cell, 0) != 0x1234)
+			worker_error = 1;
+	}
+	return NULL;
+}
+
+static volatile int handler_errors;
+
+static void repairing_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)info;
+	(void)uc;
+	uint64_t v;
+	if (safecopy_load64((const uint64_t *)(void *)bad_page, &v, NULL) != SAFECOPY_SEGV ||
+	    safecopy_peek64(bad_page, 3) != 3)
+		handler_errors++;
+	mprotect(fix_page, pgsz(), PROT_READ | PROT_WRITE);
+}
+
+static int racing_closers(void *arg)
+{
+	(void)arg;
+	fix_page = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bad_page = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fix_page == MAP_FAILED || bad_page == MAP_FAILED)
+		return 10;
+	if (set_action(SIGSEGV, repairing_handler, NULL, SA_SIGINFO) != 0 || safecopy_init() != 0)
+		return 11;
+	pthread_t t[WORKERS];
+	for (int i = 0; i < WORKERS; i++)
+		if (pthread_create(&t[i], NULL, fault_worker, bad_page) != 0)
+			return 12;
+	for (int round = 0; round < 2000; round++) {
+		mprotect(fix_page, pgsz(), PROT_READ);
+		*(volatile char *)fix_page = 1; /* a foreign fault: the previous handler closes every gate */
+	}
+	stop_workers = 1;
+	for (int i = 0; i < WORKERS; i++)
+		pthread_join(t[i], NULL);
+	if (worker_error)
+		return 13;
+	if (handler_errors)
+		return 14;
+	return 0;
+}
+
+Test(inline_sites, threads_fault_while_previous_handlers_close_the_gates)
+{
+	expect_exit(run_in_child(racing_closers, NULL, 60), 0);
+}
+
+/* ---- a module that is unloaded ------------------------------------------------------------------- */
+
+#if defined(SAFECOPY_INLINE_PLUGIN_PATH) && !defined(SAFECOPY_TEST_INTERNALS)
+#include <dlfcn.h>
+
+struct plugin {
+	void *handle;
+	uint64_t (*peek64)(const void *, uint64_t);
+	enum safecopy_status (*load64)(const uint64_t *, uint64_t *, struct safecopy_fault *);
+	int64_t (*gate)(void);
+	const void *(*sites)(const void **);
+};
+
+static void plugin_open(struct plugin *pl)
+{
+	pl->handle = dlopen(SAFECOPY_INLINE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(pl->handle, "dlopen: %s", dlerror());
+	pl->peek64 = (uint64_t(*)(const void *, uint64_t))dlsym(pl->handle, "plugin_peek64");
+	pl->load64 = (enum safecopy_status(*)(const uint64_t *, uint64_t *, struct safecopy_fault *))dlsym(
+	    pl->handle, "plugin_load64");
+	pl->gate = (int64_t(*)(void))dlsym(pl->handle, "plugin_gate");
+	pl->sites = (const void *(*)(const void **))dlsym(pl->handle, "plugin_sites");
+	cr_assert(pl->peek64 && pl->load64 && pl->gate && pl->sites);
+}
+
+Test(inline_sites, a_module_is_detached_when_it_is_unloaded)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_PROT_NONE, true); /* not a hole: a dlopen could map the plugin there */
+	for (int round = 0; round < 600; round++) { /* more rounds than attachments fit: slots are reused */
+		struct plugin pl;
+		plugin_open(&pl);
+		cr_assert_neq(pl.gate(), 0);
+		cr_assert_eq(pl.peek64(z.bad, 6), 6, "round %d", round);
+		cr_assert_eq(pl.gate(), 0, "round %d: the plugin's gate did not open", round);
+		uint64_t v = 1;
+		struct safecopy_fault f;
+		cr_assert_eq(pl.load64((const uint64_t *)(void *)z.bad, &v, &f), SAFECOPY_SEGV);
+		cr_assert(f.addr == z.bad && v == 1);
+		const void *end, *first = pl.sites(&end);
+		cr_assert(first && end > first);
+		const struct site *s = first;
+		uintptr_t access = site_access(s);
+		cr_assert_eq(dlclose(pl.handle), 0);
+		cr_assert_null(dlopen(SAFECOPY_INLINE_PLUGIN_PATH, RTLD_NOW | RTLD_NOLOAD), "not unloaded");
+		/* A page fault at the unloaded access is no longer safecopy's. */
+		ucontext_t uc;
+		siginfo_t si;
+		memset(&uc, 0, sizeof uc);
+		memset(&si, 0, sizeof si);
+		uc.uc_mcontext.gregs[REG_RIP] = (greg_t)access;
+		uc.uc_mcontext.gregs[REG_RDI] = 0x70000;
+		fake_signal(&si, &uc, SIGSEGV, SEGV_MAPERR, 0x70000, 14, 0x70000);
+		cr_assert_not(safecopy_handle_signal(SIGSEGV, &si, &uc), "round %d: still attached", round);
+	}
+}
+#endif
+
+#else /* no inline functions with this compiler: nothing to test */
+Test(inline_sites, not_built)
+{
+	cr_skip_test("this compiler has no inline loads and peeks (asm goto with outputs)");
+}
+#endif
