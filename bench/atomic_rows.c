@@ -1,7 +1,8 @@
 /*
  * Atomic rows, 32 and 64 bit, all seq_cst: safecopy against the compiler's __atomic builtins (inlined)
- * and, for load/store, against a non-inlined function doing the same access: a safe load can never be
- * inlined (it is a call into a routine the signal handler knows), so the call is its fair baseline.
+ * and, for load/store, against a non-inlined function doing the same access, the goal's reference (a
+ * safe access was a call into a routine the signal handler knows; safecopy_load32/64 are now made in
+ * the caller's code, include/safecopy.h "Inline loads and peeks", and the reference stays the call).
  */
 #include <stdio.h>
 

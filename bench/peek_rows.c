@@ -1,9 +1,8 @@
 /*
  * Peek rows, the profiler's frame-pointer walk: each operation loads the next link of a ring of
- * pointers (dependent loads, all in L1). safecopy_peekptr against a non-inlined function doing the
- * load (a safe load can never be inlined, so the call is its fair baseline) and against sigsetjmp +
- * the load. A second group loads the same cell again and again (independent loads): the throughput
- * of the call.
+ * pointers (dependent loads, all in L1). safecopy_peekptr (the header's inline peek) against a
+ * non-inlined function doing the load, the goal's reference, and against sigsetjmp + the load. A second
+ * group loads the same cell again and again (independent loads): the throughput of the fast path.
  */
 #include <string.h>
 
