@@ -567,19 +567,26 @@ static struct {
 	void (*detach)(int64_t *gate);
 } safecopy_inline_unit __attribute__((__unused__)) = {1, 0};
 
-static __attribute__((__unused__)) void safecopy_inline_fini(void)
+/* Static inline so that nothing is emitted where it is unused (even at -O0), noinline to keep the slow
+ * path out of line: GCC warns about that pair, on purpose here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wattributes"
+static __inline__ __attribute__((__unused__)) void safecopy_inline_fini(void)
 {
 	if (safecopy_inline_unit.detach)
 		safecopy_inline_unit.detach(&safecopy_inline_unit.gate);
 }
 
-/* Emitted only where safecopy_inline_open() refers to it, so only in units that use the functions. */
-static void (*safecopy_inline_fini_entry)(void)
-    __attribute__((__section__(".fini_array"), __unused__)) = safecopy_inline_fini;
-
-static __attribute__((__noinline__, __cold__, __unused__)) void safecopy_inline_open(void)
+/*
+ * The slow path's attach. Its .fini_array entry detaches the unit when its module is unloaded or the
+ * program ends; as a static of this function it exists only where the function does, in the units
+ * that use the inline functions (an unused static inline function is not emitted, even at -O0).
+ */
+static __inline__ __attribute__((__noinline__, __cold__, __unused__)) void safecopy_inline_open(void)
 {
-	__asm__ volatile("" : : "m"(safecopy_inline_fini_entry));
+	static void (*fini_entry)(void) __attribute__((__section__(".fini_array"), __used__)) =
+	    safecopy_inline_fini;
+	(void)fini_entry;
 	safecopy_inline_unit.detach = safecopy_inline_detach;
 	safecopy_inline_attach(&safecopy_inline_unit.gate, __start_safecopy_inline_sites,
 	                       __stop_safecopy_inline_sites);
@@ -603,14 +610,15 @@ static __attribute__((__noinline__, __cold__, __unused__)) void safecopy_inline_
  * that an edge from an `asm goto` into a block joining other paths needs), and the closed path calls
  * another function, so that no compiler merges the two into one block.
  */
-#define SAFECOPY_INLINE_CLOSED_LOAD(W)                                                           \
-	static __attribute__((__noinline__, __cold__, __unused__)) struct safecopy_atomic_result \
-	    safecopy_inline_closed_load##W(const uint##W##_t *p, struct safecopy_fault *fault) { \
-		safecopy_inline_open();                                                          \
-		return safecopy_atomic_load##W(p, fault);                                        \
+#define SAFECOPY_INLINE_CLOSED_LOAD(W)                                                                      \
+	static __inline__ __attribute__((__noinline__, __cold__, __unused__)) struct safecopy_atomic_result \
+	    safecopy_inline_closed_load##W(const uint##W##_t *p, struct safecopy_fault *fault) {            \
+		safecopy_inline_open();                                                                     \
+		return safecopy_atomic_load##W(p, fault);                                                   \
 	}
 SAFECOPY_INLINE_CLOSED_LOAD(32)
 SAFECOPY_INLINE_CLOSED_LOAD(64)
+#pragma GCC diagnostic pop
 
 #define SAFECOPY_INLINE_LOAD(W, mask)                                                                      \
 	static __inline__ __attribute__((__always_inline__)) enum safecopy_status safecopy_inline_load##W( \
