@@ -17,6 +17,8 @@
  * before the module is unmapped, and detach waits until no closer runs: a closer counts itself in
  * `closers` before it reads a slot, so one that read the slot before it was cleared is still counted.
  */
+#include <pthread.h>
+
 #include "safecopy.h"
 #include "safecopy/inline_sites.h"
 
@@ -186,4 +188,28 @@ bool sc_inline_site_at(uintptr_t pc, struct sc_inline_site *out)
 		if (slot_site_at(&slots[i], pc, out))
 			return true;
 	return false;
+}
+
+/*
+ * A child forked while another thread was closing the words, or writing a slot, has no such thread:
+ * without this its detach (at exit, from .fini_array) would wait for it forever. A slot left half
+ * written belonged to an attach (whose word was not opened yet) or to a detach (which had closed it
+ * already): either way the slot is freed.
+ */
+static void after_fork_in_child(void)
+{
+	STORE(closers, 0);
+	unsigned n = LOAD(slots_used);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t seq = LOAD(slots[i].seq);
+		if (seq & 1) {
+			STORE(slots[i].gate, NULL);
+			STORE(slots[i].seq, seq + 1);
+		}
+	}
+}
+
+__attribute__((constructor)) static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_in_child);
 }

@@ -411,6 +411,39 @@ Test(inline_sites, threads_fault_while_previous_handlers_close_the_gates)
 	expect_exit(run_in_child(racing_closers, NULL, 60), 0);
 }
 
+/* ---- fork ---------------------------------------------------------------------------------------- */
+
+static const char *fork_bad;
+
+static int child_after_fork(void *arg)
+{
+	(void)arg;
+	if (safecopy_inline_unit.gate != 0)
+		return 10; /* inherited open */
+	if (safecopy_peek64(fork_bad, 12) != 12)
+		return 11; /* the inherited attachment still recognises the fault */
+	uint64_t v;
+	struct safecopy_fault f;
+	if (safecopy_load64((const uint64_t *)(const void *)fork_bad, &v, &f) != SAFECOPY_SEGV ||
+	    f.addr != fork_bad)
+		return 12;
+	safecopy_inline_fini(); /* what exit() runs: the detach must not wait for anything */
+	if (safecopy_inline_unit.gate == 0 || safecopy_peek64(fork_bad, 13) != 13)
+		return 13; /* detached and closed; the next call attaches again */
+	return 0;
+}
+
+Test(inline_sites, a_forked_child_keeps_the_attachment_and_exits)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_PROT_NONE, true);
+	fork_bad = z.bad;
+	for (int i = 0; i < 20; i++)
+		expect_exit(run_in_child(child_after_fork, NULL, 10), 0);
+}
+
 /* ---- a module that is unloaded ------------------------------------------------------------------- */
 
 #if defined(SAFECOPY_INLINE_PLUGIN_PATH) && !defined(SAFECOPY_TEST_INTERNALS)
