@@ -1,9 +1,10 @@
 /*
  * safecopy's SIGSEGV/SIGBUS handler: a routine's own fault (own_fault.c) resumes the routine at its
- * landing, by a jump when fast_exit.c proves that the same as rt_sigreturn; everything else goes on
- * to the previous action (chain.c). Neither makes a libc call, so the handler needs no lazy binding
- * and leaves errno alone. The action's entry is asm/fast_exit.asm's sc_signal_handler, which calls
- * sc_signal_dispatch.
+ * landing, by a jump when fast_exit.c proves that the same as rt_sigreturn; a fault at an inline
+ * access of the header's loads and peeks (inline_sites.c) resumes its landing through rt_sigreturn;
+ * everything else goes on to the previous action (chain.c). Neither makes a libc call, so the
+ * handler needs no lazy binding and leaves errno alone. The action's entry is asm/fast_exit.asm's
+ * sc_signal_handler, which calls sc_signal_dispatch.
  */
 #include "arch/x86_64.h"
 #include "safecopy.h"

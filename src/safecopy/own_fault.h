@@ -20,8 +20,9 @@ struct sc_resume {
 
 /*
  * True if the signal is the synchronous fault of the access a routine declared at the interrupted PC
- * (see asm/safecopy.inc); *out then says how to resume it. False for everything else. Reads only the
- * routine table and the signal; async-signal-safe.
+ * (see asm/safecopy.inc), or of an attached inline access there (inline_sites.c); *out then says how
+ * to resume it. False for everything else. Reads only the routine table, the attached lists and the
+ * signal; async-signal-safe.
  */
 SC_HIDDEN bool sc_own_fault(int signo, const siginfo_t *info, const void *ucontext, struct sc_resume *out);
 
