@@ -111,9 +111,10 @@ SAFECOPY_API size_t safecopy_memset(void *dst, int c, size_t n, struct safecopy_
  *
  * Each of these is also an inline function (below, unless SAFECOPY_NO_INLINE is defined before this
  * header): a call of the register-result form safecopy_atomic_<op><W> (for the operations that
- * write, a jump to its twin safecopy_atomic_<op><W>_jl, which returns to a register: see below), then
- * the output and the record written by the caller's own code, so that the output can stay in a
- * register and a NULL record costs nothing. Taking a function's address, or a build without
+ * write, a jump to its twin safecopy_atomic_<op><W>_jl, which returns to a register: see below; the
+ * loads make the access itself inline, see "Inline loads and peeks" at the end), then the output and
+ * the record written by the caller's own code, so that the output can stay in a register and a NULL
+ * record costs nothing. Taking a function's address, or a build without
  * inlining, gives the exported function, which does exactly the same. (An optimising compiler then
  * sees that an output is written only on success, and may warn where one is read without checking
  * the status.)
@@ -528,11 +529,10 @@ SAFECOPY_API const char *safecopy_status_name(enum safecopy_status status);
  *   SIGSEGV/SIGBUS blocked, safecopy closes every attached word, so that calls from inside it go to
  *   the exported functions, which unblock those signals around their access (see safecopy_init()).
  * - A fault at an inline access resumes the caller at its landing with nothing but RIP changed (so
- *   through rt_sigreturn, which gives every register back). A load's landing is its `asm goto` label:
- *   it calls the exported function, which faults again and reports exactly (or, if the memory became
- *   accessible meanwhile, succeeds: a result the call could have had either way). A peek's landing,
- *   out of line, puts the fallback in the result and jumps back behind the access. So a faulting
- *   inline load costs two signals, a faulting peek one.
+ *   through rt_sigreturn, which gives every register back), and the handler notes the fault for the
+ *   thread. A load's landing is its `asm goto` label: it makes the result from that note
+ *   (safecopy_inline_landing<W>, below). A peek's landing, out of line, puts the fallback in the
+ *   result and jumps back behind the access. Either way one signal per faulting call.
  * - A unit detaches its list when its module is unloaded or the program ends (its entry in
  *   .fini_array, which exists in the units that use these functions).
  * Not used when SAFECOPY_NO_INLINE is defined before this header, nor by compilers without `asm goto`
@@ -552,6 +552,17 @@ SAFECOPY_API const char *safecopy_status_name(enum safecopy_status status);
  */
 SAFECOPY_API void safecopy_inline_attach(int64_t *gate, const void *sites, const void *sites_end);
 SAFECOPY_API void safecopy_inline_detach(int64_t *gate);
+
+/*
+ * For the landing of an inline load only: safecopy_atomic_load<W>(p, fault)'s result for the fault the
+ * handler has just reported at p in this thread, without accessing p again; when that report is not
+ * there (a signal handler's own inline access faulted in between), what safecopy_atomic_load<W>(p,
+ * fault) returns now.
+ */
+SAFECOPY_API struct safecopy_atomic_result safecopy_inline_landing32(const uint32_t *p,
+                                                                     struct safecopy_fault *fault);
+SAFECOPY_API struct safecopy_atomic_result safecopy_inline_landing64(const uint64_t *p,
+                                                                     struct safecopy_fault *fault);
 
 #if !defined(SAFECOPY_NO_INLINE) && defined(__x86_64__) && !defined(__ILP32__) && \
     (defined(__clang__) ? __clang_major__ >= 11 : defined(__GNUC__) && __GNUC__ >= 11)
@@ -637,7 +648,7 @@ SAFECOPY_INLINE_CLOSED_LOAD(64)
 			r.status = SAFECOPY_OK;                                                            \
 			return safecopy_atomic_out##W(r, out, fault);                                      \
 		landing:                                                                                   \
-			return safecopy_atomic_out##W(safecopy_atomic_load##W(p, fault), out, fault);      \
+			return safecopy_atomic_out##W(safecopy_inline_landing##W(p, fault), out, fault);   \
 		}                                                                                          \
 		return safecopy_atomic_out##W(safecopy_inline_closed_load##W(p, fault), out, fault);       \
 	}

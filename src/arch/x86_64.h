@@ -18,6 +18,7 @@
 
 /* General registers by their number in the instruction encoding (rax 0 ... rdi 7, r8 8 ... r15 15). */
 #define ARCH_REG_NONE 0xff
+#define ARCH_REG_RDI  7
 
 static inline uint64_t arch_reg(const void *uc, unsigned regno)
 {

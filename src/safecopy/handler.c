@@ -11,6 +11,7 @@
 #include "safecopy/chain.h"
 #include "safecopy/fast_exit.h"
 #include "safecopy/handler.h"
+#include "safecopy/inline_sites.h"
 #include "safecopy/own_fault.h"
 
 /* If the signal is a routine's own fault, redirects ucontext to its landing (*resume says how). */
@@ -18,7 +19,9 @@ static bool redirect_own_fault(int signo, const siginfo_t *info, void *ucontext,
 {
 	if (info == NULL || ucontext == NULL || !sc_own_fault(signo, info, ucontext, resume))
 		return false;
-	if (!resume->pc_only)
+	if (resume->pc_only)
+		sc_inline_note_fault(arch_reg(ucontext, ARCH_REG_RDI), resume->word);
+	else
 		arch_set_return(ucontext, resume->value, resume->word);
 	arch_set_pc(ucontext, resume->landing);
 	return true;

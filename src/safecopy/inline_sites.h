@@ -28,4 +28,11 @@ SC_HIDDEN bool sc_inline_site_at(uintptr_t pc, struct sc_inline_site *out);
  */
 SC_HIDDEN void sc_inline_close_all(void);
 
+/*
+ * Called by the handler when it resumes an inline access at its landing: the access's address (RDI)
+ * and the fault word, for the landing of a load to report without a second fault (inline_landing.c).
+ * Async-signal-safe.
+ */
+SC_HIDDEN void sc_inline_note_fault(uintptr_t p, uint64_t word);
+
 #endif

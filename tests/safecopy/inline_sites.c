@@ -157,6 +157,69 @@ Test(inline_sites, null_non_canonical_and_kernel_addresses)
 	cr_assert(f.addr == (void *)2 && f.signo == 0 && f.code == 0);
 }
 
+/* ---- one signal per faulting call ------------------------------------------------------------------ */
+
+static volatile int segv_seen;
+
+/* The program's own handler, in front of safecopy's: counts, then lets safecopy convert the fault. */
+static void counting_handler(int sig, siginfo_t *info, void *uc)
+{
+	segv_seen++;
+	if (!safecopy_handle_signal(sig, info, uc))
+		abort();
+}
+
+static int one_signal_each(void *arg)
+{
+	(void)arg;
+	if (safecopy_init() != 0)
+		return 10;
+	uint64_t cell = 4, v = 0;
+	if (safecopy_load64(&cell, &v, NULL) != SAFECOPY_OK || safecopy_inline_unit.gate != 0)
+		return 11;
+	char *bad = mmap(NULL, pgsz(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bad == MAP_FAILED || set_action(SIGSEGV, counting_handler, NULL, SA_SIGINFO | SA_NODEFER) != 0)
+		return 12;
+	struct safecopy_fault f;
+	uint32_t v32 = 0;
+	if (safecopy_load64((const uint64_t *)(void *)bad, &v, &f) != SAFECOPY_SEGV || segv_seen != 1 ||
+	    f.addr != bad || f.signo != SIGSEGV || f.code != SEGV_ACCERR || v != 4)
+		return 13;
+	if (safecopy_load32((const uint32_t *)(void *)(bad + 8), &v32, &f) != SAFECOPY_SEGV ||
+	    segv_seen != 2 || f.addr != bad + 8 || f.code != SEGV_ACCERR)
+		return 14;
+	if (safecopy_peek64(bad, 5) != 5 || segv_seen != 3)
+		return 15;
+	return 0;
+}
+
+Test(inline_sites, one_signal_per_faulting_inline_load_or_peek)
+{
+	expect_exit(run_in_child(one_signal_each, NULL, 20), 0);
+}
+
+Test(inline_sites, a_landing_without_a_note_runs_the_routine)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate();
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_SIGBUS, true);
+	struct safecopy_fault f;
+	struct safecopy_atomic_result r = safecopy_inline_landing64((const uint64_t *)(void *)z.bad, &f);
+	cr_assert(r.status == SAFECOPY_BUS && f.addr == z.bad && f.signo == SIGBUS && f.code == BUS_ADRERR);
+	r = safecopy_inline_landing32((const uint32_t *)(void *)(z.bad - 4), &f);
+	uint32_t want;
+	memcpy(&want, z.bad - 4, 4);
+	cr_assert(r.status == SAFECOPY_OK && r.value == want, "memory readable again: the routine's value");
+	/* A note left for another address is not taken. */
+	uint64_t v;
+	cr_assert_eq(safecopy_peek64(z.bad, 1), 1); /* notes a fault at z.bad */
+	r = safecopy_inline_landing64((const uint64_t *)(void *)(z.bad - 8), &f);
+	cr_assert_eq(r.status, SAFECOPY_OK);
+	memcpy(&v, z.bad - 8, 8);
+	cr_assert_eq(r.value, v);
+}
+
 /* ---- signals at an inline access, made by hand -------------------------------------------------- */
 
 struct fixture {
