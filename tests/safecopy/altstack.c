@@ -54,6 +54,13 @@ static int faulting_calls(void)
 			return 14;
 		if (safecopy_memcpy(buf, (void *)0xdead000000000000ull, 64, &f) != 0 || f.code != SI_KERNEL)
 			return 15;
+		/* the header's inline load and peek (from the second round on, made in this function) */
+		v = 7;
+		if (safecopy_load64((const uint64_t *)(void *)bad, &v, &f) != SAFECOPY_SEGV ||
+		    f.addr != bad || f.code != SEGV_ACCERR || v != 7)
+			return 16;
+		if (safecopy_peek64(bad, 3) != 3 || safecopy_peek32((void *)0xdead000000000000ull, 4) != 4)
+			return 17;
 	}
 	return 0;
 }

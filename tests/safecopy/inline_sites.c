@@ -287,6 +287,11 @@ Test(inline_sites, signals_no_access_made_are_left_alone)
 	stand_on_site(&x, 0x50000);
 	cr_assert_not(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x50000, 14, 0x90000), "CR2 elsewhere");
 	stand_on_site(&x, 0x50000);
+	/* a child's exit signal set to SIGSEGV: CLD_EXITED has SEGV_MAPERR's value, si_pid overlays
+	 * si_addr, and no page fault is saved in the context */
+	cr_assert_not(raise_as(&x, SIGSEGV, SEGV_MAPERR, 0x50000, 0, 0), "a child's exit signal");
+	cr_assert(context_unchanged(&x));
+	stand_on_site(&x, 0x50000);
 	cr_assert_not(raise_as(&x, SIGBUS, SI_USER, 0x50000, 0, 0), "a sent SIGBUS");
 	stand_on_site(&x, 0x50000);
 	x.uc.uc_mcontext.gregs[REG_RIP] += 1; /* inside the instruction, not at it */
