@@ -18,6 +18,7 @@
  * `closers` before it reads a slot, so one that read the slot before it was cleared is still counted.
  */
 #include <pthread.h>
+#include <sched.h>
 
 #include "safecopy.h"
 #include "safecopy/inline_sites.h"
@@ -126,8 +127,20 @@ void safecopy_inline_attach(int64_t *gate, const void *sites, const void *sites_
 		__atomic_compare_exchange_n(gate, &closed, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* A short spin, then sched_yield: the thread waited for (a closer, or another attach or detach of the
+ * slot) runs a few instructions, but may have been preempted, and on a machine with fewer CPUs than
+ * runnable threads it gets the CPU back sooner if we give ours up. */
+static void wait_a_little(unsigned *spins)
+{
+	if (++*spins < 64)
+		__builtin_ia32_pause();
+	else
+		sched_yield();
+}
+
 void safecopy_inline_detach(int64_t *gate)
 {
+	unsigned spins = 0;
 	if (gate == NULL)
 		return;
 	STORE(*gate, new_tag());
@@ -138,7 +151,7 @@ void safecopy_inline_detach(int64_t *gate)
 		while (LOAD(slot->gate) == gate) {
 			if ((seq & 1) || !__atomic_compare_exchange_n(&slot->seq, &seq, seq + 1, false,
 			                                              __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-				__builtin_ia32_pause();
+				wait_a_little(&spins);
 				seq = LOAD(slot->seq);
 				continue;
 			}
@@ -148,7 +161,7 @@ void safecopy_inline_detach(int64_t *gate)
 		}
 	}
 	while (LOAD(closers) != 0) /* a closer runs a short loop, without blocking */
-		__builtin_ia32_pause();
+		wait_a_little(&spins);
 }
 
 void sc_inline_close_all(void)

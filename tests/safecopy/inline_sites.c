@@ -7,6 +7,7 @@
  * that runs with SIGSEGV blocked, where calls still report faults instead of killing the process.
  */
 #include <pthread.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -510,6 +511,143 @@ Test(inline_sites, a_forked_child_keeps_the_attachment_and_exits)
 	fork_bad = z.bad;
 	for (int i = 0; i < 20; i++)
 		expect_exit(run_in_child(child_after_fork, NULL, 10), 0);
+}
+
+/* ---- more units than slots ----------------------------------------------------------------------- */
+
+/* Gate words of units made up here, attached with this file's own list (the handler then finds this
+ * file's accesses in several slots, all with the same landings). */
+#define MANY 600
+static int64_t many_gates[MANY];
+
+/* Attaches many_gates[0..MANY) (each closed, 1, before): how many opened. Those that opened took a
+ * slot each; the others found none, stay closed, and their calls would go to the exported functions. */
+static int attach_many(void)
+{
+	int opened = 0;
+	for (int i = 0; i < MANY; i++) {
+		many_gates[i] = 1;
+		safecopy_inline_attach(&many_gates[i], sites_begin(), sites_end());
+		opened += many_gates[i] == 0;
+	}
+	return opened;
+}
+
+static void detach_many(void)
+{
+	for (int i = 0; i < MANY; i++)
+		safecopy_inline_detach(&many_gates[i]);
+}
+
+Test(inline_sites, units_beyond_the_slots_stay_closed_and_exact)
+{
+	cr_assert_eq(safecopy_init(), 0);
+	open_gate(); /* this unit holds a slot of its own */
+	int opened = attach_many();
+	/* 512 slots; this unit's (and any other of this process's) among them. */
+	cr_assert(opened >= 400 && opened <= 511, "%d of %d made-up units attached", opened, MANY);
+	for (int i = 0; i < MANY; i++)
+		cr_assert_eq(many_gates[i] == 0, i < opened, "unit %d: gate %lld", i,
+		             (long long)many_gates[i]);
+	/* This unit's own calls stay inline and exact while every slot is taken. */
+	struct zone z;
+	zone_make(&z, pgsz(), BAD_PROT_NONE, true);
+	uint64_t v = 5;
+	struct safecopy_fault f;
+	cr_assert_eq(safecopy_load64((const uint64_t *)(const void *)z.bad, &v, &f), SAFECOPY_SEGV);
+	cr_assert(f.addr == z.bad && v == 5);
+	cr_assert_eq(safecopy_peek64(z.bad, 77), 77);
+	cr_assert_eq(safecopy_inline_unit.gate, 0);
+	/* A detach frees a slot for exactly one more unit. */
+	safecopy_inline_detach(&many_gates[0]);
+	cr_assert_neq(many_gates[0], 0, "a detached unit's gate stays closed");
+	safecopy_inline_attach(&many_gates[opened], sites_begin(), sites_end());
+	safecopy_inline_attach(&many_gates[opened + 1], sites_begin(), sites_end());
+	cr_assert_eq(many_gates[opened], 0, "the freed slot was not reused");
+	cr_assert_neq(many_gates[opened + 1], 0, "more units attached than slots");
+	detach_many();
+	for (int i = 0; i < MANY; i++)
+		cr_assert_neq(many_gates[i], 0, "unit %d still open after its detach", i);
+	zone_free(&z);
+}
+
+/* ---- fork while another thread closes the gates --------------------------------------------------- */
+
+static volatile int stop_closer;
+
+static void reprotecting_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)info;
+	(void)uc;
+	mprotect(fix_page, pgsz(), PROT_READ | PROT_WRITE);
+}
+
+/* Foreign faults, one after another: safecopy passes each to reprotecting_handler with SIGSEGV
+ * blocked, and closes every attached gate (hundreds here, so a close takes a while) before it. */
+static void *closer(void *arg)
+{
+	(void)arg;
+	while (!stop_closer) {
+		mprotect(fix_page, pgsz(), PROT_READ);
+		*(volatile char *)fix_page = 1;
+	}
+	return NULL;
+}
+
+/* The forked child's exit detaches (the header's .fini_array entry); a detach waits while another
+ * thread closes gates. A child forked in the middle of a close must not wait for the closer, which it
+ * does not have. Returns 0, or 1 when a child did not exit by itself within 2 s (it is killed). */
+static int fork_while_closing(void *arg)
+{
+	(void)arg;
+	fix_page = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fix_page == MAP_FAILED || set_action(SIGSEGV, reprotecting_handler, NULL, SA_SIGINFO) != 0 ||
+	    safecopy_init() != 0)
+		return 100;
+	uint64_t cell = 1, v;
+	if (safecopy_load64(&cell, &v, NULL) != SAFECOPY_OK || attach_many() < 400)
+		return 101;
+	pthread_t t;
+	if (pthread_create(&t, NULL, closer, NULL) != 0)
+		return 102;
+	int hung = 0;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* 300 rounds (about 0.2 s; one child in a few dozen is forked in the middle of a close), or as
+	 * many as fit in 3 s under valgrind, where each takes about 0.4 s. */
+	for (int round = 0; round < 300 && !hung; round++) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (round >= 5 && now.tv_sec - t0.tv_sec >= 3)
+			break;
+		pid_t pid = fork();
+		if (pid < 0)
+			return 103;
+		if (pid == 0) {
+			safecopy_inline_detach(&many_gates[1]);
+			safecopy_inline_fini();
+			_exit(0);
+		}
+		int status = 0;
+		pid_t w = 0;
+		for (int ms = 0; ms < 2000 && (w = waitpid(pid, &status, WNOHANG)) == 0; ms++)
+			usleep(1000);
+		if (w == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			hung++;
+		} else if (w != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			return 104;
+		}
+	}
+	stop_closer = 1;
+	pthread_join(t, NULL);
+	return hung;
+}
+
+Test(inline_sites, a_child_forked_during_a_close_exits)
+{
+	expect_exit(run_in_child(fork_while_closing, NULL, 120), 0);
 }
 
 /* ---- a module that is unloaded ------------------------------------------------------------------- */
