@@ -53,11 +53,6 @@ static uintptr_t site_access(const struct site *s)
 	return (uintptr_t)&s->access + (uintptr_t)(intptr_t)s->access;
 }
 
-static uintptr_t site_landing(const struct site *s)
-{
-	return (uintptr_t)&s->landing + (uintptr_t)(intptr_t)s->landing;
-}
-
 static int64_t new_tag(void)
 {
 	return __atomic_add_fetch(&last_tag, 2, __ATOMIC_SEQ_CST);
@@ -164,6 +159,9 @@ void safecopy_inline_detach(int64_t *gate)
 		wait_a_little(&spins);
 }
 
+/* Each store is an xchg through libsafecopy (seq_cst, as STORE would be): the word of a module unmapped
+ * without its .fini_array is not there any more (see slot_site_at). Called from sc_blocked_push before
+ * the thread's own record says it is blocked, so the store runs as any call in a handler does. */
 void sc_inline_close_all(void)
 {
 	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
@@ -172,12 +170,14 @@ void sc_inline_close_all(void)
 	for (unsigned i = 0; i < n; i++) {
 		int64_t *gate = LOAD(slots[i].gate);
 		if (gate != NULL)
-			STORE(*gate, tag);
+			safecopy_atomic_store64((uint64_t *)(void *)gate, (uint64_t)tag, NULL);
 	}
 	__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
 }
 
-/* The site of slot at pc, if the slot is attached and stays so while it is read. */
+/* The site of slot at pc, if the slot is attached and stays so while it is read. The list is read
+ * through libsafecopy: a module unmapped without running its .fini_array (a loader of its own) left
+ * its slot attached, and a fault at a PC in its old range must not fault again in here. */
 static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site *out)
 {
 	uint64_t seq = LOAD(slot->seq);
@@ -185,10 +185,14 @@ static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site 
 		return false;
 	const struct site *s = LOAD(slot->sites), *end = LOAD(slot->sites_end);
 	for (; s < end; s++) {
-		if (site_access(s) != pc || (s->width != 4 && s->width != 8))
+		struct site copy;
+		if (safecopy_memcpy(&copy, s, sizeof copy, NULL) != sizeof copy)
+			return false; /* the list is gone */
+		if ((uintptr_t)&s->access + (uintptr_t)(intptr_t)copy.access != pc ||
+		    (copy.width != 4 && copy.width != 8))
 			continue;
-		out->landing = site_landing(s);
-		out->width = (unsigned)s->width;
+		out->landing = (uintptr_t)&s->landing + (uintptr_t)(intptr_t)copy.landing;
+		out->width = (unsigned)copy.width;
 		return LOAD(slot->seq) == seq;
 	}
 	return false;

@@ -650,6 +650,101 @@ Test(inline_sites, a_child_forked_during_a_close_exits)
 	expect_exit(run_in_child(fork_while_closing, NULL, 120), 0);
 }
 
+/* ---- a module unmapped without running its .fini_array ------------------------------------------ */
+
+/* A unit whose gate word and list live in one page, as a module's would; the list names one access at
+ * `pc`. The page is unmapped with the unit still attached, as by a loader that runs no destructors. */
+static void *attach_unit_in_page(uintptr_t pc)
+{
+	char *page = mmap(NULL, pgsz(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return NULL;
+	int64_t *gate = (int64_t *)(void *)page;
+	struct site *list = (struct site *)(void *)(page + 64);
+	*gate = 1;
+	list->access = (int32_t)(pc - (uintptr_t)&list->access);
+	list->landing = (int32_t)(pc + 16 - (uintptr_t)&list->landing);
+	list->width = 8;
+	safecopy_inline_attach(gate, list, list + 1);
+	return *gate == 0 ? page : NULL;
+}
+
+static volatile int previous_calls;
+
+static void counting_previous(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)info;
+	(void)uc;
+	previous_calls++;
+	mprotect(fix_page, pgsz(), PROT_READ | PROT_WRITE);
+}
+
+/* Stack pages below this frame, touched now: the signal frames of the faults in handlers below land
+ * there (valgrind does not grow the main stack for a signal frame, and the process would die). */
+static __attribute__((noinline)) void touch_stack_below(void)
+{
+	volatile char pad[128 * 1024];
+	for (size_t i = 0; i < sizeof pad; i += 512)
+		pad[i] = 0;
+}
+
+static int unmapped_unit(void *arg)
+{
+	(void)arg;
+	touch_stack_below();
+	fix_page = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fix_page == MAP_FAILED || set_action(SIGSEGV, counting_previous, NULL, SA_SIGINFO) != 0 ||
+	    safecopy_init() != 0)
+		return 10;
+	/* The access is in a page of its own near the list (within a rel32 of it): a PC no routine and no
+	 * other unit holds. */
+	char *code = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED)
+		return 11;
+	uintptr_t pc = (uintptr_t)code + 100;
+	void *page = attach_unit_in_page(pc);
+	if (!page)
+		return 12;
+	ucontext_t uc;
+	siginfo_t si;
+	memset(&uc, 0, sizeof uc);
+	memset(&si, 0, sizeof si);
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+	uc.uc_mcontext.gregs[REG_RDI] = 0x70000;
+	fake_signal(&si, &uc, SIGSEGV, SEGV_MAPERR, 0x70000, 14, 0x70000);
+	/* While the page is there, a page fault of that access is the unit's, resumed at its landing. */
+	if (!safecopy_handle_signal(SIGSEGV, &si, &uc) || uc.uc_mcontext.gregs[REG_RIP] != (greg_t)(pc + 16))
+		return 13;
+	child_step(1);
+	munmap(page, pgsz());
+	/* The same fault once the page is gone: the handler finds the slot but not the list, and the
+	 * signal is not safecopy's. */
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+	if (safecopy_handle_signal(SIGSEGV, &si, &uc) || uc.uc_mcontext.gregs[REG_RIP] != (greg_t)pc)
+		return 14;
+	child_step(2);
+	/* A foreign fault whose previous handler blocks SIGSEGV: every attached gate is closed first, the
+	 * unmapped one included. */
+	*(volatile char *)fix_page = 1;
+	if (previous_calls != 1)
+		return 15;
+	child_step(3);
+	/* This unit's own loads still work and report faults. */
+	uint64_t v = 3, cell = 9;
+	if (safecopy_load64(&cell, &v, NULL) != SAFECOPY_OK || v != 9 || safecopy_peek64(code + 8, 5) != 0)
+		return 16;
+	munmap(code, pgsz());
+	if (safecopy_peek64(code, 21) != 21)
+		return 17;
+	return 0;
+}
+
+Test(inline_sites, a_unit_unmapped_without_its_destructor_is_never_read_or_written)
+{
+	expect_exit(run_in_child(unmapped_unit, NULL, 20), 0);
+}
+
 /* ---- a module that is unloaded ------------------------------------------------------------------- */
 
 #if defined(SAFECOPY_INLINE_PLUGIN_PATH) && !defined(SAFECOPY_TEST_INTERNALS)
