@@ -650,6 +650,16 @@ Test(inline_sites, a_child_forked_during_a_close_exits)
 	expect_exit(run_in_child(fork_while_closing, NULL, 120), 0);
 }
 
+/* A page fault, as the kernel would report it, of an inline load at pc from RDI = 0x70000. */
+static void fake_inline_page_fault(siginfo_t *si, ucontext_t *uc, uintptr_t pc)
+{
+	memset(uc, 0, sizeof *uc);
+	memset(si, 0, sizeof *si);
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+	uc->uc_mcontext.gregs[REG_RDI] = 0x70000;
+	fake_signal(si, uc, SIGSEGV, SEGV_MAPERR, 0x70000, 14, 0x70000);
+}
+
 /* ---- a module unmapped without running its .fini_array ------------------------------------------ */
 
 /* A unit whose gate word and list live in one page, as a module's would; the list names one access at
@@ -708,11 +718,7 @@ static int unmapped_unit(void *arg)
 		return 12;
 	ucontext_t uc;
 	siginfo_t si;
-	memset(&uc, 0, sizeof uc);
-	memset(&si, 0, sizeof si);
-	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
-	uc.uc_mcontext.gregs[REG_RDI] = 0x70000;
-	fake_signal(&si, &uc, SIGSEGV, SEGV_MAPERR, 0x70000, 14, 0x70000);
+	fake_inline_page_fault(&si, &uc, pc);
 	/* While the page is there, a page fault of that access is the unit's, resumed at its landing. */
 	if (!safecopy_handle_signal(SIGSEGV, &si, &uc) || uc.uc_mcontext.gregs[REG_RIP] != (greg_t)(pc + 16))
 		return 13;
@@ -795,11 +801,7 @@ Test(inline_sites, a_module_is_detached_when_it_is_unloaded)
 		/* A page fault at the unloaded access is no longer safecopy's. */
 		ucontext_t uc;
 		siginfo_t si;
-		memset(&uc, 0, sizeof uc);
-		memset(&si, 0, sizeof si);
-		uc.uc_mcontext.gregs[REG_RIP] = (greg_t)access;
-		uc.uc_mcontext.gregs[REG_RDI] = 0x70000;
-		fake_signal(&si, &uc, SIGSEGV, SEGV_MAPERR, 0x70000, 14, 0x70000);
+		fake_inline_page_fault(&si, &uc, access);
 		cr_assert_not(safecopy_handle_signal(SIGSEGV, &si, &uc), "round %d: still attached", round);
 	}
 }
