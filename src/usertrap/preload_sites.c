@@ -100,8 +100,11 @@ static void mapping_of(uintptr_t addr, char *out, size_t n)
 		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %n", &lo, &hi, &off, &name) < 3 || addr < lo ||
 		    addr >= hi)
 			continue;
-		char *path = name > 0 ? line + name : "";
-		path[strcspn(path, "\n")] = 0;
+		const char *path = "";
+		if (name > 0) { /* %n reached: a name field, maybe empty; never write into "" */
+			line[name + strcspn(line + name, "\n")] = 0;
+			path = line + name;
+		}
 		snprintf(out, n, "%s+%#lx", *path ? path : "[anon]", addr - lo + off);
 		break;
 	}
