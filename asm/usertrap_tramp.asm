@@ -255,7 +255,10 @@ align 32
 	push rbx
 	push r11
 .saved:
-	cld                                  ; the ABI wants DF clear in C code
+	test byte [rbp+9], 0x04              ; DF (RFLAGS bit 10), as the caller left it: the ABI wants it
+	jz .df_clear                         ; clear in C code, where it nearly always is already (CLD
+	cld                                  ; is several micro-ops)
+.df_clear:
 	sub rsp, CALL_SIZE
 	mov rax, [r11 + UT_D_NR]
 	mov [rsp+CALL_NR], rax

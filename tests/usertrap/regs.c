@@ -267,9 +267,23 @@ static void clobber_everything(void)
 	__asm__ volatile("ldmxcsr %0" ::"m"(dflt)); /* back to round-to-nearest */
 }
 
+/* RFLAGS as the hook found them on its round trip's call (DF must be clear in C code, whatever the
+ * site had: check_roundtrip). */
+static uint64_t hook_flags;
+
+static void note_hook_flags(const struct usertrap_call *call)
+{
+	if (call->nr != NR_FAKE2)
+		return;
+	uint64_t f;
+	__asm__ volatile("pushfq\n\tpopq %0" : "=r"(f));
+	hook_flags = f;
+}
+
 static long clobbering_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
+	note_hook_flags(call);
 	if (call->nr != NR_FAKE2)
 		return usertrap_syscall(call);
 	clobber_everything();
@@ -279,6 +293,7 @@ static long clobbering_hook(struct usertrap_call *call, void *arg)
 static long quiet_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
+	note_hook_flags(call);
 	return call->nr == NR_FAKE2 ? RESULT : usertrap_syscall(call);
 }
 
@@ -288,6 +303,7 @@ static long quiet_hook(struct usertrap_call *call, void *arg)
 static long clobbering_pass_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
+	note_hook_flags(call);
 	if (call->nr == NR_FAKE2)
 		clobber_everything();
 	return USERTRAP_RESULT_PASS;
@@ -296,7 +312,7 @@ static long clobbering_pass_hook(struct usertrap_call *call, void *arg)
 static long quiet_pass_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
-	(void)call;
+	note_hook_flags(call);
 	return USERTRAP_RESULT_PASS;
 }
 
@@ -331,6 +347,7 @@ static void fill_input(void)
 		rt_in.k[i] = 0x0123456789abcdefULL * (uint64_t)i;
 	rt_in.mxcsr = 0x1f80 | 0x6000; /* round toward zero */
 	memset(&rt_out, 0, sizeof rt_out);
+	hook_flags = FL_DF; /* as if the hook had not run */
 }
 
 static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want);
@@ -392,6 +409,8 @@ static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want)
 	const uint64_t arith = FL_ARITH | FL_DF;
 	cr_expect_eq(rt_out.flags & arith, rt_in.flags & arith, "flags %#llx, want %#llx",
 	             (unsigned long long)rt_out.flags, (unsigned long long)rt_in.flags);
+	cr_expect_eq(hook_flags & FL_DF, 0, "the hook ran with DF set (flags %#llx at the site)",
+	             (unsigned long long)rt_in.flags);
 	for (int i = 0; i < 16; i++)
 		cr_expect_eq(rt_out.redzone[i], rt_in.redzone[i], "red zone qword %d", i);
 	for (int i = 0; i < 16; i++)
