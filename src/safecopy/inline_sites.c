@@ -184,16 +184,20 @@ static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site 
 	if ((seq & 1) || LOAD(slot->gate) == NULL || pc < LOAD(slot->lowest) || pc > LOAD(slot->highest))
 		return false;
 	const struct site *s = LOAD(slot->sites), *end = LOAD(slot->sites_end);
-	for (; s < end; s++) {
-		struct site copy;
-		if (safecopy_memcpy(&copy, s, sizeof copy, NULL) != sizeof copy)
+	struct site chunk[16]; /* 192 bytes of the handler's stack: well inside SAFECOPY_SIGSTACK_EXTRA */
+	while (s < end) {
+		size_t n = (size_t)(end - s) < 16 ? (size_t)(end - s) : 16;
+		if (safecopy_memcpy(chunk, s, n * sizeof *s, NULL) != n * sizeof *s)
 			return false; /* the list is gone */
-		if ((uintptr_t)&s->access + (uintptr_t)(intptr_t)copy.access != pc ||
-		    (copy.width != 4 && copy.width != 8))
-			continue;
-		out->landing = (uintptr_t)&s->landing + (uintptr_t)(intptr_t)copy.landing;
-		out->width = (unsigned)copy.width;
-		return LOAD(slot->seq) == seq;
+		for (size_t i = 0; i < n; i++, s++) {
+			const struct site *c = &chunk[i];
+			if ((uintptr_t)&s->access + (uintptr_t)(intptr_t)c->access != pc ||
+			    (c->width != 4 && c->width != 8))
+				continue;
+			out->landing = (uintptr_t)&s->landing + (uintptr_t)(intptr_t)c->landing;
+			out->width = (unsigned)c->width;
+			return LOAD(slot->seq) == seq;
+		}
 	}
 	return false;
 }
