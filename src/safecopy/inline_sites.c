@@ -16,6 +16,10 @@
  * A closer writes into the memory of other modules. A module's .fini_array entry detaches its units
  * before the module is unmapped, and detach waits until no closer runs: a closer counts itself in
  * `closers` before it reads a slot, so one that read the slot before it was cleared is still counted.
+ * A module unmapped without its .fini_array (a loader of its own) leaves its slot attached, and its
+ * addresses may then hold another module's data: every read of a slot's list and word goes through
+ * libsafecopy, and a slot is trusted (a fault resumed at its landing, its word written) only while its
+ * list still hashes to what it did at attach and its word holds a value a word can hold.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -38,6 +42,7 @@ struct slot {
 	int64_t *gate;
 	const struct site *sites, *sites_end;
 	uintptr_t lowest, highest; /* access addresses: the handler's first test */
+	uint64_t fingerprint;      /* of the list's bytes at attach (list_fingerprint) */
 };
 
 static struct slot slots[SLOTS];
@@ -58,15 +63,6 @@ static int64_t new_tag(void)
 	return __atomic_add_fetch(&last_tag, 2, __ATOMIC_SEQ_CST);
 }
 
-static bool is_attached(const int64_t *gate)
-{
-	unsigned n = LOAD(slots_used);
-	for (unsigned i = 0; i < n; i++)
-		if (LOAD(slots[i].gate) == gate && !(LOAD(slots[i].seq) & 1))
-			return true;
-	return false;
-}
-
 static void bump_slots_used(unsigned used)
 {
 	unsigned n = LOAD(slots_used);
@@ -75,7 +71,69 @@ static void bump_slots_used(unsigned used)
 		;
 }
 
-static bool attach(int64_t *gate, const struct site *sites, const struct site *sites_end)
+#define CHUNK 16 /* entries per read of a list: 192 bytes of the handler's stack */
+
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The hash of [sites, end) as it reads now, through libsafecopy; false if part of it is not mapped. */
+static bool list_fingerprint(const struct site *sites, const struct site *end, uint64_t *out)
+{
+	struct site chunk[CHUNK];
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const struct site *s = sites; s < end; s += CHUNK) {
+		size_t n = (size_t)(end - s) < CHUNK ? (size_t)(end - s) : CHUNK;
+		if (safecopy_memcpy(chunk, s, n * sizeof *s, NULL) != n * sizeof *s)
+			return false;
+		h = fnv1a(h, chunk, n * sizeof *s);
+	}
+	*out = h;
+	return true;
+}
+
+/* Whether slot's list still reads as it did at attach: false once its module is gone, whatever now
+ * occupies the addresses (a different list, or zeros, differs from it except by a hash collision). */
+static bool list_intact(struct slot *slot)
+{
+	uint64_t h;
+	return list_fingerprint(LOAD(slot->sites), LOAD(slot->sites_end), &h) && h == LOAD(slot->fingerprint);
+}
+
+/* A value a gate word holds: 0 (open), 1 (a unit's initial value) or a tag handed out so far. */
+static bool gate_value(int64_t v)
+{
+	return v == 0 || ((v & 1) && v > 0 && v <= LOAD(last_tag));
+}
+
+/* Whether slot, attached with a word, holds the list [sites, end) hashed to fingerprint. A slot's
+ * fields are written before its word and not again until the word is cleared, so they are the word's
+ * while it reads the same before and after. */
+static bool holds_list(struct slot *slot, const int64_t *gate, const struct site *sites,
+                       const struct site *end, uint64_t fingerprint)
+{
+	return LOAD(slot->sites) == sites && LOAD(slot->sites_end) == end &&
+	       LOAD(slot->fingerprint) == fingerprint && LOAD(slot->gate) == gate;
+}
+
+/* Whether the list [sites, end) whose hash is fingerprint is attached with gate. */
+static bool is_attached(const int64_t *gate, const struct site *sites, const struct site *end,
+                        uint64_t fingerprint)
+{
+	unsigned n = LOAD(slots_used);
+	for (unsigned i = 0; i < n; i++)
+		if (!(LOAD(slots[i].seq) & 1) && holds_list(&slots[i], gate, sites, end, fingerprint))
+			return true;
+	return false;
+}
+
+static bool attach(int64_t *gate, const struct site *sites, const struct site *sites_end,
+                   uint64_t fingerprint)
 {
 	uintptr_t lowest = UINTPTR_MAX, highest = 0;
 	for (const struct site *s = sites; s < sites_end; s++) {
@@ -99,27 +157,12 @@ static bool attach(int64_t *gate, const struct site *sites, const struct site *s
 		STORE(slot->sites_end, sites_end);
 		STORE(slot->lowest, lowest);
 		STORE(slot->highest, highest);
+		STORE(slot->fingerprint, fingerprint);
 		STORE(slot->gate, gate);
 		STORE(slot->seq, seq + 2);
 		return true;
 	}
 	return false; /* full: the unit's calls keep going to the exported functions */
-}
-
-void safecopy_inline_attach(int64_t *gate, const void *sites, const void *sites_end)
-{
-	if (gate == NULL || LOAD(*gate) == 0)
-		return;
-	const struct site *first = sites, *end = sites_end;
-	if (first == NULL || end <= first || ((uintptr_t)end - (uintptr_t)first) % sizeof *first != 0)
-		return; /* no list (the linker dropped it?): the unit stays on the exported functions */
-	if (sc_gate_is_new() && safecopy_init() != 0)
-		return;
-	if (!is_attached(gate) && !attach(gate, first, end))
-		return;
-	int64_t closed = LOAD(*gate);
-	if (closed != 0 && LOAD(sc_gate) == 0)
-		__atomic_compare_exchange_n(gate, &closed, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 /* A short spin, then sched_yield: the thread waited for (a closer, or another attach or detach of the
@@ -133,20 +176,21 @@ static void wait_a_little(unsigned *spins)
 		sched_yield();
 }
 
-void safecopy_inline_detach(int64_t *gate)
+/* Frees every slot attached with gate, except those that hold the list [keep, keep_end) hashed to
+ * keep_fingerprint (keep NULL: none), waiting for a thread that writes one of them. */
+static void release_slots(const int64_t *gate, const struct site *keep, const struct site *keep_end,
+                          uint64_t keep_fingerprint, unsigned *spins)
 {
-	unsigned spins = 0;
-	if (gate == NULL)
-		return;
-	STORE(*gate, new_tag());
 	unsigned n = LOAD(slots_used);
 	for (unsigned i = 0; i < n; i++) {
 		struct slot *slot = &slots[i];
 		uint64_t seq = LOAD(slot->seq);
 		while (LOAD(slot->gate) == gate) {
+			if (keep && holds_list(slot, gate, keep, keep_end, keep_fingerprint))
+				break;
 			if ((seq & 1) || !__atomic_compare_exchange_n(&slot->seq, &seq, seq + 1, false,
 			                                              __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-				wait_a_little(&spins);
+				wait_a_little(spins);
 				seq = LOAD(slot->seq);
 				continue;
 			}
@@ -155,38 +199,88 @@ void safecopy_inline_detach(int64_t *gate)
 			STORE(slot->seq, seq + 2);
 		}
 	}
+}
+
+void safecopy_inline_detach(int64_t *gate)
+{
+	unsigned spins = 0;
+	if (gate == NULL)
+		return;
+	STORE(*gate, new_tag());
+	release_slots(gate, NULL, NULL, 0, &spins);
 	while (LOAD(closers) != 0) /* a closer runs a short loop, without blocking */
 		wait_a_little(&spins);
 }
 
-/* Each store is an xchg through libsafecopy (seq_cst, as STORE would be): the word of a module unmapped
- * without its .fini_array is not there any more (see slot_site_at). Called from sc_blocked_push before
- * the thread's own record says it is blocked, so the store runs as any call in a handler does. */
+void safecopy_inline_attach(int64_t *gate, const void *sites, const void *sites_end)
+{
+	if (gate == NULL || LOAD(*gate) == 0)
+		return;
+	const struct site *first = sites, *end = sites_end;
+	if (first == NULL || end <= first || ((uintptr_t)end - (uintptr_t)first) % sizeof *first != 0)
+		return; /* no list (the linker dropped it?): the unit stays on the exported functions */
+	if (sc_gate_is_new() && safecopy_init() != 0)
+		return;
+	uint64_t fingerprint;
+	if (!list_fingerprint(first, end, &fingerprint))
+		return;
+	if (!is_attached(gate, first, end, fingerprint)) {
+		/* A slot of this word with another list is stale: a module unmapped without its .fini_array
+		 * held the word's address before this one. */
+		unsigned spins = 0;
+		release_slots(gate, first, end, fingerprint, &spins);
+		if (!attach(gate, first, end, fingerprint))
+			return;
+	}
+	int64_t closed = LOAD(*gate);
+	if (closed != 0 && LOAD(sc_gate) == 0)
+		__atomic_compare_exchange_n(gate, &closed, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* Writes tag into an attached word through libsafecopy (locked, hence seq_cst as STORE would be), by a
+ * compare-and-swap from a value the word can hold: the word of a module unmapped without its
+ * .fini_array may be gone or belong to another module now (the header comment). An opener's swap in
+ * between makes ours fail once; we then close the word it opened. */
+static void close_word(struct slot *slot, int64_t tag)
+{
+	uint64_t *word = (uint64_t *)(void *)LOAD(slot->gate);
+	if (word == NULL || !list_intact(slot))
+		return;
+	for (;;) {
+		struct safecopy_atomic_result r = safecopy_atomic_load64(word, NULL);
+		if (r.status != SAFECOPY_OK || !gate_value((int64_t)r.value))
+			return;
+		struct safecopy_atomic_result c = safecopy_atomic_cas64(word, r.value, (uint64_t)tag, NULL);
+		if (c.status != SAFECOPY_OK || c.value == r.value)
+			return;
+	}
+}
+
+/* Called from sc_blocked_push before the thread's own record says it is blocked, so the libsafecopy
+ * calls run as any call in a handler does. */
 void sc_inline_close_all(void)
 {
 	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
 	int64_t tag = new_tag();
 	unsigned n = LOAD(slots_used);
-	for (unsigned i = 0; i < n; i++) {
-		int64_t *gate = LOAD(slots[i].gate);
-		if (gate != NULL)
-			safecopy_atomic_store64((uint64_t *)(void *)gate, (uint64_t)tag, NULL);
-	}
+	for (unsigned i = 0; i < n; i++)
+		close_word(&slots[i], tag);
 	__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
 }
 
-/* The site of slot at pc, if the slot is attached and stays so while it is read. The list is read
- * through libsafecopy: a module unmapped without running its .fini_array (a loader of its own) left
- * its slot attached, and a fault at a PC in its old range must not fault again in here. */
+/* The site of slot at pc, if the slot is attached, its list intact, and it stays so while it is read.
+ * The list is read through libsafecopy: a module unmapped without running its .fini_array (a loader of
+ * its own) left its slot attached, and a fault at a PC in its old range must not fault again in here,
+ * nor be resumed at a landing read from whatever was mapped there since. */
 static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site *out)
 {
 	uint64_t seq = LOAD(slot->seq);
 	if ((seq & 1) || LOAD(slot->gate) == NULL || pc < LOAD(slot->lowest) || pc > LOAD(slot->highest))
 		return false;
 	const struct site *s = LOAD(slot->sites), *end = LOAD(slot->sites_end);
-	struct site chunk[16]; /* 192 bytes of the handler's stack: well inside SAFECOPY_SIGSTACK_EXTRA */
+	struct site chunk[CHUNK]; /* well inside SAFECOPY_SIGSTACK_EXTRA */
 	while (s < end) {
-		size_t n = (size_t)(end - s) < 16 ? (size_t)(end - s) : 16;
+		size_t n = (size_t)(end - s) < CHUNK ? (size_t)(end - s) : CHUNK;
 		if (safecopy_memcpy(chunk, s, n * sizeof *s, NULL) != n * sizeof *s)
 			return false; /* the list is gone */
 		for (size_t i = 0; i < n; i++, s++) {
@@ -196,7 +290,7 @@ static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site 
 				continue;
 			out->landing = (uintptr_t)&s->landing + (uintptr_t)(intptr_t)c->landing;
 			out->width = (unsigned)c->width;
-			return LOAD(slot->seq) == seq;
+			return list_intact(slot) && LOAD(slot->seq) == seq;
 		}
 	}
 	return false;

@@ -751,6 +751,85 @@ Test(inline_sites, a_unit_unmapped_without_its_destructor_is_never_read_or_writt
 	expect_exit(run_in_child(unmapped_unit, NULL, 20), 0);
 }
 
+/* What a module loaded at the same addresses later might hold: a word at 1 (a unit's first value) and
+ * a list naming the same access with another landing, or nothing at all. */
+static void fill_successor(char *page, uintptr_t pc, bool with_list)
+{
+	memset(page, 0, pgsz());
+	if (!with_list)
+		return;
+	struct site *list = (struct site *)(void *)(page + 64);
+	*(int64_t *)(void *)page = 1;
+	list->access = (int32_t)(pc - (uintptr_t)&list->access);
+	list->landing = (int32_t)(pc + 32 - (uintptr_t)&list->landing);
+	list->width = 8;
+}
+
+/* Whether a page fault at pc is resumed, and where. */
+static uintptr_t resumed_at(uintptr_t pc)
+{
+	ucontext_t uc;
+	siginfo_t si;
+	fake_inline_page_fault(&si, &uc, pc);
+	return safecopy_handle_signal(SIGSEGV, &si, &uc) ? (uintptr_t)uc.uc_mcontext.gregs[REG_RIP] : 0;
+}
+
+static int replaced_unit(void *arg)
+{
+	(void)arg;
+	touch_stack_below();
+	fix_page = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *code = mmap(NULL, pgsz(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *before = malloc(pgsz());
+	if (fix_page == MAP_FAILED || code == MAP_FAILED || before == NULL ||
+	    set_action(SIGSEGV, counting_previous, NULL, SA_SIGINFO) != 0 || safecopy_init() != 0)
+		return 10;
+	uintptr_t pc = (uintptr_t)code + 100;
+	char *page = attach_unit_in_page(pc);
+	if (!page || resumed_at(pc) != pc + 16)
+		return 11;
+	for (int round = 0; round < 2; round++) {
+		bool with_list = round == 0;
+		/* The module goes without its destructors; another mapping takes its addresses. */
+		if (munmap(page, pgsz()) != 0 ||
+		    mmap(page, pgsz(), PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != page)
+			return 12;
+		fill_successor(page, pc, with_list);
+		memcpy(before, page, pgsz());
+		/* Its list is not the one attached: a fault at pc is not safecopy's. */
+		if (resumed_at(pc) != 0)
+			return 20 + round;
+		child_step(1 + 2 * round);
+		/* A foreign fault whose previous handler blocks SIGSEGV closes every attached word: not the
+		 * successor's. */
+		mprotect(fix_page, pgsz(), PROT_READ);
+		*(volatile char *)fix_page = 1;
+		if (previous_calls != round + 1)
+			return 30 + round;
+		if (memcmp(page, before, pgsz()) != 0)
+			return 40 + round;
+		child_step(2 + 2 * round);
+	}
+	/* A unit of the successor attaches its own list at the old word: it replaces the stale slot, its
+	 * word opens, and its access is resumed at its own landing. */
+	fill_successor(page, pc, true);
+	struct site *list = (struct site *)(void *)(page + 64);
+	safecopy_inline_attach((int64_t *)(void *)page, list, list + 1);
+	if (*(int64_t *)(void *)page != 0 || resumed_at(pc) != pc + 32)
+		return 50;
+	safecopy_inline_detach((int64_t *)(void *)page);
+	if (*(int64_t *)(void *)page == 0 || resumed_at(pc) != 0)
+		return 51;
+	free(before);
+	return 0;
+}
+
+Test(inline_sites, a_unit_whose_addresses_are_reused_is_neither_resumed_nor_written)
+{
+	expect_exit(run_in_child(replaced_unit, NULL, 20), 0);
+}
+
 /* ---- a module that is unloaded ------------------------------------------------------------------- */
 
 #if defined(SAFECOPY_INLINE_PLUGIN_PATH) && !defined(SAFECOPY_TEST_INTERNALS)
