@@ -146,7 +146,8 @@ enum usertrap_status {
 	                                 libsafecopy's own code, or mprotect/mremap refused (err->sys_errno) */
 	USERTRAP_ERR_FAULT = -5,      /* reading or writing the site faulted (err->fault) */
 	USERTRAP_ERR_TABLE_BUSY = -6, /* no free place for the trap table in [0x60000, 0x70000) */
-	USERTRAP_ERR_NO_SUD = -7,     /* lazy capture asked for, but the kernel lacks Syscall User Dispatch */
+	USERTRAP_ERR_NO_SUD = -7,     /* lazy capture asked for, but the kernel lacks Syscall User Dispatch
+	                                 (sys_errno EINVAL) or valgrind runs the program (ENOTSUP) */
 	USERTRAP_ERR_STATE = -8,      /* not initialised, or initialised twice */
 	USERTRAP_ERR_INVAL = -9,      /* bad argument (NULL hook, unknown flag, NULL site) */
 	USERTRAP_ERR_SYS = -10,       /* a system call usertrap needs failed (err->sys_errno) */

@@ -69,8 +69,9 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 	if (ut_running())
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	bool lazy = (config->flags & USERTRAP_LAZY) != 0;
-	if (lazy && ut_sud_probe())
-		return ut_fail(err, USERTRAP_ERR_NO_SUD, EINVAL);
+	int why = lazy ? ut_sud_probe() : 0;
+	if (why)
+		return ut_fail(err, USERTRAP_ERR_NO_SUD, why);
 	enum usertrap_vector_save mode =
 	    config->flags & USERTRAP_HOOK_NO_VECTOR ? USERTRAP_VECTOR_NONE : config->vector_save;
 	struct ut_tramp_mode tramp;

@@ -1,6 +1,13 @@
 /* Syscall User Dispatch: probing, arming threads, the shared selector byte. */
+#include <errno.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "usertrap/status.h"
 #include "usertrap/sud.h"
@@ -20,10 +27,15 @@ static unsigned char selector = SYSCALL_DISPATCH_FILTER_ALLOW; /* any other valu
 static bool in_use;
 static __thread bool armed UT_TLS;
 
+/* Under valgrind the program's prctl reaches the kernel as valgrind's own: the kernel would then
+ * dispatch valgrind's system calls (made outside the allowed range, to a SIGSYS it does not expect:
+ * the process dies), not the program's, which valgrind runs itself. */
 int ut_sud_probe(void)
 {
+	if (RUNNING_ON_VALGRIND)
+		return ENOTSUP;
 	long r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
-	return r == 0 ? 0 : USERTRAP_ERR_NO_SUD;
+	return r == 0 ? 0 : (int)-r;
 }
 
 bool ut_sud_in_use(void)

@@ -21,7 +21,8 @@
 /* The kernel's sigset_t on x86-64: the size rt_sigaction and rt_sigprocmask take. */
 #define UT_SIGSET_SIZE 8
 
-/* 0 if the kernel has Syscall User Dispatch, else USERTRAP_ERR_NO_SUD. */
+/* 0 if Syscall User Dispatch can be used, else why not, as an errno: the kernel's answer (EINVAL
+ * without it), or ENOTSUP under valgrind (see sud.c). */
 UT_HIDDEN int ut_sud_probe(void);
 
 /* Whether lazy capture is set up (usertrap_init with USERTRAP_LAZY, until shutdown). */

@@ -6,6 +6,7 @@
  * program calling system() and popen().
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,31 @@ Test(preload, gzip)
 	snprintf(path, sizeof path, "%s/data", dir);
 	char *argv[] = {"/bin/gzip", "-c", path, NULL};
 	compare(argv);
+}
+
+/* valgrind runs the program on its own CPU: the program's prctl would arm Syscall User Dispatch for
+ * valgrind's own system calls, and the first of them would kill it with SIGSYS. The preload says once
+ * that it cannot capture there, and the program runs as it would without it. */
+Test(preload, valgrind_runs_the_program_without_capture)
+{
+	if (access("/usr/bin/valgrind", X_OK) != 0)
+		cr_skip_test("no /usr/bin/valgrind");
+	char *argv[] = {"/usr/bin/valgrind", "-q", "--error-exitcode=3", "/bin/echo", "one line", NULL};
+	struct run plain = run(argv, false), pre = run(argv, true);
+	const char *said = "usertrap_preload: no syscall user dispatch (errno 95)\n";
+	cr_assert(WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 0, "plain: status %#x",
+	          plain.status);
+	cr_assert_eq(pre.status, plain.status, "under the preload: status %#x (SIGSYS is %d)", pre.status,
+	             SIGSYS);
+	cr_assert(pre.out_len == 9 && plain.out_len == 9 && memcmp(pre.out, "one line\n", 9) == 0 &&
+	          memcmp(plain.out, "one line\n", 9) == 0);
+	cr_assert_eq(plain.err_len, 0, "%.*s", (int)plain.err_len, plain.err);
+	cr_assert(pre.err_len == strlen(said) && memcmp(pre.err, said, pre.err_len) == 0, "stderr: %.*s",
+	          (int)pre.err_len, pre.err);
+	free(plain.out);
+	free(plain.err);
+	free(pre.out);
+	free(pre.err);
 }
 
 static void need_python3(void)
