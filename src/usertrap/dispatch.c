@@ -46,11 +46,12 @@ long ut_run_hook(struct usertrap_call *call)
 }
 
 /* True if usertrap_syscall() does more for a call of this number than make it: the calls whose masks it
- * filters (sigmask.h), rt_sigaction, the fork-like and in-place calls, and the calls after which it
- * forgets what it knew of the mappings. usertrap_syscall() makes every other call straight away, so
- * the trampoline's pass-through (USERTRAP_RESULT_PASS) and usertrap_syscall() agree by construction.
- * Inline, as the counter and the table check (counters.h, table.h): a call and a return each on every
- * trampoline call's way cost more than these few compares. */
+ * filters (sigmask.h), rt_sigaction, the fork-like and in-place calls, the calls after which it
+ * forgets what it knew of the mappings, and prctl (the program's own Syscall User Dispatch: sud.h).
+ * usertrap_syscall() makes every other call straight away, so the trampoline's pass-through
+ * (USERTRAP_RESULT_PASS) and usertrap_syscall() agree by construction. Inline, as the counter and the table
+ * check (counters.h, table.h): a call and a return each on every trampoline call's way cost more than these
+ * few compares. */
 static inline __attribute__((always_inline)) bool needs_usertrap(long nr)
 {
 	switch (nr) {
@@ -75,6 +76,7 @@ static inline __attribute__((always_inline)) bool needs_usertrap(long nr)
 	case SYS_pkey_mprotect:
 	case SYS_shmat:
 	case SYS_shmdt:
+	case SYS_prctl:
 		return true;
 	default:
 		return false;
@@ -185,6 +187,8 @@ long usertrap_syscall(const struct usertrap_call *call)
 		return ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (call->nr == SYS_rt_sigaction)
 		return ut_sigaction_call(call);
+	if (call->nr == SYS_prctl && a[0] == UT_PR_SET_SYSCALL_USER_DISPATCH)
+		return ut_sud_program_prctl(a);
 	if (ut_mask_call(call, &r))
 		return r;
 	r = ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -78,6 +78,15 @@ void ut_sud_select(bool intercept)
 	                 __ATOMIC_SEQ_CST);
 }
 
+long ut_sud_program_prctl(const long a[5])
+{
+	if (!ut_sud_in_use())
+		return UT_SYS5(SYS_prctl, a[0], a[1], a[2], a[3], a[4]);
+	if (a[1] == PR_SYS_DISPATCH_OFF)
+		return a[2] || a[3] || a[4] ? -EINVAL : 0; /* the kernel's checks of an OFF request */
+	return -EBUSY;
+}
+
 void ut_sud_after_fork_child(void)
 {
 	if (armed && ut_running())

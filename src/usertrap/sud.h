@@ -37,6 +37,17 @@ UT_HIDDEN void ut_sud_unblock_keep(void);
 /* Intercept (true) or allow (false) the calls of every armed thread. */
 UT_HIDDEN void ut_sud_select(bool intercept);
 
+/*
+ * The program's own prctl(PR_SET_SYSCALL_USER_DISPATCH, a[1..4]) (a[0] is the option) while lazy
+ * capture is set up: the kernel has one dispatch per thread, and usertrap's own system calls, handlers
+ * and restorer would all be dispatched to the program under its range and selector (its SIGSYS handler
+ * cannot even be called without a system call). So arming is refused with -EBUSY, and disarming
+ * answers 0 (the program's dispatch is off, as it asked) without touching usertrap's. Without lazy
+ * capture the call is the kernel's.
+ */
+#define UT_PR_SET_SYSCALL_USER_DISPATCH 59
+UT_HIDDEN long ut_sud_program_prctl(const long a[5]);
+
 /* In a child of fork: re-arms the thread if its parent was armed and usertrap runs. */
 UT_HIDDEN void ut_sud_after_fork_child(void);
 

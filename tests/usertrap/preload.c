@@ -781,6 +781,31 @@ static unsigned long long report_value(const char *name)
 	return v;
 }
 
+/* A program that arms Syscall User Dispatch for itself (tests/usertrap/programs/own_dispatch.c): plainly
+ * it catches its own call; under lazy capture, where the thread's one dispatch is usertrap's, its
+ * request fails with EBUSY, its disarm succeeds, and it goes on (before: killed by SIGSEGV, usertrap's
+ * own calls dispatched to it). */
+Test(preload, a_program_arming_its_own_dispatch_is_refused_not_killed)
+{
+	char *argv[] = {OWN_DISPATCH_PATH, NULL};
+	struct run plain = run(argv, false), pre = run(argv, true);
+	const char *want_plain = "disarm 0\ncaught 1 nr 110 result 4242\n";
+	const char *want_pre = "disarm 0\narm: EBUSY\npid matches 1\n";
+	cr_assert(WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 0, "plain: status %#x",
+	          plain.status);
+	cr_assert(plain.out_len == strlen(want_plain) && memcmp(plain.out, want_plain, plain.out_len) == 0,
+	          "plain: %.*s", (int)plain.out_len, plain.out);
+	cr_assert(WIFEXITED(pre.status) && WEXITSTATUS(pre.status) == 3, "preloaded: status %#x", pre.status);
+	cr_assert(pre.out_len == strlen(want_pre) && memcmp(pre.out, want_pre, pre.out_len) == 0,
+	          "preloaded: %.*s", (int)pre.out_len, pre.out);
+	cr_assert_eq(pre.err_len, 0, "%.*s", (int)pre.err_len, pre.err);
+	cr_assert_gt(report_value(" calls="), 0);
+	free(plain.out);
+	free(plain.err);
+	free(pre.out);
+	free(pre.err);
+}
+
 struct patch_counts {
 	unsigned long long patched, patches, failures;
 };
