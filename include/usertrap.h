@@ -168,7 +168,8 @@ struct usertrap_error {
 /* in a signal handler: Syscall User Dispatch (lazy capture), or a site left half-written by a failed
  * patch (met in SIGILL) */
 #define USERTRAP_CALL_SIGSYS 0x2u
-/* clone/clone3 with a new stack or CLONE_VM, vfork: see usertrap_syscall */
+/* clone/clone3 with a new stack or CLONE_VM, vfork, and on the SIGSYS path the calls that install a
+ * seccomp filter (usertrap_seccomp_sealed): see usertrap_syscall */
 #define USERTRAP_CALL_IN_PLACE 0x4u
 /*
  * An i386 call (`int $0x80`, caught by Syscall User Dispatch): nr is the i386 number (20 is getpid,
@@ -373,6 +374,20 @@ USERTRAP_API int usertrap_capture_thread(bool on, struct usertrap_error *err);
  * (from their start routine on). Returns 0, ERR_STATE or ERR_SYS. Not async-signal-safe.
  */
 USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
+
+/*
+ * True once the program has installed a seccomp filter or strict mode (seccomp(2), prctl(PR_SET_SECCOMP))
+ * through usertrap_syscall(). The filter applies to usertrap's own system calls as well, and may forbid
+ * any of them, so from the moment such a call is made usertrap makes none of its own: lazy capture is
+ * paused in every thread and cannot be resumed, no site is patched any more, no thread is armed
+ * (usertrap_capture_thread, usertrap_capture_all, usertrap_patch, usertrap_unpatch and
+ * usertrap_patch_functions return ERR_STATE). Sites patched before keep reaching the hook; calls at
+ * other sites run uncaptured. A hook that makes system calls of its own should check this too. If the
+ * kernel refuses the filter nothing changes, except when the call came by SIGSYS: it then runs in place
+ * (USERTRAP_CALL_IN_PLACE: returning from the handler after it would take rt_sigreturn), and usertrap
+ * stays sealed whatever the kernel answered. Async-signal-safe.
+ */
+USERTRAP_API bool usertrap_seccomp_sealed(void);
 
 /*
  * The real syscall for `call`, as the hook's pass-through: runs it from usertrap's own syscall gate and

@@ -63,6 +63,7 @@ struct sct_board {
 	uint32_t slots_used;   /* slots ever claimed (a high-water mark bounding scans) */
 	uint64_t unseen_tasks; /* processes or threads that started but could not be traced */
 	uint64_t capture_lost; /* calls usertrap could not hand over (summed at exit) */
+	uint64_t sealed_tasks; /* processes that installed a seccomp filter (sct_note_sealed) */
 	struct sct_count counts[SCT_NR_COUNT];
 	struct sct_slot slots[SCT_SLOTS];
 };

@@ -307,6 +307,12 @@ int main(int argc, char **argv)
 		    stderr,
 		    "sctrace: %llu calls ran without the tracer (usertrap lost the capture of a thread)\n",
 		    (unsigned long long)b->capture_lost);
+	if (b->sealed_tasks && o.quiet < 2)
+		fprintf(stderr,
+		        "sctrace: %llu traced process(es) installed a seccomp filter: their calls after it "
+		        "are not "
+		        "shown (the filter applies to the tracer's own system calls)\n",
+		        (unsigned long long)b->sealed_tasks);
 	if (WIFSIGNALED(root_status)) {
 		int sig = WTERMSIG(root_status);
 		signal(sig, SIG_DFL);

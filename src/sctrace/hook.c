@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -412,8 +414,8 @@ static long traced_call(struct sct_thread *t, struct usertrap_call *call)
 		sct_out_publish(t, f, is_fork_like(nr), is_exec(nr) ? (uint32_t)t->tid : 0);
 	if (is_fork_like(nr))
 		before_new_task(nr, call->args);
-	else if (may_block(nr) || is_exec(nr))
-		sct_out_flush();
+	else if (may_block(nr) || is_exec(nr) || nr == SYS_seccomp || nr == SYS_prctl)
+		sct_out_flush(); /* seccomp, prctl: a filter would forbid the writes later (sct_hook) */
 	long r = run_call(t, call);
 	if (r == USERTRAP_RESULT_IN_PLACE) {
 		inplace_started(t, f, call, show);
@@ -471,11 +473,27 @@ static long i386_call(struct sct_thread *t, struct usertrap_call *call)
 	return r;
 }
 
+/* seccomp(2) with SECCOMP_SET_MODE_STRICT or _FILTER, or prctl(PR_SET_SECCOMP): what seals usertrap. */
+static bool installs_seccomp(const struct usertrap_call *call)
+{
+	if (call->flags & USERTRAP_CALL_I386)
+		return false;
+	if (call->nr == SYS_seccomp)
+		return call->args[0] == SECCOMP_SET_MODE_STRICT || call->args[0] == SECCOMP_SET_MODE_FILTER;
+	return call->nr == SYS_prctl && call->args[0] == PR_SET_SECCOMP;
+}
+
 long sct_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
 	if (!sct.active)
 		return sct_guarded_syscall(call);
+	/* The process confined itself with a seccomp filter, which applies to the tracer's own calls too:
+	 * it makes none any more (no line, no thread state), and the command says how many went unshown. */
+	if (usertrap_seccomp_sealed()) {
+		sct_note_sealed();
+		return usertrap_syscall(call);
+	}
 	int saved_errno = errno; /* the program's: nothing the tracer does may change it */
 	struct sct_thread *t = sct_thread_self();
 	if (!t || t->busy) /* no state, or a call the tracer itself made (a vDSO falling back to a syscall) */
@@ -488,6 +506,10 @@ long sct_hook(struct usertrap_call *call, void *arg)
 		r = i386_call(t, call);
 	else
 		r = sct_task_traced(t) ? traced_call(t, call) : untraced_call(t, call);
+	/* Sealed by this call: through a patched site it is made in the hook; by SIGSYS it runs in place
+	 * after the hook, and usertrap is sealed whatever the kernel answers (usertrap.h). */
+	if (usertrap_seccomp_sealed() || (r == USERTRAP_RESULT_IN_PLACE && installs_seccomp(call)))
+		sct_note_sealed();
 	t = sct_thread_self_if_any();
 	if (t)
 		t->busy = false;

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include "sctrace/output.h"
+#include "usertrap.h"
 #include "sctrace/rawsys.h"
 
 /* Lines gathered while a single task is traced and the output is a regular file; written when the
@@ -43,9 +44,20 @@ void sct_own_fd_replace(int old_fd, int new_fd)
 			sct.own_fds[i] = new_fd + 1;
 }
 
+void sct_note_sealed(void)
+{
+	static bool noted; /* a child of fork inherits it, as it inherits the filter */
+	if (!__atomic_exchange_n(&noted, true, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&sct.board->sealed_tasks, 1, __ATOMIC_RELAXED);
+}
+
 /* Writes all of iov[0..n) to fd, continuing after partial writes and EINTR. */
 static void write_all(int fd, struct iovec *iov, int n)
 {
+	if (usertrap_seccomp_sealed()) { /* see sct_hook: the line of the call that installed the filter */
+		sct_note_sealed();
+		return;
+	}
 	while (n > 0) {
 		long w = sct_raw3(SYS_writev, fd, iov, n);
 		if (w == -4 /* EINTR */)

@@ -19,6 +19,10 @@ SCT_HIDDEN void sct_out_prefix(struct sct_thread *t, struct sct_line *l);
 /* Prints one complete line (ending in '\n'). */
 SCT_HIDDEN void sct_out_line(struct sct_thread *t, const char *text, size_t len);
 
+/* Notes on the board, once per process, that it confined itself with a seccomp filter: from then on
+ * the tracer makes no system call in it, so it shows none of its calls (sct_hook). */
+SCT_HIDDEN void sct_note_sealed(void);
+
 /* Writes the lines gathered so far (before the process may stop: exit, exec, fork, a blocking call). */
 SCT_HIDDEN void sct_out_flush(void);
 

@@ -134,8 +134,9 @@ static void *start_thread(void *p)
 	struct start s = *(struct start *)p;
 	free(p);
 	uint64_t faults = FAULT_SIGNALS;
-	UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &faults, NULL, UT_SIGSET_SIZE);
-	if (s.arm && ut_running() && ut_sud_in_use()) {
+	if (!ut_sud_sealed()) /* a seccomp filter may forbid rt_sigprocmask (seccomp.h) */
+		UT_SYS4(SYS_rt_sigprocmask, SIG_UNBLOCK, &faults, NULL, UT_SIGSET_SIZE);
+	if (s.arm && ut_running() && ut_sud_in_use() && !ut_sud_sealed()) {
 		ut_sud_unblock_keep();
 		ut_sud_arm(true);
 	}

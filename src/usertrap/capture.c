@@ -20,6 +20,7 @@
 #include "usertrap/patcher.h"
 #include "usertrap/refused.h"
 #include "usertrap/registry.h"
+#include "usertrap/seccomp.h"
 #include "usertrap/status.h"
 #include "usertrap/sud.h"
 #include "usertrap/windows.h"
@@ -143,17 +144,24 @@ static void intercepted(long nr, bool i386, void *uc)
 	} else if (in_place) {
 		call.flags |= USERTRAP_CALL_IN_PLACE;
 		long r = ut_run_hook(&call);
-		if (r == USERTRAP_RESULT_IN_PLACE)
+		if (r == USERTRAP_RESULT_IN_PLACE) {
+			/* A seccomp filter takes effect after this handler's rt_sigreturn, at the gate:
+			 * usertrap makes no call of its own from then on (seccomp.h), whether the kernel
+			 * takes it or not. */
+			if (!i386 && ut_seccomp_installs(nr, call.args))
+				ut_sud_seal();
 			run_in_place(insn, nr, i386, uc);
-		else
+		} else {
 			arch_set_rax(uc, (uint64_t)r);
+		}
 	} else {
 		/* exit_group never returns and ends every thread: a patch of its site would never run (a
 		 * child forked earlier has the parent's code as it was then). It was the last first hit of
 		 * every process, tens of microseconds at exit. An `int $0x80` site is never patched (no
 		 * pattern or window makes an i386 call), so none is tried, counted or refused. */
 		bool patched = !i386 && __atomic_load_n(&lazy_patch_on, __ATOMIC_ACQUIRE) &&
-		               nr != SYS_exit_group && ut_hits_reached(insn) && lazy_patch(insn, nr);
+		               !ut_sud_sealed() && nr != SYS_exit_group && ut_hits_reached(insn) &&
+		               lazy_patch(insn, nr);
 		arch_set_rax(uc, (uint64_t)ut_run_hook(&call));
 		/* A window just patched over this call has a guard byte where the thread returns (after the
 		 * syscall, when more instructions were moved): resume at that point of the stub. Returning
@@ -199,7 +207,7 @@ void usertrap_set_patch_hits(unsigned k)
 
 int usertrap_capture_thread(bool on, struct usertrap_error *err)
 {
-	if (!ut_running() || !ut_sud_in_use())
+	if (!ut_running() || !ut_sud_in_use() || ut_sud_sealed()) /* sealed: seccomp.h */
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	if (on)
 		ut_sud_unblock_keep();
@@ -209,7 +217,7 @@ int usertrap_capture_thread(bool on, struct usertrap_error *err)
 
 int usertrap_capture_all(bool on, struct usertrap_error *err)
 {
-	if (!ut_running() || !ut_sud_in_use())
+	if (!ut_running() || !ut_sud_in_use() || ut_sud_sealed()) /* sealed: seccomp.h */
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	ut_sud_select(on);
 	ut_arm_new_threads(on);

@@ -11,6 +11,7 @@
 #include "usertrap/maps.h"
 #include "usertrap/pagewrite.h"
 #include "usertrap/refused.h"
+#include "usertrap/seccomp.h"
 #include "usertrap/sigaction.h"
 #include "usertrap/sigmask.h"
 #include "usertrap/site.h"
@@ -47,7 +48,8 @@ long ut_run_hook(struct usertrap_call *call)
 
 /* True if usertrap_syscall() does more for a call of this number than make it: the calls whose masks it
  * filters (sigmask.h), rt_sigaction, the fork-like and in-place calls, the calls after which it
- * forgets what it knew of the mappings, and prctl (the program's own Syscall User Dispatch: sud.h).
+ * forgets what it knew of the mappings, prctl (the program's own Syscall User Dispatch: sud.h) and the
+ * calls that install a seccomp filter (seccomp.h).
  * usertrap_syscall() makes every other call straight away, so the trampoline's pass-through
  * (USERTRAP_RESULT_PASS) and usertrap_syscall() agree by construction. Inline, as the counter and the table
  * check (counters.h, table.h): a call and a return each on every trampoline call's way cost more than these
@@ -77,6 +79,7 @@ static inline __attribute__((always_inline)) bool needs_usertrap(long nr)
 	case SYS_shmat:
 	case SYS_shmdt:
 	case SYS_prctl:
+	case SYS_seccomp:
 		return true;
 	default:
 		return false;
@@ -108,6 +111,8 @@ struct ut_dispatched ut_dispatch(struct usertrap_call *call)
 
 bool ut_in_place(long nr, const long args[6])
 {
+	if (ut_seccomp_installs(nr, args)) /* returning from a SIGSYS handler after it needs rt_sigreturn */
+		return true;
 	if (!ut_in_place_nr(nr))
 		return false;
 	if (nr == SYS_clone) {
@@ -189,6 +194,8 @@ long usertrap_syscall(const struct usertrap_call *call)
 		return ut_sigaction_call(call);
 	if (call->nr == SYS_prctl && a[0] == UT_PR_SET_SYSCALL_USER_DISPATCH)
 		return ut_sud_program_prctl(a);
+	if (ut_seccomp_installs(call->nr, a))
+		return ut_seccomp_install(call->nr, a);
 	if (ut_mask_call(call, &r))
 		return r;
 	r = ut_sys(call->nr, a[0], a[1], a[2], a[3], a[4], a[5]);

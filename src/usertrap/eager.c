@@ -16,6 +16,7 @@
 #include "usertrap/refused.h"
 #include "usertrap/site.h"
 #include "usertrap/status.h"
+#include "usertrap/sud.h"
 #include "usertrap/windows.h"
 
 #define NAMES_PER_LOCK 32
@@ -189,7 +190,7 @@ static void *first_known(const char *const *names, size_t n)
 
 int usertrap_patch_functions(const char *const *names, size_t n, struct usertrap_error *err)
 {
-	if (!ut_running())
+	if (!ut_running() || ut_sud_sealed()) /* sealed: seccomp.h */
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	if (!names && n)
 		return ut_fail(err, USERTRAP_ERR_INVAL, 0);

@@ -118,7 +118,7 @@ int usertrap_init(const struct usertrap_config *config, struct usertrap_error *e
 /* The checks every explicit (un)patch makes first: 0, or the error. */
 static int check_explicit(const void *site, struct usertrap_error *err)
 {
-	if (!ut_running())
+	if (!ut_running() || ut_sud_sealed()) /* sealed: writing code takes system calls (seccomp.h) */
 		return ut_fail(err, USERTRAP_ERR_STATE, 0);
 	return site ? 0 : ut_fail(err, USERTRAP_ERR_INVAL, 0);
 }

@@ -9,6 +9,7 @@
  *            sigsys_native=N patches=N patch_failures=N capture_lost=N fast=P%
  * calls (the hook's own count) = trampoline + sigsys + sigill; sigsys_native (rt_sigreturn) never
  * reaches the hook; fast is trampoline / calls. A forked child counts from zero.
+ * No report comes from a process that installed a seccomp filter (usertrap_seccomp_sealed).
  * USERTRAP_NO_PATCH=1 keeps every call on the signal path. At start the syscall sites of the libc
  * wrappers nearly every process calls (eager_functions) are patched before their first call
  * (usertrap_patch_functions); USERTRAP_EAGER=0 leaves them to lazy capture. Other sites are patched
@@ -155,7 +156,9 @@ static bool stderr_unchanged(void)
  * site lines and the plan cache's save. */
 static void report(bool in_destructor)
 {
-	if (__atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
+	/* Not after the program sealed itself with a seccomp filter: any of the report's calls (getpid,
+	 * open, write, the plan cache's files) may be forbidden, and the process would be killed. */
+	if (usertrap_seccomp_sealed() || __atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
 		return;
 	static char text[16384]; /* one write, so that processes appending at once do not interleave */
 	/* getpid first: it goes through the hook too, and the two snapshots after it must agree */

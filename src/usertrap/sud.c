@@ -25,6 +25,7 @@
 
 static unsigned char selector = SYSCALL_DISPATCH_FILTER_ALLOW; /* any other value kills: only 0 or 1 */
 static bool in_use;
+static bool sealed; /* see ut_sud_seal */
 static __thread bool armed UT_TLS;
 
 /* Under valgrind the program's prctl reaches the kernel as valgrind's own: the kernel would then
@@ -50,6 +51,8 @@ void ut_sud_set_in_use(bool on)
 
 int ut_sud_arm(bool on)
 {
+	if (on && __atomic_load_n(&sealed, __ATOMIC_ACQUIRE))
+		return 0; /* not even the prctl: a seccomp filter may forbid it */
 	long r;
 	if (on)
 		r = UT_SYS5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, ut_table(),
@@ -74,8 +77,29 @@ void ut_sud_unblock_keep(void)
 
 void ut_sud_select(bool intercept)
 {
+	if (intercept && __atomic_load_n(&sealed, __ATOMIC_ACQUIRE))
+		return;
 	__atomic_store_n(&selector, intercept ? SYSCALL_DISPATCH_FILTER_BLOCK : SYSCALL_DISPATCH_FILTER_ALLOW,
 	                 __ATOMIC_SEQ_CST);
+}
+
+bool ut_sud_seal(void)
+{
+	bool intercepting = __atomic_load_n(&selector, __ATOMIC_SEQ_CST) == SYSCALL_DISPATCH_FILTER_BLOCK;
+	__atomic_store_n(&sealed, true, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&selector, SYSCALL_DISPATCH_FILTER_ALLOW, __ATOMIC_SEQ_CST);
+	return intercepting;
+}
+
+void ut_sud_unseal(bool intercept)
+{
+	__atomic_store_n(&sealed, false, __ATOMIC_SEQ_CST);
+	ut_sud_select(intercept);
+}
+
+bool ut_sud_sealed(void)
+{
+	return __atomic_load_n(&sealed, __ATOMIC_ACQUIRE);
 }
 
 long ut_sud_program_prctl(const long a[5])

@@ -48,6 +48,18 @@ UT_HIDDEN void ut_sud_select(bool intercept);
 #define UT_PR_SET_SYSCALL_USER_DISPATCH 59
 UT_HIDDEN long ut_sud_program_prctl(const long a[5]);
 
+/*
+ * Sealed: the program is installing, or has installed, a seccomp filter, which may forbid any system
+ * call usertrap would make of its own (seccomp.h). ut_sud_seal pauses interception in every thread
+ * (the selector: no SIGSYS, hence no handler and no rt_sigreturn, comes from dispatch any more), and
+ * from then on arming a thread and resuming interception do nothing. It returns whether interception
+ * was on; ut_unseal(that) undoes it (the filter was refused). A child of fork stays sealed (the filter
+ * is inherited).
+ */
+UT_HIDDEN bool ut_sud_seal(void);
+UT_HIDDEN void ut_sud_unseal(bool intercept);
+UT_HIDDEN bool ut_sud_sealed(void);
+
 /* In a child of fork: re-arms the thread if its parent was armed and usertrap runs. */
 UT_HIDDEN void ut_sud_after_fork_child(void);
 

@@ -129,3 +129,22 @@ Test(command, a_program_killed_by_a_signal)
 	run_free(&u);
 	run_free(&t);
 }
+
+/* A program that confines itself with a seccomp filter allowing only its own calls
+ * (tests/usertrap/programs/seccomp_filter.c): the tracer's system calls would be forbidden too, so it
+ * stops showing the process's calls there and says so at the end; the program lives and prints as
+ * plainly (before: killed by SIGSYS at the tracer's first writev after the filter). */
+Test(command, a_program_under_its_own_seccomp_filter)
+{
+	char *argv[] = {SCTRACE_BIN, SCTRACE_PROGRAMS "/seccomp_filter", NULL};
+	struct run r = run_in(dir, argv, NULL);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "ppid same, uid same\n");
+	cr_assert(strstr(r.err, "prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)  = 0\n"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "getuid()"), "a call after the filter was shown: %s", r.err);
+	cr_assert(strstr(r.err,
+	                 "\nsctrace: 1 traced process(es) installed a seccomp filter: their calls after it "
+	                 "are not shown (the filter applies to the tracer's own system calls)\n"),
+	          "%s", r.err);
+	run_free(&r);
+}

@@ -806,6 +806,31 @@ Test(preload, a_program_arming_its_own_dispatch_is_refused_not_killed)
 	free(pre.err);
 }
 
+/* A program that confines itself with a strict seccomp filter (tests/usertrap/programs/seccomp_filter.c)
+ * lives and prints the same under the preload, which then writes no report (its open and write could
+ * be the calls that kill). Before: killed by SIGSYS (a lazy patch's /proc/self/mem, a SIGSYS handler's
+ * rt_sigreturn). */
+Test(preload, a_program_under_its_own_seccomp_filter_lives)
+{
+	char *argv[] = {SECCOMP_FILTER_PATH, NULL};
+	char report[160];
+	snprintf(report, sizeof report, "%s/report", dir);
+	unlink(report);
+	struct run plain = run(argv, false), pre = run(argv, true);
+	const char *want = "ppid same, uid same\n";
+	cr_assert(WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 0, "plain: status %#x",
+	          plain.status);
+	cr_assert(plain.out_len == strlen(want) && memcmp(plain.out, want, plain.out_len) == 0, "plain: %.*s",
+	          (int)plain.out_len, plain.out);
+	cr_assert(same(&pre, &plain), "status %#x, stdout %.*s, stderr %.*s", pre.status, (int)pre.out_len,
+	          pre.out, (int)pre.err_len, pre.err);
+	cr_assert_eq(access(report, F_OK), -1, "a report was written after the filter");
+	free(plain.out);
+	free(plain.err);
+	free(pre.out);
+	free(pre.err);
+}
+
 struct patch_counts {
 	unsigned long long patched, patches, failures;
 };

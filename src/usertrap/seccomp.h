@@ -1,0 +1,22 @@
+/*
+ * Layer 3 (see src/usertrap/README.md). A seccomp filter that the program installs applies to
+ * usertrap's system calls too, and may forbid any of them: patching code (/proc/self/mem, mmap,
+ * mprotect), arming threads (prctl), the SIGSYS path's rt_sigreturn. So the calls that install one
+ * seal usertrap first (sud.h): from then on it makes no system call of its own. Sites patched before
+ * keep reaching the hook (the trampoline makes only the program's own call); calls at other sites run
+ * uncaptured.
+ */
+#ifndef USERTRAP_SECCOMP_H
+#define USERTRAP_SECCOMP_H
+
+#include "usertrap/defs.h"
+
+/* Whether the x86-64 call nr(a...) installs a seccomp filter or strict mode: seccomp(2) with
+ * SECCOMP_SET_MODE_FILTER or _STRICT, prctl(PR_SET_SECCOMP). */
+UT_HIDDEN bool ut_seccomp_installs(long nr, const long a[6]);
+
+/* Such a call, made after sealing usertrap; unsealed again if the kernel refused it. The kernel's
+ * result. */
+UT_HIDDEN long ut_seccomp_install(long nr, const long a[6]);
+
+#endif
