@@ -395,10 +395,12 @@ USERTRAP_API bool usertrap_seccomp_sealed(void);
  * rt_sigprocmask never blocks SIGSYS/SIGILL/SIGSEGV/SIGBUS (for a SIGSYS call it updates the mask that
  * the thread gets back); rt_sigaction on SIGSYS is virtualised; a fork-like clone re-arms capture in the
  * child; while lazy capture is set up, prctl(PR_SET_SYSCALL_USER_DISPATCH) to arm the program's own
- * dispatch returns -EBUSY, and to disarm it returns 0 (usertrap's stays). For USERTRAP_CALL_IN_PLACE calls
- * (which can only run on the caller's own stack) it returns USERTRAP_RESULT_IN_PLACE without doing anything;
- * the hook must return that value unchanged, and the call then runs natively in the caller's context (any
- * other return value emulates the call). Async-signal-safe.
+ * dispatch returns -EBUSY, and to disarm it returns 0 (usertrap's stays); a call that would unmap,
+ * replace, re-protect, move or discard usertrap's own memory (the trap table, the stub pages) fails
+ * without being made (mmap with MAP_FIXED: -ENOMEM; munmap, madvise, mremap: -EINVAL; mprotect: -EACCES). For
+ * USERTRAP_CALL_IN_PLACE calls (which can only run on the caller's own stack) it returns
+ * USERTRAP_RESULT_IN_PLACE without doing anything; the hook must return that value unchanged, and the call
+ * then runs natively in the caller's context (any other return value emulates the call). Async-signal-safe.
  */
 #define USERTRAP_RESULT_IN_PLACE (-4096L - 77)
 USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);

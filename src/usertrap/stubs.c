@@ -173,8 +173,17 @@ uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t fro
 		return 0;
 	pages[n_pages].page = p;
 	pages[n_pages].used = (uint32_t)((off + size + STUB_ALIGN - 1) & ~(uintptr_t)(STUB_ALIGN - 1));
-	n_pages++;
+	__atomic_store_n(&n_pages, n_pages + 1, __ATOMIC_RELEASE); /* ut_stub_pages_overlap reads it */
 	return p + off;
+}
+
+bool ut_stub_pages_overlap(uintptr_t lo, uintptr_t hi)
+{
+	unsigned n = __atomic_load_n(&n_pages, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++)
+		if (lo < pages[i].page + UT_PAGE && hi > pages[i].page)
+			return true;
+	return false;
 }
 
 unsigned long ut_stub_mmaps(void)

@@ -26,6 +26,9 @@ UT_HIDDEN uintptr_t ut_stub_reserve(uintptr_t lo, uintptr_t hi, size_t size, uin
  * ut_window_write(). */
 UT_HIDDEN int ut_stub_write(uintptr_t at, const unsigned char *b, size_t n, struct usertrap_error *err);
 
+/* Whether [lo, hi) overlaps a stub page. Lock-free: a page is listed once it is mapped. */
+UT_HIDDEN bool ut_stub_pages_overlap(uintptr_t lo, uintptr_t hi);
+
 /* Tests only: how many mmap calls tried to place a new stub page (the taken ones counted too). */
 UT_HIDDEN unsigned long ut_stub_mmaps(void);
 

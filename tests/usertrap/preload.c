@@ -831,6 +831,27 @@ Test(preload, a_program_under_its_own_seccomp_filter_lives)
 	free(pre.err);
 }
 
+/* A program mapping low memory at a fixed address over the trap table (programs/low_fixed_map.c) gets
+ * ENOMEM under the preload and says so, instead of replacing the table (before: SIGSEGV at its next
+ * patched call). */
+Test(preload, a_fixed_mapping_over_the_trap_table_is_refused)
+{
+	char *argv[] = {LOW_FIXED_MAP_PATH, NULL};
+	struct run plain = run(argv, false), pre = run(argv, true);
+	cr_assert(WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 0, "plain: status %#x: %.*s",
+	          plain.status, (int)plain.err_len, plain.err);
+	cr_assert(plain.out_len == 15 && memcmp(plain.out, "mapped, pid ok\n", 15) == 0);
+	cr_assert(WIFEXITED(pre.status) && WEXITSTATUS(pre.status) == 1, "preloaded: status %#x", pre.status);
+	const char *said = "mmap: Cannot allocate memory\n";
+	cr_assert(pre.err_len == strlen(said) && memcmp(pre.err, said, pre.err_len) == 0, "%.*s",
+	          (int)pre.err_len, pre.err);
+	cr_assert_eq(pre.out_len, 0);
+	free(plain.out);
+	free(plain.err);
+	free(pre.out);
+	free(pre.err);
+}
+
 struct patch_counts {
 	unsigned long long patched, patches, failures;
 };
