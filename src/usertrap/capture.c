@@ -128,7 +128,7 @@ static void intercepted(long nr, bool i386, void *uc)
 {
 	struct usertrap_call call = call_of(nr, i386, uc);
 	uintptr_t insn = (uintptr_t)call.site;
-	bool in_place = i386 ? ut_in_place_i386(nr) : ut_in_place(nr, call.args);
+	bool in_place = i386 ? ut_in_place_i386(nr, call.args) : ut_in_place(nr, call.args);
 	bool sigreturn = !i386 && nr == SYS_rt_sigreturn, running = ut_running();
 	if (sigreturn || !running)
 		UT_COUNT(sigsys_native); /* the two cases the hook never sees */
@@ -148,7 +148,8 @@ static void intercepted(long nr, bool i386, void *uc)
 			/* A seccomp filter takes effect after this handler's rt_sigreturn, at the gate:
 			 * usertrap makes no call of its own from then on (seccomp.h), whether the kernel
 			 * takes it or not. */
-			if (!i386 && ut_seccomp_installs(nr, call.args))
+			if (i386 ? ut_seccomp_installs_i386(nr, call.args)
+			         : ut_seccomp_installs(nr, call.args))
 				ut_sud_seal();
 			run_in_place(insn, nr, i386, uc);
 		} else {

@@ -135,8 +135,10 @@ bool ut_in_place(long nr, const long args[6])
 	return true;
 }
 
-bool ut_in_place_i386(long nr)
+bool ut_in_place_i386(long nr, const long args[6])
 {
+	if (ut_seccomp_installs_i386(nr, args)) /* as ut_in_place's x86-64 ones */
+		return true;
 	/* A thread may come out of an i386 clone or clone3 (their flags are not read here): the process
 	 * is never taken for single-threaded again, the safe side (as for a CLONE_VM clone above). */
 	if (nr == UT_I386_CLONE || nr == UT_I386_CLONE3)
@@ -190,7 +192,7 @@ static bool own_memory(uintptr_t a, uintptr_t len)
 
 /* The error for a call that would unmap, replace, re-protect, move or discard usertrap's own memory
  * (every patched site would then jump into whatever took its place), else 0. mmap with MAP_FIXED_NOREPLACE
- * is the kernel's to refuse (EEXIST); shmat's size is not in the call, and an i386 call is not looked at. */
+ * is the kernel's to refuse (EEXIST); shmat's size is not in the call. */
 static long own_memory_error(const struct usertrap_call *call)
 {
 	const long *a = call->args;
@@ -216,6 +218,39 @@ static long own_memory_error(const struct usertrap_call *call)
 	}
 }
 
+/* own_memory_error for an i386 call (its numbers; args are 32-bit). old_mmap (90) passes its arguments
+ * in memory: read through libsafecopy (unreadable: the kernel's EFAULT is left to the call). */
+static long own_memory_error_i386(const struct usertrap_call *call)
+{
+	const long *a = call->args;
+	uint32_t m[6];
+	switch (call->nr) {
+	case 90: /* old_mmap(struct {addr, len, prot, flags, fd, offset} *) */
+		if (safecopy_memcpy(m, (const void *)a[0], sizeof m, NULL) != sizeof m)
+			return 0;
+		return (m[3] & MAP_FIXED) && !(m[3] & MAP_FIXED_NOREPLACE) && own_memory(m[0], m[1]) ? -ENOMEM
+		                                                                                     : 0;
+	case 192: /* mmap2 */
+		return (a[3] & MAP_FIXED) && !(a[3] & MAP_FIXED_NOREPLACE) &&
+		               own_memory((uintptr_t)a[0], (uintptr_t)a[1])
+		           ? -ENOMEM
+		           : 0;
+	case 91:  /* munmap */
+	case 219: /* madvise */
+		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ? -EINVAL : 0;
+	case 125: /* mprotect */
+	case 380: /* pkey_mprotect */
+		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ? -EACCES : 0;
+	case 163: /* mremap */
+		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ||
+		               ((a[3] & MREMAP_FIXED) && own_memory((uintptr_t)a[4], (uintptr_t)a[2]))
+		           ? -EINVAL
+		           : 0;
+	default:
+		return 0;
+	}
+}
+
 long usertrap_syscall(const struct usertrap_call *call)
 {
 	const long *a = call->args;
@@ -223,7 +258,7 @@ long usertrap_syscall(const struct usertrap_call *call)
 		return USERTRAP_RESULT_IN_PLACE;
 	long r;
 	if (call->flags & USERTRAP_CALL_I386) { /* its numbers are not the ones needs_usertrap knows */
-		if (ut_mask_call_i386(call, &r))
+		if (ut_mask_call_i386(call, &r) || (r = own_memory_error_i386(call)) != 0)
 			return r;
 		return ut_sys_i386(call->nr, a);
 	}

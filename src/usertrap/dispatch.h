@@ -28,9 +28,10 @@ _Static_assert(sizeof(struct ut_dispatched) == 16, "returned in RAX:RDX (asm/use
 /* Entry from asm/usertrap_tramp.asm: counts the call and runs the hook. */
 UT_HIDDEN struct ut_dispatched ut_dispatch(struct usertrap_call *call);
 /* True if this call must run on the caller's own stack and registers (see site.h): vfork, rt_sigreturn,
- * and clone/clone3 with a new stack or CLONE_VM. */
+ * and clone/clone3 with a new stack or CLONE_VM; also a call that installs a seccomp filter, which must
+ * take effect after the SIGSYS handler's rt_sigreturn (seccomp.h). */
 UT_HIDDEN bool ut_in_place(long nr, const long args[6]);
 /* The same for an i386 call (`int $0x80`): its in-place numbers always run in place (site.h). */
-UT_HIDDEN bool ut_in_place_i386(long nr);
+UT_HIDDEN bool ut_in_place_i386(long nr, const long args[6]);
 
 #endif

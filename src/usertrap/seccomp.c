@@ -15,6 +15,13 @@ bool ut_seccomp_installs(long nr, const long a[6])
 	return nr == SYS_prctl && a[0] == PR_SET_SECCOMP;
 }
 
+bool ut_seccomp_installs_i386(long nr, const long a[6])
+{
+	if (nr == 354) /* seccomp */
+		return a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER;
+	return nr == 172 && a[0] == PR_SET_SECCOMP; /* prctl */
+}
+
 long ut_seccomp_install(long nr, const long a[6])
 {
 	bool intercepting = ut_sud_seal();

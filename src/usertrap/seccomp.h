@@ -15,6 +15,9 @@
  * SECCOMP_SET_MODE_FILTER or _STRICT, prctl(PR_SET_SECCOMP). */
 UT_HIDDEN bool ut_seccomp_installs(long nr, const long a[6]);
 
+/* The same for an i386 call (`int $0x80`: seccomp 354, prctl 172), which only ever comes by SIGSYS. */
+UT_HIDDEN bool ut_seccomp_installs_i386(long nr, const long a[6]);
+
 /* Such a call, made after sealing usertrap; unsealed again if the kernel refused it. The kernel's
  * result. */
 UT_HIDDEN long ut_seccomp_install(long nr, const long a[6]);

@@ -6,7 +6,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "i386_call.h"
+#include "usertrap/table.h"
 #include "usertrap/util.h"
 
 /* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
@@ -417,4 +423,99 @@ Test(int80, rt_sigsuspend_with_sigsys_in_its_mask_lets_handlers_make_calls)
 {
 	start(NULL);
 	suspend_child(I386_RT_SIGSUSPEND);
+}
+
+/* ---- usertrap's own memory and seccomp filters, by i386 calls (as own_memory.c and seccomp.c) ---- */
+
+#define I386_OLD_MMAP 90
+#define I386_MUNMAP   91
+#define I386_MPROTECT 125
+#define I386_MREMAP   163
+#define I386_PRCTL    172
+#define I386_MMAP2    192
+#define I386_MADVISE  219
+#define I386_SECCOMP  354
+
+static long i386_call3(long nr, long a, long b, long c)
+{
+	const long regs[7] = {nr, a, b, c};
+	return i386_call(regs);
+}
+
+Test(int80, calls_cannot_change_usertraps_own_memory)
+{
+	start(NULL);
+	cr_assert_eq(usertrap_capture_thread(true, NULL), 0);
+	uintptr_t t = ut_table();
+	cr_assert(t && t < 0x100000000, "the table is low: i386 calls reach it");
+	unsigned char before[4096];
+	memcpy(before, (const void *)t, sizeof before);
+	/* old_mmap's arguments, in memory an i386 call can point to */
+	uint32_t *args =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	cr_assert(args != MAP_FAILED);
+	uint32_t am[6] = {(uint32_t)t, 4096, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+	                  ~0u,         0};
+	memcpy(args, am, sizeof am);
+	const long mmap2[7] = {I386_MMAP2, (long)t, 4096, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+	                       -1,         0};
+	cr_assert_eq(i386_call(mmap2), -ENOMEM);
+	cr_assert_eq(i386_call3(I386_OLD_MMAP, (long)args, 0, 0), -ENOMEM);
+	cr_assert_eq(i386_call3(I386_MUNMAP, (long)t, 4096, 0), -EINVAL);
+	cr_assert_eq(i386_call3(I386_MPROTECT, (long)t, 4096, PROT_READ | PROT_WRITE), -EACCES);
+	cr_assert_eq(i386_call3(I386_MADVISE, (long)t, 4096, MADV_DONTNEED), -EINVAL);
+	cr_assert_eq(i386_call3(I386_MREMAP, (long)t, 4096, 8192), -EINVAL);
+	cr_assert_eq(memcmp((const void *)t, before, sizeof before), 0);
+	/* the program's own memory is its own */
+	cr_assert_eq(i386_call3(I386_MPROTECT, (long)args, 4096, PROT_READ), 0);
+	cr_assert_eq(i386_call3(I386_MUNMAP, (long)args, 4096, 0), 0);
+	cr_assert_eq(usertrap_capture_thread(false, NULL), 0);
+}
+
+/* A filter installed by an i386 seccomp call (its compat struct in low memory) seals usertrap as a
+ * 64-bit one does; the call runs in place. In a child whose filter kills on anything but getppid and
+ * exit_group (64-bit), and the i386 seccomp call itself. */
+Test(int80, a_seccomp_filter_installed_by_an_i386_call_seals_usertrap)
+{
+	start(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		unsigned char *site = make_sites(1, SYS_getppid, false);
+		long ppid = (long)getppid();
+		if (usertrap_capture_thread(true, NULL) != 0 || fn_at(site, 0)(0, 0, 0, 0) != ppid)
+			_exit(10);
+		struct sock_filter filter[] = {
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 0, 1),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		};
+		unsigned char *low =
+		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+		if (low == MAP_FAILED || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			_exit(11);
+		memcpy(low + 64, filter, sizeof filter);
+		uint16_t len =
+		    sizeof filter / sizeof filter[0]; /* struct compat_sock_fprog: u16 len, u32 filter */
+		uint32_t ptr = (uint32_t)(uintptr_t)(low + 64);
+		memcpy(low, &len, 2);
+		memcpy(low + 4, &ptr, 4);
+		struct usertrap_counters before, after;
+		usertrap_get_counters(&before);
+		if (i386_call3(I386_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, (long)(uintptr_t)low) != 0)
+			_exit(12);
+		usertrap_get_counters(&after);
+		if (!usertrap_seccomp_sealed() || after.in_place_calls != before.in_place_calls + 1)
+			_exit(13);
+		if (fn_at(site, 0)(0, 0, 0, 0) != ppid) /* the patched site, through the hook */
+			_exit(14);
+		_exit(0);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x (killed by the filter: signal %d)", st,
+	          SIGSYS);
 }
