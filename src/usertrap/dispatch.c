@@ -3,21 +3,19 @@
  * of (masks that would block usertrap's signals, the SIGSYS action, re-arming a forked child, the
  * refusal cache when mappings change).
  */
-#include <errno.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "usertrap/counters.h"
 #include "usertrap/dispatch.h"
 #include "usertrap/maps.h"
+#include "usertrap/ownmem.h"
 #include "usertrap/pagewrite.h"
 #include "usertrap/refused.h"
 #include "usertrap/seccomp.h"
 #include "usertrap/sigaction.h"
 #include "usertrap/sigmask.h"
 #include "usertrap/site.h"
-#include "usertrap/stubs.h"
 #include "usertrap/sud.h"
 #include "usertrap/table.h"
 
@@ -51,7 +49,7 @@ long ut_run_hook(struct usertrap_call *call)
 
 /* True if usertrap_syscall() does more for a call of this number than make it: the calls whose masks it
  * filters (sigmask.h), rt_sigaction, the fork-like and in-place calls, the calls after which it
- * forgets what it knew of the mappings (and madvise: own_memory_error), prctl (the program's own Syscall User
+ * forgets what it knew of the mappings (and madvise: ownmem.h), prctl (the program's own Syscall User
  * Dispatch: sud.h) and the calls that install a seccomp filter (seccomp.h). usertrap_syscall() makes every
  * other call straight away, so the trampoline's pass-through (USERTRAP_RESULT_PASS) and usertrap_syscall()
  * agree by construction. Inline, as the counter and the table check (counters.h, table.h): a call and a
@@ -182,75 +180,6 @@ static void forget_changed_mappings(const struct usertrap_call *call, long r)
 	}
 }
 
-/* Whether [a, a + len) (a length that wraps: everything from a up) overlaps usertrap's own memory: the
- * trap table, where every patched site jumps, and the stub pages. */
-static bool own_memory(uintptr_t a, uintptr_t len)
-{
-	uintptr_t hi = a + len < a ? UINTPTR_MAX : a + len, t = ut_table();
-	return (t && a < t + UT_TABLE_SIZE && hi > t) || ut_stub_pages_overlap(a, hi);
-}
-
-/* The error for a call that would unmap, replace, re-protect, move or discard usertrap's own memory
- * (every patched site would then jump into whatever took its place), else 0. mmap with MAP_FIXED_NOREPLACE
- * is the kernel's to refuse (EEXIST); shmat's size is not in the call. */
-static long own_memory_error(const struct usertrap_call *call)
-{
-	const long *a = call->args;
-	switch (call->nr) {
-	case SYS_mmap:
-		return (a[3] & MAP_FIXED) && !(a[3] & MAP_FIXED_NOREPLACE) &&
-		               own_memory((uintptr_t)a[0], (uintptr_t)a[1])
-		           ? -ENOMEM
-		           : 0;
-	case SYS_munmap:
-	case SYS_madvise:
-		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ? -EINVAL : 0;
-	case SYS_mprotect:
-	case SYS_pkey_mprotect:
-		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ? -EACCES : 0;
-	case SYS_mremap:
-		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ||
-		               ((a[3] & MREMAP_FIXED) && own_memory((uintptr_t)a[4], (uintptr_t)a[2]))
-		           ? -EINVAL
-		           : 0;
-	default:
-		return 0;
-	}
-}
-
-/* own_memory_error for an i386 call (its numbers; args are 32-bit). old_mmap (90) passes its arguments
- * in memory: read through libsafecopy (unreadable: the kernel's EFAULT is left to the call). */
-static long own_memory_error_i386(const struct usertrap_call *call)
-{
-	const long *a = call->args;
-	uint32_t m[6];
-	switch (call->nr) {
-	case 90: /* old_mmap(struct {addr, len, prot, flags, fd, offset} *) */
-		if (safecopy_memcpy(m, (const void *)a[0], sizeof m, NULL) != sizeof m)
-			return 0;
-		return (m[3] & MAP_FIXED) && !(m[3] & MAP_FIXED_NOREPLACE) && own_memory(m[0], m[1]) ? -ENOMEM
-		                                                                                     : 0;
-	case 192: /* mmap2 */
-		return (a[3] & MAP_FIXED) && !(a[3] & MAP_FIXED_NOREPLACE) &&
-		               own_memory((uintptr_t)a[0], (uintptr_t)a[1])
-		           ? -ENOMEM
-		           : 0;
-	case 91:  /* munmap */
-	case 219: /* madvise */
-		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ? -EINVAL : 0;
-	case 125: /* mprotect */
-	case 380: /* pkey_mprotect */
-		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ? -EACCES : 0;
-	case 163: /* mremap */
-		return own_memory((uintptr_t)a[0], (uintptr_t)a[1]) ||
-		               ((a[3] & MREMAP_FIXED) && own_memory((uintptr_t)a[4], (uintptr_t)a[2]))
-		           ? -EINVAL
-		           : 0;
-	default:
-		return 0;
-	}
-}
-
 long usertrap_syscall(const struct usertrap_call *call)
 {
 	const long *a = call->args;
@@ -258,7 +187,7 @@ long usertrap_syscall(const struct usertrap_call *call)
 		return USERTRAP_RESULT_IN_PLACE;
 	long r;
 	if (call->flags & USERTRAP_CALL_I386) { /* its numbers are not the ones needs_usertrap knows */
-		if (ut_mask_call_i386(call, &r) || (r = own_memory_error_i386(call)) != 0)
+		if (ut_mask_call_i386(call, &r) || (r = ut_own_memory_error(call)) != 0)
 			return r;
 		return ut_sys_i386(call->nr, a);
 	}
@@ -270,7 +199,7 @@ long usertrap_syscall(const struct usertrap_call *call)
 		return ut_sud_program_prctl(a);
 	if (ut_seccomp_installs(call->nr, a))
 		return ut_seccomp_install(call->nr, a);
-	if ((r = own_memory_error(call)) != 0)
+	if ((r = ut_own_memory_error(call)) != 0)
 		return r;
 	if (ut_mask_call(call, &r))
 		return r;
