@@ -3,9 +3,9 @@
  * every GPR but RSP, the flags with DF set, MXCSR, ymm0-15, zmm16-31 and k1-7 (on AVX-512 CPUs) and the
  * 128-byte red zone with known values, jumps (no call: nothing may be pushed into the red zone) to a patched
  * site that jumps back, and stores everything. The hook clobbers every caller-saved GPR and all vector
- * registers it can, the opmask registers and MXCSR (the test sets round-toward-zero). Only RAX (result),
- * RCX (= return address) and R11 (= RFLAGS) may differ. Each mode twice: the hook answering, and the
- * hook passing the call through (USERTRAP_RESULT_PASS).
+ * registers it can, the opmask registers, MXCSR and the x87 control word (the test sets round-toward-zero
+ * in both). Only RAX (result), RCX (= return address) and R11 (= RFLAGS) may differ. Each mode twice:
+ * the hook answering, and the hook passing the call through (USERTRAP_RESULT_PASS).
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -23,7 +23,8 @@ struct regs {
 	uint8_t ymm[16][32];
 	uint8_t zmm[16][64]; /* zmm16..31 */
 	uint64_t k[8];       /* k0..k7 (AVX-512) */
-	uint32_t mxcsr, pad;
+	uint32_t mxcsr;
+	uint16_t fcw, pad; /* the x87 control word */
 };
 _Static_assert(sizeof(struct regs) == 1872, "layout used by the asm");
 
@@ -40,6 +41,7 @@ __asm__(".text\n"
         "\tendbr64\n"
         "\tkeep_caller rt_saved_rsp\n"
         "\tldmxcsr [rip + rt_in + 1864]\n"
+        "\tfldcw [rip + rt_in + 1868]\n"
         "\tcmp qword ptr [rip + rt_avx512], 0\n"
         "\tje 1f\n"
         "\tkmovq k1, [rip + rt_in + 1808]\n"
@@ -202,8 +204,11 @@ __asm__(".text\n"
         "\tvmovdqu [rip + rt_out + 712], ymm14\n"
         "\tvmovdqu [rip + rt_out + 744], ymm15\n"
         "\tstmxcsr [rip + rt_out + 1864]\n"
+        "\tfnstcw [rip + rt_out + 1868]\n"
         "\tmov dword ptr [rip + rt_scratch], 0x1f80\n"
         "\tldmxcsr [rip + rt_scratch]\n"
+        "\tmov word ptr [rip + rt_scratch], 0x37f\n"
+        "\tfldcw [rip + rt_scratch]\n"
         "\tcmp qword ptr [rip + rt_avx512], 0\n"
         "\tje 2f\n"
         "\tkmovq [rip + rt_out + 1808], k1\n"
@@ -240,7 +245,7 @@ static const char *const names[16] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", 
 
 #define RESULT 0x1122334455667788L
 
-/* Every caller-saved GPR, the flags, every vector and opmask register and MXCSR's rounding. */
+/* Every caller-saved GPR, the flags, every vector and opmask register, MXCSR's and the x87's rounding. */
 static void clobber_everything(void)
 {
 	__asm__ volatile("vpcmpeqb %%ymm0, %%ymm0, %%ymm0\n\tvpcmpeqb %%ymm1, %%ymm1, %%ymm1\n\t"
@@ -264,7 +269,9 @@ static void clobber_everything(void)
 		                 ".irp r,1,2,3,4,5,6,7\n\tkxnorq %%k\\r, %%k\\r, %%k\\r\n\t.endr" ::
 		                     : "memory");
 	unsigned dflt = 0x1f80;
+	unsigned short x87 = 0x37f;
 	__asm__ volatile("ldmxcsr %0" ::"m"(dflt)); /* back to round-to-nearest */
+	__asm__ volatile("fldcw %0" ::"m"(x87));    /* and the x87's too */
 }
 
 /* RFLAGS as the hook found them on its round trip's call (DF must be clear in C code, whatever the
@@ -346,6 +353,7 @@ static void fill_input(void)
 	for (int i = 1; i < 8; i++)
 		rt_in.k[i] = 0x0123456789abcdefULL * (uint64_t)i;
 	rt_in.mxcsr = 0x1f80 | 0x6000; /* round toward zero */
+	rt_in.fcw = 0x37f | 0xc00;     /* the x87's too */
 	memset(&rt_out, 0, sizeof rt_out);
 	hook_flags = FL_DF; /* as if the hook had not run */
 }
@@ -416,6 +424,7 @@ static void check_roundtrip(long rax_want, uint64_t rcx_want, uint64_t rbx_want)
 	for (int i = 0; i < 16; i++)
 		cr_expect_eq(memcmp(rt_out.ymm[i], rt_in.ymm[i], 32), 0, "ymm%d", i);
 	cr_expect_eq(rt_out.mxcsr, rt_in.mxcsr, "MXCSR %#x, want %#x", rt_out.mxcsr, rt_in.mxcsr);
+	cr_expect_eq(rt_out.fcw, rt_in.fcw, "x87 control word %#x, want %#x", rt_out.fcw, rt_in.fcw);
 	if (rt_avx512) {
 		for (int i = 0; i < 16; i++)
 			cr_expect_eq(memcmp(rt_out.zmm[i], rt_in.zmm[i], 64), 0, "zmm%d", i + 16);
