@@ -473,8 +473,8 @@ Test(int80, calls_cannot_change_usertraps_own_memory)
 }
 
 /* A filter installed by an i386 seccomp call (its compat struct in low memory) seals usertrap as a
- * 64-bit one does; the call runs in place. In a child whose filter kills on anything but getppid and
- * exit_group (64-bit), and the i386 seccomp call itself. */
+ * 64-bit one does; the call runs in place. In a child whose filter kills on anything but getppid,
+ * exit_group and sigaltstack (64-bit numbers). */
 Test(int80, a_seccomp_filter_installed_by_an_i386_call_seals_usertrap)
 {
 	start(NULL);
@@ -490,6 +490,9 @@ Test(int80, a_seccomp_filter_installed_by_an_i386_call_seals_usertrap)
 		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
 		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 0, 1),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sigaltstack, 0,
+		             1), /* ASan's runtime (sanitizer build) */
 		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		};
