@@ -382,7 +382,9 @@ USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
  * paused in every thread and cannot be resumed, no site is patched any more, no thread is armed
  * (usertrap_capture_thread, usertrap_capture_all, usertrap_patch, usertrap_unpatch and
  * usertrap_patch_functions return ERR_STATE). Sites patched before keep reaching the hook; calls at
- * other sites run uncaptured. A hook that makes system calls of its own should check this too. If the
+ * other sites run uncaptured. SIGSYS is the program's own again: its action goes back to the kernel
+ * (a filter's SECCOMP_RET_TRAP reaches the program's handler directly) and rt_sigaction on it is no
+ * longer virtualised. A hook that makes system calls of its own should check this too. If the
  * kernel refuses the filter nothing changes, except when the call came by SIGSYS: it then runs in place
  * (USERTRAP_CALL_IN_PLACE: returning from the handler after it would take rt_sigreturn), and usertrap
  * stays sealed whatever the kernel answered. Async-signal-safe.

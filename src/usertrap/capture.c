@@ -150,7 +150,7 @@ static void intercepted(long nr, bool i386, void *uc)
 			 * takes it or not. */
 			if (i386 ? ut_seccomp_installs_i386(nr, call.args)
 			         : ut_seccomp_installs(nr, call.args))
-				ut_sud_seal();
+				ut_seccomp_seal();
 			run_in_place(insn, nr, i386, uc);
 		} else {
 			arch_set_rax(uc, (uint64_t)r);

@@ -22,6 +22,8 @@
 enum { CHAIN_SIGILL, CHAIN_SIGSYS, CHAIN_COUNT };
 static struct ut_kact previous[CHAIN_COUNT];
 static bool saved[CHAIN_COUNT];
+static void (*installed[CHAIN_COUNT])(int, siginfo_t *, void *); /* for ut_chain_reinstall */
+static int installed_flags[CHAIN_COUNT];
 
 static int index_of(int sig)
 {
@@ -31,6 +33,8 @@ static int index_of(int sig)
 int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int flags)
 {
 	int i = index_of(sig);
+	installed[i] = handler;
+	installed_flags[i] = flags;
 	struct ut_kact ours = {
 	    .handler = (uint64_t)(uintptr_t)handler,
 	    .flags = (unsigned long)flags | SA_SIGINFO | SA_RESTORER,
@@ -58,6 +62,12 @@ int ut_chain_restore(int sig)
 		return 0;
 	saved[i] = false;
 	return (int)UT_SYS4(SYS_rt_sigaction, sig, &previous[i], NULL, UT_SIGSET_SIZE);
+}
+
+int ut_chain_reinstall(int sig)
+{
+	int i = index_of(sig);
+	return installed[i] ? ut_chain_install(sig, installed[i], installed_flags[i]) : 0;
 }
 
 void ut_chain_set_previous(int sig, const struct ut_kact *act)

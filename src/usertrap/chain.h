@@ -24,6 +24,9 @@ struct ut_kact {
 UT_HIDDEN int ut_chain_install(int sig, void (*handler)(int, siginfo_t *, void *), int flags);
 /* Puts the remembered action back. Returns 0 or -errno. */
 UT_HIDDEN int ut_chain_restore(int sig);
+/* Installs usertrap's handler again after ut_chain_restore, as ut_chain_install last installed it
+ * (nothing if it never did). Returns as ut_chain_install. */
+UT_HIDDEN int ut_chain_reinstall(int sig);
 /* Passes a signal that is not usertrap's to the remembered action (see chain.c). In a signal handler. */
 UT_HIDDEN void ut_chain(int sig, siginfo_t *info, void *uc);
 /* The remembered action (the application's, for a virtualised rt_sigaction on SIGSYS or SIGILL). */

@@ -6,7 +6,7 @@
  * application reads back the action as it gave it. Actions installed before capture was set up are
  * filtered when it is (ut_actions_filter), and every changed action is given back to the kernel as the
  * application gave it at shutdown. rt_sigaction on SIGSYS, while capture is set up, is virtualised
- * instead.
+ * instead (but once a seccomp filter sealed usertrap, SIGSYS is the program's again: seccomp.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -112,6 +112,8 @@ long ut_sigaction_call(const struct usertrap_call *call)
 	int sig = (int)call->args[0];
 	const void *act = (const void *)call->args[1];
 	void *oact = (void *)call->args[2];
+	if (sig == SIGSYS && ut_sud_sealed()) /* given back to the program at the seal (seccomp.h) */
+		return ut_sys(SYS_rt_sigaction, sig, (long)act, (long)oact, call->args[3], 0, 0);
 	if (((sig == SIGSYS && ut_sud_in_use()) || sig == SIGILL) && ut_running())
 		return sigaction_owned(sig, call);
 	if (sig < 1 || sig > 64 || call->args[3] != UT_SIGSET_SIZE)

@@ -6,6 +6,8 @@
  * SIGSYS, an arming or a patch would need) all kill. The child reports by its exit status.
  */
 #include <errno.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -137,4 +139,69 @@ Test(seccomp, a_refused_filter_by_sigsys_leaves_usertrap_sealed)
 	cr_assert_eq(after.in_place_calls, before.in_place_calls + 1);
 	cr_assert(usertrap_seccomp_sealed());
 	cr_assert_eq(usertrap_capture_thread(true, NULL), USERTRAP_ERR_STATE);
+}
+
+/* A filter that traps calls (SECCOMP_RET_TRAP) sends them to the program's SIGSYS handler, as without
+ * usertrap, and here traps rt_sigprocmask too: usertrap's passing on of a SIGSYS (its mask calls) would
+ * be trapped in turn, recursing until the stack ran out (SIGSEGV before the fix). After the seal SIGSYS
+ * is the program's in the kernel: a handler installed then is the one that runs. */
+static volatile int traps_first, traps_second;
+
+static void trap_first(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	traps_first++;
+	((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RAX] = si->si_code == 1 /* SYS_SECCOMP */ ? 4243 : -1;
+}
+
+static void trap_second(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	traps_second++;
+	((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RAX] = si->si_syscall == SYS_getuid ? 4244 : -1;
+}
+
+static struct sock_filter trapping[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getuid, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigprocmask, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+static void trapping_child(void)
+{
+	unsigned char *uid = make_sites(1, SYS_getuid, false);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = trap_first;
+	sa.sa_flags = SA_SIGINFO;
+	if (usertrap_capture_thread(true, NULL) != 0 || sigaction(SIGSYS, &sa, NULL) != 0)
+		_exit(10);
+	struct sock_fprog prog = {sizeof trapping / sizeof trapping[0], trapping};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+		_exit(11);
+	if (fn_at(uid, 0)(0, 0, 0, 0) != 4243 || traps_first != 1)
+		_exit(12);
+	sa.sa_sigaction = trap_second;
+	struct sigaction old;
+	if (sigaction(SIGSYS, &sa, &old) != 0 || old.sa_sigaction != trap_first)
+		_exit(13);
+	if (fn_at(uid, 0)(0, 0, 0, 0) != 4244 || traps_second != 1 || traps_first != 1)
+		_exit(14);
+	_exit(0);
+}
+
+Test(seccomp, a_trapping_filter_reaches_the_programs_handler)
+{
+	lazy_init_or_skip(counting, 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		trapping_child();
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 }
