@@ -82,19 +82,37 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* The hash of [sites, end) as it reads now, through libsafecopy; false if part of it is not mapped. */
-static bool list_fingerprint(const struct site *sites, const struct site *end, uint64_t *out)
+/* Reads the list [sites, end) as it is now, through libsafecopy, CHUNK entries at a time: its hash into
+ * *hash, and, if out is not NULL, the entry whose access is at pc into *out (*found set). False if
+ * part of the list is not mapped. */
+static bool read_list(const struct site *sites, const struct site *end, uintptr_t pc, uint64_t *hash,
+                      struct sc_inline_site *out, bool *found)
 {
-	struct site chunk[CHUNK];
+	struct site chunk[CHUNK]; /* 192 bytes of the handler's stack: well inside SAFECOPY_SIGSTACK_EXTRA */
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (const struct site *s = sites; s < end; s += CHUNK) {
 		size_t n = (size_t)(end - s) < CHUNK ? (size_t)(end - s) : CHUNK;
 		if (safecopy_memcpy(chunk, s, n * sizeof *s, NULL) != n * sizeof *s)
 			return false;
 		h = fnv1a(h, chunk, n * sizeof *s);
+		for (size_t i = 0; i < n && out; i++) { /* offsets are relative to the entry's own place */
+			const struct site *at = s + i, *c = &chunk[i];
+			if ((uintptr_t)&at->access + (uintptr_t)(intptr_t)c->access != pc ||
+			    (c->width != 4 && c->width != 8))
+				continue;
+			out->landing = (uintptr_t)&at->landing + (uintptr_t)(intptr_t)c->landing;
+			out->width = (unsigned)c->width;
+			*found = true;
+		}
 	}
-	*out = h;
+	*hash = h;
 	return true;
+}
+
+/* The hash of [sites, end) as it reads now; false if part of it is not mapped. */
+static bool list_fingerprint(const struct site *sites, const struct site *end, uint64_t *out)
+{
+	return read_list(sites, end, 0, out, NULL, NULL);
 }
 
 /* Whether slot's list still reads as it did at attach: false once its module is gone, whatever now
@@ -269,31 +287,18 @@ void sc_inline_close_all(void)
 }
 
 /* The site of slot at pc, if the slot is attached, its list intact, and it stays so while it is read.
- * The list is read through libsafecopy: a module unmapped without running its .fini_array (a loader of
- * its own) left its slot attached, and a fault at a PC in its old range must not fault again in here,
- * nor be resumed at a landing read from whatever was mapped there since. */
+ * The list is read through libsafecopy, once, whole (its hash is checked): a module unmapped without
+ * running its .fini_array (a loader of its own) left its slot attached, and a fault at a PC in its old
+ * range must not fault again in here, nor be resumed at a landing read from whatever was mapped there
+ * since. */
 static bool slot_site_at(struct slot *slot, uintptr_t pc, struct sc_inline_site *out)
 {
-	uint64_t seq = LOAD(slot->seq);
+	uint64_t seq = LOAD(slot->seq), h;
 	if ((seq & 1) || LOAD(slot->gate) == NULL || pc < LOAD(slot->lowest) || pc > LOAD(slot->highest))
 		return false;
-	const struct site *s = LOAD(slot->sites), *end = LOAD(slot->sites_end);
-	struct site chunk[CHUNK]; /* well inside SAFECOPY_SIGSTACK_EXTRA */
-	while (s < end) {
-		size_t n = (size_t)(end - s) < CHUNK ? (size_t)(end - s) : CHUNK;
-		if (safecopy_memcpy(chunk, s, n * sizeof *s, NULL) != n * sizeof *s)
-			return false; /* the list is gone */
-		for (size_t i = 0; i < n; i++, s++) {
-			const struct site *c = &chunk[i];
-			if ((uintptr_t)&s->access + (uintptr_t)(intptr_t)c->access != pc ||
-			    (c->width != 4 && c->width != 8))
-				continue;
-			out->landing = (uintptr_t)&s->landing + (uintptr_t)(intptr_t)c->landing;
-			out->width = (unsigned)c->width;
-			return list_intact(slot) && LOAD(slot->seq) == seq;
-		}
-	}
-	return false;
+	bool found = false;
+	return read_list(LOAD(slot->sites), LOAD(slot->sites_end), pc, &h, out, &found) && found &&
+	       h == LOAD(slot->fingerprint) && LOAD(slot->seq) == seq;
 }
 
 bool sc_inline_site_at(uintptr_t pc, struct sc_inline_site *out)
