@@ -386,8 +386,9 @@ USERTRAP_API int usertrap_capture_all(bool on, struct usertrap_error *err);
  * (a filter's SECCOMP_RET_TRAP reaches the program's handler directly) and rt_sigaction on it is no
  * longer virtualised. A hook that makes system calls of its own should check this too. If the
  * kernel refuses the filter nothing changes, except when the call came by SIGSYS: it then runs in place
- * (USERTRAP_CALL_IN_PLACE: returning from the handler after it would take rt_sigreturn), and usertrap
- * stays sealed whatever the kernel answered. Async-signal-safe.
+ * (USERTRAP_CALL_IN_PLACE: returning from the handler after it would take rt_sigreturn), usertrap is
+ * sealed when the hook passes it on (usertrap_syscall or USERTRAP_RESULT_PASS), and stays sealed
+ * whatever the kernel answers. Async-signal-safe.
  */
 USERTRAP_API bool usertrap_seccomp_sealed(void);
 
@@ -401,8 +402,9 @@ USERTRAP_API bool usertrap_seccomp_sealed(void);
  * replace, re-protect, move or discard usertrap's own memory (the trap table, the stub pages) fails
  * without being made (mmap with MAP_FIXED: -ENOMEM; munmap, madvise, mremap: -EINVAL; mprotect: -EACCES). For
  * USERTRAP_CALL_IN_PLACE calls (which can only run on the caller's own stack) it returns
- * USERTRAP_RESULT_IN_PLACE without doing anything; the hook must return that value unchanged, and the call
- * then runs natively in the caller's context (any other return value emulates the call). Async-signal-safe.
+ * USERTRAP_RESULT_IN_PLACE without making the call (it only seals usertrap before a seccomp filter, see
+ * usertrap_seccomp_sealed); the hook must return that value unchanged, and the call then runs natively in
+ * the caller's context (any other return value emulates the call). Async-signal-safe.
  */
 #define USERTRAP_RESULT_IN_PLACE (-4096L - 77)
 USERTRAP_API long usertrap_syscall(const struct usertrap_call *call);

@@ -5,8 +5,6 @@
  */
 #include <errno.h>
 #include <linux/sched.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -473,16 +471,6 @@ static long i386_call(struct sct_thread *t, struct usertrap_call *call)
 	return r;
 }
 
-/* seccomp(2) with SECCOMP_SET_MODE_STRICT or _FILTER, or prctl(PR_SET_SECCOMP): what seals usertrap. */
-static bool installs_seccomp(const struct usertrap_call *call)
-{
-	if (call->flags & USERTRAP_CALL_I386)
-		return false;
-	if (call->nr == SYS_seccomp)
-		return call->args[0] == SECCOMP_SET_MODE_STRICT || call->args[0] == SECCOMP_SET_MODE_FILTER;
-	return call->nr == SYS_prctl && call->args[0] == PR_SET_SECCOMP;
-}
-
 long sct_hook(struct usertrap_call *call, void *arg)
 {
 	(void)arg;
@@ -506,9 +494,8 @@ long sct_hook(struct usertrap_call *call, void *arg)
 		r = i386_call(t, call);
 	else
 		r = sct_task_traced(t) ? traced_call(t, call) : untraced_call(t, call);
-	/* Sealed by this call: through a patched site it is made in the hook; by SIGSYS it runs in place
-	 * after the hook, and usertrap is sealed whatever the kernel answers (usertrap.h). */
-	if (usertrap_seccomp_sealed() || (r == USERTRAP_RESULT_IN_PLACE && installs_seccomp(call)))
+	/* Sealed by this call (usertrap_syscall seals before a filter goes in, by either path). */
+	if (usertrap_seccomp_sealed())
 		sct_note_sealed();
 	t = sct_thread_self_if_any();
 	if (t)

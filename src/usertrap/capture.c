@@ -20,7 +20,6 @@
 #include "usertrap/patcher.h"
 #include "usertrap/refused.h"
 #include "usertrap/registry.h"
-#include "usertrap/seccomp.h"
 #include "usertrap/status.h"
 #include "usertrap/sud.h"
 #include "usertrap/windows.h"
@@ -144,17 +143,10 @@ static void intercepted(long nr, bool i386, void *uc)
 	} else if (in_place) {
 		call.flags |= USERTRAP_CALL_IN_PLACE;
 		long r = ut_run_hook(&call);
-		if (r == USERTRAP_RESULT_IN_PLACE) {
-			/* A seccomp filter takes effect after this handler's rt_sigreturn, at the gate:
-			 * usertrap makes no call of its own from then on (seccomp.h), whether the kernel
-			 * takes it or not. */
-			if (i386 ? ut_seccomp_installs_i386(nr, call.args)
-			         : ut_seccomp_installs(nr, call.args))
-				ut_seccomp_seal();
+		if (r == USERTRAP_RESULT_IN_PLACE)
 			run_in_place(insn, nr, i386, uc);
-		} else {
+		else
 			arch_set_rax(uc, (uint64_t)r);
-		}
 	} else {
 		/* exit_group never returns and ends every thread: a patch of its site would never run (a
 		 * child forked earlier has the parent's code as it was then). It was the last first hit of

@@ -183,8 +183,14 @@ static void forget_changed_mappings(const struct usertrap_call *call, long r)
 long usertrap_syscall(const struct usertrap_call *call)
 {
 	const long *a = call->args;
-	if (call->flags & USERTRAP_CALL_IN_PLACE)
+	if (call->flags & USERTRAP_CALL_IN_PLACE) {
+		/* A filter this call installs takes effect after the SIGSYS handler's rt_sigreturn, when the
+		 * call runs in place: usertrap is sealed now, whatever the kernel will answer (seccomp.h). */
+		if ((call->flags & USERTRAP_CALL_I386) ? ut_seccomp_installs_i386(call->nr, a)
+		                                       : ut_seccomp_installs(call->nr, a))
+			ut_seccomp_seal();
 		return USERTRAP_RESULT_IN_PLACE;
+	}
 	long r;
 	if (call->flags & USERTRAP_CALL_I386) { /* its numbers are not the ones needs_usertrap knows */
 		if (ut_mask_call_i386(call, &r) || (r = ut_own_memory_error(call)) != 0)
