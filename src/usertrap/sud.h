@@ -53,7 +53,7 @@ UT_HIDDEN long ut_sud_program_prctl(const long a[5]);
  * call usertrap would make of its own (seccomp.h). ut_sud_seal pauses interception in every thread
  * (the selector: no SIGSYS, hence no handler and no rt_sigreturn, comes from dispatch any more), and
  * from then on arming a thread and resuming interception do nothing. It returns whether interception
- * was on; ut_unseal(that) undoes it (the filter was refused). A child of fork stays sealed (the filter
+ * was on; ut_sud_unseal(that) undoes it (the filter was refused). A child of fork stays sealed (the filter
  * is inherited).
  */
 UT_HIDDEN bool ut_sud_seal(void);
